@@ -1,0 +1,420 @@
+"""The community-of-practice checklist, as data.
+
+This is the one place that says what each stage asks. The stage modals, the read-only summary,
+`/cop status`, App Home and every export are built from it, so a question reworded here is
+reworded everywhere. Question texts are the checklist's own words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    TEXT = "text"  # multiline free text
+    LINE = "line"  # one line of free text (list item fields)
+    CHOICE = "choice"  # one of several options
+    CHOICES = "choices"  # any of several options
+    USER = "user"  # one person
+    USERS = "users"  # several people
+    DATE = "date"
+    LIST = "list"  # several items, each with its own fields
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input: a question of a stage, or a field of a list item."""
+
+    key: str
+    label: str
+    kind: Kind
+    required: bool = False
+    max_length: int = 3000
+    options: tuple[Option, ...] = ()
+    hint: str | None = None
+    placeholder: str | None = None
+
+    def option_label(self, value: str) -> str:
+        return next((o.label for o in self.options if o.value == value), value)
+
+
+@dataclass(frozen=True)
+class Question(Field):
+    # For LIST questions: the fields of each item, the singular noun, and a cap that keeps
+    # the stage modal inside Slack's 100-block limit.
+    item_fields: tuple[Field, ...] = ()
+    item_noun: str = "item"
+    max_items: int = 30
+    # A checklist question answered by fields of another question's list items, e.g.
+    # "What are the interests and views of each stakeholder?" is answered per stakeholder.
+    answered_by: tuple[str, tuple[str, ...]] | None = None
+
+    def item_field(self, key: str) -> Field:
+        return next(f for f in self.item_fields if f.key == key)
+
+
+@dataclass(frozen=True)
+class Stage:
+    key: str
+    number: int
+    title: str
+    summary: str
+    questions: tuple[Question, ...] = field(default=())
+
+    @property
+    def has_form(self) -> bool:
+        return bool(self.questions)
+
+    def question(self, key: str) -> Question:
+        return next(q for q in self.questions if q.key == key)
+
+    @property
+    def inputs(self) -> tuple[Question, ...]:
+        """Questions with an input of their own in the stage modal."""
+        return tuple(q for q in self.questions if q.answered_by is None and q.kind != Kind.LIST)
+
+    @property
+    def lists(self) -> tuple[Question, ...]:
+        return tuple(q for q in self.questions if q.kind == Kind.LIST)
+
+
+def _options(*pairs: tuple[str, str]) -> tuple[Option, ...]:
+    return tuple(Option(value, label) for value, label in pairs)
+
+
+LEVELS = _options(
+    ("high", "High"),
+    ("medium", "Medium"),
+    ("low", "Low"),
+)
+
+SUPPORT = _options(
+    ("champion", "Champion"),
+    ("supportive", "Supportive"),
+    ("neutral", "Neutral"),
+    ("sceptical", "Sceptical"),
+    ("opposed", "Opposed"),
+)
+
+POLICY_AREAS = _options(
+    ("membership", "Membership"),
+    ("code_of_conduct", "Code of conduct"),
+    ("governance", "Community governance"),
+    ("security", "Security"),
+    ("free_speech", "Level of free speech"),
+    ("privacy", "Privacy"),
+    ("copyright", "Copyright"),
+)
+
+MEMBERSHIP = _options(
+    ("open", "Open: anyone may join"),
+    ("invitation", "By invitation only"),
+)
+
+COMMUNICATION_MODES = _options(
+    ("channel", "Slack channel conversations"),
+    ("threads", "Threads on a topic"),
+    ("video", "Video calls"),
+    ("face_to_face", "Face-to-face meetings"),
+    ("workshops", "Workshops and events"),
+    ("documents", "Shared documents and canvases"),
+    ("email", "Email"),
+    ("newsletter", "Newsletter or digest"),
+)
+
+PUBLIC_DOMAIN = _options(
+    ("private", "Private to members"),
+    ("organisation", "Open to the whole organisation"),
+    ("outputs_public", "Outputs shared publicly"),
+    ("public", "Fully public"),
+)
+
+SCOPE = Stage(
+    key="scope",
+    number=1,
+    title="Defining the scope",
+    summary="Need, rationale, core issues, work to date, aims, benefits, outputs and outcomes.",
+    questions=(
+        Question("need", "Is there a genuine need for a Community of Practice?", Kind.TEXT),
+        Question("rationale", "What is the rationale for developing the community?", Kind.TEXT),
+        Question("core_issues", "What are the core issues which need to be addressed?", Kind.TEXT),
+        Question("work_to_date", "What work has been done to date on this theme?", Kind.TEXT),
+        Question("aims", "What is the community setting out to achieve?", Kind.TEXT),
+        Question(
+            "benefits",
+            "What benefits can the community offer – to members, to the wider organisation?",
+            Kind.TEXT,
+        ),
+        Question("outputs", "What will be the outputs and outcomes of the community?", Kind.TEXT),
+    ),
+)
+
+GOVERNANCE = Stage(
+    key="governance",
+    number=2,
+    title="Governance",
+    summary="Decisions and accountability, context, resources, milestones and stakeholders.",
+    questions=(
+        Question(
+            "decisions", "What are the decision making and accountability arrangements?", Kind.TEXT
+        ),
+        Question("context", "What is the organisational context around the community?", Kind.TEXT),
+        Question(
+            "resources",
+            "What are the resources available to the community – from the host organisation, "
+            "from others?",
+            Kind.TEXT,
+        ),
+        Question(
+            "milestones",
+            "What are the key milestones and deadlines?",
+            Kind.LIST,
+            item_noun="milestone",
+            item_fields=(
+                Field("title", "Milestone", Kind.LINE, required=True, max_length=150),
+                Field("due", "Due date", Kind.DATE, required=True),
+                Field("owner", "Owner", Kind.USER),
+            ),
+        ),
+        Question(
+            "stakeholders",
+            "Who are the key stakeholders?",
+            Kind.LIST,
+            item_noun="stakeholder",
+            max_items=20,
+            item_fields=(
+                Field("name", "Name or group", Kind.LINE, required=True, max_length=150),
+                Field("user", "Slack user, if they are in this workspace", Kind.USER),
+                Field("organisation", "Organisation", Kind.LINE, max_length=150),
+                Field("interests", "Interests and views", Kind.TEXT, max_length=1000),
+                Field("support", "Support", Kind.CHOICE, options=SUPPORT),
+                Field("influence", "Influence", Kind.CHOICE, options=LEVELS),
+            ),
+        ),
+        Question(
+            "stakeholder_views",
+            "What are the interests and views of each stakeholder?",
+            Kind.TEXT,
+            answered_by=("stakeholders", ("interests",)),
+        ),
+        Question(
+            "stakeholder_support",
+            "How supportive and influential is each stakeholder?",
+            Kind.TEXT,
+            answered_by=("stakeholders", ("support", "influence")),
+        ),
+    ),
+)
+
+MEMBERS = Stage(
+    key="members",
+    number=3,
+    title="Members",
+    summary="Contributors, experts, coordinators, membership, skills and levels of participation.",
+    questions=(
+        Question(
+            "contributors", "Who can make a major contribution to this community?", Kind.USERS
+        ),
+        Question("experts", "Who are the subject experts?", Kind.USERS),
+        Question(
+            "possible_coordinators", "Who are the possible co-ordinators, facilitators?", Kind.USERS
+        ),
+        Question(
+            "membership",
+            "Will membership be open or by invitation only?",
+            Kind.CHOICE,
+            required=True,
+            options=MEMBERSHIP,
+        ),
+        Question(
+            "skills", "What skills and experience will be needed in the community?", Kind.TEXT
+        ),
+        Question(
+            "levels",
+            "Will there be different levels of participation? If so, how will this be managed?",
+            Kind.LIST,
+            item_noun="level",
+            max_items=8,
+            item_fields=(
+                Field(
+                    "name",
+                    "Level",
+                    Kind.LINE,
+                    required=True,
+                    max_length=80,
+                    placeholder="e.g. Core, Active, Peripheral",
+                ),
+                Field(
+                    "description", "Who it is for and how it is managed", Kind.TEXT, max_length=1000
+                ),
+            ),
+        ),
+        Question(
+            "stakeholder_involvement",
+            "How can stakeholders be involved in the community?",
+            Kind.TEXT,
+        ),
+    ),
+)
+
+ROLES = Stage(
+    key="roles",
+    number=4,
+    title="Roles",
+    summary="Responsibilities, who coordinates, who facilitates, each stakeholder's part.",
+    questions=(
+        Question(
+            "assignments",
+            "What should be the roles and responsibilities within the community?",
+            Kind.LIST,
+            item_noun="role",
+            max_items=15,
+            item_fields=(
+                Field("role", "Role", Kind.LINE, required=True, max_length=80),
+                Field("responsibilities", "Responsibilities", Kind.TEXT, max_length=1000),
+                Field("people", "People", Kind.USERS),
+            ),
+        ),
+        Question(
+            "coordinators",
+            "Who will organise and co-ordinate the community's interactions and activities?",
+            Kind.USERS,
+            required=True,
+            hint="Co-ordinators can edit every stage. Add co-coordinators here.",
+        ),
+        Question(
+            "facilitators",
+            "Who will facilitate the interactions within the community, e.g. face-to-face meetings?",
+            Kind.USERS,
+        ),
+        Question(
+            "stakeholder_roles",
+            "What should be the role of each stakeholder and how should they be engaged and "
+            "involved?",
+            Kind.TEXT,
+        ),
+    ),
+)
+
+WAYS_OF_WORKING = Stage(
+    key="ways",
+    number=5,
+    title="Ways of working",
+    summary="Principles, values, communication, structure, openness, risks and policies.",
+    questions=(
+        Question(
+            "principles",
+            "What should be the guiding principles underpinning the community?",
+            Kind.TEXT,
+        ),
+        Question("values", "What are the values of the community and how will it work?", Kind.TEXT),
+        Question(
+            "working_together",
+            "How can the community be encouraged to work together most effectively?",
+            Kind.TEXT,
+        ),
+        Question(
+            "communication_modes",
+            "What modes of communication will be set up within the community?",
+            Kind.CHOICES,
+            options=COMMUNICATION_MODES,
+        ),
+        Question("structure", "How should the community be structured?", Kind.TEXT),
+        Question(
+            "public_domain",
+            "To what extent should the community be in the public domain?",
+            Kind.CHOICE,
+            options=PUBLIC_DOMAIN,
+        ),
+        Question(
+            "risks",
+            "What are the main risks to the success of the community, and how will they be managed?",
+            Kind.LIST,
+            item_noun="risk",
+            max_items=20,
+            item_fields=(
+                Field("risk", "Risk", Kind.LINE, required=True, max_length=200),
+                Field("likelihood", "Likelihood", Kind.CHOICE, options=LEVELS),
+                Field("impact", "Impact", Kind.CHOICE, options=LEVELS),
+                Field("mitigation", "Mitigation", Kind.TEXT, max_length=1000),
+                Field("owner", "Owner", Kind.USER),
+            ),
+        ),
+        Question(
+            "stakeholder_communication",
+            "How will communication with stakeholders and others be carried out?",
+            Kind.TEXT,
+        ),
+        Question(
+            "policies",
+            "How will clear policies be developed (membership, codes of conduct, community "
+            "governance, security, level of free speech, privacy, copyright)?",
+            Kind.LIST,
+            item_noun="policy",
+            max_items=len(POLICY_AREAS),
+            item_fields=(
+                Field("area", "Policy", Kind.CHOICE, required=True, options=POLICY_AREAS),
+                Field(
+                    "approach",
+                    "How it will be developed, or the policy itself",
+                    Kind.TEXT,
+                    max_length=2000,
+                ),
+                Field("link", "Link to the full text", Kind.LINE, max_length=500),
+                Field(
+                    "status",
+                    "Status",
+                    Kind.CHOICE,
+                    options=_options(("draft", "Draft"), ("agreed", "Agreed")),
+                ),
+            ),
+        ),
+    ),
+)
+
+LAUNCH = Stage(
+    key="launch",
+    number=6,
+    title="Launch",
+    summary="A workshop where members meet and agree purpose, terms of reference and ways of working.",
+)
+SUSTAINING = Stage(
+    key="sustaining",
+    number=7,
+    title="Developing and sustaining",
+    summary="Regular meetings, supportive organisations, new perspectives, recruitment, welcomes.",
+)
+CLOSURE = Stage(
+    key="closure",
+    number=8,
+    title="Closure",
+    summary="Celebrate what was achieved, and capture or hand on the body of knowledge.",
+)
+
+STAGES: tuple[Stage, ...] = (
+    SCOPE,
+    GOVERNANCE,
+    MEMBERS,
+    ROLES,
+    WAYS_OF_WORKING,
+    LAUNCH,
+    SUSTAINING,
+    CLOSURE,
+)
+SETUP_STAGES: tuple[Stage, ...] = tuple(s for s in STAGES if s.has_form)
+_BY_KEY = {s.key: s for s in STAGES}
+
+
+def stage(key: str) -> Stage:
+    return _BY_KEY[key]
+
+
+def find_stage(key: str) -> Stage | None:
+    return _BY_KEY.get(key)

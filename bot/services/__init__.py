@@ -1,0 +1,1 @@
+"""Domain services: what Cultivate does, knowing nothing of HTTP or Block Kit."""

@@ -1,0 +1,195 @@
+"""Starting a community, and who may change it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.answers import Answers
+from bot.catalogue import ROLES, SETUP_STAGES, Stage
+from bot.clock import Clock
+from bot.services.errors import AlreadyACommunity, InvalidAnswers, NoCommunity, NotCoordinator
+from storage.db import Database
+from storage.models import Community, StageRevision
+from storage.repositories import communities as community_rows
+from storage.repositories import stages as stage_rows
+
+NAME_MAX = 80
+DOMAIN_MAX = 150
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """A stage's current answers, and who saved them."""
+
+    stage: Stage
+    answers: Answers
+    version: int = 0  # 0: never saved
+    edited_by: str | None = None
+    edited_at: datetime | None = None
+
+    @classmethod
+    def of(cls, stage: Stage, revision: StageRevision | None) -> StageRecord:
+        if revision is None:
+            return cls(stage=stage, answers={})
+        return cls(
+            stage=stage,
+            answers=dict(revision.answers),
+            version=revision.version,
+            edited_by=revision.edited_by,
+            edited_at=revision.edited_at,
+        )
+
+
+@dataclass(frozen=True)
+class CommunityRecord:
+    community: Community
+    stages: dict[str, StageRecord]
+
+    @property
+    def coordinators(self) -> list[str]:
+        return list(self.stages[ROLES.key].answers.get("coordinators") or [])
+
+    def is_coordinator(self, user_id: str) -> bool:
+        return user_id in self.coordinators
+
+
+def valid_timezone(name: str) -> bool:
+    if name not in available_timezones():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+async def start_community(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    channel_id: str,
+    name: str,
+    domain: str,
+    timezone: str,
+    starter: str,
+) -> Community:
+    """Make the channel a community, with the starter as its first coordinator."""
+    name, domain, timezone = name.strip(), domain.strip(), timezone.strip()
+    errors = {}
+    if not name:
+        errors["name"] = "Please give the community a name."
+    elif len(name) > NAME_MAX:
+        errors["name"] = f"Please keep the name under {NAME_MAX} characters."
+    if len(domain) > DOMAIN_MAX:
+        errors["domain"] = f"Please keep the domain to one line under {DOMAIN_MAX} characters."
+    if not valid_timezone(timezone):
+        errors["timezone"] = "Not a time zone we know; use a name like Europe/London."
+    if errors:
+        raise InvalidAnswers(errors)
+
+    now = clock.now()
+    try:
+        async with database.session() as session:
+            community = await community_rows.add_community(
+                session,
+                team_id=team_id,
+                channel_id=channel_id,
+                name=name,
+                domain=domain,
+                timezone=timezone,
+                created_by=starter,
+                created_at=now,
+            )
+            assert community.id is not None
+            # The roles stage's answer is where coordinators live, so the starter's role has
+            # a version like every later change to it.
+            await stage_rows.add_revision(
+                session,
+                team_id=team_id,
+                community_id=community.id,
+                stage=ROLES.key,
+                version=1,
+                answers={"coordinators": [starter]},
+                edited_by=starter,
+                edited_at=now,
+            )
+            await community_rows.add_membership(
+                session,
+                team_id=team_id,
+                community_id=community.id,
+                user_id=starter,
+                joined_at=now,
+            )
+    except IntegrityError:
+        raise AlreadyACommunity("this channel is already a community") from None
+    return community
+
+
+async def community_in_channel(
+    database: Database, *, team_id: str, channel_id: str
+) -> CommunityRecord | None:
+    async with database.session() as session:
+        community = await community_rows.community_for_channel(
+            session, team_id=team_id, channel_id=channel_id
+        )
+        if community is None:
+            return None
+        return (await _records(session, [community]))[0]
+
+
+async def community_by_id(
+    database: Database, *, team_id: str, community_id: int
+) -> CommunityRecord:
+    async with database.session() as session:
+        return await load_record(session, team_id=team_id, community_id=community_id)
+
+
+async def load_record(session: AsyncSession, *, team_id: str, community_id: int) -> CommunityRecord:
+    community = await community_rows.community_by_id(
+        session, team_id=team_id, community_id=community_id
+    )
+    if community is None:
+        raise NoCommunity("that community no longer exists")
+    return (await _records(session, [community]))[0]
+
+
+async def communities_for_person(
+    database: Database, *, team_id: str, user_id: str
+) -> list[CommunityRecord]:
+    """The communities someone coordinates or belongs to, by name."""
+    async with database.session() as session:
+        communities = await community_rows.communities_in_team(session, team_id=team_id)
+        belongs = await community_rows.current_community_ids(
+            session, team_id=team_id, user_id=user_id
+        )
+        records = await _records(session, communities)
+    return [r for r in records if r.community.id in belongs or r.is_coordinator(user_id)]
+
+
+def require_coordinator(record: CommunityRecord, user_id: str) -> None:
+    if not record.is_coordinator(user_id):
+        raise NotCoordinator(record.coordinators)
+
+
+async def _records(
+    session: AsyncSession, communities: Sequence[Community]
+) -> list[CommunityRecord]:
+    ids = [c.id for c in communities if c.id is not None]
+    revisions = await stage_rows.latest_revisions(session, community_ids=ids)
+    return [
+        CommunityRecord(
+            community=c,
+            stages={
+                s.key: StageRecord.of(s, revisions.get((c.id, s.key)))  # type: ignore[arg-type]
+                for s in SETUP_STAGES
+            },
+        )
+        for c in communities
+    ]

@@ -1,0 +1,160 @@
+"""Saving a stage's answers: checked, versioned, and never silently overwriting a co-coordinator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.answers import Answers, clean, is_empty, item_errors, stage_errors
+from bot.catalogue import Kind, Stage
+from bot.clock import Clock
+from bot.services.communities import StageRecord, load_record, require_coordinator
+from bot.services.errors import EditConflict, InvalidAnswers
+from storage.db import Database
+from storage.repositories import stages as stage_rows
+
+
+async def save_answers(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    community_id: int,
+    stage: Stage,
+    user_id: str,
+    submitted: Answers,
+    base_version: int,
+) -> StageRecord:
+    """Save the stage modal's own inputs as a new version.
+
+    `base_version` is the version the modal was opened from. If someone else has saved the stage
+    since, we refuse rather than overwrite their work; the person's own list edits made from
+    the same modal do not count as a conflict.
+    """
+    submitted = clean(submitted)
+    own_inputs = {q.key for q in stage.inputs}
+    errors = stage_errors(stage, submitted)
+    errors.update(
+        {k: "This question cannot be answered here." for k in set(submitted) - own_inputs}
+    )
+    if errors:
+        raise InvalidAnswers(errors)
+
+    def merge(answers: Answers) -> Answers:
+        merged = dict(answers)
+        for key in own_inputs:
+            value = submitted.get(key)
+            if is_empty(value):
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return merged
+
+    return await _write(
+        database,
+        clock,
+        team_id=team_id,
+        community_id=community_id,
+        stage=stage,
+        user_id=user_id,
+        base_version=base_version,
+        change=merge,
+    )
+
+
+async def save_list_item(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    community_id: int,
+    stage: Stage,
+    question_key: str,
+    user_id: str,
+    index: int | None,
+    item: dict[str, Any] | None,
+    base_version: int,
+) -> StageRecord:
+    """Add (index None), replace (index, item) or remove (index, item None) one list item."""
+    question = stage.question(question_key)
+    if question.kind != Kind.LIST:
+        raise InvalidAnswers({question_key: "This question is not a list."})
+    if item is not None:
+        item = {k: v for k, v in clean(item).items() if not is_empty(v)}
+        errors = item_errors(question, item)
+        if errors:
+            raise InvalidAnswers(errors)
+
+    def change(answers: Answers) -> Answers:
+        items = list(answers.get(question_key) or [])
+        if index is not None and not 0 <= index < len(items):
+            raise EditConflict(None, None)  # the item moved or went since the form was opened
+        if item is None:
+            assert index is not None
+            del items[index]
+        elif index is None:
+            if len(items) >= question.max_items:
+                first = question.item_fields[0].key
+                raise InvalidAnswers(
+                    {first: f"There are already {question.max_items} {question.item_noun}s."}
+                )
+            items.append(item)
+        else:
+            items[index] = item
+        merged = dict(answers)
+        if items:
+            merged[question_key] = items
+        else:
+            merged.pop(question_key, None)
+        return merged
+
+    return await _write(
+        database,
+        clock,
+        team_id=team_id,
+        community_id=community_id,
+        stage=stage,
+        user_id=user_id,
+        base_version=base_version,
+        change=change,
+    )
+
+
+async def _write(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    community_id: int,
+    stage: Stage,
+    user_id: str,
+    base_version: int,
+    change: Any,
+) -> StageRecord:
+    try:
+        async with database.session() as session:
+            # Authorisation is checked here, where the change is saved, whatever the view held.
+            record = await load_record(session, team_id=team_id, community_id=community_id)
+            require_coordinator(record, user_id)
+            since = await stage_rows.revisions_after(
+                session, community_id=community_id, stage=stage.key, version=base_version
+            )
+            others = [r for r in since if r.edited_by != user_id]
+            if others:
+                raise EditConflict(others[-1].edited_by, others[-1].edited_at)
+            current = record.stages[stage.key]
+            revision = await stage_rows.add_revision(
+                session,
+                team_id=team_id,
+                community_id=community_id,
+                stage=stage.key,
+                version=current.version + 1,
+                answers=change(current.answers),
+                edited_by=user_id,
+                edited_at=clock.now(),
+            )
+    except IntegrityError:
+        # Another save took the same version number a moment before ours.
+        raise EditConflict(None, None) from None
+    return StageRecord.of(stage, revision)

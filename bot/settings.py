@@ -1,0 +1,143 @@
+"""One settings object, read once from the environment (and `.env`, the real environment winning).
+
+Every problem is collected before we give up, so a person fixing a deployment sees all of them
+at once, each on one line naming the variable and the fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from storage.urls import UnsupportedDatabaseURL, async_database_url
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///cultivate.db"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(Exception):
+    """Raised with every problem found, one human-readable line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    slack_bot_token: str
+    slack_signing_secret: str | None
+    slack_app_token: str | None
+    slack_api_url: str
+    database_url: str
+    port: int
+    scheduler_tick_seconds: float
+    log_level: str
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build settings from `environ`, or raise SettingsError listing every problem."""
+    problems: list[str] = []
+
+    def get(name: str) -> str | None:
+        value = environ.get(name, "").strip()
+        return value or None
+
+    app_token = get("SLACK_APP_TOKEN")
+    if app_token is not None and not app_token.startswith("xapp-"):
+        problems.append(
+            "SLACK_APP_TOKEN: expected an app-level token starting with 'xapp-' "
+            "(Basic Information > App-Level Tokens), or leave it unset to serve HTTP"
+        )
+
+    bot_token = get("SLACK_BOT_TOKEN")
+    if bot_token is None:
+        problems.append(
+            "SLACK_BOT_TOKEN: not set; copy the Bot User OAuth Token (xoxb-...) "
+            "from OAuth & Permissions into .env"
+        )
+    elif not bot_token.startswith("xoxb-"):
+        problems.append(
+            "SLACK_BOT_TOKEN: expected a bot token starting with 'xoxb-' "
+            "(OAuth & Permissions > Bot User OAuth Token)"
+        )
+
+    signing_secret = get("SLACK_SIGNING_SECRET")
+    # Socket Mode receives requests over an authenticated socket, so nothing is signed.
+    if signing_secret is None and app_token is None:
+        problems.append(
+            "SLACK_SIGNING_SECRET: not set; copy the Signing Secret from "
+            "Basic Information > App Credentials into .env"
+        )
+
+    api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    parts = urlsplit(api_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append(
+            f"SLACK_API_URL: {api_url!r} is not an http(s) URL; use {DEFAULT_SLACK_API_URL} "
+            "(or https://slack-gov.com/api/ for GovSlack)"
+        )
+    elif not api_url.endswith("/"):
+        api_url += "/"  # slack_sdk joins method names onto the base URL
+
+    database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    try:
+        async_database_url(database_url)
+    except UnsupportedDatabaseURL as error:
+        problems.append(f"DATABASE_URL: {error}")
+
+    port = _integer(get("PORT") or "3000", "PORT", 1, 65535, problems)
+    tick = _positive_number(
+        get("SCHEDULER_TICK_SECONDS") or "15", "SCHEDULER_TICK_SECONDS", problems
+    )
+
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        problems.append(f"LOG_LEVEL: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+
+    if problems:
+        raise SettingsError(problems)
+    assert bot_token is not None
+    return Settings(
+        slack_bot_token=bot_token,
+        slack_signing_secret=signing_secret,
+        slack_app_token=app_token,
+        slack_api_url=api_url,
+        database_url=database_url,
+        port=port,
+        scheduler_tick_seconds=tick,
+        log_level=log_level,
+    )
+
+
+def _integer(raw: str, name: str, low: int, high: int, problems: list[str]) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{name}: {raw!r} is not a whole number; use one from {low} to {high}")
+        return low
+    if not low <= value <= high:
+        problems.append(f"{name}: {value} is out of range; use one from {low} to {high}")
+    return value
+
+
+def _positive_number(raw: str, name: str, problems: list[str]) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value != value or value == float("inf"):
+        problems.append(f"{name}: {raw!r} is not a positive number of seconds, e.g. 15")
+        return 1.0
+    return value

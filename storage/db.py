@@ -1,0 +1,59 @@
+"""The one engine and its sessions: a session per unit of work, committed or rolled back whole."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.urls import async_database_url, is_sqlite
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = is_sqlite(url)
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if self.is_sqlite:
+            # Several writers (web handlers, the scheduler heartbeat) share one SQLite file:
+            # wait for the lock rather than failing at once.
+            options["connect_args"] = {"timeout": 30}
+        self.engine: AsyncEngine = create_async_engine(async_database_url(url), **options)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits when the block ends, rolls back if it raises."""
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:  # any driver error means "not answering"
+            log.warning("database did not answer: %s", type(error).__name__)
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

@@ -1,0 +1,1 @@
+"""Keyword-only functions that read and write rows inside a caller's unit of work."""

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Community, Membership
+
+
+async def add_community(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    channel_id: str,
+    name: str,
+    domain: str,
+    timezone: str,
+    created_by: str,
+    created_at: datetime,
+) -> Community:
+    community = Community(
+        team_id=team_id,
+        channel_id=channel_id,
+        name=name,
+        domain=domain,
+        timezone=timezone,
+        created_by=created_by,
+        created_at=created_at,
+    )
+    session.add(community)
+    await session.flush()
+    return community
+
+
+async def community_for_channel(
+    session: AsyncSession, *, team_id: str, channel_id: str
+) -> Community | None:
+    result = await session.exec(
+        select(Community).where(Community.team_id == team_id, Community.channel_id == channel_id)
+    )
+    return result.first()
+
+
+async def community_by_id(
+    session: AsyncSession, *, team_id: str, community_id: int
+) -> Community | None:
+    # Scoped by team even when the id is known: ids arrive inside Slack payloads.
+    result = await session.exec(
+        select(Community).where(Community.team_id == team_id, Community.id == community_id)
+    )
+    return result.first()
+
+
+async def communities_in_team(session: AsyncSession, *, team_id: str) -> Sequence[Community]:
+    result = await session.exec(
+        select(Community).where(Community.team_id == team_id).order_by(col(Community.name))
+    )
+    return result.all()
+
+
+async def add_membership(
+    session: AsyncSession, *, team_id: str, community_id: int, user_id: str, joined_at: datetime
+) -> Membership:
+    membership = Membership(
+        team_id=team_id, community_id=community_id, user_id=user_id, joined_at=joined_at
+    )
+    session.add(membership)
+    await session.flush()
+    return membership
+
+
+async def current_community_ids(session: AsyncSession, *, team_id: str, user_id: str) -> set[int]:
+    """Communities the person belongs to now (a membership that has not ended)."""
+    result = await session.exec(
+        select(Membership.community_id).where(
+            Membership.team_id == team_id,
+            Membership.user_id == user_id,
+            col(Membership.left_at).is_(None),
+        )
+    )
+    return set(result.all())
