@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.answers import Answers
-from bot.catalogue import ROLES, SETUP_STAGES, Stage
+from bot.answers import Answers, first_unanswered
+from bot.catalogue import ROLES, SETUP_STAGES, Question, Stage
 from bot.clock import Clock
 from bot.services.errors import AlreadyACommunity, InvalidAnswers, NoCommunity, NotCoordinator
 from storage.db import Database
@@ -57,6 +57,14 @@ class CommunityRecord:
 
     def is_coordinator(self, user_id: str) -> bool:
         return user_id in self.coordinators
+
+    def next_question(self) -> tuple[Stage, Question] | None:
+        """The first unanswered question, in checklist order: the next thing to do."""
+        for stage in SETUP_STAGES:
+            question = first_unanswered(stage, self.stages[stage.key].answers)
+            if question is not None:
+                return stage, question
+        return None
 
 
 def valid_timezone(name: str) -> bool:

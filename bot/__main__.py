@@ -1,0 +1,133 @@
+"""`python -m bot [run|web|clock|migrate]`.
+
+run      the web server and the scheduler in one process (a small install; the default)
+web      only the HTTP server (Slack's requests and /healthz)
+clock    only the scheduler
+migrate  bring the database schema up to date, then exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+from dotenv import load_dotenv
+
+from bot.app import create_app
+from bot.runtime import Runtime
+from bot.scheduler import Pulse, create_scheduler
+from bot.server import EVENTS_PATH, create_web_app
+from bot.settings import Settings, SettingsError, load_settings
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger("cultivate")
+
+MODES = ("run", "web", "clock", "migrate")
+RETRY_CAP_SECONDS = 30.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.split("\n\n")[0])
+    parser.add_argument("mode", nargs="?", default="run", choices=MODES)
+    mode = parser.parse_args(argv).mode
+
+    load_dotenv(override=False)  # the real environment wins over .env
+    try:
+        settings = load_settings(os.environ)
+    except SettingsError as error:
+        for problem in error.problems:
+            print(f"cultivate: {problem}", file=sys.stderr)
+        return 2
+
+    logging.basicConfig(
+        level=settings.log_level_number,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(settings, mode))
+    return 0
+
+
+async def _serve(settings: Settings, mode: str) -> None:
+    database = Database(settings.database_url)
+    try:
+        await _migrate(database)
+        if mode == "migrate":
+            log.info("database schema is up to date")
+            return
+        await _run(
+            settings, database, web_server=mode in ("run", "web"), clock=mode in ("run", "clock")
+        )
+    finally:
+        await database.dispose()
+
+
+async def _migrate(database: Database) -> None:
+    """Upgrade the schema, waiting for a database that is not up yet rather than crashing."""
+    delay = 1.0
+    while True:
+        try:
+            await upgrade(database)
+            return
+        except OSError as error:
+            reason = error
+        except Exception as error:  # drivers wrap connection failures in their own types
+            if "connect" not in str(error).lower():
+                raise
+            reason = error
+        log.warning(
+            "cannot reach the database (%s); retrying in %.0fs", type(reason).__name__, delay
+        )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RETRY_CAP_SECONDS)
+
+
+async def _run(settings: Settings, database: Database, *, web_server: bool, clock: bool) -> None:
+    runtime = Runtime(database=database)
+    bolt = create_app(settings, runtime) if web_server else None
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+
+    pulse = Pulse()
+    scheduler = create_scheduler(settings.scheduler_tick_seconds, {"pulse": pulse.beat})
+    if clock:
+        scheduler.start()
+
+    # Socket Mode takes Slack's requests over a websocket; HTTP then only serves /healthz.
+    http_bolt = bolt if bolt is not None and not settings.socket_mode else None
+    runner = web.AppRunner(create_web_app(database=database, bolt=http_bolt))
+    await runner.setup()
+    await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()
+
+    socket_handler = None
+    if bolt is not None and settings.socket_mode:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        socket_handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+        await socket_handler.connect_async()
+        log.info("connected to Slack in Socket Mode; health on port %d", settings.port)
+    elif http_bolt is not None:
+        log.info("listening on port %d: POST %s, GET /healthz", settings.port, EVENTS_PATH)
+    try:
+        await stopping.wait()
+    finally:
+        log.info("shutting down")
+        if socket_handler is not None:
+            await socket_handler.close_async()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        await runner.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

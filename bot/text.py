@@ -1,0 +1,33 @@
+"""Making text safe and readable in Slack messages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+
+def escape(text: str) -> str:
+    """Escape what a person typed before the bot posts it.
+
+    Slack reads `<...>` as mentions and links, so a typed `<!channel>` would ping a whole channel.
+    These three replacements are the escaping Slack documents for mrkdwn.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def slack_time(moment: datetime, token: str = "{date_short_pretty} at {time}") -> str:
+    """A time each reader sees in their own time zone, with a UTC fallback for old clients."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{token}|{fallback}>"
+
+
+def calendar_date(day: date) -> str:
+    """A calendar date (a deadline, not a moment) reads the same in every time zone."""
+    return f"{day:%a} {day.day} {day:%b %Y}"

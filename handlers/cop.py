@@ -1,0 +1,109 @@
+"""The `/cop` slash command: one listener that routes `/cop <subcommand>` to the feature that
+registered it. Features add subcommands; the router acks every request at once, so no feature
+can keep Slack waiting past its 3 seconds."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.text import escape, truncate
+
+COMMAND = "/cop"
+
+
+@dataclass(frozen=True)
+class CopRequest:
+    """One `/cop` invocation, after the ack."""
+
+    args: str  # what followed the subcommand
+    team_id: str
+    user_id: str
+    channel_id: str
+    trigger_id: str
+    client: AsyncWebClient
+    respond: AsyncRespond
+    logger: logging.Logger
+
+    async def tell(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        """Answer only the person who typed the command."""
+        await self.respond(text=text, blocks=blocks, response_type="ephemeral")
+
+
+Subcommand = Callable[[CopRequest], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    handler: Subcommand
+    summary: str
+    usage: str
+
+
+class CopCommand:
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+
+    def subcommand(
+        self, name: str, *, summary: str, usage: str | None = None
+    ) -> Callable[[Subcommand], Subcommand]:
+        def add(handler: Subcommand) -> Subcommand:
+            if name in self._entries or name == "help":
+                raise ValueError(f"/cop {name} is registered twice")
+            self._entries[name] = _Entry(handler, summary, usage or f"{COMMAND} {name}")
+            return handler
+
+        return add
+
+    @property
+    def names(self) -> list[str]:
+        return ["help", *self._entries]
+
+    def help_text(self) -> str:
+        lines = ["*Cultivate* helps you set up and sustain a community of practice.", ""]
+        lines += [f"`{e.usage}` — {e.summary}" for e in self._entries.values()]
+        lines.append(f"`{COMMAND} help` — this list")
+        return "\n".join(lines)
+
+    def register(self, app: AsyncApp) -> None:
+        app.command(COMMAND)(self._dispatch)
+
+    async def _dispatch(
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        name, _, rest = (command.get("text") or "").strip().partition(" ")
+        name = name.lower()
+        if name in ("", "help"):
+            await ack(text=self.help_text())
+            return
+        entry = self._entries.get(name)
+        if entry is None:
+            shown = escape(truncate(name, 40))
+            await ack(
+                text=f"I don't know `{COMMAND} {shown}`. Try `{COMMAND} help` to see what I can do."
+            )
+            return
+        await ack()
+        await entry.handler(
+            CopRequest(
+                args=rest.strip(),
+                team_id=context.team_id or command.get("team_id", ""),
+                user_id=command["user_id"],
+                channel_id=command.get("channel_id", ""),
+                trigger_id=command.get("trigger_id", ""),
+                client=client,
+                respond=respond,
+                logger=logger,
+            )
+        )

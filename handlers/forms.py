@@ -1,0 +1,135 @@
+"""The catalogue's fields as Block Kit inputs, and submitted view state back as answers.
+
+One function each way, so every modal built from the catalogue (stage forms, list items)
+renders and reads its inputs the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.catalogue import Field, Kind, Option, Question
+from bot.text import calendar_date, escape, mention, truncate
+from handlers.blocks import Block, plain
+
+ANSWER = "answer"  # the action_id of every input; its block_id names the question or field
+RADIO_LIMIT = 5  # more options than this read better as a select
+
+
+def input_block(spec: Field, value: Any, *, block_id: str | None = None) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id or spec.key,
+        "label": plain(truncate(spec.label, 2000)),
+        "optional": not spec.required,
+        "element": _element(spec, value),
+    }
+    if spec.hint:
+        block["hint"] = plain(spec.hint)
+    return block
+
+
+def _element(spec: Field, value: Any) -> Block:
+    element: Block
+    match spec.kind:
+        case Kind.TEXT | Kind.LINE:
+            element = {
+                "type": "plain_text_input",
+                "multiline": spec.kind == Kind.TEXT,
+                "max_length": min(spec.max_length, 3000),
+            }
+            if isinstance(value, str) and value:
+                element["initial_value"] = value
+        case Kind.CHOICE:
+            kind = "radio_buttons" if len(spec.options) <= RADIO_LIMIT else "static_select"
+            element = {"type": kind, "options": [_option(o) for o in spec.options]}
+            chosen = next((o for o in spec.options if o.value == value), None)
+            if chosen:
+                element["initial_option"] = _option(chosen)
+        case Kind.CHOICES:
+            element = {"type": "checkboxes", "options": [_option(o) for o in spec.options]}
+            chosen = [_option(o) for o in spec.options if o.value in (value or [])]
+            if chosen:
+                element["initial_options"] = chosen
+        case Kind.USER:
+            element = {"type": "users_select"}
+            if value:
+                element["initial_user"] = value
+        case Kind.USERS:
+            element = {"type": "multi_users_select"}
+            if value:
+                element["initial_users"] = list(value)
+        case Kind.DATE:
+            element = {"type": "datepicker"}
+            if value:
+                element["initial_date"] = value
+        case _:
+            raise ValueError(f"{spec.kind} has no input element")
+    element["action_id"] = ANSWER
+    if spec.placeholder and element["type"] not in ("radio_buttons", "checkboxes"):
+        element["placeholder"] = plain(spec.placeholder)
+    return element
+
+
+def _option(option: Option) -> Block:
+    return {"text": plain(option.label), "value": option.value}
+
+
+def read_state(fields: tuple[Field, ...], state: dict[str, Any]) -> dict[str, Any]:
+    """Answers from a view_submission's `view.state.values`, for the fields present in it."""
+    values = state.get("values") or {}
+    answers: dict[str, Any] = {}
+    for spec in fields:
+        element = (values.get(spec.key) or {}).get(ANSWER)
+        if isinstance(element, dict):
+            answers[spec.key] = _value_of(spec, element)
+    return answers
+
+
+def _value_of(spec: Field, element: dict[str, Any]) -> Any:
+    match spec.kind:
+        case Kind.TEXT | Kind.LINE:
+            return element.get("value")
+        case Kind.CHOICE:
+            return (element.get("selected_option") or {}).get("value")
+        case Kind.CHOICES:
+            return [o.get("value") for o in element.get("selected_options") or []]
+        case Kind.USER:
+            return element.get("selected_user")
+        case Kind.USERS:
+            return list(element.get("selected_users") or [])
+        case Kind.DATE:
+            return element.get("selected_date")
+    return None
+
+
+def describe(spec: Field, value: Any) -> str:
+    """An answer as mrkdwn for people to read, with typed text escaped."""
+    match spec.kind:
+        case Kind.TEXT | Kind.LINE:
+            return escape(str(value))
+        case Kind.CHOICE:
+            return escape(spec.option_label(str(value)))
+        case Kind.CHOICES:
+            return ", ".join(escape(spec.option_label(str(v))) for v in value)
+        case Kind.USER:
+            return mention(str(value))
+        case Kind.USERS:
+            return ", ".join(mention(str(v)) for v in value)
+        case Kind.DATE:
+            return calendar_date(date.fromisoformat(value))
+        case Kind.LIST:
+            assert isinstance(spec, Question)
+            return "\n".join(f"• {describe_item(spec, item)}" for item in value)
+    return escape(str(value))
+
+
+def describe_item(question: Question, item: dict[str, Any]) -> str:
+    """One list item on one line: its first field in bold, the rest after it."""
+    first, *rest = question.item_fields
+    parts = [f"*{describe(first, item[first.key])}*"] if item.get(first.key) else []
+    for spec in rest:
+        if item.get(spec.key):
+            parts.append(f"{spec.label}: {describe(spec, item[spec.key])}")
+    return " · ".join(parts)

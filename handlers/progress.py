@@ -1,0 +1,46 @@
+"""How far a community has got through the checklist, as blocks: shared by `/cop status` and
+App Home so the two never disagree."""
+
+from __future__ import annotations
+
+from bot.answers import progress
+from bot.catalogue import SETUP_STAGES
+from bot.services.communities import CommunityRecord
+from bot.text import escape, mention, slack_time
+from handlers.blocks import Block, context, section
+from handlers.stages import open_stage_button
+
+
+def progress_blocks(record: CommunityRecord, user_id: str) -> list[Block]:
+    community = record.community
+    assert community.id is not None
+    editing = record.is_coordinator(user_id)
+    title = f"*{escape(community.name)}* in <#{community.channel_id}>"
+    if community.domain:
+        title += f"\n{escape(community.domain)}"
+    blocks: list[Block] = [section(title)]
+    for stage in SETUP_STAGES:
+        saved = record.stages[stage.key]
+        answered, total = progress(stage, saved.answers)
+        mark = "✅" if answered == total else ("◐" if answered else "○")
+        line = f"{mark} *{stage.number}. {stage.title}* — {answered}/{total} answered"
+        if saved.edited_by and saved.edited_at:
+            line += f"\nLast edited by {mention(saved.edited_by)}, {slack_time(saved.edited_at)}"
+        blocks.append(
+            section(
+                line,
+                accessory=open_stage_button(
+                    community.id, stage, label="Edit" if editing else "View"
+                ),
+            )
+        )
+    blocks.append(context(next_step(record)))
+    return blocks
+
+
+def next_step(record: CommunityRecord) -> str:
+    step = record.next_question()
+    if step is None:
+        return "*Next:* every setup question has an answer. Plan the launch workshop."
+    stage, question = step
+    return f"*Next:* {question.label} (`/cop {stage.key}`)"

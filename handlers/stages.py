@@ -1,0 +1,387 @@
+"""The five setup stages: `/cop scope|governance|members|roles|ways`, their modals, the list
+editors pushed from them, and the buttons in `/cop status` and App Home that open them."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.answers import is_answered
+from bot.catalogue import SETUP_STAGES, STAGES, Kind, Question, Stage, find_stage
+from bot.runtime import Runtime
+from bot.services.communities import (
+    CommunityRecord,
+    StageRecord,
+    community_by_id,
+    community_in_channel,
+)
+from bot.services.errors import (
+    CommunityError,
+    EditConflict,
+    InvalidAnswers,
+    NoCommunity,
+    NotCoordinator,
+)
+from bot.services.stages import save_answers, save_list_item
+from bot.text import escape, mention, slack_time, truncate
+from handlers.blocks import (
+    Block,
+    actions,
+    button,
+    context,
+    metadata_of,
+    modal,
+    plain,
+    section,
+)
+from handlers.cop import CopCommand, CopRequest
+from handlers.forms import describe, describe_item, input_block, read_state
+from handlers.views import TOO_SLOW, open_modal, tell_privately
+
+STAGE_FORM = "stage_form"
+LIST_ITEM = "stage_list_item"
+OPEN_STAGE = "open_stage"
+REMOVE = "remove"
+NO_COMMUNITY = "This channel isn't a community yet. `/cop start` makes it one."
+
+
+def open_stage_button(community_id: int, stage: Stage, *, label: str | None = None) -> Block:
+    """A button that opens a stage's modal, for status messages and App Home."""
+    return button(
+        label or stage.title,
+        action_id=f"{OPEN_STAGE}:{community_id}:{stage.key}",
+        value=f"{community_id}:{stage.key}",
+    )
+
+
+def stage_view(record: CommunityRecord, stage: Stage, user_id: str) -> dict[str, Any]:
+    """The stage's form for its coordinators; a read-only summary for anyone else."""
+    saved = record.stages[stage.key]
+    if record.is_coordinator(user_id):
+        return _form(record, saved, base_version=saved.version)
+    return _summary(record, saved)
+
+
+def _about(record: CommunityRecord, saved: StageRecord) -> Block:
+    stage = saved.stage
+    text = f"*{escape(record.community.name)}* · stage {stage.number} of {len(STAGES)}: {stage.summary}"
+    if saved.edited_by and saved.edited_at:
+        text += f"\nLast saved by {mention(saved.edited_by)}, {slack_time(saved.edited_at)}."
+    return context(text)
+
+
+def _form(record: CommunityRecord, saved: StageRecord, *, base_version: int) -> dict[str, Any]:
+    stage, answers = saved.stage, saved.answers
+    blocks: list[Block] = [_about(record, saved)]
+    for question in stage.questions:
+        if question.kind == Kind.LIST:
+            blocks += _list_blocks(question, answers.get(question.key) or [])
+        elif question.answered_by is not None:
+            blocks.append(
+                context(f"*{question.label}*\nAnswered for each entry in the list above.")
+            )
+        else:
+            blocks.append(input_block(question, answers.get(question.key)))
+    return modal(
+        title=stage.title,
+        blocks=blocks,
+        callback_id=STAGE_FORM,
+        submit="Save",
+        close="Cancel",
+        metadata={
+            "community": record.community.id,
+            "stage": stage.key,
+            "version": base_version,
+        },
+    )
+
+
+def _list_blocks(question: Question, items: list[dict[str, Any]]) -> list[Block]:
+    listed = "\n".join(f"• {describe_item(question, i)}" for i in items) or "_None yet._"
+    controls = [button(f"Add {question.item_noun}", action_id=f"list_add:{question.key}")]
+    if items:
+        first = question.item_fields[0].key
+        controls.append(
+            {
+                "type": "static_select",
+                "action_id": f"list_edit:{question.key}",
+                "placeholder": plain(f"Edit or remove a {question.item_noun}…"),
+                "options": [
+                    {"text": plain(truncate(str(item.get(first) or "—"), 75)), "value": str(n)}
+                    for n, item in enumerate(items)
+                ],
+            }
+        )
+    return [
+        section(f"*{question.label}*\n{listed}", block_id=f"list.{question.key}"),
+        actions(*controls, block_id=f"list_actions.{question.key}"),
+    ]
+
+
+def _summary(record: CommunityRecord, saved: StageRecord) -> dict[str, Any]:
+    stage = saved.stage
+    blocks: list[Block] = [_about(record, saved)]
+    for question in stage.questions:
+        if question.answered_by is not None:
+            continue
+        value = saved.answers.get(question.key)
+        shown = (
+            describe(question, value)
+            if is_answered(question, saved.answers)
+            else "_Not answered yet._"
+        )
+        blocks.append(section(f"*{question.label}*\n{shown}"))
+    coordinators = ", ".join(mention(c) for c in record.coordinators)
+    blocks.append(context(f"Only the coordinators ({coordinators}) can change these answers."))
+    return modal(title=stage.title, blocks=blocks)
+
+
+def _item_view(
+    question: Question,
+    item: dict[str, Any] | None,
+    *,
+    metadata: dict[str, Any],
+) -> dict[str, Any]:
+    verb = "Edit" if item is not None else "Add"
+    blocks = [input_block(spec, (item or {}).get(spec.key)) for spec in question.item_fields]
+    if item is not None:
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": REMOVE,
+                "optional": True,
+                "label": plain("Remove"),
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": REMOVE,
+                    "options": [
+                        {"text": plain(f"Remove this {question.item_noun}"), "value": REMOVE}
+                    ],
+                },
+            }
+        )
+    return modal(
+        title=f"{verb} {question.item_noun}",
+        blocks=blocks,
+        callback_id=LIST_ITEM,
+        submit="Save",
+        close="Back",
+        metadata=metadata,
+    )
+
+
+def _errors_on_blocks(errors: dict[str, str], block_ids: list[str]) -> dict[str, str]:
+    """Slack shows an error only under an input block: move any other error to the first one."""
+    shown: dict[str, str] = {}
+    for key, message in errors.items():
+        target = key if key in block_ids else block_ids[0]
+        shown[target] = f"{shown[target]} {message}" if target in shown else message
+    return shown
+
+
+def _refusal(error: CommunityError) -> str:
+    if isinstance(error, NotCoordinator):
+        return "Only this community's coordinators can change it. Nothing was saved."
+    if isinstance(error, EditConflict):
+        return "Someone else saved this stage after you opened it. Nothing was saved: close this form and open it again to see their changes."
+    if isinstance(error, NoCommunity):
+        return "This community no longer exists. Nothing was saved."
+    return str(error)
+
+
+def register(app: AsyncApp, cop: CopCommand, runtime: Runtime) -> None:
+    for stage in SETUP_STAGES:
+        cop.subcommand(stage.key, summary=f"stage {stage.number}: {stage.title.lower()}")(
+            _stage_command(runtime, stage)
+        )
+
+    @app.action(re.compile(rf"^{OPEN_STAGE}:"))
+    async def open_from_button(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        await ack()
+        community_id, _, stage_key = str(action.get("value", "")).partition(":")
+        stage = find_stage(stage_key)
+        user_id = body["user"]["id"]
+        if stage is None or not stage.has_form or not community_id.isdigit():
+            logger.warning("open_stage with a value we did not make: %r", action.get("value"))
+            return
+        try:
+            record = await community_by_id(
+                runtime.database, team_id=context.team_id or "", community_id=int(community_id)
+            )
+        except NoCommunity:
+            await tell_privately(client, user_id=user_id, text="That community no longer exists.")
+            return
+        opened = await open_modal(
+            client,
+            trigger_id=body["trigger_id"],
+            view=stage_view(record, stage, user_id),
+            logger=logger,
+        )
+        if not opened:
+            await tell_privately(client, user_id=user_id, text=TOO_SLOW)
+
+    @app.view(STAGE_FORM)
+    async def save_stage(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        meta = metadata_of(view)
+        stage = find_stage(str(meta.get("stage")))
+        if stage is None or not stage.has_form:
+            await ack(response_action="clear")
+            return
+        block_ids = [q.key for q in stage.inputs]
+        try:
+            await save_answers(
+                runtime.database,
+                runtime.clock,
+                team_id=context.team_id or "",
+                community_id=int(meta.get("community") or 0),
+                stage=stage,
+                user_id=body["user"]["id"],
+                submitted=read_state(stage.inputs, view.get("state") or {}),
+                base_version=int(meta.get("version") or 0),
+            )
+        except InvalidAnswers as invalid:
+            await ack(response_action="errors", errors=_errors_on_blocks(invalid.errors, block_ids))
+            return
+        except CommunityError as refused:
+            await ack(response_action="errors", errors={block_ids[0]: _refusal(refused)})
+            return
+        await ack()
+
+    @app.action(re.compile(r"^list_(add|edit):"))
+    async def edit_list(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        await ack()
+        parent = body.get("view") or {}
+        meta = metadata_of(parent)
+        stage = find_stage(str(meta.get("stage")))
+        kind, _, question_key = action["action_id"].partition(":")
+        if stage is None or question_key not in {q.key for q in stage.lists}:
+            return
+        question = stage.question(question_key)
+        user_id = body["user"]["id"]
+        try:
+            record = await community_by_id(
+                runtime.database,
+                team_id=context.team_id or "",
+                community_id=int(meta.get("community") or 0),
+            )
+        except NoCommunity:
+            return
+        if not record.is_coordinator(user_id):
+            return  # the save would refuse it anyway; don't offer a form that cannot be saved
+        index: int | None = None
+        item: dict[str, Any] | None = None
+        if kind == "list_edit":
+            items = record.stages[stage.key].answers.get(question_key) or []
+            chosen = str((action.get("selected_option") or {}).get("value", ""))
+            if not chosen.isdigit() or int(chosen) >= len(items):
+                return
+            index, item = int(chosen), items[int(chosen)]
+        view = _item_view(
+            question,
+            item,
+            metadata={
+                **meta,
+                "question": question_key,
+                "index": index,
+                "parent": parent.get("id"),
+            },
+        )
+        await open_modal(client, trigger_id=body["trigger_id"], view=view, logger=logger, push=True)
+
+    @app.view(LIST_ITEM)
+    async def save_item(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        meta = metadata_of(view)
+        stage = find_stage(str(meta.get("stage")))
+        question_key = str(meta.get("question"))
+        if stage is None or question_key not in {q.key for q in stage.lists}:
+            await ack(response_action="clear")
+            return
+        question = stage.question(question_key)
+        block_ids = [f.key for f in question.item_fields]
+        state = view.get("state") or {}
+        removing = bool(
+            (((state.get("values") or {}).get(REMOVE) or {}).get(REMOVE) or {}).get(
+                "selected_options"
+            )
+        )
+        index = meta.get("index")
+        team_id = context.team_id or ""
+        community_id = int(meta.get("community") or 0)
+        try:
+            saved = await save_list_item(
+                runtime.database,
+                runtime.clock,
+                team_id=team_id,
+                community_id=community_id,
+                stage=stage,
+                question_key=question_key,
+                user_id=body["user"]["id"],
+                index=index if isinstance(index, int) else None,
+                item=None
+                if removing and isinstance(index, int)
+                else read_state(question.item_fields, state),
+                base_version=int(meta.get("version") or 0),
+            )
+        except InvalidAnswers as invalid:
+            await ack(response_action="errors", errors=_errors_on_blocks(invalid.errors, block_ids))
+            return
+        except CommunityError as refused:
+            await ack(response_action="errors", errors={block_ids[0]: _refusal(refused)})
+            return
+        await ack()
+        # Back on the stage form, show the list as saved. Inputs keep their block and action
+        # ids, so Slack keeps whatever the person had typed there.
+        parent_id = meta.get("parent")
+        if parent_id:
+            record = await community_by_id(
+                runtime.database, team_id=team_id, community_id=community_id
+            )
+            record.stages[stage.key] = saved
+            parent = _form(record, saved, base_version=int(meta.get("version") or 0))
+            await client.views_update(view_id=str(parent_id), view=parent)
+
+
+def _stage_command(runtime: Runtime, stage: Stage) -> Any:
+    async def open_stage(request: CopRequest) -> None:
+        record = await community_in_channel(
+            runtime.database, team_id=request.team_id, channel_id=request.channel_id
+        )
+        if record is None:
+            await request.tell(NO_COMMUNITY)
+            return
+        opened = await open_modal(
+            request.client,
+            trigger_id=request.trigger_id,
+            view=stage_view(record, stage, request.user_id),
+            logger=request.logger,
+        )
+        if not opened:
+            await request.tell(TOO_SLOW)
+
+    return open_stage

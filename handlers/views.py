@@ -1,0 +1,49 @@
+"""Opening modals, and what to do when Slack will not open one."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+# Slack's trigger_id lives for 3 seconds; past that views.open answers one of these.
+TRIGGER_GONE = {"expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"}
+TOO_SLOW = "Slack took too long to open the form. Please try again."
+
+
+async def open_modal(
+    client: AsyncWebClient,
+    *,
+    trigger_id: str,
+    view: dict[str, Any],
+    logger: logging.Logger,
+    push: bool = False,
+) -> bool:
+    """Open (or push) a modal. False, logged, when the trigger had expired; other errors raise."""
+    try:
+        if push:
+            await client.views_push(trigger_id=trigger_id, view=view)
+        else:
+            await client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        reason = error.response.get("error")
+        if reason in TRIGGER_GONE:
+            logger.warning("could not open a modal: %s", reason)
+            return False
+        raise
+    return True
+
+
+async def tell_privately(
+    client: AsyncWebClient, *, user_id: str, text: str, channel_id: str | None = None
+) -> None:
+    """A note to one person where there is no response_url (App Home, modals)."""
+    if channel_id and channel_id.startswith(("C", "G")):
+        try:
+            await client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+            return
+        except SlackApiError:
+            pass  # not in that channel: fall back to a direct message
+    await client.chat_postMessage(channel=user_id, text=text)
