@@ -1,0 +1,10 @@
+"""A local stand-in for Slack: a checked, recording Web API server and signed inbound requests.
+
+Used by the tests, and by the browser sandbox mode, so the app can run with no slack.com.
+"""
+
+from bot.fakeslack.requests import SlackRequests, state_values
+from bot.fakeslack.server import Call, FakeSlack
+from bot.fakeslack.workspace import Workspace
+
+__all__ = ["Call", "FakeSlack", "SlackRequests", "Workspace", "state_values"]

@@ -1,0 +1,526 @@
+"""What each Slack Web API method does to the workspace, and what it answers.
+
+Handlers receive already-decoded arguments and return the response body *without*
+``ok``; a failure is raised as :class:`SlackError` carrying Slack's error code. Response
+shapes follow https://docs.slack.dev/reference/methods, trimmed to the keys apps use.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from bot.fakeslack.workspace import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    TEAM_NAME,
+    Canvas,
+    Channel,
+    UploadedFile,
+    Workspace,
+)
+
+Args = dict[str, Any]
+Response = dict[str, Any]
+
+MAX_VIEW_STACK = 3  # Slack allows a root modal plus two pushed views
+CHANNEL_NAME_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+class SlackError(Exception):
+    """A Slack ``{"ok": false, "error": ...}`` answer, with optional extra keys."""
+
+    def __init__(self, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+
+# -- argument helpers ------------------------------------------------------------------
+
+
+def _required(args: Args, name: str, error: str = "invalid_arguments") -> str:
+    value = args.get(name)
+    if value in (None, ""):
+        raise SlackError(error, detail=f"missing required argument {name!r}")
+    return str(value)
+
+
+def _flag(args: Args, name: str) -> bool:
+    """Booleans arrive as JSON true/false, or as "1"/"0"/"true" in form bodies."""
+    value = args.get(name)
+    if isinstance(value, str):
+        return value.lower() in ("1", "true")
+    return bool(value)
+
+
+def _user_list(value: Any) -> list[str]:
+    """`users` arguments: a comma-separated string, or a JSON array from hand-made calls."""
+    if isinstance(value, list):
+        return [str(u) for u in value]
+    return [u.strip() for u in str(value or "").split(",") if u.strip()]
+
+
+def _paginate(items: list[Any], args: Args) -> tuple[list[Any], str]:
+    """Cursor pagination as Slack does it: opaque cursor, empty next_cursor at the end."""
+    limit = int(args.get("limit") or 0) or 100
+    cursor = str(args.get("cursor") or "")
+    start = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
+    end = start + limit
+    next_cursor = base64.b64encode(f"next:{end}".encode()).decode() if end < len(items) else ""
+    return items[start:end], next_cursor
+
+
+def _view_hash(view_id: str, revision: int) -> str:
+    return f"{1700000000 + revision}.{hashlib.sha1(view_id.encode()).hexdigest()[:8]}"
+
+
+class SlackMethods:
+    """Dispatches API method names to handlers that act on a :class:`Workspace`."""
+
+    def __init__(self, workspace: Workspace, upload_url: Callable[[str], str]) -> None:
+        self.ws = workspace
+        self.upload_url = upload_url  # file id -> URL the client should upload bytes to
+        self._view_revisions: dict[str, int] = {}
+        self.handlers: dict[str, Callable[[Args], Response]] = {
+            "auth.test": self.auth_test,
+            "users.info": self.users_info,
+            "users.list": self.users_list,
+            "conversations.info": self.conversations_info,
+            "conversations.members": self.conversations_members,
+            "conversations.open": self.conversations_open,
+            "conversations.invite": self.conversations_invite,
+            "conversations.create": self.conversations_create,
+            "conversations.archive": self.conversations_archive,
+            "conversations.canvases.create": self.conversations_canvases_create,
+            "canvases.create": self.canvases_create,
+            "chat.postMessage": self.chat_post_message,
+            "chat.postEphemeral": self.chat_post_ephemeral,
+            "chat.update": self.chat_update,
+            "chat.delete": self.chat_delete,
+            "views.open": self.views_open,
+            "views.push": self.views_push,
+            "views.update": self.views_update,
+            "views.publish": self.views_publish,
+            "files.getUploadURLExternal": self.files_get_upload_url_external,
+            "files.completeUploadExternal": self.files_complete_upload_external,
+            "files.info": self.files_info,
+        }
+
+    def call(self, method: str, args: Args) -> Response:
+        handler = self.handlers.get(method)
+        if handler is None:
+            raise SlackError("not_implemented", detail=f"FakeSlack does not implement {method}")
+        with self.ws.lock:
+            return handler(args)
+
+    # -- lookups that raise Slack's errors -----------------------------------------------
+
+    def _channel(self, ref: str, *, member: bool = False) -> Channel:
+        channel = self.ws.channel(ref)
+        if channel is None:
+            # Posting to a user id opens (or reuses) the DM with them, as Slack does.
+            if ref.startswith(("U", "W")) and self.ws.person(ref) is not None:
+                return self.ws.open_dm([ref])[0]
+            raise SlackError("channel_not_found")
+        if member and BOT_USER_ID not in channel.members:
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _user(self, user_id: str) -> Any:
+        person = self.ws.person(user_id)
+        if person is None:
+            raise SlackError("user_not_found")
+        return person
+
+    # -- auth and users ------------------------------------------------------------------
+
+    def auth_test(self, args: Args) -> Response:
+        return {
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": TEAM_NAME,
+            "user": self.ws.people[BOT_USER_ID].name,
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "is_enterprise_install": False,
+        }
+
+    def users_info(self, args: Args) -> Response:
+        person = self._user(_required(args, "user", "user_not_found"))
+        return {"user": person.to_slack(self.ws.now())}
+
+    def users_list(self, args: Args) -> Response:
+        now = self.ws.now()
+        members = [p.to_slack(now) for p in self.ws.people.values()]
+        page, next_cursor = _paginate(members, args)
+        return {
+            "members": page,
+            "cache_ts": int(now),
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
+    # -- conversations -------------------------------------------------------------------
+
+    def conversations_info(self, args: Args) -> Response:
+        channel = self._channel(_required(args, "channel", "channel_not_found"))
+        info = channel.to_slack()
+        # Like Slack, the member count is only computed when asked for.
+        if _flag(args, "include_num_members") and not channel.is_im:
+            info["num_members"] = len(channel.members)
+        return {"channel": info}
+
+    def conversations_members(self, args: Args) -> Response:
+        channel = self._channel(_required(args, "channel", "channel_not_found"))
+        page, next_cursor = _paginate(list(channel.members), args)
+        return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
+
+    def conversations_open(self, args: Args) -> Response:
+        if args.get("channel"):
+            channel = self._channel(str(args["channel"]))
+            already_open = True
+        else:
+            users = _user_list(args.get("users"))
+            if not users:
+                raise SlackError("users_list_not_supplied")
+            if len(users) > 8:
+                raise SlackError("too_many_users")
+            for user_id in users:
+                self._user(user_id)
+            if set(users) == {BOT_USER_ID}:
+                raise SlackError("cannot_dm_bot")
+            channel, already_open = self.ws.open_dm(users)
+        answer: Response = {"channel": {"id": channel.id}}
+        if _flag(args, "return_im"):
+            answer["channel"] = channel.to_slack()
+        if already_open:
+            answer |= {"no_op": True, "already_open": True}
+        return answer
+
+    def conversations_invite(self, args: Args) -> Response:
+        channel = self._channel(_required(args, "channel", "channel_not_found"), member=True)
+        users = _user_list(args.get("users"))
+        if not users:
+            raise SlackError("no_user")
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        errors: list[dict[str, Any]] = []
+        for user_id in users:
+            if self.ws.person(user_id) is None:
+                errors.append({"user": user_id, "ok": False, "error": "user_not_found"})
+            elif user_id == BOT_USER_ID:
+                errors.append({"user": user_id, "ok": False, "error": "cant_invite_self"})
+            elif user_id in channel.members:
+                errors.append({"user": user_id, "ok": False, "error": "already_in_channel"})
+        if errors:
+            raise SlackError(errors[0]["error"], errors=errors)
+        channel.members.extend(users)
+        return {"channel": channel.to_slack()}
+
+    def conversations_create(self, args: Args) -> Response:
+        name = _required(args, "name", "invalid_name_required")
+        if len(name) > 80:
+            raise SlackError("invalid_name_maxlength")
+        if not set(name) <= CHANNEL_NAME_ALPHABET:
+            raise SlackError("invalid_name_specials")
+        if any(c.name == name for c in self.ws.channels.values()):
+            raise SlackError("name_taken")
+        channel = Channel(
+            self.ws.next_id("C"),
+            name,
+            is_private=_flag(args, "is_private"),
+            members=[BOT_USER_ID],
+            created=int(self.ws.now()),
+        )
+        self.ws.channels[channel.id] = channel
+        return {"channel": channel.to_slack()}
+
+    def conversations_archive(self, args: Args) -> Response:
+        channel = self._channel(_required(args, "channel", "channel_not_found"), member=True)
+        if channel.is_archived:
+            raise SlackError("already_archived")
+        channel.is_archived = True
+        return {}
+
+    # -- canvases ------------------------------------------------------------------------
+
+    def _document(self, args: Args) -> dict[str, Any] | None:
+        document = args.get("document_content")
+        if document is not None and not (
+            isinstance(document, dict) and document.get("type") == "markdown"
+        ):
+            raise SlackError("invalid_arguments", detail="document_content must be markdown")
+        return document
+
+    def conversations_canvases_create(self, args: Args) -> Response:
+        channel = self._channel(_required(args, "channel_id", "channel_not_found"), member=True)
+        if any(c.channel_id == channel.id for c in self.ws.canvases.values()):
+            raise SlackError("channel_canvas_already_exists")
+        canvas = Canvas(self.ws.next_id("F"), None, self._document(args), channel.id)
+        self.ws.canvases[canvas.id] = canvas
+        return {"canvas_id": canvas.id}
+
+    def canvases_create(self, args: Args) -> Response:
+        channel_id = args.get("channel_id")
+        if channel_id:
+            self._channel(str(channel_id), member=True)
+        title = args.get("title")
+        canvas = Canvas(self.ws.next_id("F"), title, self._document(args), channel_id)
+        self.ws.canvases[canvas.id] = canvas
+        return {"canvas_id": canvas.id}
+
+    # -- chat ----------------------------------------------------------------------------
+
+    def _message_body(self, args: Args) -> dict[str, Any]:
+        if not any(args.get(k) for k in ("text", "blocks", "attachments")):
+            raise SlackError("no_text")
+        body: dict[str, Any] = {"text": args.get("text") or ""}
+        for key in ("blocks", "attachments", "metadata"):
+            if args.get(key) is not None:
+                body[key] = args[key]
+        return body
+
+    def chat_post_message(self, args: Args) -> Response:
+        channel = self._channel(_required(args, "channel", "channel_not_found"), member=True)
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": TEAM_ID,
+            **self._message_body(args),
+            "ts": self.ws.next_ts(),
+        }
+        if args.get("thread_ts"):
+            if self.ws.find_message(channel.id, str(args["thread_ts"])) is None:
+                raise SlackError("thread_not_found")
+            message["thread_ts"] = str(args["thread_ts"])
+        self.ws.add_message(channel.id, message)
+        return {"channel": channel.id, "ts": message["ts"], "message": copy.deepcopy(message)}
+
+    def chat_post_ephemeral(self, args: Args) -> Response:
+        channel = self._channel(_required(args, "channel", "channel_not_found"), member=True)
+        user_id = _required(args, "user", "user_not_found")
+        self._user(user_id)
+        if user_id not in channel.members:
+            raise SlackError("user_not_in_channel")
+        ephemeral = {
+            "channel": channel.id,
+            "user": user_id,
+            "ts": self.ws.next_ts(),
+            **self._message_body(args),
+        }
+        if args.get("thread_ts"):
+            ephemeral["thread_ts"] = str(args["thread_ts"])
+        self.ws.ephemerals.append(ephemeral)
+        return {"message_ts": ephemeral["ts"]}
+
+    def chat_update(self, args: Args) -> Response:
+        channel = self._channel(_required(args, "channel", "channel_not_found"))
+        message = self.ws.find_message(channel.id, _required(args, "ts", "message_not_found"))
+        if message is None:
+            raise SlackError("message_not_found")
+        if message.get("user") != BOT_USER_ID:
+            raise SlackError("cant_update_message")
+        for key in ("text", "blocks", "attachments", "metadata"):
+            if key in args:
+                message[key] = args[key]
+        message["edited"] = {"user": BOT_USER_ID, "ts": self.ws.next_ts()}
+        return {
+            "channel": channel.id,
+            "ts": message["ts"],
+            "text": message.get("text", ""),
+            "message": copy.deepcopy(message),
+        }
+
+    def chat_delete(self, args: Args) -> Response:
+        channel = self._channel(_required(args, "channel", "channel_not_found"))
+        ts = _required(args, "ts", "message_not_found")
+        message = self.ws.find_message(channel.id, ts)
+        if message is None:
+            raise SlackError("message_not_found")
+        if message.get("user") != BOT_USER_ID:
+            raise SlackError("cant_delete_message")
+        self.ws.messages_by_channel[channel.id].remove(message)
+        return {"channel": channel.id, "ts": ts}
+
+    # -- views ---------------------------------------------------------------------------
+
+    def _render_view(
+        self, view: dict[str, Any], view_id: str, root_id: str, previous_id: str | None
+    ) -> dict[str, Any]:
+        """The view as Slack echoes it back: the app's fields plus Slack's bookkeeping."""
+        revision = self._view_revisions.get(view_id, 0) + 1
+        self._view_revisions[view_id] = revision
+        return {
+            "id": view_id,
+            "team_id": TEAM_ID,
+            "type": view.get("type"),
+            "blocks": view.get("blocks", []),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": _view_hash(view_id, revision),
+            "title": view.get("title"),
+            "clear_on_close": bool(view.get("clear_on_close", False)),
+            "notify_on_close": bool(view.get("notify_on_close", False)),
+            "close": view.get("close"),
+            "submit": view.get("submit"),
+            "previous_view_id": previous_id,
+            "root_view_id": root_id,
+            "app_id": APP_ID,
+            "external_id": view.get("external_id", ""),
+            "app_installed_team_id": TEAM_ID,
+            "bot_id": BOT_ID,
+        }
+
+    def _check_external_id(self, view: dict[str, Any], own_id: str | None = None) -> None:
+        external_id = view.get("external_id")
+        if external_id and any(
+            v["external_id"] == external_id and v["id"] != own_id for v in self.ws.views.values()
+        ):
+            raise SlackError("duplicate_external_id")
+
+    def views_open(self, args: Args) -> Response:
+        if not (args.get("trigger_id") or args.get("interactivity_pointer")):
+            raise SlackError("invalid_arguments", detail="trigger_id is required")
+        view = args.get("view") or {}
+        self._check_external_id(view)
+        view_id = self.ws.next_id("V")
+        rendered = self._render_view(view, view_id, view_id, None)
+        self.ws.views[view_id] = rendered
+        self.ws.view_stacks.append([view_id])
+        return {"view": copy.deepcopy(rendered)}
+
+    def views_push(self, args: Args) -> Response:
+        if not (args.get("trigger_id") or args.get("interactivity_pointer")):
+            raise SlackError("invalid_arguments", detail="trigger_id is required")
+        if not self.ws.view_stacks:
+            raise SlackError("not_found", detail="no open modal to push onto")
+        # Slack finds the stack from the trigger; the fake assumes the latest opened modal.
+        stack = self.ws.view_stacks[-1]
+        if len(stack) >= MAX_VIEW_STACK:
+            raise SlackError("push_limit_reached")
+        view = args.get("view") or {}
+        self._check_external_id(view)
+        view_id = self.ws.next_id("V")
+        rendered = self._render_view(view, view_id, stack[0], stack[-1])
+        self.ws.views[view_id] = rendered
+        stack.append(view_id)
+        return {"view": copy.deepcopy(rendered)}
+
+    def views_update(self, args: Args) -> Response:
+        view_id, external_id = args.get("view_id"), args.get("external_id")
+        if not (view_id or external_id):
+            raise SlackError("invalid_arguments", detail="view_id or external_id is required")
+        candidates = list(self.ws.views.values()) + list(self.ws.homes.values())
+        current = next(
+            (
+                v
+                for v in candidates
+                if (view_id and v["id"] == view_id)
+                or (external_id and v["external_id"] == external_id)
+            ),
+            None,
+        )
+        if current is None:
+            raise SlackError("not_found")
+        if args.get("hash") and args["hash"] != current["hash"]:
+            raise SlackError("hash_conflict")
+        view = dict(args.get("view") or {})
+        view.setdefault("external_id", current["external_id"])
+        self._check_external_id(view, current["id"])
+        rendered = self._render_view(
+            view, current["id"], current["root_view_id"], current["previous_view_id"]
+        )
+        if current["type"] == "home":
+            user_id = next(u for u, v in self.ws.homes.items() if v["id"] == current["id"])
+            self.ws.homes[user_id] = rendered
+        else:
+            self.ws.views[current["id"]] = rendered
+        return {"view": copy.deepcopy(rendered)}
+
+    def views_publish(self, args: Args) -> Response:
+        user_id = _required(args, "user_id", "user_not_found")
+        self._user(user_id)
+        current = self.ws.homes.get(user_id)
+        if current and args.get("hash") and args["hash"] != current["hash"]:
+            raise SlackError("hash_conflict")
+        view_id = current["id"] if current else self.ws.next_id("V")
+        rendered = self._render_view(args.get("view") or {}, view_id, view_id, None)
+        self.ws.homes[user_id] = rendered
+        return {"view": copy.deepcopy(rendered)}
+
+    # -- files ---------------------------------------------------------------------------
+
+    def files_get_upload_url_external(self, args: Args) -> Response:
+        filename = _required(args, "filename")
+        try:
+            length = int(_required(args, "length"))
+        except ValueError:
+            raise SlackError("invalid_arguments", detail="length must be an integer") from None
+        file = UploadedFile(
+            self.ws.next_id("F"), filename, length, created=int(self.ws.now()), title=filename
+        )
+        self.ws.files[file.id] = file
+        return {"upload_url": self.upload_url(file.id), "file_id": file.id}
+
+    def receive_upload(self, file_id: str, content: bytes) -> bool:
+        """Store bytes POSTed to an upload URL; False if no such pending upload."""
+        with self.ws.lock:
+            file = self.ws.files.get(file_id)
+            if file is None or file.completed:
+                return False
+            file.content, file.uploaded = content, True
+            return True
+
+    def files_complete_upload_external(self, args: Args) -> Response:
+        entries = args.get("files")
+        if not isinstance(entries, list) or not entries:
+            raise SlackError("invalid_arguments", detail="files must be a non-empty JSON array")
+        channel_ids = _user_list(args.get("channels")) or (
+            [str(args["channel_id"])] if args.get("channel_id") else []
+        )
+        channels = [self._channel(c, member=True) for c in channel_ids]
+        files: list[UploadedFile] = []
+        for entry in entries:
+            file = self.ws.files.get(str(entry.get("id")))
+            if file is None or not file.uploaded:
+                raise SlackError("file_not_found", detail=f"no uploaded file {entry.get('id')}")
+            file.title = entry.get("title") or file.title
+            file.completed = True
+            file.initial_comment = args.get("initial_comment")
+            file.thread_ts = args.get("thread_ts")
+            file.channel = channels[0].id if channels else None
+            files.append(file)
+        # Sharing a file posts a message carrying it, which is what users see in the channel.
+        for channel in channels:
+            message: dict[str, Any] = {
+                "type": "message",
+                "subtype": "file_share",
+                "user": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "text": args.get("initial_comment") or "",
+                "files": [f.to_slack() for f in files],
+                "upload": True,
+                "ts": self.ws.next_ts(),
+            }
+            if args.get("thread_ts"):
+                message["thread_ts"] = str(args["thread_ts"])
+            self.ws.add_message(channel.id, message)
+        return {"files": [f.to_slack() for f in files]}
+
+    def files_info(self, args: Args) -> Response:
+        file = self.ws.files.get(_required(args, "file", "file_not_found"))
+        if file is None or not file.completed:
+            raise SlackError("file_not_found")
+        return {"file": file.to_slack(), "comments": [], "response_metadata": {"next_cursor": ""}}
