@@ -13,6 +13,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.payloads import is_well_formed
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,11 @@ def create_web_app(*, database: Database, bolt: AsyncApp | None) -> web.Applicat
                     query=request.query_string,
                     headers=dict(request.headers),  # type: ignore[arg-type]
                 )
-            except (ValueError, TypeError, KeyError) as error:
+            except Exception as error:  # Bolt parses as it builds: any failure is bad input
                 log.info("refused a malformed Slack request: %s", type(error).__name__)
+                return web.json_response({"error": "malformed request"}, status=400)
+            if not is_well_formed(bolt_request.body):
+                log.info("refused a Slack request of an unexpected shape")
                 return web.json_response({"error": "malformed request"}, status=400)
             bolt_response = await bolt.async_dispatch(bolt_request)
             return await to_aiohttp_response(bolt_response)

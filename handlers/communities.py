@@ -31,7 +31,7 @@ DEFAULT_TIMEZONE = "UTC"
 def _text_input(
     block_id: str, label: str, *, initial: str, max_length: int, hint: str | None = None
 ) -> Block:
-    element: Block = {"type": "plain_text_input", "action_id": "value", "max_length": max_length}
+    element: Block = {"type": "plain_text_input", "action_id": block_id, "max_length": max_length}
     if initial:
         element["initial_value"] = initial
     block: Block = {
@@ -159,7 +159,7 @@ def register(app: AsyncApp, cop: CopCommand, runtime: Runtime) -> None:
         values = (view.get("state") or {}).get("values") or {}
 
         def typed(block_id: str) -> str:
-            return str(((values.get(block_id) or {}).get("value") or {}).get("value") or "")
+            return str(((values.get(block_id) or {}).get(block_id) or {}).get("value") or "")
 
         starter = body["user"]["id"]
         try:

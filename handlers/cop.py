@@ -85,13 +85,14 @@ class CopCommand:
         name, _, rest = (command.get("text") or "").strip().partition(" ")
         name = name.lower()
         if name in ("", "help"):
-            await ack(text=self.help_text())
+            await ack(text=self.help_text(), response_type="ephemeral")
             return
         entry = self._entries.get(name)
         if entry is None:
             shown = escape(truncate(name, 40))
             await ack(
-                text=f"I don't know `{COMMAND} {shown}`. Try `{COMMAND} help` to see what I can do."
+                text=f"I don't know `{COMMAND} {shown}`. Try `{COMMAND} help` to see what I can do.",
+                response_type="ephemeral",
             )
             return
         await ack()

@@ -13,7 +13,6 @@ from bot.catalogue import Field, Kind, Option, Question
 from bot.text import calendar_date, escape, mention, truncate
 from handlers.blocks import Block, plain
 
-ANSWER = "answer"  # the action_id of every input; its block_id names the question or field
 RADIO_LIMIT = 5  # more options than this read better as a select
 
 
@@ -23,7 +22,8 @@ def input_block(spec: Field, value: Any, *, block_id: str | None = None) -> Bloc
         "block_id": block_id or spec.key,
         "label": plain(truncate(spec.label, 2000)),
         "optional": not spec.required,
-        "element": _element(spec, value),
+        # The action_id repeats the block_id: Slack wants both unique within a view.
+        "element": {**_element(spec, value), "action_id": block_id or spec.key},
     }
     if spec.hint:
         block["hint"] = plain(spec.hint)
@@ -66,7 +66,6 @@ def _element(spec: Field, value: Any) -> Block:
                 element["initial_date"] = value
         case _:
             raise ValueError(f"{spec.kind} has no input element")
-    element["action_id"] = ANSWER
     if spec.placeholder and element["type"] not in ("radio_buttons", "checkboxes"):
         element["placeholder"] = plain(spec.placeholder)
     return element
@@ -81,7 +80,7 @@ def read_state(fields: tuple[Field, ...], state: dict[str, Any]) -> dict[str, An
     values = state.get("values") or {}
     answers: dict[str, Any] = {}
     for spec in fields:
-        element = (values.get(spec.key) or {}).get(ANSWER)
+        element = (values.get(spec.key) or {}).get(spec.key)
         if isinstance(element, dict):
             answers[spec.key] = _value_of(spec, element)
     return answers

@@ -85,6 +85,29 @@ def _state_value(element: Mapping[str, Any], answer: Any) -> dict[str, Any]:
     return {"type": element_type, "value": None if answer is None else str(answer)}
 
 
+_INITIAL_KEYS = (
+    "initial_value",
+    "initial_user",
+    "initial_users",
+    "initial_conversation",
+    "initial_conversations",
+    "initial_channel",
+    "initial_channels",
+    "initial_date",
+    "initial_time",
+    "initial_date_time",
+)
+
+
+def _initial(element: Mapping[str, Any]) -> Any:
+    """What an untouched element submits: its initial value, in the answer's terms."""
+    if element.get("initial_option"):
+        return element["initial_option"].get("value")
+    if element.get("initial_options"):
+        return [o.get("value") for o in element["initial_options"]]
+    return next((element[k] for k in _INITIAL_KEYS if k in element), None)
+
+
 def state_values(
     answers: Mapping[str, Mapping[str, Any]], view: Mapping[str, Any] | None = None
 ) -> dict[str, dict[str, dict[str, Any]]]:
@@ -92,12 +115,13 @@ def state_values(
 
     An answer may be a complete value dict (has ``"type"``, used as is) or a plain value
     (a string, a list for multi-selects) shaped using the element found in ``view``.
-    Like Slack, every input block of ``view`` appears, unanswered ones with empty values.
+    Like Slack, every input block of ``view`` appears; one the person did not touch holds
+    its initial value (empty if it had none).
     """
     elements = _input_elements(view)
     values: dict[str, dict[str, dict[str, Any]]] = {}
     for (block_id, action_id), element in elements.items():
-        values.setdefault(block_id, {})[action_id] = _state_value(element, None)
+        values.setdefault(block_id, {})[action_id] = _state_value(element, _initial(element))
     for block_id, actions in answers.items():
         for action_id, answer in actions.items():
             if isinstance(answer, Mapping) and "type" in answer:

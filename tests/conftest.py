@@ -1,0 +1,184 @@
+"""The harness every test builds on: a fake Slack on a local port, the real app served over
+HTTP, and requests signed the way Slack signs them.
+
+Every app test runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import text
+
+from bot.app import create_app
+from bot.clock import ManualClock
+from bot.fakeslack import FakeSlack, SlackRequests
+from bot.runtime import Runtime
+from bot.server import EVENTS_PATH, create_web_app
+from bot.settings import Settings, load_settings
+from storage.db import Database
+from storage.migrate import upgrade
+
+SIGNING_SECRET = "test-signing-secret"
+POSTGRES_SKIP = "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://127.0.0.1:5432/test)"
+
+# The seeded workspace of the fake Slack (bot/fakeslack/workspace.py).
+TEAM = "T0CULTIV8"
+ASHA, BEN, CARMEN, NOOR = "U0ASHA", "U0BEN", "U0CARMEN", "U0NOOR"
+HOUSING = "C0HOUSING"
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """The fake Slack. Anything it refused that a test did not clear fails the test."""
+    with FakeSlack() as fake:
+        yield fake
+        assert fake.problems == [], "Slack would have refused these calls"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cultivate.db'}"
+        return
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip(POSTGRES_SKIP)
+    yield url
+
+
+async def reset_postgres(database: Database) -> None:
+    """Each test starts from an empty schema, as a fresh install would."""
+    async with database.engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url)
+    if not db.is_sqlite:
+        await reset_postgres(db)
+    await upgrade(db)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+
+
+def settings_for(slack: FakeSlack, database_url: str, **extra: str) -> Settings:
+    return load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "DATABASE_URL": database_url,
+            **extra,
+        }
+    )
+
+
+@dataclass
+class Reply:
+    """What the app answered over HTTP."""
+
+    status: int
+    body: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class Cultivate:
+    """The running app, and a person clicking and typing in Slack."""
+
+    def __init__(
+        self, server: TestServer, http: aiohttp.ClientSession, slack: FakeSlack, runtime: Runtime
+    ) -> None:
+        self.server = server
+        self.http = http
+        self.slack = slack
+        self.runtime = runtime
+        self.requests = SlackRequests(
+            SIGNING_SECRET,
+            workspace=slack.workspace,
+            response_url_base=slack.response_url_base,
+        )
+
+    @property
+    def database(self) -> Database:
+        return self.runtime.database
+
+    async def post(self, body: str, headers: Mapping[str, str]) -> Reply:
+        async with self.http.post(
+            self.server.make_url(EVENTS_PATH), data=body, headers=headers
+        ) as r:
+            return Reply(r.status, await r.text())
+
+    async def command(self, text: str, *, user: str = ASHA, channel: str = HOUSING) -> Reply:
+        return await self.post(
+            *self.requests.slash_command(text=text, user_id=user, channel_id=channel)
+        )
+
+    async def submit(
+        self, view: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]], *, user: str = ASHA
+    ) -> Reply:
+        return await self.post(*self.requests.view_submission(view, user_id=user, values=values))
+
+    async def click(
+        self,
+        action: Mapping[str, Any],
+        *,
+        user: str = ASHA,
+        view: Mapping[str, Any] | None = None,
+        channel: str | None = None,
+        message: Mapping[str, Any] | None = None,
+    ) -> Reply:
+        return await self.post(
+            *self.requests.block_actions(
+                user, [action], channel_id=channel, message=message, view=view
+            )
+        )
+
+    async def event(self, event: Mapping[str, Any], **kwargs: Any) -> Reply:
+        return await self.post(*self.requests.event_callback(event, **kwargs))
+
+    async def opened_view(
+        self, callback_id: str, *, count: int = 1, method: str = "views.open"
+    ) -> dict[str, Any]:
+        """The newest modal the app opened (or pushed) with this callback_id, as Slack holds it."""
+        calls = await self.slack.wait_for(
+            method, lambda c: c.args["view"].get("callback_id") == callback_id, count=count
+        )
+        return self.slack.views[calls[-1].response["view"]["id"]]
+
+    async def ephemeral(self, *, count: int = 1) -> dict[str, Any]:
+        """The newest answer sent to a command's response_url."""
+        calls = await self.slack.wait_for("response_url", count=count)
+        return calls[-1].args
+
+
+@pytest.fixture
+async def cultivate(
+    slack: FakeSlack, database: Database, database_url: str, clock: ManualClock
+) -> AsyncIterator[Cultivate]:
+    runtime = Runtime(database=database, clock=clock)
+    bolt = create_app(settings_for(slack, database_url), runtime)
+    server = TestServer(create_web_app(database=database, bolt=bolt), host="127.0.0.1")
+    await server.start_server()
+    async with aiohttp.ClientSession() as http:
+        yield Cultivate(server, http, slack, runtime)
+    await server.close()

@@ -1,0 +1,97 @@
+"""The HTTP surface: signatures, url_verification, health, and what malformed input gets."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from aiohttp.test_utils import TestServer
+from sqlalchemy import func, select
+
+from bot.fakeslack import FakeSlack
+from bot.server import create_web_app
+from storage.db import Database
+from storage.models import Community
+from tests.conftest import ASHA, Cultivate
+
+
+async def test_url_verification_answers_the_challenge(cultivate: Cultivate) -> None:
+    reply = await cultivate.post(*cultivate.requests.url_verification("challenge-xyz"))
+    assert reply.status == 200
+    assert reply.json == {"challenge": "challenge-xyz"}
+
+
+async def test_health_is_ok_when_the_database_answers(cultivate: Cultivate) -> None:
+    async with cultivate.http.get(cultivate.server.make_url("/healthz")) as response:
+        assert response.status == 200
+        assert await response.json() == {"status": "ok"}
+
+
+async def test_health_is_503_when_the_database_does_not_answer(cultivate: Cultivate) -> None:
+    broken = Database("postgresql://nobody@127.0.0.1:1/none")
+
+    server = TestServer(create_web_app(database=broken, bolt=None), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with cultivate.http.get(server.make_url("/healthz")) as response:
+            assert response.status == 503
+            assert (await response.json())["status"] == "unavailable"
+    finally:
+        await server.close()
+        await broken.dispose()
+
+
+async def _community_count(cultivate: Cultivate) -> int:
+    async with cultivate.database.session() as session:
+        return (await session.exec(select(func.count()).select_from(Community))).one()[0]
+
+
+async def test_unsigned_request_is_refused(cultivate: Cultivate, slack: FakeSlack) -> None:
+    body, headers = cultivate.requests.slash_command(text="start", user_id=ASHA)
+    del headers["X-Slack-Signature"]
+    reply = await cultivate.post(body, headers)
+    assert reply.status == 401
+    assert slack.calls_to("views.open") == []
+
+
+async def test_request_signed_over_five_minutes_ago_is_refused(
+    cultivate: Cultivate, slack: FakeSlack
+) -> None:
+    body, headers = cultivate.requests.slash_command(text="start", user_id=ASHA)
+    headers.update(cultivate.requests.sign(body, timestamp=int(time.time()) - 6 * 60))
+    reply = await cultivate.post(body, headers)
+    assert reply.status == 401
+    assert slack.calls_to("views.open") == []
+
+
+async def test_forged_signature_is_refused(cultivate: Cultivate, slack: FakeSlack) -> None:
+    body, headers = cultivate.requests.slash_command(text="start", user_id=ASHA)
+    headers["X-Slack-Signature"] = "v0=" + "0" * 64
+    reply = await cultivate.post(body, headers)
+    assert reply.status == 401
+    tampered = body.replace("start", "scope")
+    _, good_headers = cultivate.requests.slash_command(text="start")
+    reply = await cultivate.post(tampered, good_headers)
+    assert reply.status == 401
+    assert slack.calls_to("views.open") == []
+
+
+async def test_malformed_payloads_get_4xx_not_5xx(cultivate: Cultivate) -> None:
+    sign = cultivate.requests.sign
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    bodies = [
+        ("payload=%7Bnot-json", form),
+        ("payload=%5B1%2C2%5D", form),
+        ("payload=" + json.dumps({"type": "view_submission"}), form),
+        ("payload=" + json.dumps({"type": "block_actions", "actions": "x"}), form),
+        ("{not json", {"Content-Type": "application/json"}),
+        (
+            json.dumps({"type": "event_callback", "event": "nope"}),
+            {"Content-Type": "application/json"},
+        ),
+        ("", form),
+    ]
+    for body, headers in bodies:
+        reply = await cultivate.post(body, {**headers, **sign(body)})
+        assert 400 <= reply.status < 500, (body, reply.status, reply.body)
+    assert await _community_count(cultivate) == 0
