@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiohttp import web
 from dotenv import load_dotenv
@@ -39,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("mode", nargs="?", default="run", choices=MODES)
     mode = parser.parse_args(argv).mode
 
-    load_dotenv(override=False)  # the real environment wins over .env
+    load_dotenv(Path(".env"), override=False)  # the working directory's; the real environment wins
     try:
         settings = load_settings(os.environ)
     except SettingsError as error:

@@ -136,7 +136,10 @@ class Cultivate:
     async def submit(
         self, view: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]], *, user: str = ASHA
     ) -> Reply:
-        return await self.post(*self.requests.view_submission(view, user_id=user, values=values))
+        reply = await self.post(*self.requests.view_submission(view, user_id=user, values=values))
+        if reply.status == 200 and view.get("id"):
+            self.slack.answer_submission(str(view["id"]), reply.body)
+        return reply
 
     async def click(
         self,

@@ -418,6 +418,39 @@ class SlackMethods:
         stack.append(view_id)
         return {"view": copy.deepcopy(rendered)}
 
+    def answer_submission(self, view_id: str, answer: dict[str, Any]) -> None:
+        """What Slack does with the app's reply to a view_submission: close the view (an
+        empty ack), close the whole stack (`clear`), replace it (`update`), push another
+        (`push`), or keep it open showing errors (`errors`)."""
+        stack = next((s for s in self.ws.view_stacks if view_id in s), None)
+        if stack is None:
+            return
+        action = answer.get("response_action")
+        if action == "errors":
+            return
+        if action == "update":
+            current = self.ws.views[view_id]
+            self.ws.views[view_id] = self._render_view(
+                dict(answer.get("view") or {}),
+                view_id,
+                current["root_view_id"],
+                current["previous_view_id"],
+            )
+            return
+        if action == "push":
+            pushed_id = self.ws.next_id("V")
+            self.ws.views[pushed_id] = self._render_view(
+                dict(answer.get("view") or {}), pushed_id, stack[0], stack[-1]
+            )
+            stack.append(pushed_id)
+            return
+        if action == "clear":
+            del stack[:]
+        else:
+            del stack[stack.index(view_id) :]
+        if not stack:
+            self.ws.view_stacks.remove(stack)
+
     def views_update(self, args: Args) -> Response:
         view_id, external_id = args.get("view_id"), args.get("external_id")
         if not (view_id or external_id):

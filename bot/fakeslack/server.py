@@ -248,6 +248,18 @@ class FakeSlack:
         """Delay every answer by this many seconds."""
         self.faults.latency = seconds
 
+    # -- the Slack client's side ---------------------------------------------------------
+
+    def answer_submission(self, view_id: str, reply_body: str) -> None:
+        """Apply the app's HTTP reply to a view_submission, as Slack's client would."""
+        try:
+            answer = json.loads(reply_body) if reply_body.strip() else {}
+        except json.JSONDecodeError:
+            answer = {}
+        if isinstance(answer, dict):
+            with self.workspace.lock:
+                self.methods.answer_submission(view_id, answer)
+
     # -- recorded calls ------------------------------------------------------------------
 
     def calls_to(self, method: str) -> list[Call]:

@@ -1,0 +1,58 @@
+"""App Home: each community a person coordinates or belongs to, with progress and buttons."""
+
+from __future__ import annotations
+
+from bot.fakeslack import FakeSlack
+from tests.conftest import ASHA, BEN, CARMEN, Cultivate
+from tests.test_communities import start_community
+
+
+async def open_home(cultivate: Cultivate, user: str) -> dict:
+    before = len(cultivate.slack.calls_to("views.publish"))
+    reply = await cultivate.event({"type": "app_home_opened", "user": user, "tab": "home"})
+    assert reply.status == 200
+    await cultivate.slack.wait_for("views.publish", count=before + 1)
+    home = cultivate.slack.home(user)
+    assert home is not None
+    return home
+
+
+def texts(view: dict) -> str:
+    return "\n".join(b.get("text", {}).get("text", "") for b in view["blocks"] if "text" in b)
+
+
+async def test_home_shows_the_communities_someone_coordinates(
+    cultivate: Cultivate, slack: FakeSlack
+) -> None:
+    await start_community(cultivate, name="Housing <b>policy</b>", timezone="UTC")
+    await start_community(cultivate, name="Data", channel="C0DATA", user=BEN, timezone="UTC")
+    home = await open_home(cultivate, ASHA)
+    shown = texts(home)
+    assert "Housing &lt;b&gt;policy&lt;/b&gt;" in shown
+    assert "*Data*" not in shown
+    assert "*1. Defining the scope* — 0/7 answered" in shown
+    buttons = [
+        b["accessory"] for b in home["blocks"] if b.get("accessory", {}).get("type") == "button"
+    ]
+    assert [b["text"]["text"] for b in buttons] == ["Edit"] * 5
+
+    # A button in App Home opens the stage modal.
+    await cultivate.click(
+        {"action_id": buttons[1]["action_id"], "type": "button", "value": buttons[1]["value"]},
+        view=home,
+    )
+    opened = await cultivate.opened_view("stage_form")
+    assert opened["title"]["text"] == "Governance"
+
+
+async def test_home_for_someone_with_no_community_says_how_to_start(cultivate: Cultivate) -> None:
+    await start_community(cultivate, timezone="UTC")
+    home = await open_home(cultivate, CARMEN)
+    assert "/cop start" in texts(home)
+
+
+async def test_home_ignores_the_messages_tab(cultivate: Cultivate, slack: FakeSlack) -> None:
+    reply = await cultivate.event({"type": "app_home_opened", "user": ASHA, "tab": "messages"})
+    assert reply.status == 200
+    await cultivate.command("help")  # something after, so we know the event was processed
+    assert slack.calls_to("views.publish") == []

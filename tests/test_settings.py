@@ -1,0 +1,95 @@
+"""Settings: every problem on one line naming the variable and the fix; exit status 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "secret"}
+
+
+def problems(env: dict[str, str]) -> list[str]:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env)
+    return raised.value.problems
+
+
+def test_defaults() -> None:
+    settings = load_settings(GOOD)
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.database_url == "sqlite:///cultivate.db"
+    assert settings.port == 3000
+    assert settings.scheduler_tick_seconds == 15
+    assert settings.log_level == "INFO"
+    assert not settings.socket_mode
+
+
+def test_govslack_url_gets_its_trailing_slash() -> None:
+    settings = load_settings({**GOOD, "SLACK_API_URL": "https://slack-gov.com/api"})
+    assert settings.slack_api_url == "https://slack-gov.com/api/"
+
+
+def test_heroku_postgres_url_is_accepted_as_given() -> None:
+    url = "postgres://user:pw@db.example.com:5432/cultivate"
+    assert load_settings({**GOOD, "DATABASE_URL": url}).database_url == url
+
+
+def test_socket_mode_needs_no_signing_secret() -> None:
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
+    assert settings.socket_mode
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
+        ({**GOOD, "SLACK_BOT_TOKEN": "xoxp-user"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        ({**GOOD, "SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN"),
+        ({**GOOD, "SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"),
+        ({**GOOD, "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+        ({**GOOD, "PORT": "eighty"}, "PORT"),
+        ({**GOOD, "PORT": "70000"}, "PORT"),
+        ({**GOOD, "SCHEDULER_TICK_SECONDS": "0"}, "SCHEDULER_TICK_SECONDS"),
+        ({**GOOD, "SCHEDULER_TICK_SECONDS": "nan"}, "SCHEDULER_TICK_SECONDS"),
+        ({**GOOD, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ],
+)
+def test_each_bad_setting_is_named(env: dict[str, str], variable: str) -> None:
+    found = problems(env)
+    assert len(found) == 1
+    assert found[0].startswith(f"{variable}: ")
+
+
+def test_a_database_password_is_never_echoed() -> None:
+    [line] = problems({**GOOD, "DATABASE_URL": "oracle://admin:hunter2@db/x"})
+    assert "hunter2" not in line
+
+
+def test_python_m_bot_prints_one_line_per_problem_and_exits_2(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    env |= {"PORT": "x", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "PORT",
+    ]
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
