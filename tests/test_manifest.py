@@ -1,0 +1,118 @@
+"""manifest.yml is valid for Slack and declares exactly what the app listens for and calls."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from bot.runtime import Runtime
+from handlers import register_all
+from storage.db import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = Path(__file__).parent / "data" / "slack" / "manifest.schema.1.0.0.json"
+
+# The bot scope each Web API method needs (https://docs.slack.dev/reference/methods).
+# A method missing here fails the test: add it with its scope, and the scope to manifest.yml.
+METHOD_SCOPES: dict[str, set[str]] = {
+    "auth.test": set(),
+    "chat.postMessage": {"chat:write"},
+    "chat.postEphemeral": {"chat:write"},
+    "chat.update": {"chat:write"},
+    "chat.delete": {"chat:write"},
+    "conversations.info": {"channels:read", "groups:read"},
+    "conversations.join": {"channels:join"},
+    "conversations.members": {"channels:read", "groups:read"},
+    "conversations.open": {"im:write"},
+    "conversations.invite": {"channels:manage", "groups:write"},
+    "conversations.create": {"channels:manage", "groups:write"},
+    "conversations.archive": {"channels:manage", "groups:write"},
+    "conversations.canvases.create": {"canvases:write"},
+    "files.getUploadURLExternal": {"files:write"},
+    "files.completeUploadExternal": {"files:write"},
+    "files.uploadV2": {"files:write"},
+    "users.info": {"users:read"},
+    "users.list": {"users:read"},
+    "views.open": set(),
+    "views.push": set(),
+    "views.update": set(),
+    "views.publish": set(),
+}
+# Scopes that no Web API call needs but a feature does.
+FEATURE_SCOPES = {"commands"}
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+class RecordingApp:
+    """Stands in for AsyncApp to record what each feature registers."""
+
+    def __init__(self) -> None:
+        self.registered: dict[str, list[Any]] = {}
+
+    def __getattr__(self, kind: str) -> Callable[..., Callable[[Any], Any]]:
+        def register(*args: Any, **_: Any) -> Callable[[Any], Any]:
+            self.registered.setdefault(kind, []).append(args[0] if args else None)
+            return lambda listener: listener
+
+        return register
+
+
+@pytest.fixture(scope="module")
+def registered() -> tuple[dict[str, list[Any]], list[str]]:
+    app = RecordingApp()
+    cop = register_all(app, Runtime(database=Database("sqlite://")))  # type: ignore[arg-type]
+    return app.registered, cop.names
+
+
+def test_manifest_is_valid_for_slack(manifest: dict[str, Any]) -> None:
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft7Validator(schema).validate(manifest)
+
+
+def test_manifest_declares_exactly_the_commands_and_events_the_app_listens_for(
+    manifest: dict[str, Any], registered: tuple[dict[str, list[Any]], list[str]]
+) -> None:
+    listeners, subcommands = registered
+    commands = [c["command"] for c in manifest["features"]["slash_commands"]]
+    assert sorted(commands) == sorted(listeners.get("command", []))
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert sorted(events) == sorted(set(listeners.get("event", [])))
+    if listeners.get("action") or listeners.get("view"):
+        assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] == (
+        "app_home_opened" in listeners.get("event", [])
+    )
+    hint = manifest["features"]["slash_commands"][0]["usage_hint"]
+    assert sorted(hint.replace(" ", "").split("|")) == sorted(subcommands)
+
+
+def web_api_methods() -> set[str]:
+    """Every Web API method the app's code calls through a client."""
+    found = set()
+    for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/**/*.py")]:
+        if "fakeslack" in path.parts:
+            continue
+        for name in re.findall(r"client\.([a-z]+_[A-Za-z_]+)\(", path.read_text()):
+            family, _, method = name.partition("_")
+            found.add(f"{family}.{method.replace('_', '.')}")
+    found.add("auth.test")  # Bolt calls it to authorise each request
+    return found
+
+
+def test_manifest_asks_for_exactly_the_scopes_the_code_needs(manifest: dict[str, Any]) -> None:
+    methods = web_api_methods()
+    unknown = methods - METHOD_SCOPES.keys()
+    assert not unknown, f"add these methods and their scopes to METHOD_SCOPES: {unknown}"
+    needed = set().union(*(METHOD_SCOPES[m] for m in methods)) | FEATURE_SCOPES
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed

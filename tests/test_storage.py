@@ -1,0 +1,112 @@
+"""The schema: made by migrations, identical to the models, the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel
+
+from storage.db import Database
+from storage.migrate import current_revision, head_revision
+from storage.repositories import communities, stages
+from tests.conftest import POSTGRES_SKIP
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+async def test_migrations_build_exactly_the_models(database: Database) -> None:
+    assert await current_revision(database) == head_revision()
+    async with database.engine.connect() as connection:
+        differences = await connection.run_sync(
+            lambda sync: compare_metadata(
+                MigrationContext.configure(sync, opts={"compare_type": True}), SQLModel.metadata
+            )
+        )
+    assert differences == []
+
+
+async def test_times_come_back_as_aware_utc(database: Database) -> None:
+    async with database.session() as session:
+        community = await communities.add_community(
+            session,
+            team_id="T1",
+            channel_id="C1",
+            name="A",
+            domain="",
+            timezone="UTC",
+            created_by="U1",
+            created_at=NOW,
+        )
+    async with database.session() as session:
+        found = await communities.community_for_channel(session, team_id="T1", channel_id="C1")
+    assert found is not None and found.id == community.id
+    assert found.created_at == NOW and found.created_at.tzinfo is not None
+
+
+async def test_two_saves_cannot_take_the_same_version(database: Database) -> None:
+    async with database.session() as session:
+        community = await communities.add_community(
+            session,
+            team_id="T1",
+            channel_id="C1",
+            name="A",
+            domain="",
+            timezone="UTC",
+            created_by="U1",
+            created_at=NOW,
+        )
+    assert community.id is not None
+
+    async def save(answer: str) -> None:
+        async with database.session() as session:
+            await stages.add_revision(
+                session,
+                team_id="T1",
+                community_id=community.id,  # type: ignore[arg-type]
+                stage="scope",
+                version=1,
+                answers={"need": answer},
+                edited_by="U1",
+                edited_at=NOW,
+            )
+
+    await save("first")
+    with pytest.raises(IntegrityError):
+        await save("second")
+
+
+async def test_the_same_community_is_not_made_twice_for_one_channel(database: Database) -> None:
+    for attempt in range(2):
+        try:
+            async with database.session() as session:
+                await communities.add_community(
+                    session,
+                    team_id="T1",
+                    channel_id="C1",
+                    name=f"A{attempt}",
+                    domain="",
+                    timezone="UTC",
+                    created_by="U1",
+                    created_at=NOW,
+                )
+        except IntegrityError:
+            assert attempt == 1
+    async with database.session() as session:
+        assert len(await communities.communities_in_team(session, team_id="T1")) == 1
+
+
+async def test_heroku_style_postgres_url_works_as_given() -> None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip(POSTGRES_SKIP)
+    heroku = url.replace("postgresql://", "postgres://", 1)
+    database = Database(heroku)
+    try:
+        assert await database.ping()
+    finally:
+        await database.dispose()
