@@ -23,7 +23,7 @@ from dotenv import load_dotenv
 
 from bot.app import create_app
 from bot.runtime import Runtime
-from bot.scheduler import Pulse, create_scheduler
+from bot.scheduler import create_scheduler
 from bot.server import EVENTS_PATH, create_web_app
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import Database
@@ -93,14 +93,16 @@ async def _migrate(database: Database) -> None:
 
 async def _run(settings: Settings, database: Database, *, web_server: bool, clock: bool) -> None:
     runtime = Runtime(database=database)
-    bolt = create_app(settings, runtime) if web_server else None
+    # The clock process builds the app too: features register their senders with it.
+    cultivate = create_app(settings, runtime)
+    bolt = cultivate.bolt if web_server else None
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
 
-    pulse = Pulse()
-    scheduler = create_scheduler(settings.scheduler_tick_seconds, {"pulse": pulse.beat})
+    dispatcher = cultivate.dispatcher()
+    scheduler = create_scheduler(settings.scheduler_tick_seconds, {"dispatch": dispatcher.run_once})
     if clock:
         scheduler.start()
 

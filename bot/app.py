@@ -1,9 +1,10 @@
 """The app factory: a Bolt AsyncApp with every feature registered, pointed at the configured
-Slack Web API (slack.com, GovSlack, or a local stand-in)."""
+Slack Web API (slack.com, GovSlack, or a local stand-in), and the senders for scheduled rows."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -12,11 +13,35 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.dispatch import Dispatcher, Senders, SlackClients
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers import register_all
+from handlers.cop import CopCommand
 
 log = logging.getLogger("cultivate")
+
+
+@dataclass(frozen=True)
+class Cultivate:
+    bolt: AsyncApp
+    cop: CopCommand
+    senders: Senders
+    runtime: Runtime
+    clients: SlackClients  # the bot's client for each team, for work done outside a request
+
+    def dispatcher(self, *, worker: str | None = None) -> Dispatcher:
+        return Dispatcher(self.runtime, self.senders, self.clients, worker=worker)
+
+
+class SingleWorkspace:
+    """One bot token for the one workspace the app is installed in."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def for_team(self, team_id: str) -> AsyncWebClient | None:
+        return self.client
 
 
 def create_client(settings: Settings) -> AsyncWebClient:
@@ -25,14 +50,14 @@ def create_client(settings: Settings) -> AsyncWebClient:
         base_url=settings.slack_api_url,
         # slack_sdk's own handlers: wait out a 429's Retry-After, retry a dropped connection.
         retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
         ],
     )
 
 
-def create_app(settings: Settings, runtime: Runtime) -> AsyncApp:
-    app = AsyncApp(
+def create_app(settings: Settings, runtime: Runtime) -> Cultivate:
+    bolt = AsyncApp(
         client=create_client(settings),
         signing_secret=settings.slack_signing_secret or "",
         # Socket Mode requests come over an authenticated socket and carry no signature.
@@ -41,9 +66,16 @@ def create_app(settings: Settings, runtime: Runtime) -> AsyncApp:
         name="cultivate",
     )
 
-    @app.error
+    @bolt.error
     async def on_error(error: Exception) -> None:
         log.exception("a listener failed", exc_info=error)
 
-    register_all(app, runtime)
-    return app
+    senders = Senders()
+    cop = register_all(bolt, runtime, senders)
+    return Cultivate(
+        bolt=bolt,
+        cop=cop,
+        senders=senders,
+        runtime=runtime,
+        clients=SingleWorkspace(bolt.client),
+    )

@@ -18,16 +18,6 @@ log = logging.getLogger(__name__)
 Heartbeat = Callable[[], Awaitable[None]]
 
 
-class Pulse:
-    """When the heartbeats last ran: what a health check of the clock process reports."""
-
-    def __init__(self) -> None:
-        self.last_beat: datetime | None = None
-
-    async def beat(self) -> None:
-        self.last_beat = datetime.now(UTC)
-
-
 def create_scheduler(tick_seconds: float, heartbeats: Mapping[str, Heartbeat]) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
     for name, heartbeat in heartbeats.items():

@@ -1,20 +1,24 @@
-"""Slack-facing features. Each module registers its own listeners and `/cop` subcommands."""
+"""Slack-facing features. Each module registers its own listeners, `/cop` subcommands and
+senders for scheduled rows through `register(registry)`."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.dispatch import Senders
 from bot.runtime import Runtime
-from handlers import communities, home, stages
+from handlers import communities, deliveries, home, stages
 from handlers.cop import CopCommand
+from handlers.registry import Registry
 
 # In the order `/cop help` lists their subcommands.
-FEATURES = (communities, stages, home)
+FEATURES = (communities, stages, home, deliveries)
 
 
-def register_all(app: AsyncApp, runtime: Runtime) -> CopCommand:
+def register_all(app: AsyncApp, runtime: Runtime, senders: Senders) -> CopCommand:
     cop = CopCommand()
+    registry = Registry(app=app, cop=cop, senders=senders, runtime=runtime)
     for feature in FEATURES:
-        feature.register(app, cop, runtime)
+        feature.register(registry)
     cop.register(app)
     return cop

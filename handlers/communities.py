@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.runtime import Runtime
 from bot.services.communities import (
     DOMAIN_MAX,
     NAME_MAX,
@@ -19,8 +18,9 @@ from bot.services.communities import (
 from bot.services.errors import AlreadyACommunity, InvalidAnswers
 from bot.text import escape, mention
 from handlers.blocks import Block, metadata_of, modal, plain
-from handlers.cop import CopCommand, CopRequest
+from handlers.cop import CopRequest
 from handlers.progress import progress_blocks
+from handlers.registry import Registry
 from handlers.stages import NO_COMMUNITY
 from handlers.views import TOO_SLOW, open_modal
 
@@ -110,7 +110,9 @@ async def post_in_channel(
         return False
 
 
-def register(app: AsyncApp, cop: CopCommand, runtime: Runtime) -> None:
+def register(registry: Registry) -> None:
+    app, cop, runtime = registry.app, registry.cop, registry.runtime
+
     @cop.subcommand("start", summary="make this channel a community of practice")
     async def start(request: CopRequest) -> None:
         if not request.channel_id.startswith(("C", "G")):

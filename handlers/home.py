@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Runtime
 from bot.services.communities import communities_for_person
 from handlers.blocks import Block, context, divider, header, section
-from handlers.cop import CopCommand
 from handlers.progress import progress_blocks
+from handlers.registry import Registry
 
 # Each community takes eight blocks; Slack allows 100 in a Home tab.
 MOST_COMMUNITIES = 10
@@ -39,7 +39,9 @@ async def home_view(runtime: Runtime, *, team_id: str, user_id: str) -> dict[str
     return {"type": "home", "blocks": blocks}
 
 
-def register(app: AsyncApp, cop: CopCommand, runtime: Runtime) -> None:
+def register(registry: Registry) -> None:
+    app, runtime = registry.app, registry.runtime
+
     @app.event("app_home_opened")
     async def show_home(
         event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext

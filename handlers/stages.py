@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answers import is_answered
@@ -38,8 +38,9 @@ from handlers.blocks import (
     plain,
     section,
 )
-from handlers.cop import CopCommand, CopRequest
+from handlers.cop import CopRequest
 from handlers.forms import describe, describe_item, input_block, read_state
+from handlers.registry import Registry
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
 STAGE_FORM = "stage_form"
@@ -193,7 +194,8 @@ def _refusal(error: CommunityError) -> str:
     return str(error)
 
 
-def register(app: AsyncApp, cop: CopCommand, runtime: Runtime) -> None:
+def register(registry: Registry) -> None:
+    app, cop, runtime = registry.app, registry.cop, registry.runtime
     for stage in SETUP_STAGES:
         cop.subcommand(stage.key, summary=f"stage {stage.number}: {stage.title.lower()}")(
             _stage_command(runtime, stage)

@@ -59,3 +59,44 @@ class Membership(SQLModel, table=True):
     user_id: str = Field(max_length=SLACK_ID)
     joined_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     left_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class ScheduledSend(SQLModel, table=True):
+    """Something to send later: a reminder, a follow-up, a prompt.
+
+    The row is the whole truth about it. A heartbeat claims due rows with a lease and marks
+    them sent; a process that dies mid-send leaves a claim whose lease runs out, and the next
+    heartbeat takes it again. `kind` names the sender and `payload` is its JSON input: nothing
+    executable is stored.
+    """
+
+    __tablename__ = "scheduled_sends"
+    __table_args__ = (
+        UniqueConstraint("team_id", "dedupe_key", name="uq_scheduled_send_dedupe"),
+        Index("ix_scheduled_send_due", "state", "due_at"),
+        Index("ix_scheduled_send_subject", "community_id", "subject"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int | None = Field(default=None, foreign_key="communities.id", ondelete="CASCADE")
+    kind: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # What it is about, e.g. "meeting:12", so everything about one thing can be cancelled.
+    subject: str | None = Field(default=None, max_length=64)
+    # Scheduling the same key twice in a team is refused: what makes "exactly once" hold
+    # for welcomes and notices, however often the triggering event arrives.
+    dedupe_key: str | None = Field(default=None, max_length=200)
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # After this it is pointless (a reminder for a meeting that has started): dropped, not sent.
+    stale_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    finished_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )

@@ -19,6 +19,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 
+from bot.app import Cultivate as App
 from bot.app import create_app
 from bot.clock import ManualClock
 from bot.fakeslack import FakeSlack, SlackRequests
@@ -106,17 +107,24 @@ class Cultivate:
     """The running app, and a person clicking and typing in Slack."""
 
     def __init__(
-        self, server: TestServer, http: aiohttp.ClientSession, slack: FakeSlack, runtime: Runtime
+        self, server: TestServer, http: aiohttp.ClientSession, slack: FakeSlack, app: App
     ) -> None:
         self.server = server
         self.http = http
         self.slack = slack
-        self.runtime = runtime
+        self.app = app
+        self.runtime = app.runtime
+        # The scheduler's heartbeat, run by hand: tests move the clock, then call `tick()`.
+        self.dispatcher = app.dispatcher(worker="test")
         self.requests = SlackRequests(
             SIGNING_SECRET,
             workspace=slack.workspace,
             response_url_base=slack.response_url_base,
         )
+
+    async def tick(self) -> int:
+        """One heartbeat after another until nothing more is due at the clock's time."""
+        return await self.dispatcher.run_until_idle()
 
     @property
     def database(self) -> Database:
@@ -179,9 +187,9 @@ async def cultivate(
     slack: FakeSlack, database: Database, database_url: str, clock: ManualClock
 ) -> AsyncIterator[Cultivate]:
     runtime = Runtime(database=database, clock=clock)
-    bolt = create_app(settings_for(slack, database_url), runtime)
-    server = TestServer(create_web_app(database=database, bolt=bolt), host="127.0.0.1")
+    app = create_app(settings_for(slack, database_url), runtime)
+    server = TestServer(create_web_app(database=database, bolt=app.bolt), host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as http:
-        yield Cultivate(server, http, slack, runtime)
+        yield Cultivate(server, http, slack, app)
     await server.close()

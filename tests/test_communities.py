@@ -32,6 +32,11 @@ async def start_community(
         values["timezone"] = {"timezone": timezone}
     reply = await cultivate.submit(view, values, user=user)
     assert reply.status == 200, reply.body
+    # The announcement goes out after the ack; wait for it so later assertions start clean.
+    await cultivate.slack.wait_for(
+        "chat.postMessage",
+        lambda c: c.args.get("channel") == channel and "made this channel" in c.args["text"],
+    )
     return view
 
 

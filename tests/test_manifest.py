@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.dispatch import Senders
 from bot.runtime import Runtime
 from handlers import register_all
 from storage.db import Database
@@ -71,7 +72,8 @@ class RecordingApp:
 @pytest.fixture(scope="module")
 def registered() -> tuple[dict[str, list[Any]], list[str]]:
     app = RecordingApp()
-    cop = register_all(app, Runtime(database=Database("sqlite://")))  # type: ignore[arg-type]
+    runtime = Runtime(database=Database("sqlite://"))
+    cop = register_all(app, runtime, Senders())  # type: ignore[arg-type]
     return app.registered, cop.names
 
 

@@ -1,0 +1,209 @@
+"""Rows due later, and the atomic claim that makes each one go out once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ScheduledSend
+
+
+class SendState(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last attempt
+    DROPPED = "dropped"  # too late to be worth sending
+    CANCELLED = "cancelled"
+
+
+OPEN_STATES = (SendState.PENDING, SendState.CLAIMED)
+
+
+async def schedule(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    kind: str,
+    due_at: datetime,
+    payload: dict[str, Any] | None = None,
+    community_id: int | None = None,
+    subject: str | None = None,
+    dedupe_key: str | None = None,
+    stale_at: datetime | None = None,
+) -> ScheduledSend | None:
+    """Add a row. With a dedupe_key already used in this team, add nothing and return None."""
+    row = ScheduledSend(
+        team_id=team_id,
+        community_id=community_id,
+        kind=kind,
+        payload=payload or {},
+        subject=subject,
+        dedupe_key=dedupe_key,
+        due_at=due_at,
+        stale_at=stale_at,
+    )
+    if dedupe_key is None:
+        session.add(row)
+        await session.flush()
+        return row
+    try:
+        async with session.begin_nested():  # a savepoint: a duplicate spoils nothing else
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+async def claim_due(
+    session: AsyncSession, *, worker: str, now: datetime, lease: timedelta, limit: int
+) -> Sequence[ScheduledSend]:
+    """Claim up to `limit` due rows for `worker`, atomically.
+
+    One conditional UPDATE takes rows that are pending and due, or claimed by someone whose
+    lease ran out. On PostgreSQL the inner SELECT locks with SKIP LOCKED, so concurrent
+    heartbeats take disjoint rows without waiting; SQLite serialises writers, so the one
+    statement is already atomic there.
+    """
+    due = (
+        select(ScheduledSend.id)
+        .where(
+            or_(
+                (col(ScheduledSend.state) == SendState.PENDING)
+                & (col(ScheduledSend.due_at) <= now),
+                (col(ScheduledSend.state) == SendState.CLAIMED)
+                & (col(ScheduledSend.lease_until) < now),
+            )
+        )
+        .order_by(col(ScheduledSend.due_at), col(ScheduledSend.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.exec(
+        update(ScheduledSend)
+        .where(col(ScheduledSend.id).in_(due.scalar_subquery()))
+        .values(
+            state=SendState.CLAIMED,
+            claimed_by=worker,
+            lease_until=now + lease,
+            attempts=ScheduledSend.attempts + 1,
+        )
+        .returning(ScheduledSend.id)
+    )
+    ids = list(claimed.scalars().all())
+    if not ids:
+        return []
+    rows = await session.exec(
+        select(ScheduledSend)
+        .where(col(ScheduledSend.id).in_(ids))
+        .order_by(col(ScheduledSend.due_at), col(ScheduledSend.id))
+        .execution_options(populate_existing=True)
+    )
+    return rows.all()
+
+
+async def finish(
+    session: AsyncSession,
+    *,
+    send_id: int,
+    worker: str,
+    state: SendState,
+    now: datetime,
+    error: str | None = None,
+) -> bool:
+    """Record how a claimed row ended. False if our claim was lost (the lease ran out and
+    someone else took it): then their outcome stands, not ours."""
+    result = await session.exec(
+        update(ScheduledSend)
+        .where(
+            col(ScheduledSend.id) == send_id,
+            col(ScheduledSend.claimed_by) == worker,
+            col(ScheduledSend.state) == SendState.CLAIMED,
+        )
+        .values(state=state, finished_at=now, last_error=error, lease_until=None)
+    )
+    return result.rowcount == 1
+
+
+async def retry_later(
+    session: AsyncSession, *, send_id: int, worker: str, due_at: datetime, error: str
+) -> bool:
+    result = await session.exec(
+        update(ScheduledSend)
+        .where(
+            col(ScheduledSend.id) == send_id,
+            col(ScheduledSend.claimed_by) == worker,
+            col(ScheduledSend.state) == SendState.CLAIMED,
+        )
+        .values(
+            state=SendState.PENDING,
+            due_at=due_at,
+            last_error=error,
+            claimed_by=None,
+            lease_until=None,
+        )
+    )
+    return result.rowcount == 1
+
+
+async def cancel(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    community_id: int,
+    subject: str | None = None,
+    kinds: Sequence[str] | None = None,
+    now: datetime,
+) -> int:
+    """Cancel what has not been sent yet: about one subject, or all the community's."""
+    query = update(ScheduledSend).where(
+        col(ScheduledSend.team_id) == team_id,
+        col(ScheduledSend.community_id) == community_id,
+        col(ScheduledSend.state).in_(OPEN_STATES),
+    )
+    if subject is not None:
+        query = query.where(col(ScheduledSend.subject) == subject)
+    if kinds is not None:
+        query = query.where(col(ScheduledSend.kind).in_(kinds))
+    result = await session.exec(
+        query.values(state=SendState.CANCELLED, finished_at=now, lease_until=None)
+    )
+    return result.rowcount
+
+
+async def open_for_community(
+    session: AsyncSession, *, team_id: str, community_id: int
+) -> Sequence[ScheduledSend]:
+    result = await session.exec(
+        select(ScheduledSend)
+        .where(
+            ScheduledSend.team_id == team_id,
+            ScheduledSend.community_id == community_id,
+            col(ScheduledSend.state).in_(OPEN_STATES),
+        )
+        .order_by(col(ScheduledSend.due_at))
+    )
+    return result.all()
+
+
+async def failed_for_community(
+    session: AsyncSession, *, team_id: str, community_id: int, limit: int = 10
+) -> Sequence[ScheduledSend]:
+    result = await session.exec(
+        select(ScheduledSend)
+        .where(
+            ScheduledSend.team_id == team_id,
+            ScheduledSend.community_id == community_id,
+            ScheduledSend.state == SendState.FAILED,
+        )
+        .order_by(col(ScheduledSend.finished_at).desc())
+        .limit(limit)
+    )
+    return result.all()

@@ -1,0 +1,238 @@
+"""The scheduler core: rows due later, claimed atomically, sent once, retried, never lost."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import select
+
+from bot.clock import ManualClock
+from bot.dispatch import Dispatcher, Drop, Due
+from bot.fakeslack import FakeSlack
+from bot.runtime import Runtime
+from storage.db import Database
+from storage.models import ScheduledSend
+from storage.repositories import scheduled
+from tests.conftest import ASHA, HOUSING, TEAM, Cultivate
+from tests.test_communities import start_community
+
+NOTE = "test_note"
+
+
+async def post_note(due: Due, client: AsyncWebClient) -> None:
+    if due.payload.get("drop"):
+        raise Drop("no longer wanted")
+    await client.chat_postMessage(channel=due.payload["channel"], text=due.payload["text"])
+
+
+@pytest.fixture
+async def app(cultivate: Cultivate) -> Cultivate:
+    cultivate.app.senders.register(NOTE, post_note, description="a test note")
+    await start_community(cultivate, timezone="UTC")
+    cultivate.slack.clear()
+    return cultivate
+
+
+async def add_note(
+    cultivate: Cultivate, text: str, *, after: timedelta = timedelta(0), **extra: object
+) -> int:
+    async with cultivate.database.session() as session:
+        row = await scheduled.schedule(
+            session,
+            team_id=TEAM,
+            community_id=1,
+            kind=NOTE,
+            due_at=cultivate.runtime.clock.now() + after,
+            payload={"channel": HOUSING, "text": text},
+            **extra,  # type: ignore[arg-type]
+        )
+        assert row is not None and row.id is not None
+        return row.id
+
+
+async def row(cultivate: Cultivate, send_id: int) -> ScheduledSend:
+    async with cultivate.database.session() as session:
+        found = await session.get(ScheduledSend, send_id)
+        assert found is not None
+        return found
+
+
+def notes(slack: FakeSlack) -> list[str]:
+    return [c.args["text"] for c in slack.calls_to("chat.postMessage") if c.ok]
+
+
+async def test_a_row_is_sent_once_when_due_and_not_before(
+    app: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    send_id = await add_note(app, "hello", after=timedelta(minutes=10))
+    assert await app.tick() == 0
+    clock.advance(timedelta(minutes=9, seconds=59))
+    assert await app.tick() == 0
+    clock.advance(timedelta(seconds=1))
+    assert await app.tick() == 1
+    assert await app.tick() == 0
+    assert notes(slack) == ["hello"]
+    assert (await row(app, send_id)).state == "sent"
+
+
+async def test_two_dispatchers_on_one_database_send_each_row_once(
+    app: Cultivate, slack: FakeSlack, database_url: str, clock: ManualClock
+) -> None:
+    for n in range(120):
+        await add_note(app, f"note {n}")
+    # A second process: its own engine and connections to the same database.
+    other_database = Database(database_url)
+    other = Dispatcher(
+        Runtime(database=other_database, clock=clock),
+        app.app.senders,
+        app.app.clients,
+        worker="other",
+        batch=10,
+    )
+    mine = app.app.dispatcher(worker="mine")
+    mine.batch = 10
+    try:
+        counts = await asyncio.gather(mine.run_until_idle(), other.run_until_idle())
+    finally:
+        await other_database.dispose()
+    sent = notes(slack)
+    assert sorted(sent) == sorted(f"note {n}" for n in range(120))
+    assert sum(counts) == 120
+    assert all(c > 0 for c in counts), counts  # both really took part
+
+
+async def test_a_claim_whose_process_died_is_taken_again_after_its_lease(
+    app: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    send_id = await add_note(app, "survives")
+    async with app.database.session() as session:  # a process claims it, then is killed
+        claimed = await scheduled.claim_due(
+            session, worker="killed", now=clock.now(), lease=timedelta(minutes=5), limit=10
+        )
+    assert [r.id for r in claimed] == [send_id]
+    assert await app.tick() == 0  # still leased
+    clock.advance(timedelta(minutes=5, seconds=1))
+    assert await app.tick() == 1
+    assert notes(slack) == ["survives"]
+    async with app.database.session() as session:  # the dead process's late word loses
+        assert not await scheduled.finish(
+            session,
+            send_id=send_id,
+            worker="killed",
+            state=scheduled.SendState.FAILED,
+            now=clock.now(),
+        )
+    assert (await row(app, send_id)).state == "sent"
+
+
+async def test_429_with_retry_after_delays_but_does_not_lose(
+    app: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    send_id = await add_note(app, "patient")
+    # Two 429s: slack_sdk's handler waits out the first; the second reschedules the row.
+    slack.inject_http("chat.postMessage", 429, times=2, retry_after=1)
+    assert await app.dispatcher.run_once() == 1
+    waiting = await row(app, send_id)
+    assert (waiting.state, waiting.last_error) == ("pending", "ratelimited")
+    assert waiting.due_at == clock.now() + timedelta(seconds=1)
+    assert notes(slack) == []
+    clock.advance(timedelta(seconds=1))
+    await app.tick()
+    assert notes(slack) == ["patient"]
+
+
+async def test_server_errors_back_off_then_send(
+    app: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    send_id = await add_note(app, "eventually")
+    slack.inject_http("chat.postMessage", 503, times=1)
+    await app.tick()
+    assert (await row(app, send_id)).state == "pending"
+    clock.advance(timedelta(seconds=30))
+    await app.tick()
+    assert notes(slack) == ["eventually"]
+    assert (await row(app, send_id)).attempts == 2
+
+
+async def test_after_the_last_attempt_coordinators_are_told_once(
+    app: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    send_id = await add_note(app, "doomed")
+    slack.fail_next("chat.postMessage", "internal_error", times=5)
+    for _ in range(6):
+        await app.tick()
+        clock.advance(timedelta(hours=1))
+    failed = await row(app, send_id)
+    assert (failed.state, failed.attempts, failed.last_error) == ("failed", 5, "internal_error")
+    told = [c for c in slack.calls_to("chat.postMessage") if c.ok]
+    assert [c.args["channel"] for c in told] == [ASHA]
+    assert "a test note" in told[0].args["text"] and "internal_error" in told[0].args["text"]
+
+
+async def test_a_permanent_error_fails_at_once(app: Cultivate, slack: FakeSlack) -> None:
+    send_id = await add_note(app, "nowhere")
+    slack.fail_next("chat.postMessage", "channel_not_found")
+    await app.tick()
+    assert (await row(app, send_id)).state == "failed"
+    assert len([c for c in slack.calls_to("chat.postMessage") if c.ok]) == 1  # the notice
+
+
+async def test_late_rows_are_dropped_not_sent(
+    app: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    stale = await add_note(app, "too late", stale_at=clock.now() - timedelta(seconds=1))
+    await app.tick()
+    assert notes(slack) == []
+    assert (await row(app, stale)).state == "dropped"
+
+
+async def test_a_sender_can_drop_what_no_longer_makes_sense(
+    app: Cultivate, slack: FakeSlack
+) -> None:
+    async with app.database.session() as session:
+        added = await scheduled.schedule(
+            session,
+            team_id=TEAM,
+            community_id=1,
+            kind=NOTE,
+            due_at=app.runtime.clock.now(),
+            payload={"drop": True},
+        )
+    assert added is not None and added.id is not None
+    await app.tick()
+    assert notes(slack) == []
+    assert (await row(app, added.id)).state == "dropped"
+
+
+async def test_a_dedupe_key_schedules_once(app: Cultivate) -> None:
+    first = await add_note(app, "once", dedupe_key="welcome:1:U1")
+    async with app.database.session() as session:
+        again = await scheduled.schedule(
+            session,
+            team_id=TEAM,
+            kind=NOTE,
+            due_at=app.runtime.clock.now(),
+            dedupe_key="welcome:1:U1",
+        )
+    assert again is None
+    async with app.database.session() as session:
+        rows = (await session.exec(select(ScheduledSend))).all()
+    assert [r.id for r in rows] == [first]
+
+
+async def test_cancel_leaves_nothing_pending_about_a_subject(
+    app: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    await add_note(app, "meeting 1 reminder", after=timedelta(hours=1), subject="meeting:1")
+    await add_note(app, "meeting 2 reminder", after=timedelta(hours=1), subject="meeting:2")
+    async with app.database.session() as session:
+        cancelled = await scheduled.cancel(
+            session, team_id=TEAM, community_id=1, subject="meeting:1", now=clock.now()
+        )
+    assert cancelled == 1
+    clock.advance(timedelta(hours=2))
+    await app.tick()
+    assert notes(slack) == ["meeting 2 reminder"]
