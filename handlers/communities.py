@@ -19,8 +19,8 @@ from bot.services.errors import AlreadyACommunity, InvalidAnswers
 from bot.text import escape, mention
 from handlers.blocks import Block, metadata_of, modal, plain
 from handlers.cop import CopRequest
-from handlers.progress import progress_blocks
-from handlers.registry import Registry
+from handlers.progress import community_blocks
+from handlers.registry import Registry, Surface
 from handlers.stages import NO_COMMUNITY
 from handlers.views import TOO_SLOW, open_modal
 
@@ -145,7 +145,7 @@ def register(registry: Registry) -> None:
         if record is None:
             await request.tell(NO_COMMUNITY)
             return
-        blocks = progress_blocks(record, request.user_id)
+        blocks = await community_blocks(registry, record, request.user_id, Surface.STATUS)
         await request.tell(f"How {record.community.name} is doing", blocks=blocks)
 
     @app.view(START_FORM)

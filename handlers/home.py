@@ -7,18 +7,18 @@ from typing import Any
 from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.runtime import Runtime
 from bot.services.communities import communities_for_person
 from handlers.blocks import Block, context, divider, header, section
-from handlers.progress import progress_blocks
-from handlers.registry import Registry
+from handlers.progress import community_blocks
+from handlers.registry import Registry, Surface
 
-# Each community takes eight blocks; Slack allows 100 in a Home tab.
-MOST_COMMUNITIES = 10
+HOME_BLOCK_LIMIT = 100  # Slack's limit for a Home tab
 
 
-async def home_view(runtime: Runtime, *, team_id: str, user_id: str) -> dict[str, Any]:
-    records = await communities_for_person(runtime.database, team_id=team_id, user_id=user_id)
+async def home_view(registry: Registry, *, team_id: str, user_id: str) -> dict[str, Any]:
+    records = await communities_for_person(
+        registry.runtime.database, team_id=team_id, user_id=user_id
+    )
     blocks: list[Block] = [header("Your communities of practice")]
     if not records:
         blocks.append(
@@ -27,20 +27,24 @@ async def home_view(runtime: Runtime, *, team_id: str, user_id: str) -> dict[str
                 "your community talks, type `/cop start` to make it one."
             )
         )
-    for record in records[:MOST_COMMUNITIES]:
-        blocks += [divider(), *progress_blocks(record, user_id)]
-    if len(records) > MOST_COMMUNITIES:
+    shown = 0
+    for record in records:
+        more = [divider(), *await community_blocks(registry, record, user_id, Surface.HOME)]
+        if len(blocks) + len(more) >= HOME_BLOCK_LIMIT:  # keep one block for the note below
+            break
+        blocks += more
+        shown += 1
+    if shown < len(records):
         blocks.append(
             context(
-                f"And {len(records) - MOST_COMMUNITIES} more: "
-                "`/cop status` in a community's channel shows it."
+                f"And {len(records) - shown} more: `/cop status` in a community's channel shows it."
             )
         )
     return {"type": "home", "blocks": blocks}
 
 
 def register(registry: Registry) -> None:
-    app, runtime = registry.app, registry.runtime
+    app = registry.app
 
     @app.event("app_home_opened")
     async def show_home(
@@ -49,5 +53,5 @@ def register(registry: Registry) -> None:
         if event.get("tab") != "home":
             return
         user_id = event["user"]
-        view = await home_view(runtime, team_id=context.team_id or "", user_id=user_id)
+        view = await home_view(registry, team_id=context.team_id or "", user_id=user_id)
         await client.views_publish(user_id=user_id, view=view)

@@ -8,7 +8,19 @@ from bot.catalogue import SETUP_STAGES
 from bot.services.communities import CommunityRecord
 from bot.text import escape, mention, slack_time
 from handlers.blocks import Block, context, section
+from handlers.registry import Registry, Surface
 from handlers.stages import open_stage_button
+
+
+async def community_blocks(
+    registry: Registry, record: CommunityRecord, viewer: str, surface: Surface
+) -> list[Block]:
+    """A community as `/cop status` and App Home show it: the checklist's progress, then what
+    each feature adds for this viewer."""
+    blocks = progress_blocks(record, viewer)
+    for contribute in registry.sections:
+        blocks += await contribute(record, viewer, surface)
+    return blocks
 
 
 def progress_blocks(record: CommunityRecord, user_id: str) -> list[Block]:

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.dispatch import Senders
 from bot.runtime import Runtime
+from bot.services.communities import CommunityRecord
+from handlers.blocks import Block
 from handlers.cop import CopCommand
+
+
+class Surface(StrEnum):
+    """Where a community is being shown."""
+
+    STATUS = "status"  # `/cop status`, to one person in the channel
+    HOME = "home"  # the person's App Home tab
+
+
+# A feature's part of how a community is shown: blocks for this viewer on this surface
+# (often none). `/cop status` and App Home show the checklist's progress, then each section.
+CommunitySection = Callable[[CommunityRecord, str, Surface], Awaitable[list[Block]]]
 
 
 @dataclass(frozen=True)
@@ -17,3 +33,4 @@ class Registry:
     cop: CopCommand  # `/cop` subcommands
     senders: Senders  # how each kind of scheduled row is sent
     runtime: Runtime  # the database and the clock
+    sections: list[CommunitySection] = field(default_factory=list)
