@@ -22,6 +22,7 @@ from aiohttp import web
 from dotenv import load_dotenv
 
 from bot.app import create_app
+from bot.housekeeping import forget_old_events
 from bot.runtime import Runtime
 from bot.scheduler import create_scheduler
 from bot.server import EVENTS_PATH, create_web_app
@@ -102,7 +103,10 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
         loop.add_signal_handler(signum, stopping.set)
 
     dispatcher = cultivate.dispatcher()
-    scheduler = create_scheduler(settings.scheduler_tick_seconds, {"dispatch": dispatcher.run_once})
+    scheduler = create_scheduler(
+        settings.scheduler_tick_seconds,
+        {"dispatch": dispatcher.run_once, "housekeeping": lambda: forget_old_events(runtime)},
+    )
     if clock:
         scheduler.start()
 

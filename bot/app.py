@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Dispatcher, Senders, SlackClients
+from bot.pacing import ChannelPacer, PacedWebClient
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers import register_all
@@ -44,8 +45,9 @@ class SingleWorkspace:
         return self.client
 
 
-def create_client(settings: Settings) -> AsyncWebClient:
-    return AsyncWebClient(
+def create_client(settings: Settings, pacer: ChannelPacer | None = None) -> AsyncWebClient:
+    return PacedWebClient(
+        pacer=pacer,
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         # slack_sdk's own handlers: wait out a 429's Retry-After, retry a dropped connection.
@@ -56,9 +58,12 @@ def create_client(settings: Settings) -> AsyncWebClient:
     )
 
 
-def create_app(settings: Settings, runtime: Runtime) -> Cultivate:
+def create_app(
+    settings: Settings, runtime: Runtime, *, pacer: ChannelPacer | None = None
+) -> Cultivate:
+    """`pacer` spaces posts to a channel (one a second by default)."""
     bolt = AsyncApp(
-        client=create_client(settings),
+        client=create_client(settings, pacer),
         signing_secret=settings.slack_signing_secret or "",
         # Socket Mode requests come over an authenticated socket and carry no signature.
         request_verification_enabled=not settings.socket_mode,

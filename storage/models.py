@@ -100,3 +100,16 @@ class ScheduledSend(SQLModel, table=True):
     finished_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Events API deliveries already handled, by Slack's event_id: Slack redelivers an event it
+    thinks we missed, and every process must recognise the second copy."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("team_id", "event_id", name="uq_processed_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    event_id: str = Field(max_length=64)
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))

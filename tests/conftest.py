@@ -23,6 +23,7 @@ from bot.app import Cultivate as App
 from bot.app import create_app
 from bot.clock import ManualClock
 from bot.fakeslack import FakeSlack, SlackRequests
+from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
 from bot.server import EVENTS_PATH, create_web_app
 from bot.settings import Settings, load_settings
@@ -187,7 +188,8 @@ async def cultivate(
     slack: FakeSlack, database: Database, database_url: str, clock: ManualClock
 ) -> AsyncIterator[Cultivate]:
     runtime = Runtime(database=database, clock=clock)
-    app = create_app(settings_for(slack, database_url), runtime)
+    # No pacing: tests post many messages to one channel; tests/test_pacing.py covers it.
+    app = create_app(settings_for(slack, database_url), runtime, pacer=ChannelPacer(0))
     server = TestServer(create_web_app(database=database, bolt=app.bolt), host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as http:
