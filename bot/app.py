@@ -1,22 +1,32 @@
 """The app factory: a Bolt AsyncApp with every feature registered, pointed at the configured
-Slack Web API (slack.com, GovSlack, or a local stand-in), and the senders for scheduled rows."""
+Slack Web API (slack.com, GovSlack, or a local stand-in), and the senders for scheduled rows.
+
+One workspace runs on a bot token (SLACK_BOT_TOKEN). Many workspaces install through OAuth
+(SLACK_CLIENT_ID and SLACK_CLIENT_SECRET): each team's token is stored, and Bolt authorises
+every request with the token of the team it came from.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Dispatcher, Senders, SlackClients
-from bot.pacing import ChannelPacer, PacedWebClient
+from bot.installations import (
+    BOT_SCOPES,
+    DatabaseInstallationStore,
+    DatabaseOAuthStateStore,
+    InstalledWorkspaces,
+)
+from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.slack_client import make_client
 from handlers import register_all
 from handlers.cop import CopCommand
 
@@ -45,31 +55,43 @@ class SingleWorkspace:
         return self.client
 
 
-def create_client(settings: Settings, pacer: ChannelPacer | None = None) -> AsyncWebClient:
-    return PacedWebClient(
-        pacer=pacer,
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        # slack_sdk's own handlers: wait out a 429's Retry-After, retry a dropped connection.
-        retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        ],
-    )
-
-
 def create_app(
     settings: Settings, runtime: Runtime, *, pacer: ChannelPacer | None = None
 ) -> Cultivate:
     """`pacer` spaces posts to a channel (one a second by default)."""
-    bolt = AsyncApp(
-        client=create_client(settings, pacer),
-        signing_secret=settings.slack_signing_secret or "",
-        # Socket Mode requests come over an authenticated socket and carry no signature.
-        request_verification_enabled=not settings.socket_mode,
-        logger=log,
-        name="cultivate",
+    pacer = pacer or ChannelPacer()
+    client = make_client(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, pacer=pacer
     )
+    clients: SlackClients
+    if settings.oauth:
+        store = DatabaseInstallationStore(runtime.database, runtime.clock)
+        bolt = AsyncApp(
+            client=client,
+            signing_secret=settings.slack_signing_secret or "",
+            oauth_settings=AsyncOAuthSettings(
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret,
+                scopes=list(BOT_SCOPES),
+                installation_store=store,
+                installation_store_bot_only=True,
+                state_store=DatabaseOAuthStateStore(runtime.database),
+                authorization_url=_authorization_url(settings.slack_api_url),
+            ),
+            logger=log,
+            name="cultivate",
+        )
+        clients = InstalledWorkspaces(store, base_url=settings.slack_api_url, pacer=pacer)
+    else:
+        bolt = AsyncApp(
+            client=client,
+            signing_secret=settings.slack_signing_secret or "",
+            # Socket Mode requests come over an authenticated socket and carry no signature.
+            request_verification_enabled=not settings.socket_mode,
+            logger=log,
+            name="cultivate",
+        )
+        clients = SingleWorkspace(client)
 
     @bolt.error
     async def on_error(error: Exception) -> None:
@@ -77,10 +99,10 @@ def create_app(
 
     senders = Senders()
     cop = register_all(bolt, runtime, senders)
-    return Cultivate(
-        bolt=bolt,
-        cop=cop,
-        senders=senders,
-        runtime=runtime,
-        clients=SingleWorkspace(bolt.client),
-    )
+    return Cultivate(bolt=bolt, cop=cop, senders=senders, runtime=runtime, clients=clients)
+
+
+def _authorization_url(api_url: str) -> str:
+    """Slack's OAuth page lives beside its Web API: slack.com, or slack-gov.com for GovSlack."""
+    parts = urlsplit(api_url)
+    return f"{parts.scheme}://{parts.netloc}/oauth/v2/authorize"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
@@ -54,4 +54,19 @@ def create_web_app(*, database: Database, bolt: AsyncApp | None) -> web.Applicat
             return await to_aiohttp_response(bolt_response)
 
         web_app.router.add_post(EVENTS_PATH, slack_events)
+
+        oauth = bolt.oauth_flow
+        if oauth is not None:
+            # Installing in another workspace: the "Add to Slack" page, and Slack's redirect
+            # back with a code that is exchanged for that workspace's token.
+            async def install(request: web.Request) -> web.Response:
+                response = await oauth.handle_installation(await to_bolt_request(request))
+                return await to_aiohttp_response(response)
+
+            async def oauth_redirect(request: web.Request) -> web.Response:
+                response = await oauth.handle_callback(await to_bolt_request(request))
+                return await to_aiohttp_response(response)
+
+            web_app.router.add_get(oauth.install_path, install)
+            web_app.router.add_get(oauth.redirect_uri_path, oauth_redirect)
     return web_app

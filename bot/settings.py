@@ -28,14 +28,21 @@ class SettingsError(Exception):
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    slack_bot_token: str
+    slack_bot_token: str | None  # None when installed through OAuth (many workspaces)
     slack_signing_secret: str | None
+    slack_client_id: str | None
+    slack_client_secret: str | None
     slack_app_token: str | None
     slack_api_url: str
     database_url: str
     port: int
     scheduler_tick_seconds: float
     log_level: str
+
+    @property
+    def oauth(self) -> bool:
+        """Installed per workspace through /slack/install, rather than with one bot token."""
+        return self.slack_client_id is not None
 
     @property
     def socket_mode(self) -> bool:
@@ -62,12 +69,29 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         )
 
     bot_token = get("SLACK_BOT_TOKEN")
-    if bot_token is None:
+    client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
+    if (client_id is None) != (client_secret is None):
+        missing = "SLACK_CLIENT_SECRET" if client_secret is None else "SLACK_CLIENT_ID"
+        problems.append(
+            f"{missing}: not set; installing in many workspaces needs both SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET (Basic Information > App Credentials)"
+        )
+    if client_id is not None and bot_token is not None:
+        problems.append(
+            "SLACK_BOT_TOKEN: set together with SLACK_CLIENT_ID; use the bot token for one "
+            "workspace or the client id and secret for many, not both"
+        )
+    elif client_id is not None and app_token is not None:
+        problems.append(
+            "SLACK_APP_TOKEN: Socket Mode serves one workspace; unset it to install in many "
+            "workspaces through /slack/install"
+        )
+    if bot_token is None and client_id is None and client_secret is None:
         problems.append(
             "SLACK_BOT_TOKEN: not set; copy the Bot User OAuth Token (xoxb-...) "
             "from OAuth & Permissions into .env"
         )
-    elif not bot_token.startswith("xoxb-"):
+    elif bot_token is not None and not bot_token.startswith("xoxb-"):
         problems.append(
             "SLACK_BOT_TOKEN: expected a bot token starting with 'xoxb-' "
             "(OAuth & Permissions > Bot User OAuth Token)"
@@ -108,10 +132,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
     if problems:
         raise SettingsError(problems)
-    assert bot_token is not None
     return Settings(
         slack_bot_token=bot_token,
         slack_signing_secret=signing_secret,
+        slack_client_id=client_id,
+        slack_client_secret=client_secret,
         slack_app_token=app_token,
         slack_api_url=api_url,
         database_url=database_url,

@@ -7,12 +7,12 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.dispatch import Senders
 from bot.runtime import Runtime
-from handlers import communities, deliveries, home, redelivery, stages
+from handlers import communities, deliveries, home, installs, redelivery, stages
 from handlers.cop import CopCommand
 from handlers.registry import Registry
 
 # In the order `/cop help` lists their subcommands.
-FEATURES = (redelivery, communities, stages, home, deliveries)
+FEATURES = (redelivery, communities, stages, home, deliveries, installs)
 
 
 def register_all(app: AsyncApp, runtime: Runtime, senders: Senders) -> CopCommand:

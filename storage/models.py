@@ -113,3 +113,34 @@ class ProcessedEvent(SQLModel, table=True):
     team_id: str = Field(max_length=SLACK_ID)
     event_id: str = Field(max_length=64)
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class Installation(SQLModel, table=True):
+    """A workspace that installed the app through OAuth, with its bot token.
+
+    Single-workspace installs (SLACK_BOT_TOKEN) have no rows here."""
+
+    __tablename__ = "installations"
+    __table_args__ = (UniqueConstraint("team_id", name="uq_installation_team"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    team_name: str | None = Field(default=None, max_length=200)
+    enterprise_id: str | None = Field(default=None, max_length=SLACK_ID)
+    app_id: str | None = Field(default=None, max_length=SLACK_ID)
+    bot_token: str = Field(max_length=255)
+    bot_id: str = Field(max_length=SLACK_ID)
+    bot_user_id: str = Field(max_length=SLACK_ID)
+    bot_scopes: str = Field(default="", max_length=2000)
+    installer_user_id: str | None = Field(default=None, max_length=SLACK_ID)
+    installed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class OAuthState(SQLModel, table=True):
+    """A one-time `state` for the OAuth install flow, so a redirect cannot be forged or replayed."""
+
+    __tablename__ = "oauth_states"
+
+    id: int | None = Field(default=None, primary_key=True)
+    state: str = Field(max_length=64, unique=True)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -6,9 +6,10 @@ Every app test runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,6 +91,15 @@ def settings_for(slack: FakeSlack, database_url: str, **extra: str) -> Settings:
             **extra,
         }
     )
+
+
+async def eventually(condition: Callable[[], Awaitable[bool]], *, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Wait for work the app does after its ack (listeners keep running once Slack is answered)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{condition.__name__} did not become true within {timeout}s")
+        await asyncio.sleep(0.01)
 
 
 @dataclass

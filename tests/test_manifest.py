@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from bot.dispatch import Senders
+from bot.installations import BOT_SCOPES
 from bot.runtime import Runtime
 from handlers import register_all
 from storage.db import Database
@@ -118,3 +119,5 @@ def test_manifest_asks_for_exactly_the_scopes_the_code_needs(manifest: dict[str,
     assert not unknown, f"add these methods and their scopes to METHOD_SCOPES: {unknown}"
     needed = set().union(*(METHOD_SCOPES[m] for m in methods)) | FEATURE_SCOPES
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
+    # What a workspace is asked for when it installs through OAuth is the same list.
+    assert sorted(BOT_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])

@@ -41,6 +41,13 @@ def test_heroku_postgres_url_is_accepted_as_given() -> None:
     assert load_settings({**GOOD, "DATABASE_URL": url}).database_url == url
 
 
+def test_many_workspaces_install_with_client_id_and_secret_instead_of_a_token() -> None:
+    settings = load_settings(
+        {"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c"}
+    )
+    assert settings.oauth and settings.slack_bot_token is None
+
+
 def test_socket_mode_needs_no_signing_secret() -> None:
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
     assert settings.socket_mode
@@ -60,6 +67,9 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         ({**GOOD, "SCHEDULER_TICK_SECONDS": "0"}, "SCHEDULER_TICK_SECONDS"),
         ({**GOOD, "SCHEDULER_TICK_SECONDS": "nan"}, "SCHEDULER_TICK_SECONDS"),
         ({**GOOD, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({**GOOD, "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET"),
+        ({"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_SECRET": "s"}, "SLACK_CLIENT_ID"),
     ],
 )
 def test_each_bad_setting_is_named(env: dict[str, str], variable: str) -> None:

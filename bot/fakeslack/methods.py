@@ -90,6 +90,7 @@ class SlackMethods:
         self._view_revisions: dict[str, int] = {}
         self.handlers: dict[str, Callable[[Args], Response]] = {
             "auth.test": self.auth_test,
+            "oauth.v2.access": self.oauth_v2_access,
             "users.info": self.users_info,
             "users.list": self.users_list,
             "conversations.info": self.conversations_info,
@@ -151,6 +152,26 @@ class SlackMethods:
             "bot_id": BOT_ID,
             "app_id": APP_ID,
             "is_enterprise_install": False,
+        }
+
+    def oauth_v2_access(self, args: Args) -> Response:
+        """Exchange an install's code for the team's bot token (each code works once)."""
+        if (args.get("client_id"), args.get("client_secret")) != self.ws.oauth_client:
+            raise SlackError("invalid_client_id")
+        grant = self.ws.oauth_codes.pop(str(args.get("code", "")), None)
+        if grant is None:
+            raise SlackError("invalid_code")
+        team_id = grant["team_id"]
+        return {
+            "access_token": f"xoxb-{team_id.lower()}-fake-token",
+            "token_type": "bot",
+            "scope": grant.get("scope", ""),
+            "bot_user_id": BOT_USER_ID,
+            "app_id": APP_ID,
+            "team": {"id": team_id, "name": grant.get("team_name", team_id)},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": grant.get("user_id", "U0INSTALLER")},
         }
 
     def users_info(self, args: Args) -> Response:

@@ -9,6 +9,7 @@ also collected in :attr:`FakeSlack.problems` so a test fixture can demand there 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import json
@@ -132,8 +133,17 @@ class _Handler(BaseHTTPRequestHandler):
                 answer = _Answer.json(200, {"ok": False, "error": "invalid_form_data"})
                 fake.record_problem(url.path, f"undecodable body: {e}")
             else:
-                bearer = self.headers.get("Authorization", "")
-                token = bearer.removeprefix("Bearer ") if bearer.startswith("Bearer ") else None
+                authorization = self.headers.get("Authorization", "")
+                token = None
+                if authorization.startswith("Bearer "):
+                    token = authorization.removeprefix("Bearer ")
+                elif authorization.startswith("Basic "):  # oauth.v2.access: the app's credentials
+                    client_id, _, secret = (
+                        base64.b64decode(authorization.removeprefix("Basic "))
+                        .decode()
+                        .partition(":")
+                    )
+                    args |= {"client_id": client_id, "client_secret": secret}
                 answer = fake.handle_api(url.path.removeprefix("/api/"), args, token)
         elif url.path.startswith("/upload/"):
             answer = fake.handle_upload(url.path.removeprefix("/upload/"), body)
@@ -159,6 +169,9 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, fake: FakeSlack) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.fake = fake
+
+
+TOKENLESS_METHODS = frozenset({"oauth.v2.access"})
 
 
 class FakeSlack:
@@ -224,6 +237,17 @@ class FakeSlack:
         return f"{self.base_url}/upload/{file_id}"
 
     # -- fault injection -----------------------------------------------------------------
+
+    def grant_install(
+        self, code: str, *, team_id: str, team_name: str = "", user_id: str = "U0INSTALLER"
+    ) -> None:
+        """Slack will exchange `code` for a bot token of `team_id` (a workspace installing)."""
+        with self.workspace.lock:
+            self.workspace.oauth_codes[code] = {
+                "team_id": team_id,
+                "team_name": team_name or team_id,
+                "user_id": user_id,
+            }
 
     def fail_next(self, method: str, error: str, times: int = 1) -> None:
         """The next ``times`` calls to ``method`` answer ``{"ok": false, "error": error}``."""
@@ -352,10 +376,12 @@ class FakeSlack:
             fault = self.faults.check_rate(str(args["channel"]))
         if fault is not None:
             return self._http_fault(fault)
-        if not token:
+        if not token and method in TOKENLESS_METHODS:
+            pass  # authenticated by the app's client id and secret instead
+        elif not token:
             self.record_problem(method, "no token (neither Authorization header nor form field)")
             return 200, {"ok": False, "error": "not_authed"}, {}
-        if not token.startswith(("xoxb-", "xoxp-", "xapp-")):
+        elif not token.startswith(("xoxb-", "xoxp-", "xapp-")):
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         refusal = check_call(method, args)
         if refusal is not None:

@@ -259,6 +259,10 @@ class Workspace:
         self.views: dict[str, dict[str, Any]] = {}  # open modal views by view id
         self.view_stacks: list[list[str]] = []  # each modal stack: root first, pushed views after
         self.homes: dict[str, dict[str, Any]] = {}  # published Home tab view per user
+        # The OAuth install flow: the app's credentials, and codes Slack would hand the app's
+        # redirect (code -> the team that approved the install).
+        self.oauth_client: tuple[str, str] = ("fake-client-id", "fake-client-secret")
+        self.oauth_codes: dict[str, dict[str, str]] = {}
         self._last_ts_micros = 0
         self._counters: dict[str, Iterator[int]] = {}
 

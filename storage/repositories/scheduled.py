@@ -207,3 +207,13 @@ async def failed_for_community(
         .limit(limit)
     )
     return result.all()
+
+
+async def cancel_team(session: AsyncSession, *, team_id: str, now: datetime) -> int:
+    """Stop everything a team had scheduled (the app was uninstalled there)."""
+    result = await session.exec(
+        update(ScheduledSend)
+        .where(col(ScheduledSend.team_id) == team_id, col(ScheduledSend.state).in_(OPEN_STATES))
+        .values(state=SendState.CANCELLED, finished_at=now, lease_until=None)
+    )
+    return result.rowcount
