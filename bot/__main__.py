@@ -21,6 +21,7 @@ from pathlib import Path
 from aiohttp import web
 from dotenv import load_dotenv
 
+from bot import logs
 from bot.app import create_app
 from bot.housekeeping import forget_old_events
 from bot.runtime import Runtime
@@ -49,10 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"cultivate: {problem}", file=sys.stderr)
         return 2
 
-    logging.basicConfig(
-        level=settings.log_level_number,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log_level_number, json_lines=settings.log_json)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(settings, mode))
     return 0
@@ -112,7 +110,14 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
 
     # Socket Mode takes Slack's requests over a websocket; HTTP then only serves /healthz.
     http_bolt = bolt if bolt is not None and not settings.socket_mode else None
-    runner = web.AppRunner(create_web_app(database=database, bolt=http_bolt))
+    runner = web.AppRunner(
+        create_web_app(
+            database=database,
+            bolt=http_bolt,
+            dispatcher=dispatcher if clock else None,
+            tick_seconds=settings.scheduler_tick_seconds,
+        )
+    )
     await runner.setup()
     await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()
 

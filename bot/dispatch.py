@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import logs
 from bot.runtime import Runtime
 from storage.models import ScheduledSend
 from storage.repositories import scheduled
@@ -148,7 +150,7 @@ class Dispatcher:
         self.batch = batch
         self.max_attempts = max_attempts
         self._concurrency = asyncio.Semaphore(concurrency)
-        self.last_run_at: datetime | None = None
+        self._last_heartbeat: float | None = None  # time.monotonic(), for health checks
 
     async def run_once(self) -> int:
         """Claim and send what is due now; returns how many rows were handled."""
@@ -159,8 +161,13 @@ class Dispatcher:
             )
             claimed = [Due.of(row) for row in rows]
         await asyncio.gather(*(self._handle(due) for due in claimed))
-        self.last_run_at = now
+        self._last_heartbeat = time.monotonic()
         return len(claimed)
+
+    def seconds_since_heartbeat(self) -> float | None:
+        if self._last_heartbeat is None:
+            return None
+        return time.monotonic() - self._last_heartbeat
 
     async def run_until_idle(self, *, rounds: int = 100) -> int:
         """Run heartbeats until nothing more is due now (tests and the sandbox use this)."""
@@ -173,6 +180,9 @@ class Dispatcher:
         return total
 
     async def _handle(self, due: Due) -> None:
+        # Each row runs in its own task, so these reach only this row's log lines.
+        logs.team_id.set(due.team_id)
+        logs.community_id.set(due.community_id)
         async with self._concurrency:
             try:
                 await self._send(due)

@@ -7,12 +7,15 @@ Bolt requests. A body that cannot be parsed gets a 400, never a 500.
 from __future__ import annotations
 
 import logging
+import uuid
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot import logs
+from bot.dispatch import Dispatcher
 from bot.payloads import is_well_formed
 from storage.db import Database
 
@@ -23,14 +26,31 @@ HEALTH_PATH = "/healthz"
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller
 
 
-def create_web_app(*, database: Database, bolt: AsyncApp | None) -> web.Application:
-    """Routes for one process; `bolt` is None where Slack's requests go elsewhere (Socket Mode)."""
+def create_web_app(
+    *,
+    database: Database,
+    bolt: AsyncApp | None,
+    dispatcher: Dispatcher | None = None,
+    tick_seconds: float = 15.0,
+) -> web.Application:
+    """Routes for one process. `bolt` is None where Slack's requests go elsewhere (a clock
+    process, Socket Mode); `dispatcher` is given where this process runs the scheduler, so the
+    health check can say how long ago its heartbeat last ran."""
     web_app = web.Application(client_max_size=MAX_BODY)
 
     async def health(_: web.Request) -> web.Response:
-        if await database.ping():
-            return web.json_response({"status": "ok"})
-        return web.json_response({"status": "unavailable", "database": "not answering"}, status=503)
+        report: dict[str, object] = {"status": "ok"}
+        healthy = await database.ping()
+        report["database"] = "ok" if healthy else "not answering"
+        if dispatcher is not None:
+            age = dispatcher.seconds_since_heartbeat()
+            report["heartbeat_age_seconds"] = None if age is None else round(age, 1)
+            # A few missed ticks mean the scheduler is stuck; none yet is fine just after start.
+            if age is not None and age > max(3 * tick_seconds, 30):
+                healthy = False
+        if not healthy:
+            report["status"] = "unavailable"
+        return web.json_response(report, status=200 if healthy else 503)
 
     web_app.router.add_get(HEALTH_PATH, health)
 
@@ -50,6 +70,10 @@ def create_web_app(*, database: Database, bolt: AsyncApp | None) -> web.Applicat
             if not is_well_formed(bolt_request.body):
                 log.info("refused a Slack request of an unexpected shape")
                 return web.json_response({"error": "malformed request"}, status=400)
+            # Everything logged while handling this request (and the work it starts after the
+            # ack) carries the team and a request id.
+            logs.request_id.set(uuid.uuid4().hex[:12])
+            logs.team_id.set(bolt_request.context.team_id)
             bolt_response = await bolt.async_dispatch(bolt_request)
             return await to_aiohttp_response(bolt_response)
 

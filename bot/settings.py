@@ -38,6 +38,7 @@ class Settings:
     port: int
     scheduler_tick_seconds: float
     log_level: str
+    log_json: bool
 
     @property
     def oauth(self) -> bool:
@@ -130,6 +131,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     if log_level not in LOG_LEVELS:
         problems.append(f"LOG_LEVEL: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
 
+    log_format = (get("LOG_FORMAT") or "plain").lower()
+    if log_format not in ("plain", "json"):
+        problems.append(f"LOG_FORMAT: {log_format!r} is not plain or json")
+
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -143,6 +148,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         port=port,
         scheduler_tick_seconds=tick,
         log_level=log_level,
+        log_json=log_format == "json",
     )
 
 

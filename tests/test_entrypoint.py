@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -37,20 +38,26 @@ class BotProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def spawn(self) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot"],
-            cwd=self.cwd,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        # Output goes to a file: a pipe nobody reads fills up and blocks a chatty process.
+        self.log = self.cwd / f"bot-{self.port}.log"
+        with self.log.open("a") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "bot"],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text()
 
     async def start(self, http: aiohttp.ClientSession) -> None:
         self.process = self.spawn()
         for _ in range(200):
             if self.process.poll() is not None:
-                raise AssertionError(f"bot exited: {self.process.stdout.read()}")  # type: ignore[union-attr]
+                raise AssertionError(f"bot exited: {self.output()}")
             try:
                 async with http.get(f"{self.url}/healthz") as response:
                     if response.status == 200:
@@ -61,10 +68,11 @@ class BotProcess:
         raise AssertionError("bot did not become healthy")
 
     def stop(self) -> str:
+        """Stop it as a platform would (SIGTERM) and return everything it printed so far."""
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
-        output, _ = self.process.communicate(timeout=20)
-        return output
+        self.process.wait(timeout=20)
+        return self.output()
 
 
 @pytest.fixture
@@ -127,3 +135,49 @@ async def test_answers_survive_a_restart(
         output = bot.stop()
     assert "Traceback" not in output
     assert "xoxb-process" not in output
+
+
+def process_env(fake: FakeSlack, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    return env | {
+        "PYTHONPATH": str(ROOT),
+        "PORT": str(free_port()),
+        "SLACK_BOT_TOKEN": "xoxb-process-secret-token",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.api_url,
+        **extra,
+    }
+
+
+async def test_json_logs_carry_team_and_request_ids_and_never_a_token(
+    tmp_path: Path, fake: FakeSlack, http: aiohttp.ClientSession
+) -> None:
+    bot = BotProcess(process_env(fake, LOG_LEVEL="DEBUG", LOG_FORMAT="json"), tmp_path)
+    requests = SlackRequests(
+        SIGNING_SECRET, workspace=fake.workspace, response_url_base=fake.response_url_base
+    )
+    await bot.start(http)
+    try:
+        body, headers = requests.slash_command(text="start", user_id=ASHA)
+        async with http.post(f"{bot.url}/slack/events", data=body, headers=headers) as r:
+            assert r.status == 200
+        await fake.wait_for("views.open")
+    finally:
+        output = bot.stop()
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]
+    assert lines, "no log lines"
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+    assert any(line.get("team_id") == "T0CULTIV8" and line.get("request_id") for line in lines)
+    assert "process-secret-token" not in output
+
+
+async def test_a_database_that_is_down_gets_a_clear_message_and_a_retry(tmp_path: Path) -> None:
+    with FakeSlack() as fake:
+        env = process_env(fake, DATABASE_URL="postgresql://nobody@127.0.0.1:9/none")
+        bot = BotProcess(env, tmp_path)
+        bot.process = bot.spawn()
+        await asyncio.sleep(4)
+        output = bot.stop()
+    assert "cannot reach the database" in output
+    assert output.count("retrying in") >= 2
+    assert "Traceback" not in output

@@ -24,7 +24,7 @@ async def test_url_verification_answers_the_challenge(cultivate: Cultivate) -> N
 async def test_health_is_ok_when_the_database_answers(cultivate: Cultivate) -> None:
     async with cultivate.http.get(cultivate.server.make_url("/healthz")) as response:
         assert response.status == 200
-        assert await response.json() == {"status": "ok"}
+        assert await response.json() == {"status": "ok", "database": "ok"}
 
 
 async def test_health_is_503_when_the_database_does_not_answer(cultivate: Cultivate) -> None:
@@ -95,3 +95,30 @@ async def test_malformed_payloads_get_4xx_not_5xx(cultivate: Cultivate) -> None:
         reply = await cultivate.post(body, {**headers, **sign(body)})
         assert 400 <= reply.status < 500, (body, reply.status, reply.body)
     assert await _community_count(cultivate) == 0
+
+
+async def test_a_clock_process_reports_its_heartbeat_and_503s_when_it_stalls(
+    cultivate: Cultivate,
+) -> None:
+    dispatcher = cultivate.dispatcher
+    server = TestServer(
+        create_web_app(
+            database=cultivate.database, bolt=None, dispatcher=dispatcher, tick_seconds=1
+        ),
+        host="127.0.0.1",
+    )
+    await server.start_server()
+    try:
+        async with cultivate.http.get(server.make_url("/healthz")) as response:
+            assert response.status == 200  # just started: no beat yet is fine
+            assert (await response.json())["heartbeat_age_seconds"] is None
+        await dispatcher.run_once()
+        async with cultivate.http.get(server.make_url("/healthz")) as response:
+            report = await response.json()
+            assert response.status == 200 and report["heartbeat_age_seconds"] < 30
+        dispatcher._last_heartbeat = time.monotonic() - 120  # as if it stalled two minutes ago
+        async with cultivate.http.get(server.make_url("/healthz")) as response:
+            assert response.status == 503
+            assert (await response.json())["status"] == "unavailable"
+    finally:
+        await server.close()

@@ -1,0 +1,41 @@
+"""Log lines: JSON when asked, with context ids, and never a Slack token."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from bot import logs
+
+
+def capture(json_lines: bool) -> tuple[logging.Logger, io.StringIO]:
+    stream = io.StringIO()
+    logs.configure(logging.INFO, json_lines=json_lines)
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream)
+    return logging.getLogger("cultivate.test"), stream
+
+
+def test_json_lines_carry_the_context_ids() -> None:
+    log, stream = capture(json_lines=True)
+    token = logs.team_id.set("T1")
+    try:
+        log.info("sent %d reminders", 3)
+    finally:
+        logs.team_id.reset(token)
+    entry = json.loads(stream.getvalue())
+    assert (entry["message"], entry["team_id"], entry["level"]) == (
+        "sent 3 reminders",
+        "T1",
+        "INFO",
+    )
+    assert "community_id" not in entry
+
+
+def test_a_token_in_a_message_is_redacted() -> None:
+    log, stream = capture(json_lines=False)
+    log.warning("request failed with headers %s", {"Authorization": "Bearer xoxb-123-456-abc"})
+    assert "xoxb-123" not in stream.getvalue()
+    assert "(redacted)" in stream.getvalue()
