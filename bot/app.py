@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Dispatcher, Senders, SlackClients
@@ -40,9 +42,10 @@ class Cultivate:
     senders: Senders
     runtime: Runtime
     clients: SlackClients  # the bot's client for each team, for work done outside a request
+    lease: timedelta = timedelta(minutes=5)
 
     def dispatcher(self, *, worker: str | None = None) -> Dispatcher:
-        return Dispatcher(self.runtime, self.senders, self.clients, worker=worker)
+        return Dispatcher(self.runtime, self.senders, self.clients, worker=worker, lease=self.lease)
 
 
 class SingleWorkspace:
@@ -95,11 +98,23 @@ def create_app(
 
     @bolt.error
     async def on_error(error: Exception) -> None:
+        if isinstance(error, SlackApiError):
+            # Slack refused a call (a user who left, a channel archived): worth a line, not
+            # a traceback. Anything else is our bug and gets one.
+            log.warning("Slack refused %s: %s", error.response.api_url, error.response.get("error"))
+            return
         log.exception("a listener failed", exc_info=error)
 
     senders = Senders()
     cop = register_all(bolt, runtime, senders)
-    return Cultivate(bolt=bolt, cop=cop, senders=senders, runtime=runtime, clients=clients)
+    return Cultivate(
+        bolt=bolt,
+        cop=cop,
+        senders=senders,
+        runtime=runtime,
+        clients=clients,
+        lease=timedelta(seconds=settings.scheduler_lease_seconds),
+    )
 
 
 def _authorization_url(api_url: str) -> str:

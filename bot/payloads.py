@@ -37,11 +37,10 @@ def is_well_formed(body: dict[str, Any]) -> bool:
             isinstance(actions, list)
             and bool(actions)
             and all(isinstance(a, dict) and _strings(a, "action_id") for a in actions)
-            and _optional_dict(body, "view")
+            and (body.get("view") is None or _is_view(body["view"]))
         )
     if kind in ("view_submission", "view_closed"):
-        view = body.get("view")
-        return isinstance(view, dict) and _strings(view, "id", "callback_id")
+        return _is_view(body.get("view"))
     if kind in ("shortcut", "message_action"):
         return _strings(body, "callback_id")
     return False
@@ -51,5 +50,6 @@ def _strings(mapping: dict[str, Any], *keys: str) -> bool:
     return all(isinstance(mapping.get(k), str) for k in keys)
 
 
-def _optional_dict(mapping: dict[str, Any], key: str) -> bool:
-    return mapping.get(key) is None or isinstance(mapping.get(key), dict)
+def _is_view(view: Any) -> bool:
+    # Bolt reads a view's type and callback_id before any listener runs.
+    return isinstance(view, dict) and _strings(view, "id", "type", "callback_id")

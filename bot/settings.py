@@ -37,6 +37,7 @@ class Settings:
     database_url: str
     port: int
     scheduler_tick_seconds: float
+    scheduler_lease_seconds: float
     log_level: str
     log_json: bool
 
@@ -123,6 +124,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         problems.append(f"DATABASE_URL: {error}")
 
     port = _integer(get("PORT") or "3000", "PORT", 1, 65535, problems)
+    lease = _positive_number(
+        get("SCHEDULER_LEASE_SECONDS") or "300", "SCHEDULER_LEASE_SECONDS", problems
+    )
     tick = _positive_number(
         get("SCHEDULER_TICK_SECONDS") or "15", "SCHEDULER_TICK_SECONDS", problems
     )
@@ -147,6 +151,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         database_url=database_url,
         port=port,
         scheduler_tick_seconds=tick,
+        scheduler_lease_seconds=lease,
         log_level=log_level,
         log_json=log_format == "json",
     )

@@ -50,8 +50,8 @@ def register(registry: Registry) -> None:
     async def show_home(
         event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
-        if event.get("tab") != "home":
+        user_id = event.get("user")
+        if event.get("tab") != "home" or not isinstance(user_id, str):
             return
-        user_id = event["user"]
         view = await home_view(registry, team_id=context.team_id or "", user_id=user_id)
         await client.views_publish(user_id=user_id, view=view)

@@ -20,5 +20,6 @@ def register(registry: Registry) -> None:
     @app.event("tokens_revoked")
     async def revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
         # Revoked user tokens do not concern us: Cultivate only ever holds a bot token.
-        if (event.get("tokens") or {}).get("bot"):
+        tokens = event.get("tokens")
+        if isinstance(tokens, dict) and tokens.get("bot"):
             await forget_workspace(runtime.database, runtime.clock, team_id=context.team_id or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
@@ -31,6 +32,7 @@ from bot.text import escape, mention, slack_time, truncate
 from handlers.blocks import (
     Block,
     actions,
+    as_int,
     button,
     context,
     metadata_of,
@@ -48,6 +50,52 @@ LIST_ITEM = "stage_list_item"
 OPEN_STAGE = "open_stage"
 REMOVE = "remove"
 NO_COMMUNITY = "This channel isn't a community yet. `/cop start` makes it one."
+
+
+@dataclass(frozen=True)
+class FormContext:
+    """What a stage form (or a list editor pushed from it) carries in private_metadata."""
+
+    community_id: int
+    stage: Stage
+    version: int  # the stage version the form was opened from
+    question: Question | None = None  # list editors: the list being edited
+    index: int | None = None  # list editors: the item, or None when adding
+    parent: str | None = None  # list editors: the stage form's view id
+
+    def metadata(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "community": self.community_id,
+            "stage": self.stage.key,
+            "version": self.version,
+        }
+        if self.question is not None:
+            data |= {"question": self.question.key, "index": self.index, "parent": self.parent}
+        return data
+
+    @classmethod
+    def of(cls, view: dict[str, Any]) -> FormContext | None:
+        """Read it back; None for anything we did not write (stale, forged or malformed)."""
+        meta = metadata_of(view)
+        stage = find_stage(str(meta.get("stage")))
+        community_id, version = as_int(meta.get("community")), as_int(meta.get("version"))
+        if stage is None or not stage.has_form or community_id is None or version is None:
+            return None
+        question = None
+        if "question" in meta:
+            question = next((q for q in stage.lists if q.key == meta["question"]), None)
+            if question is None:
+                return None
+        index = as_int(meta.get("index"))
+        parent = meta.get("parent")
+        return cls(
+            community_id=community_id,
+            stage=stage,
+            version=version,
+            question=question,
+            index=index,
+            parent=parent if isinstance(parent, str) else None,
+        )
 
 
 def open_stage_button(community_id: int, stage: Stage, *, label: str | None = None) -> Block:
@@ -93,11 +141,9 @@ def _form(record: CommunityRecord, saved: StageRecord, *, base_version: int) -> 
         callback_id=STAGE_FORM,
         submit="Save",
         close="Cancel",
-        metadata={
-            "community": record.community.id,
-            "stage": stage.key,
-            "version": base_version,
-        },
+        metadata=FormContext(
+            community_id=record.community.id or 0, stage=stage, version=base_version
+        ).metadata(),
     )
 
 
@@ -211,15 +257,15 @@ def register(registry: Registry) -> None:
         logger: logging.Logger,
     ) -> None:
         await ack()
-        community_id, _, stage_key = str(action.get("value", "")).partition(":")
-        stage = find_stage(stage_key)
+        raw_id, _, stage_key = str(action.get("value", "")).partition(":")
+        stage, community_id = find_stage(stage_key), as_int(raw_id)
         user_id = body["user"]["id"]
-        if stage is None or not stage.has_form or not community_id.isdigit():
+        if stage is None or not stage.has_form or community_id is None:
             logger.warning("open_stage with a value we did not make: %r", action.get("value"))
             return
         try:
             record = await community_by_id(
-                runtime.database, team_id=context.team_id or "", community_id=int(community_id)
+                runtime.database, team_id=context.team_id or "", community_id=community_id
             )
         except NoCommunity:
             await tell_privately(client, user_id=user_id, text="That community no longer exists.")
@@ -237,22 +283,22 @@ def register(registry: Registry) -> None:
     async def save_stage(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        meta = metadata_of(view)
-        stage = find_stage(str(meta.get("stage")))
-        if stage is None or not stage.has_form:
-            await ack(response_action="clear")
+        form = FormContext.of(view)
+        if form is None or form.question is not None:
+            await ack(response_action="clear")  # not a form we opened: close it, save nothing
             return
+        stage = form.stage
         block_ids = [q.key for q in stage.inputs]
         try:
             await save_answers(
                 runtime.database,
                 runtime.clock,
                 team_id=context.team_id or "",
-                community_id=int(meta.get("community") or 0),
+                community_id=form.community_id,
                 stage=stage,
                 user_id=body["user"]["id"],
                 submitted=read_state(stage.inputs, view.get("state") or {}),
-                base_version=int(meta.get("version") or 0),
+                base_version=form.version,
             )
         except InvalidAnswers as invalid:
             await ack(response_action="errors", errors=_errors_on_blocks(invalid.errors, block_ids))
@@ -273,18 +319,15 @@ def register(registry: Registry) -> None:
     ) -> None:
         await ack()
         parent = body.get("view") or {}
-        meta = metadata_of(parent)
-        stage = find_stage(str(meta.get("stage")))
+        form = FormContext.of(parent)
         kind, _, question_key = action["action_id"].partition(":")
-        if stage is None or question_key not in {q.key for q in stage.lists}:
+        if form is None or question_key not in {q.key for q in form.stage.lists}:
             return
-        question = stage.question(question_key)
+        stage, question = form.stage, form.stage.question(question_key)
         user_id = body["user"]["id"]
         try:
             record = await community_by_id(
-                runtime.database,
-                team_id=context.team_id or "",
-                community_id=int(meta.get("community") or 0),
+                runtime.database, team_id=context.team_id or "", community_id=form.community_id
             )
         except NoCommunity:
             return
@@ -294,19 +337,16 @@ def register(registry: Registry) -> None:
         item: dict[str, Any] | None = None
         if kind == "list_edit":
             items = record.stages[stage.key].answers.get(question_key) or []
-            chosen = str((action.get("selected_option") or {}).get("value", ""))
-            if not chosen.isdigit() or int(chosen) >= len(items):
+            chosen = as_int((action.get("selected_option") or {}).get("value"))
+            if chosen is None or chosen >= len(items):
                 return
-            index, item = int(chosen), items[int(chosen)]
+            index, item = chosen, items[chosen]
         view = _item_view(
             question,
             item,
-            metadata={
-                **meta,
-                "question": question_key,
-                "index": index,
-                "parent": parent.get("id"),
-            },
+            metadata=replace(
+                form, question=question, index=index, parent=parent.get("id")
+            ).metadata(),
         )
         await open_modal(client, trigger_id=body["trigger_id"], view=view, logger=logger, push=True)
 
@@ -318,13 +358,11 @@ def register(registry: Registry) -> None:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        meta = metadata_of(view)
-        stage = find_stage(str(meta.get("stage")))
-        question_key = str(meta.get("question"))
-        if stage is None or question_key not in {q.key for q in stage.lists}:
-            await ack(response_action="clear")
+        form = FormContext.of(view)
+        if form is None or form.question is None:
+            await ack(response_action="clear")  # not a form we opened: close it, save nothing
             return
-        question = stage.question(question_key)
+        question = form.question
         block_ids = [f.key for f in question.item_fields]
         state = view.get("state") or {}
         removing = bool(
@@ -332,23 +370,21 @@ def register(registry: Registry) -> None:
                 "selected_options"
             )
         )
-        index = meta.get("index")
         team_id = context.team_id or ""
-        community_id = int(meta.get("community") or 0)
         try:
-            saved = await save_list_item(
+            await save_list_item(
                 runtime.database,
                 runtime.clock,
                 team_id=team_id,
-                community_id=community_id,
-                stage=stage,
-                question_key=question_key,
+                community_id=form.community_id,
+                stage=form.stage,
+                question_key=question.key,
                 user_id=body["user"]["id"],
-                index=index if isinstance(index, int) else None,
+                index=form.index,
                 item=None
-                if removing and isinstance(index, int)
+                if removing and form.index is not None
                 else read_state(question.item_fields, state),
-                base_version=int(meta.get("version") or 0),
+                base_version=form.version,
             )
         except InvalidAnswers as invalid:
             await ack(response_action="errors", errors=_errors_on_blocks(invalid.errors, block_ids))
@@ -359,14 +395,13 @@ def register(registry: Registry) -> None:
         await ack()
         # Back on the stage form, show the list as saved. Inputs keep their block and action
         # ids, so Slack keeps whatever the person had typed there.
-        parent_id = meta.get("parent")
-        if parent_id:
+        if form.parent:
             record = await community_by_id(
-                runtime.database, team_id=team_id, community_id=community_id
+                runtime.database, team_id=team_id, community_id=form.community_id
             )
-            record.stages[stage.key] = saved
-            parent = _form(record, saved, base_version=int(meta.get("version") or 0))
-            await client.views_update(view_id=str(parent_id), view=parent)
+            saved = record.stages[form.stage.key]
+            parent = _form(record, saved, base_version=form.version)
+            await client.views_update(view_id=form.parent, view=parent)
 
 
 def _stage_command(runtime: Runtime, stage: Stage) -> Any:
