@@ -236,3 +236,35 @@ async def test_cancel_leaves_nothing_pending_about_a_subject(
     clock.advance(timedelta(hours=2))
     await app.tick()
     assert notes(slack) == ["meeting 2 reminder"]
+
+
+async def _drain(cultivate: Cultivate, clock: ManualClock, *, step: timedelta) -> None:
+    """Heartbeats with the clock moving on, until nothing is left pending."""
+    for _ in range(60):
+        await cultivate.tick()
+        async with cultivate.database.session() as session:
+            rows = (await session.exec(select(ScheduledSend))).all()
+        if all(r.state not in ("pending", "claimed") for r in rows):
+            return
+        clock.advance(step)
+    raise AssertionError("rows still pending after 60 heartbeats")
+
+
+async def test_a_429_storm_delays_but_loses_and_duplicates_nothing(
+    app: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    for n in range(100):
+        await add_note(app, f"storm {n}")
+    slack.inject_http("chat.postMessage", 429, times=40, retry_after=0)
+    await _drain(app, clock, step=timedelta(seconds=1))
+    assert sorted(notes(slack)) == sorted(f"storm {n}" for n in range(100))
+
+
+async def test_a_burst_of_5xx_delays_but_loses_and_duplicates_nothing(
+    app: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    for n in range(100):
+        await add_note(app, f"burst {n}")
+    slack.inject_http("chat.postMessage", 503, times=120)
+    await _drain(app, clock, step=timedelta(minutes=1))
+    assert sorted(notes(slack)) == sorted(f"burst {n}" for n in range(100))

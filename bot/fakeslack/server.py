@@ -408,7 +408,7 @@ class FakeSlack:
     @staticmethod
     def _http_fault(fault: HttpFault) -> tuple[int, dict[str, Any], dict[str, str]]:
         if fault.status == 429:
-            headers = {"Retry-After": str(fault.retry_after or 1)}
+            headers = {"Retry-After": str(1 if fault.retry_after is None else fault.retry_after)}
             return 429, {"ok": False, "error": "ratelimited"}, headers
         return fault.status, {"ok": False, "error": "fatal_error"}, {}
 
