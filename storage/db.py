@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,9 +23,13 @@ class Database:
         self.is_sqlite = is_sqlite(url)
         options: dict[str, Any] = {"pool_pre_ping": True}
         if self.is_sqlite:
-            # Several writers (web handlers, the scheduler heartbeat) share one SQLite file:
-            # wait for the lock rather than failing at once.
+            # SQLite has one writer at a time. With a pool of connections, concurrent units of
+            # work collide on its lock and back off in its busy handler (hundreds of ms); one
+            # connection per process queues them in order instead. Other processes on the same
+            # file still wait on the lock, for up to 30 s.
             options["connect_args"] = {"timeout": 30}
+            if make_url(url).database not in (None, "", ":memory:"):  # memory uses one anyway
+                options |= {"pool_size": 1, "max_overflow": 0}
         self.engine: AsyncEngine = create_async_engine(async_database_url(url), **options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -54,6 +59,8 @@ class Database:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL is still safe against corruption; it skips an fsync per commit.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()

@@ -137,12 +137,15 @@ async def _write(
             # Authorisation is checked here, where the change is saved, whatever the view held.
             record = await load_record(session, team_id=team_id, community_id=community_id)
             require_coordinator(record, user_id)
-            since = await stage_rows.revisions_after(
-                session, community_id=community_id, stage=stage.key, version=base_version
+            newer = await stage_rows.newest_revision_by_others(
+                session,
+                community_id=community_id,
+                stage=stage.key,
+                after_version=base_version,
+                user_id=user_id,
             )
-            others = [r for r in since if r.edited_by != user_id]
-            if others:
-                raise EditConflict(others[-1].edited_by, others[-1].edited_at)
+            if newer is not None:
+                raise EditConflict(newer.edited_by, newer.edited_at)
             current = record.stages[stage.key]
             revision = await stage_rows.add_revision(
                 session,

@@ -50,19 +50,22 @@ async def latest_revisions(
     return {(r.community_id, r.stage): r for r in result.all()}
 
 
-async def revisions_after(
-    session: AsyncSession, *, community_id: int, stage: str, version: int
-) -> Sequence[StageRevision]:
+async def newest_revision_by_others(
+    session: AsyncSession, *, community_id: int, stage: str, after_version: int, user_id: str
+) -> StageRevision | None:
+    """The newest version someone other than `user_id` saved after `after_version`, if any."""
     result = await session.exec(
         select(StageRevision)
         .where(
             StageRevision.community_id == community_id,
             StageRevision.stage == stage,
-            StageRevision.version > version,
+            StageRevision.version > after_version,
+            StageRevision.edited_by != user_id,
         )
-        .order_by(col(StageRevision.version))
+        .order_by(col(StageRevision.version).desc())
+        .limit(1)
     )
-    return result.all()
+    return result.first()
 
 
 async def add_revision(

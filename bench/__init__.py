@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures. Results and commands are in BENCHMARKS.md."""

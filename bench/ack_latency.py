@@ -1,0 +1,123 @@
+"""How fast Slack gets its ack: `/cop status` and a stage form's view_submission, at 1, 8 and
+32 concurrent requests, against Cultivate's web process and, served the same way, a bare Bolt
+app that only acks. Both run as real processes; requests are signed as Slack signs them.
+
+    python -m bench.ack_latency [--requests 400] [--database-url postgresql://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+
+from bench.processes import SIGNING_SECRET, Process, environment, free_port, percentile
+from bot.fakeslack import FakeSlack, SlackRequests
+
+Request = tuple[str, dict[str, str]]
+
+
+async def measure(
+    http: aiohttp.ClientSession,
+    url: str,
+    make: Callable[[int], Request],
+    *,
+    total: int,
+    concurrency: int,
+) -> list[float]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(total):
+        queue.put_nowait(n)
+
+    async def worker() -> None:
+        while not queue.empty():
+            body, headers = make(queue.get_nowait())
+            started = time.perf_counter()
+            async with http.post(f"{url}/slack/events", data=body, headers=headers) as response:
+                await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"HTTP {response.status}")
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+async def main(total: int, database_url: str | None) -> None:
+    with FakeSlack() as slack, tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        url = database_url or f"sqlite:///{workdir / 'bench.db'}"
+        env = environment(api_url=slack.api_url, database_url=url)
+        Process(["bot", "migrate"], {**env, "PORT": str(free_port())}, workdir).popen.wait(60)
+        cultivate = Process(["bot", "web"], env, workdir)
+        bare = Process(["bench.bare_bolt"], {**env, "PORT": str(free_port())}, workdir)
+        requests = SlackRequests(
+            SIGNING_SECRET, workspace=slack.workspace, response_url_base=slack.response_url_base
+        )
+        try:
+            await cultivate.healthy()
+            await bare.healthy()
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as http:
+                # A community, and its scope form as Slack would hold it.
+                await post(http, cultivate.url, requests.slash_command(text="start"))
+                [opened] = await slack.wait_for("views.open")
+                start_view = slack.views[opened.response["view"]["id"]]
+                await post(
+                    http,
+                    cultivate.url,
+                    requests.view_submission(start_view, values={"name": {"name": "Bench"}}),
+                )
+                await post(http, cultivate.url, requests.slash_command(text="scope"))
+                scope_call = (await slack.wait_for("views.open", count=2))[-1]
+                scope_view = slack.views[scope_call.response["view"]["id"]]
+
+                kinds: dict[str, Callable[[int], Request]] = {
+                    "/cop status": lambda n: requests.slash_command(text="status"),
+                    "view_submission": lambda n: requests.view_submission(
+                        scope_view, values={"need": {"need": f"answer {n}"}}
+                    ),
+                }
+                print(f"{total} requests per cell; latency in ms from send to Slack's ack\n")
+                print(
+                    "| request | concurrency | Cultivate p50 | Cultivate p99 | bare Bolt p50 | bare Bolt p99 | p50 ratio |"
+                )
+                print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+                for name, make in kinds.items():
+                    for concurrency in (1, 8, 32):
+                        results = {}
+                        for label, target in (("cultivate", cultivate), ("bare", bare)):
+                            await measure(http, target.url, make, total=20, concurrency=concurrency)
+                            results[label] = await measure(
+                                http, target.url, make, total=total, concurrency=concurrency
+                            )
+                        c, b = results["cultivate"], results["bare"]
+                        print(
+                            f"| {name} | {concurrency} | {percentile(c, 50):.1f} | {percentile(c, 99):.1f} "
+                            f"| {percentile(b, 50):.1f} | {percentile(b, 99):.1f} "
+                            f"| {percentile(c, 50) / percentile(b, 50):.2f} |"
+                        )
+        finally:
+            cultivate.stop()
+            bare.stop()
+        slack.problems.clear()
+
+
+async def post(http: aiohttp.ClientSession, url: str, request: Request) -> None:
+    body, headers = request
+    async with http.post(f"{url}/slack/events", data=body, headers=headers) as response:
+        if response.status != 200:
+            raise RuntimeError(f"setup request failed: HTTP {response.status}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--database-url")
+    options = parser.parse_args()
+    asyncio.run(main(options.requests, options.database_url))
