@@ -35,6 +35,8 @@ class Settings:
     database_url: str
     port: int
     scheduler_tick_seconds: float
+    # Everyone who joins a community within this many seconds is greeted in one message.
+    welcome_batch_seconds: int
     log_level: str
 
     @property
@@ -102,6 +104,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         get("SCHEDULER_TICK_SECONDS") or "15", "SCHEDULER_TICK_SECONDS", problems
     )
 
+    batch = _integer(
+        get("WELCOME_BATCH_SECONDS") or "60", "WELCOME_BATCH_SECONDS", 1, 86400, problems
+    )
+
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
         problems.append(f"LOG_LEVEL: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -117,6 +123,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         database_url=database_url,
         port=port,
         scheduler_tick_seconds=tick,
+        welcome_batch_seconds=batch,
         log_level=log_level,
     )
 
