@@ -90,3 +90,12 @@ def metadata_of(view: dict[str, Any]) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def as_id(value: Any) -> int:
+    """A row id from a button's value or a view's metadata; 0 (no such row) if it is not one,
+    so a forged value is answered like a row that has gone."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
