@@ -48,6 +48,14 @@ PREVIEW = "welcome_preview"
 PAIRING_INPUT = "pair_newcomers"
 GREETING_NAMES = 100  # mentions in one greeting; beyond that, "and N others"
 CONDUCT_EXCERPT = 1500
+# The introduction posted in the channel speaks of the person, not to them.
+INTRODUCTION_LABELS = {
+    "role": "Role",
+    "organisation": "Organisation",
+    "interests": "Interests",
+    "hopes_to_give": "Hopes to give",
+    "hopes_to_get": "Hopes to get",
+}
 
 
 # -- what the welcome says ----------------------------------------------------------------
@@ -152,8 +160,7 @@ def introduction_text(user_id: str, answers: dict[str, Any]) -> str:
     for spec in PROFILE_FIELDS:
         value = str(answers.get(spec.key) or "").strip()
         if value:
-            label = spec.label.removeprefix("Your ").capitalize()
-            lines.append(f"*{label}:* {escape(value)}")
+            lines.append(f"*{INTRODUCTION_LABELS[spec.key]}:* {escape(value)}")
     return "\n".join(lines)
 
 
@@ -285,7 +292,7 @@ def register(registry: Registry) -> None:
         if due.community_id is None:
             raise Drop("no community")
         try:
-            record, people = await welcomes.greeted(
+            window = await welcomes.greeting(
                 database,
                 team_id=due.team_id,
                 community_id=due.community_id,
@@ -294,11 +301,21 @@ def register(registry: Registry) -> None:
             )
         except NoCommunity:
             raise Drop("the community is gone") from None
+        people = []
+        for membership in window.people:
+            # The welcome DM looks each newcomer up; for anyone whose DM has not gone yet
+            # (a rate limit delayed it), look here, so a bot is never greeted.
+            if membership.id in window.unchecked:
+                person = (await client.users_info(user=membership.user_id)).get("user") or {}
+                if person.get("is_bot"):
+                    await welcomes.mark_bot(database, membership_id=membership.id or 0)
+                    continue
+            people.append(membership.user_id)
         if not people:
             raise Drop("everyone who joined has left again")
         await client.chat_postMessage(
-            channel=record.community.channel_id,
-            text=greeting_text(record.community.name, people),
+            channel=window.record.community.channel_id,
+            text=greeting_text(window.record.community.name, people),
         )
 
     async def send_nudge(due: Due, client: AsyncWebClient) -> None:

@@ -287,16 +287,28 @@ async def mark_bot(database: Database, *, membership_id: int) -> None:
         await member_rows.mark_bot(session, membership_id=membership_id)
 
 
-async def greeted(
+@dataclass(frozen=True)
+class Greeting:
+    record: CommunityRecord
+    people: list[Membership]  # welcomed for joining in the window, still members, oldest first
+    unchecked: set[int]  # memberships whose welcome DM (which finds bots) has not gone yet
+
+
+async def greeting(
     database: Database, *, team_id: str, community_id: int, start: datetime, end: datetime
-) -> tuple[CommunityRecord, list[str]]:
-    """The community and the people to greet for joining in [start, end)."""
+) -> Greeting:
     async with database.session() as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
         joined = await member_rows.welcomed_between(
             session, community_id=community_id, start=start, end=end
         )
-    return record, [m.user_id for m in joined]
+        keys = {f"{WELCOME_DM}:{m.id}": m.id for m in joined}
+        waiting = await scheduled.open_dedupe_keys(session, team_id=team_id, dedupe_keys=list(keys))
+    return Greeting(
+        record=record,
+        people=list(joined),
+        unchecked={keys[k] for k in waiting if keys[k] is not None},  # type: ignore[misc]
+    )
 
 
 async def stayed_silent(database: Database, *, membership: Membership) -> bool:
@@ -320,22 +332,27 @@ async def stayed_silent(database: Database, *, membership: Membership) -> bool:
 async def pairing_partner(
     database: Database, clock: Clock, *, membership: Membership
 ) -> str | None:
-    """The most active other member over the last 30 days, or None if nobody has posted."""
+    """The member who posted most in the channel over the last 30 days (someone there before
+    it became a community counts too; someone who has left does not), or None."""
     async with database.session() as session:
         community = await session.get(Community, membership.community_id)
         assert community is not None
-        members = await member_rows.current_members(session, community_id=community.id)  # type: ignore[arg-type]
         activity = await member_rows.activity_since(
             session,
             community_id=membership.community_id,
             since=community_day(community, clock.now() - ACTIVITY_WINDOW),
         )
-    candidates = [
-        (activity[m.user_id][0], -m.joined_at.timestamp(), m.user_id)
-        for m in members
-        if m.user_id != membership.user_id and activity.get(m.user_id, (0, 0))[0] > 0
-    ]
-    return max(candidates)[2] if candidates else None
+        ranked = sorted(
+            (u for u in activity if u != membership.user_id),
+            key=lambda u: (-activity[u][0], -activity[u][1], u),
+        )
+        for user_id in ranked:
+            latest = await member_rows.latest_membership(
+                session, community_id=membership.community_id, user_id=user_id
+            )
+            if latest is None or (latest.left_at is None and not latest.is_bot):
+                return user_id
+    return None
 
 
 # -- introductions ------------------------------------------------------------------------

@@ -207,3 +207,19 @@ async def failed_for_community(
         .limit(limit)
     )
     return result.all()
+
+
+async def open_dedupe_keys(
+    session: AsyncSession, *, team_id: str, dedupe_keys: Sequence[str]
+) -> set[str]:
+    """Which of these keys belong to rows not yet sent (or given up on)."""
+    if not dedupe_keys:
+        return set()
+    result = await session.exec(
+        select(ScheduledSend.dedupe_key).where(
+            ScheduledSend.team_id == team_id,
+            col(ScheduledSend.dedupe_key).in_(dedupe_keys),
+            col(ScheduledSend.state).in_(OPEN_STATES),
+        )
+    )
+    return {key for key in result.all() if key is not None}
