@@ -311,6 +311,10 @@ async def test_people_added_to_the_workspace_are_real_users(
     with pytest.raises(SlackApiError) as raised:
         await aclient.users_info(user="U9NOBODY")
     assert raised.value.response["error"] == "user_not_found"
+    fake.workspace.join("C0DATA", people[0])
+    assert people[0] in (await aclient.conversations_members(channel="C0DATA"))["members"]
+    fake.workspace.leave("C0DATA", people[0])
+    assert people[0] not in (await aclient.conversations_members(channel="C0DATA"))["members"]
 
 
 def test_canvases(fake: FakeSlack, client: WebClient) -> None:

@@ -39,7 +39,9 @@ async def joined(
     inviter: str | None = None,
     **delivery: Any,
 ) -> Reply:
-    """Slack's member_joined_channel event; `delivery` sets event_id and retry_num."""
+    """Someone is in the channel, and Slack says so; `delivery` sets event_id and retry_num."""
+    if channel in cultivate.slack.workspace.channels:
+        cultivate.slack.workspace.join(channel, user)
     event = {
         "type": "member_joined_channel",
         "user": user,
@@ -53,6 +55,7 @@ async def joined(
 
 
 async def left(cultivate: Cultivate, user: str, *, channel: str = HOUSING) -> Reply:
+    cultivate.slack.workspace.leave(channel, user)
     return await cultivate.event(
         {
             "type": "member_left_channel",
@@ -77,18 +80,20 @@ async def said(cultivate: Cultivate, user: str, text: str, *, channel: str = HOU
     )
 
 
-async def answer(cultivate: Cultivate, stage: Stage, **answers: Any) -> None:
+async def answer(
+    cultivate: Cultivate, stage: Stage, *, community_id: int = 1, user: str = ASHA, **answers: Any
+) -> None:
     """A coordinator saves answers to a stage, keeping its other answers."""
-    record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
+    record = await community_by_id(cultivate.database, team_id=TEAM, community_id=community_id)
     saved = record.stages[stage.key]
     kept = {q.key: saved.answers[q.key] for q in stage.inputs if q.key in saved.answers}
     await save_answers(
         cultivate.database,
         cultivate.runtime.clock,
         team_id=TEAM,
-        community_id=1,
+        community_id=community_id,
         stage=stage,
-        user_id=ASHA,
+        user_id=user,
         submitted={**kept, **answers},
         base_version=saved.version,
     )

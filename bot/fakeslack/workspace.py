@@ -328,6 +328,19 @@ class Workspace:
                 added.append(user_id)
         return added
 
+    def join(self, channel_id: str, user_id: str) -> None:
+        """Someone joins a channel by themselves (the app hears of it by an event)."""
+        with self.lock:
+            channel = self.channels[channel_id]
+            if user_id not in channel.members:
+                channel.members.append(user_id)
+
+    def leave(self, channel_id: str, user_id: str) -> None:
+        with self.lock:
+            channel = self.channels[channel_id]
+            if user_id in channel.members:
+                channel.members.remove(user_id)
+
     # -- mutations used by the API methods --------------------------------------------
 
     def add_message(self, channel_id: str, message: dict[str, Any]) -> dict[str, Any]:
