@@ -34,7 +34,6 @@ from handlers.blocks import (
     plain,
     section,
 )
-from handlers.communities import post_in_channel
 from handlers.cop import CopRequest
 from handlers.forms import input_block, read_state
 from handlers.registry import Registry
@@ -405,12 +404,7 @@ def register(registry: Registry) -> None:
 
     @app.view(INTRODUCTION_FORM)
     async def introduced(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         user_id = body["user"]["id"]
         answers = read_state(PROFILE_FIELDS, view.get("state") or {})
@@ -432,19 +426,34 @@ def register(registry: Registry) -> None:
                 errors={PROFILE_FIELDS[0].key: "This community no longer exists."},
             )
             return
-        await ack()
-        posted = await post_in_channel(
-            client,
-            channel_id=record.community.channel_id,
-            text=introduction_text(user_id, answers),
-            logger=logger,
+        # Saved: the form says what happens next, instead of vanishing.
+        await ack(
+            response_action="update",
+            view=modal(
+                title="Introduce yourself",
+                blocks=[
+                    section(
+                        "Thank you! Your introduction will appear in "
+                        f"<#{record.community.channel_id}> in a moment."
+                    )
+                ],
+            ),
         )
-        if not posted:
-            await tell_privately(
-                client,
-                user_id=user_id,
-                text="Thanks! I kept your introduction, but couldn't post it in the channel.",
-            )
+
+    async def send_introduction(due: Due, client: AsyncWebClient) -> None:
+        user_id = str(due.payload["user"])
+        found = await welcomes.introduction(
+            database, team_id=due.team_id, community_id=due.community_id or 0, user_id=user_id
+        )
+        if found is None:
+            raise Drop("the community or the introduction is gone")
+        record, profile = found
+        text = introduction_text(
+            user_id, {spec.key: getattr(profile, spec.key) for spec in PROFILE_FIELDS}
+        )
+        await client.chat_postMessage(channel=record.community.channel_id, text=text)
+
+    senders.register(welcomes.INTRODUCTION, send_introduction, description="an introduction")
 
     # -- the welcome editor ---------------------------------------------------------------
 

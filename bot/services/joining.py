@@ -77,7 +77,7 @@ async def directory(database: Database, *, team_id: str, viewer: str) -> list[Li
         Listing(
             record=r,
             purpose=purpose(r),
-            members=counts.get(r.community.id, 0),  # type: ignore[arg-type]
+            members=counts.get(r.community.id or 0, 0),
             policy=membership_policy(r),
             is_member=r.community.id in mine,
             has_asked=r.community.id in asked,

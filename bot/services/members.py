@@ -95,7 +95,11 @@ async def member_joined(
             )
             if latest is not None and latest.left_at is None:
                 return None
-            returning = latest is not None and now - latest.left_at < RETURN_GRACE  # type: ignore[operator]
+            returning = (
+                latest is not None
+                and latest.left_at is not None
+                and now - latest.left_at < RETURN_GRACE
+            )
             record = await load_record(session, team_id=team_id, community_id=community.id)
             # The partial unique index refuses a second current membership: of two copies of
             # one event handled at the same moment, one commits and the other changes nothing.

@@ -20,7 +20,7 @@ from bot.answers import Answers, clean, field_error, is_empty
 from bot.catalogue import ROLES, SCOPE, WAYS_OF_WORKING, Field, Kind
 from bot.clock import Clock
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
-from bot.services.errors import InvalidAnswers
+from bot.services.errors import InvalidAnswers, NoCommunity
 from bot.services.upcoming import UpcomingMeeting, next_meeting
 from bot.text import escape
 from storage.db import Database
@@ -34,6 +34,11 @@ GREETING = "welcome_greeting"
 NUDGE = "newcomer_nudge"
 CHECK_IN = "newcomer_check_in"
 PAIRING = "newcomer_pairing"
+INTRODUCTION = "introduction"
+
+# Slack takes about one message a second in a channel: introductions go out at least this far
+# apart, and a 429 beyond that is waited out by the dispatcher.
+CHANNEL_PACE = timedelta(seconds=1)
 
 NUDGE_AFTER = timedelta(days=7)
 CHECK_IN_AFTER = timedelta(days=30)
@@ -302,12 +307,12 @@ async def greeting(
         joined = await member_rows.welcomed_between(
             session, community_id=community_id, start=start, end=end
         )
-        keys = {f"{WELCOME_DM}:{m.id}": m.id for m in joined}
+        keys = {f"{WELCOME_DM}:{m.id}": m.id for m in joined if m.id is not None}
         waiting = await scheduled.open_dedupe_keys(session, team_id=team_id, dedupe_keys=list(keys))
     return Greeting(
         record=record,
         people=list(joined),
-        unchecked={keys[k] for k in waiting if keys[k] is not None},  # type: ignore[misc]
+        unchecked={keys[k] for k in waiting},
     )
 
 
@@ -367,6 +372,19 @@ async def profile_of(
     return record, found
 
 
+async def introduction(
+    database: Database, *, team_id: str, community_id: int, user_id: str
+) -> tuple[CommunityRecord, MemberProfile] | None:
+    """The introduction to post: the community and the person's profile as it is now."""
+    try:
+        record, found = await profile_of(
+            database, team_id=team_id, community_id=community_id, user_id=user_id
+        )
+    except NoCommunity:
+        return None
+    return (record, found) if found is not None else None
+
+
 async def save_profile(
     database: Database,
     clock: Clock,
@@ -376,8 +394,8 @@ async def save_profile(
     user_id: str,
     answers: Answers,
 ) -> tuple[CommunityRecord, MemberProfile]:
-    """Keep what the person said about themselves. Only they submit it: `user_id` is who
-    submitted the form, never a value from the form."""
+    """Keep what the person said about themselves, and schedule its posting in the channel.
+    Only they submit it: `user_id` is who submitted the form, never a value from the form."""
     answers = clean(answers)
     errors = {
         spec.key: problem
@@ -388,6 +406,7 @@ async def save_profile(
         errors[PROFILE_FIELDS[0].key] = "Tell the community at least one thing about yourself."
     if errors:
         raise InvalidAnswers(errors)
+    now = clock.now()
     async with database.session() as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
         saved = await member_rows.save_profile(
@@ -396,6 +415,19 @@ async def save_profile(
             community_id=community_id,
             user_id=user_id,
             fields={spec.key: str(answers.get(spec.key) or "") for spec in PROFILE_FIELDS},
-            introduced_at=clock.now(),
+            introduced_at=now,
+        )
+        # Posted by the dispatcher from the stored profile (the row holds no text), paced
+        # after any introduction still waiting, retried through rate limits.
+        waiting = await scheduled.latest_open_due(
+            session, team_id=team_id, community_id=community_id, kind=INTRODUCTION
+        )
+        await scheduled.schedule(
+            session,
+            team_id=team_id,
+            community_id=community_id,
+            kind=INTRODUCTION,
+            due_at=max(now, waiting + CHANNEL_PACE) if waiting else now,
+            payload={"user": user_id},
         )
     return record, saved
