@@ -136,20 +136,21 @@ def decline_view(request_id: int, user_id: str) -> dict[str, Any]:
     )
 
 
-async def invite(client: AsyncWebClient, *, channel_id: str, user_id: str) -> None:
-    """Add the person to the channel, joining it first if the bot is not in it. Someone
-    already there counts as added; any other refusal raises for the caller to handle."""
+async def invite(client: AsyncWebClient, *, channel_id: str, user_id: str) -> bool:
+    """Add the person to the channel, joining it first if the bot is not in it. True if they
+    were added, False if they were there already; any other refusal raises for the caller."""
     for attempt in range(2):
         try:
             await client.conversations_invite(channel=channel_id, users=user_id)
-            return
+            return True
         except SlackApiError as error:
             reason = error.response.get("error")
             if reason == "already_in_channel":
-                return
+                return False
             if reason != "not_in_channel" or attempt:
                 raise
         await client.conversations_join(channel=channel_id)
+    return False  # not reached: the second attempt returns or raises
 
 
 def register(registry: Registry) -> None:
@@ -185,12 +186,15 @@ def register(registry: Registry) -> None:
             )
         else:  # open: anyone may join, so add them now
             try:
-                await invite(client, channel_id=community.channel_id, user_id=user_id)
+                added = await invite(client, channel_id=community.channel_id, user_id=user_id)
             except SlackApiError as error:
                 logger.info("could not add %s: %s", user_id, error.response.get("error"))
                 await tell(f"*{name}* is open to everyone: open {channel} and click *Join*.")
                 return
-            await tell(f"You're in! Welcome to *{name}*: {channel}.")
+            if added:
+                await tell(f"You're in! Welcome to *{name}*: {channel}.")
+            else:
+                await tell(f"You're already in {channel}, the channel of *{name}*.")
 
     @cop.subcommand("communities", summary="the communities of practice you can join")
     async def directory(request: CopRequest) -> None:

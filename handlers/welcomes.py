@@ -115,7 +115,9 @@ def welcome_blocks(
         conduct_text = escape(truncate(conduct.text, CONDUCT_EXCERPT)) if conduct.text else ""
         if conduct.link:
             link = _safe_link(conduct.link)
-            conduct_text += f"\n<{link}|Read it in full>" if link else f"\n{escape(conduct.link)}"
+            conduct_text += (
+                f"\n<{escape(link)}|Read it in full>" if link else f"\n{escape(conduct.link)}"
+            )
         if not conduct.agreed:
             conduct_text += "\n_(a draft, still being agreed)_"
     blocks.append(section(f"*Code of conduct*\n{conduct_text.strip()}"))

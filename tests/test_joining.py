@@ -178,6 +178,9 @@ async def test_joining_an_open_community_adds_the_person_at_once(
     (invite,) = slack.calls_to("conversations.invite")
     assert (invite.args["channel"], invite.args["users"]) == (HOUSING, BEN)
     assert await requests(cultivate) == []
+    # Carmen was in the channel before it became a community.
+    await cultivate.command("join", user=CARMEN)
+    assert "You're already in <#C0HOUSING>" in (await cultivate.ephemeral(count=2))["text"]
 
 
 async def test_the_directory_lists_communities_that_are_not_private(
