@@ -170,6 +170,7 @@ async def decide(
             decided_at=now,
             reason=None if approve else reason,
         ):
+            await session.refresh(request)  # whoever answered a moment before us
             raise AlreadyDecided(request.state, request.decided_by)
         await scheduled.schedule(
             session,
