@@ -15,6 +15,7 @@ from bot.fakeslack import Call, FakeSlack
 from storage.models import JoinRequest
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
 from tests.test_communities import start_community
+from tests.test_home import open_home
 from tests.test_welcomes import LIAM, answer, joined, sent_to, welcome_dms
 
 RANDOM = "C0RANDOM"
@@ -83,6 +84,7 @@ async def test_approving_a_request_invites_the_person_and_tells_them(
     assert "I've asked the coordinators" in await answers_to(app, 2)
     (request,) = await requests(app)
     assert (request.user_id, request.state) == (BEN, "pending")
+    assert "1 request to join waiting" in str((await open_home(app, NOOR))["blocks"])
 
     await app.tick()
     asked = {c.args["channel"]: c for c in slack.calls_to("chat.postMessage") if c.ok}
