@@ -106,7 +106,7 @@ def create_app(
         log.exception("a listener failed", exc_info=error)
 
     senders = Senders()
-    cop = register_all(bolt, runtime, senders)
+    cop = register_all(bolt, runtime, senders, settings)
     return Cultivate(
         bolt=bolt,
         cop=cop,

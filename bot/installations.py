@@ -33,6 +33,12 @@ BOT_SCOPES = (
     "channels:read",
     "groups:read",
     "channels:join",
+    "channels:history",
+    "groups:history",
+    "channels:manage",
+    "groups:write",
+    "im:write",
+    "mpim:write",
 )
 
 

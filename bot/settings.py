@@ -38,6 +38,8 @@ class Settings:
     port: int
     scheduler_tick_seconds: float
     scheduler_lease_seconds: float
+    # Everyone who joins a community within this many seconds is greeted in one message.
+    welcome_batch_seconds: int
     log_level: str
     log_json: bool
 
@@ -131,6 +133,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         get("SCHEDULER_TICK_SECONDS") or "15", "SCHEDULER_TICK_SECONDS", problems
     )
 
+    batch = _integer(
+        get("WELCOME_BATCH_SECONDS") or "60", "WELCOME_BATCH_SECONDS", 1, 86400, problems
+    )
+
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
         problems.append(f"LOG_LEVEL: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -152,6 +158,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         port=port,
         scheduler_tick_seconds=tick,
         scheduler_lease_seconds=lease,
+        welcome_batch_seconds=batch,
         log_level=log_level,
         log_json=log_format == "json",
     )

@@ -7,17 +7,30 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.dispatch import Senders
 from bot.runtime import Runtime
-from handlers import communities, deliveries, home, installs, redelivery, stages
+from bot.settings import Settings
+from handlers import (
+    communities,
+    deliveries,
+    home,
+    installs,
+    joining,
+    redelivery,
+    roster,
+    stages,
+    welcomes,
+)
 from handlers.cop import CopCommand
 from handlers.registry import Registry
 
 # In the order `/cop help` lists their subcommands.
-FEATURES = (redelivery, communities, stages, home, deliveries, installs)
+FEATURES = (redelivery, communities, stages, joining, welcomes, roster, home, deliveries, installs)
 
 
-def register_all(app: AsyncApp, runtime: Runtime, senders: Senders) -> CopCommand:
+def register_all(
+    app: AsyncApp, runtime: Runtime, senders: Senders, settings: Settings
+) -> CopCommand:
     cop = CopCommand()
-    registry = Registry(app=app, cop=cop, senders=senders, runtime=runtime)
+    registry = Registry(app=app, cop=cop, senders=senders, runtime=runtime, settings=settings)
     for feature in FEATURES:
         feature.register(registry)
     cop.register(app)

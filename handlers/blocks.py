@@ -101,3 +101,9 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
         return int(value)
     return None
+
+
+def as_id(value: Any) -> int:
+    """A row id from a button's value or a view's metadata; 0 (no such row) if it is not one,
+    so a forged value is answered like a row that has gone."""
+    return as_int(value) or 0

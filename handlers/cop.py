@@ -29,6 +29,7 @@ class CopRequest:
     client: AsyncWebClient
     respond: AsyncRespond
     logger: logging.Logger
+    bot_user_id: str | None = None  # the app's own user in this workspace
 
     async def tell(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Answer only the person who typed the command."""
@@ -106,5 +107,6 @@ class CopCommand:
                 client=client,
                 respond=respond,
                 logger=logger,
+                bot_user_id=context.bot_user_id,
             )
         )

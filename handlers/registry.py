@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.dispatch import Senders
 from bot.runtime import Runtime
 from bot.services.communities import CommunityRecord
+from bot.settings import Settings
 from handlers.blocks import Block
 from handlers.cop import CopCommand
 
@@ -33,4 +34,5 @@ class Registry:
     cop: CopCommand  # `/cop` subcommands
     senders: Senders  # how each kind of scheduled row is sent
     runtime: Runtime  # the database and the clock
+    settings: Settings  # what the deployment configured
     sections: list[CommunitySection] = field(default_factory=list)

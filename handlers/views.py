@@ -20,20 +20,21 @@ async def open_modal(
     view: dict[str, Any],
     logger: logging.Logger,
     push: bool = False,
-) -> bool:
-    """Open (or push) a modal. False, logged, when the trigger had expired; other errors raise."""
+) -> str | None:
+    """Open (or push) a modal and return its view id. None, logged, when the trigger had
+    expired; other errors raise."""
     try:
         if push:
-            await client.views_push(trigger_id=trigger_id, view=view)
+            response = await client.views_push(trigger_id=trigger_id, view=view)
         else:
-            await client.views_open(trigger_id=trigger_id, view=view)
+            response = await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as error:
         reason = error.response.get("error")
         if reason in TRIGGER_GONE:
             logger.warning("could not open a modal: %s", reason)
-            return False
+            return None
         raise
-    return True
+    return str(response["view"]["id"])
 
 
 async def tell_privately(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -48,10 +48,23 @@ class StageRevision(SQLModel, table=True):
 
 
 class Membership(SQLModel, table=True):
-    """A person's time in a community. Leaving ends a membership; it is never deleted."""
+    """A person's time in a community. Leaving ends a membership; it is never deleted, so a
+    person who comes back has a second row and their history stays whole."""
 
     __tablename__ = "memberships"
-    __table_args__ = (Index("ix_membership_person", "team_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_membership_person", "team_id", "user_id"),
+        # At most one membership that has not ended per person and community: the database,
+        # not the code, is what makes a duplicate join event start nothing twice.
+        Index(
+            "uq_membership_current",
+            "community_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("left_at IS NULL"),
+            postgresql_where=text("left_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=SLACK_ID)
@@ -59,6 +72,17 @@ class Membership(SQLModel, table=True):
     user_id: str = Field(max_length=SLACK_ID)
     joined_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     left_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Whether this membership was welcomed (not a return within 30 days, not the founder).
+    welcomed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Learnt when the welcome looked the person up: bots are members of no roster.
+    is_bot: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # The participation level a coordinator chose (core, active, peripheral); None: suggested
+    # from activity.
+    level: str | None = Field(default=None, max_length=16)
+    level_set_by: str | None = Field(default=None, max_length=SLACK_ID)
+    level_set_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
 
 
 class ScheduledSend(SQLModel, table=True):
@@ -144,3 +168,84 @@ class OAuthState(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     state: str = Field(max_length=64, unique=True)
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ActivityDay(SQLModel, table=True):
+    """How many messages a person posted in a community's channel on one day (in the
+    community's time zone). Only the count: the text of a message is never stored."""
+
+    __tablename__ = "activity_days"
+    __table_args__ = (UniqueConstraint("community_id", "user_id", "day", name="uq_activity_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    user_id: str = Field(max_length=SLACK_ID)
+    day: date
+    messages: int = 0
+
+
+class MemberProfile(SQLModel, table=True):
+    """What a member said about themselves when they introduced themselves."""
+
+    __tablename__ = "member_profiles"
+    __table_args__ = (UniqueConstraint("community_id", "user_id", name="uq_member_profile"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    user_id: str = Field(max_length=SLACK_ID)
+    role: str = Field(default="", max_length=150)
+    organisation: str = Field(default="", max_length=150)
+    interests: str = Field(default="", max_length=1000)
+    hopes_to_give: str = Field(default="", max_length=1000)
+    hopes_to_get: str = Field(default="", max_length=1000)
+    introduced_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class JoinRequest(SQLModel, table=True):
+    """Someone asking to join a community whose membership is by invitation."""
+
+    __tablename__ = "join_requests"
+    __table_args__ = (
+        # One open request per person and community, however often they press Join.
+        Index(
+            "uq_join_request_pending",
+            "community_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE", index=True)
+    user_id: str = Field(max_length=SLACK_ID)
+    state: str = Field(default="pending", max_length=16)
+    requested_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    decided_by: str | None = Field(default=None, max_length=SLACK_ID)
+    decided_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    reason: str | None = Field(default=None, max_length=500)  # a decline's reason, if given
+    # The DMs that asked each coordinator ({"channel", "ts"}), updated once it is decided.
+    notices: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+
+
+class WelcomeSettings(SQLModel, table=True):
+    """How a community welcomes newcomers, as its coordinators set it."""
+
+    __tablename__ = "welcome_settings"
+    __table_args__ = (UniqueConstraint("community_id", name="uq_welcome_settings_community"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    text: str = Field(max_length=3000)
+    pair_newcomers: bool = False
+    updated_by: str = Field(max_length=SLACK_ID)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -7,6 +7,7 @@ Every app test runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -18,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from sqlalchemy import text
 
 from bot.app import Cultivate as App
@@ -102,6 +104,16 @@ async def eventually(condition: Callable[[], Awaitable[bool]], *, timeout: float
         await asyncio.sleep(0.01)
 
 
+# Bolt acks an event, then runs its listener as a task of this name; `settled()` waits for
+# those. Checked here so a Bolt that renames it fails loudly instead of settling too soon.
+BOLT_LISTENER_TASK = "run_ack_function_asynchronously"
+assert BOLT_LISTENER_TASK in inspect.getsource(AsyncioListenerRunner.run)
+
+
+def _is_listener(task: asyncio.Task[Any]) -> bool:
+    return getattr(task.get_coro(), "__qualname__", "").endswith(BOLT_LISTENER_TASK)
+
+
 @dataclass
 class Reply:
     """What the app answered over HTTP."""
@@ -140,6 +152,13 @@ class Cultivate:
     @property
     def database(self) -> Database:
         return self.runtime.database
+
+    async def settled(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Wait until every listener Bolt started after an ack has finished: after this, an
+        event that should have done nothing has had its chance to do something."""
+        async with asyncio.timeout(timeout):
+            while running := [t for t in asyncio.all_tasks() if _is_listener(t) and not t.done()]:
+                await asyncio.wait(running)
 
     async def post(self, body: str, headers: Mapping[str, str]) -> Reply:
         async with self.http.post(

@@ -296,6 +296,27 @@ async def test_users_and_conversations_with_async_client(
     assert raised.value.response["error"] == "is_archived"
 
 
+async def test_people_added_to_the_workspace_are_real_users(
+    fake: FakeSlack, aclient: AsyncWebClient
+) -> None:
+    people = fake.workspace.add_people(3)
+    (bot,) = fake.workspace.add_people(1, name="helper", is_bot=True)
+    assert len(set(people)) == 3 and bot not in people
+    first = (await aclient.users_info(user=people[0]))["user"]
+    assert (first["is_bot"], first["tz"]) == (False, "Europe/London")
+    assert (await aclient.users_info(user=bot))["user"]["is_bot"] is True
+    await aclient.conversations_invite(channel="C0HOUSING", users=",".join(people))
+    members = (await aclient.conversations_members(channel="C0HOUSING"))["members"]
+    assert set(people) <= set(members)
+    with pytest.raises(SlackApiError) as raised:
+        await aclient.users_info(user="U9NOBODY")
+    assert raised.value.response["error"] == "user_not_found"
+    fake.workspace.join("C0DATA", people[0])
+    assert people[0] in (await aclient.conversations_members(channel="C0DATA"))["members"]
+    fake.workspace.leave("C0DATA", people[0])
+    assert people[0] not in (await aclient.conversations_members(channel="C0DATA"))["members"]
+
+
 def test_canvases(fake: FakeSlack, client: WebClient) -> None:
     content = {"type": "markdown", "markdown": "# Charter"}
     channel_canvas = client.conversations_canvases_create(

@@ -15,6 +15,7 @@ import yaml
 from bot.dispatch import Senders
 from bot.installations import BOT_SCOPES
 from bot.runtime import Runtime
+from bot.settings import load_settings
 from handlers import register_all
 from storage.db import Database
 
@@ -32,7 +33,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.info": {"channels:read", "groups:read"},
     "conversations.join": {"channels:join"},
     "conversations.members": {"channels:read", "groups:read"},
-    "conversations.open": {"im:write"},
+    # im:write for a DM, mpim:write for a group DM (pairing a newcomer with a member).
+    "conversations.open": {"im:write", "mpim:write"},
     "conversations.invite": {"channels:manage", "groups:write"},
     "conversations.create": {"channels:manage", "groups:write"},
     "conversations.archive": {"channels:manage", "groups:write"},
@@ -49,6 +51,25 @@ METHOD_SCOPES: dict[str, set[str]] = {
 }
 # Scopes that no Web API call needs but a feature does.
 FEATURE_SCOPES = {"commands"}
+# The bot scope each subscribed event needs (https://docs.slack.dev/reference/events).
+EVENT_SCOPES: dict[str, set[str]] = {
+    "app_home_opened": set(),
+    "app_uninstalled": set(),
+    "tokens_revoked": set(),
+    "member_joined_channel": {"channels:read", "groups:read"},
+    "member_left_channel": {"channels:read", "groups:read"},
+    "message.channels": {"channels:history"},
+    "message.groups": {"groups:history"},
+    "message.im": {"im:history"},
+    "message.mpim": {"mpim:history"},
+}
+
+
+def event_type(subscription: str) -> str:
+    """The `type` of the events a subscription delivers. Slack subscribes to messages per kind
+    of conversation (`message.channels`, `message.groups`…) but delivers them all as `message`
+    events, which is what Bolt listeners match; every other subscription is its own type."""
+    return subscription.partition(".")[0]
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +95,8 @@ class RecordingApp:
 def registered() -> tuple[dict[str, list[Any]], list[str]]:
     app = RecordingApp()
     runtime = Runtime(database=Database("sqlite://"))
-    cop = register_all(app, runtime, Senders())  # type: ignore[arg-type]
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "test"})
+    cop = register_all(app, runtime, Senders(), settings)  # type: ignore[arg-type]
     return app.registered, cop.names
 
 
@@ -90,7 +112,11 @@ def test_manifest_declares_exactly_the_commands_and_events_the_app_listens_for(
     commands = [c["command"] for c in manifest["features"]["slash_commands"]]
     assert sorted(commands) == sorted(listeners.get("command", []))
     events = manifest["settings"]["event_subscriptions"]["bot_events"]
-    assert sorted(events) == sorted(set(listeners.get("event", [])))
+    # `app.message(...)` listens for `message` events too.
+    listened = set(listeners.get("event", [])) | (
+        {"message"} if listeners.get("message") else set()
+    )
+    assert {event_type(e) for e in events} == listened
     if listeners.get("action") or listeners.get("view"):
         assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] == (
@@ -117,7 +143,12 @@ def test_manifest_asks_for_exactly_the_scopes_the_code_needs(manifest: dict[str,
     methods = web_api_methods()
     unknown = methods - METHOD_SCOPES.keys()
     assert not unknown, f"add these methods and their scopes to METHOD_SCOPES: {unknown}"
-    needed = set().union(*(METHOD_SCOPES[m] for m in methods)) | FEATURE_SCOPES
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    unknown_events = set(events) - EVENT_SCOPES.keys()
+    assert not unknown_events, (
+        f"add these events and their scopes to EVENT_SCOPES: {unknown_events}"
+    )
+    needed = set().union(*(METHOD_SCOPES[m] for m in methods), *(EVENT_SCOPES[e] for e in events))
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed | FEATURE_SCOPES
     # What a workspace is asked for when it installs through OAuth is the same list.
     assert sorted(BOT_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])

@@ -308,6 +308,43 @@ class Workspace:
             (m for m in self.messages_by_channel.get(channel_id, []) if m["ts"] == ts), None
         )
 
+    # -- setting the scene (tests) ----------------------------------------------------
+
+    def add_people(
+        self, count: int, *, name: str = "newcomer", tz: str = "Europe/London", is_bot: bool = False
+    ) -> list[str]:
+        """Add `count` people (or bot users) to the workspace; returns their user ids."""
+        added = []
+        with self.lock:
+            for _ in range(count):
+                user_id = self.next_id("U")
+                n = int(user_id[1:])
+                bot_id = self.next_id("B") if is_bot else None
+                person = Person(
+                    user_id,
+                    f"{name}.{n}",
+                    f"{name.capitalize()} {n}",
+                    tz,
+                    is_bot=is_bot,
+                    bot_id=bot_id,
+                )
+                self.people[user_id] = person
+                added.append(user_id)
+        return added
+
+    def join(self, channel_id: str, user_id: str) -> None:
+        """Someone joins a channel by themselves (the app hears of it by an event)."""
+        with self.lock:
+            channel = self.channels[channel_id]
+            if user_id not in channel.members:
+                channel.members.append(user_id)
+
+    def leave(self, channel_id: str, user_id: str) -> None:
+        with self.lock:
+            channel = self.channels[channel_id]
+            if user_id in channel.members:
+                channel.members.remove(user_id)
+
     # -- mutations used by the API methods --------------------------------------------
 
     def add_message(self, channel_id: str, message: dict[str, Any]) -> dict[str, Any]:

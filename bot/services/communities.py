@@ -181,6 +181,13 @@ async def communities_for_person(
     return [r for r in records if r.community.id in belongs or r.is_coordinator(user_id)]
 
 
+async def records_in_team(session: AsyncSession, *, team_id: str) -> list[CommunityRecord]:
+    """Every community of the team, by name."""
+    return await _records(
+        session, await community_rows.communities_in_team(session, team_id=team_id)
+    )
+
+
 def require_coordinator(record: CommunityRecord, user_id: str) -> None:
     if not record.is_coordinator(user_id):
         raise NotCoordinator(record.coordinators)

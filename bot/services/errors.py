@@ -35,3 +35,20 @@ class InvalidAnswers(CommunityError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+
+
+class NotAMember(CommunityError):
+    """The person has no current membership of the community."""
+
+
+class NoJoinRequest(CommunityError):
+    pass
+
+
+class AlreadyDecided(CommunityError):
+    """Another coordinator answered the join request first."""
+
+    def __init__(self, state: str, decided_by: str | None) -> None:
+        super().__init__(f"this request was already {state}")
+        self.state = state
+        self.decided_by = decided_by

@@ -61,10 +61,23 @@ async def communities_in_team(session: AsyncSession, *, team_id: str) -> Sequenc
 
 
 async def add_membership(
-    session: AsyncSession, *, team_id: str, community_id: int, user_id: str, joined_at: datetime
+    session: AsyncSession,
+    *,
+    team_id: str,
+    community_id: int,
+    user_id: str,
+    joined_at: datetime,
+    welcomed: bool = False,
+    left_at: datetime | None = None,
 ) -> Membership:
+    """Start a membership. Raises IntegrityError if the person's current one has not ended."""
     membership = Membership(
-        team_id=team_id, community_id=community_id, user_id=user_id, joined_at=joined_at
+        team_id=team_id,
+        community_id=community_id,
+        user_id=user_id,
+        joined_at=joined_at,
+        welcomed=welcomed,
+        left_at=left_at,
     )
     session.add(membership)
     await session.flush()

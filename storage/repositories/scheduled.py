@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -217,3 +217,35 @@ async def cancel_team(session: AsyncSession, *, team_id: str, now: datetime) -> 
         .values(state=SendState.CANCELLED, finished_at=now, lease_until=None)
     )
     return result.rowcount
+
+
+async def open_dedupe_keys(
+    session: AsyncSession, *, team_id: str, dedupe_keys: Sequence[str]
+) -> set[str]:
+    """Which of these keys belong to rows not yet sent (or given up on)."""
+    if not dedupe_keys:
+        return set()
+    result = await session.exec(
+        select(ScheduledSend.dedupe_key).where(
+            ScheduledSend.team_id == team_id,
+            col(ScheduledSend.dedupe_key).in_(dedupe_keys),
+            col(ScheduledSend.state).in_(OPEN_STATES),
+        )
+    )
+    return {key for key in result.all() if key is not None}
+
+
+async def latest_open_due(
+    session: AsyncSession, *, team_id: str, community_id: int, kind: str
+) -> datetime | None:
+    """When the last row of this kind still to go out for the community is due: what a
+    feature paces its next one after."""
+    result = await session.exec(
+        select(func.max(ScheduledSend.due_at)).where(
+            ScheduledSend.team_id == team_id,
+            ScheduledSend.community_id == community_id,
+            ScheduledSend.kind == kind,
+            col(ScheduledSend.state).in_(OPEN_STATES),
+        )
+    )
+    return result.first()

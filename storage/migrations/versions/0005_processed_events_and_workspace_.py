@@ -1,7 +1,7 @@
 """processed events and workspace installations
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-28 22:04:55.872036
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

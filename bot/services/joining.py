@@ -1,0 +1,257 @@
+"""Joining a community: its membership policy, the directory, and requests to join a community
+whose membership is by invitation, which its coordinators approve or decline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.catalogue import MEMBERS, WAYS_OF_WORKING
+from bot.clock import Clock
+from bot.services.communities import (
+    CommunityRecord,
+    load_record,
+    records_in_team,
+    require_coordinator,
+)
+from bot.services.errors import AlreadyDecided, InvalidAnswers, NoJoinRequest
+from bot.services.welcomes import purpose
+from storage.db import Database
+from storage.models import JoinRequest, Membership
+from storage.repositories import communities as community_rows
+from storage.repositories import members as member_rows
+from storage.repositories import scheduled
+
+OPEN = "open"
+INVITATION = "invitation"
+
+# Kinds of scheduled rows this feature sends.
+JOIN_REQUEST = "join_request"  # asks each coordinator, with Approve and Decline
+JOIN_ANSWER = "join_answer"  # invites (if approved) and tells the person
+UNAPPROVED_JOIN = "unapproved_join"  # tells coordinators someone joined without approval
+
+PENDING, APPROVED, DECLINED = member_rows.PENDING, "approved", "declined"
+REASON_MAX = 500
+
+
+def membership_policy(record: CommunityRecord) -> str:
+    """Open or by invitation, as the members stage says; open until it says otherwise."""
+    answer = record.stages[MEMBERS.key].answers.get("membership")
+    return INVITATION if answer == INVITATION else OPEN
+
+
+def is_listed(record: CommunityRecord) -> bool:
+    """A community private to its members is left out of the directory."""
+    return record.stages[WAYS_OF_WORKING.key].answers.get("public_domain") != "private"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A community as the directory shows it to one person."""
+
+    record: CommunityRecord
+    purpose: str | None
+    members: int
+    policy: str
+    is_member: bool
+    has_asked: bool
+
+
+async def directory(database: Database, *, team_id: str, viewer: str) -> list[Listing]:
+    async with database.session() as session:
+        records = [r for r in await records_in_team(session, team_id=team_id) if is_listed(r)]
+        ids = [r.community.id for r in records if r.community.id is not None]
+        counts = await member_rows.member_counts(session, community_ids=ids)
+        mine = await community_rows.current_community_ids(session, team_id=team_id, user_id=viewer)
+        asked = {
+            r.community_id
+            for r in await member_rows.pending_join_requests(
+                session, community_ids=ids, user_id=viewer
+            )
+        }
+    return [
+        Listing(
+            record=r,
+            purpose=purpose(r),
+            members=counts.get(r.community.id or 0, 0),
+            policy=membership_policy(r),
+            is_member=r.community.id in mine,
+            has_asked=r.community.id in asked,
+        )
+        for r in records
+    ]
+
+
+class Asked(StrEnum):
+    """What asking to join came to."""
+
+    MEMBER = "member"  # already a member
+    OPEN = "open"  # open membership: the person can be added straight away
+    REQUESTED = "requested"  # the coordinators have been asked
+    WAITING = "waiting"  # they had already asked; the request is still waiting
+
+
+async def ask_to_join(
+    database: Database, clock: Clock, *, team_id: str, community_id: int, user_id: str
+) -> tuple[Asked, CommunityRecord]:
+    now = clock.now()
+    try:
+        async with database.session() as session:
+            record = await load_record(session, team_id=team_id, community_id=community_id)
+            latest = await member_rows.latest_membership(
+                session, community_id=community_id, user_id=user_id
+            )
+            if latest is not None and latest.left_at is None:
+                return Asked.MEMBER, record
+            if membership_policy(record) == OPEN:
+                return Asked.OPEN, record
+            if await member_rows.pending_join_requests(
+                session, community_ids=[community_id], user_id=user_id
+            ):
+                return Asked.WAITING, record
+            request = await member_rows.add_join_request(
+                session,
+                team_id=team_id,
+                community_id=community_id,
+                user_id=user_id,
+                requested_at=now,
+            )
+            await scheduled.schedule(
+                session,
+                team_id=team_id,
+                community_id=community_id,
+                kind=JOIN_REQUEST,
+                due_at=now,
+                payload={"request": request.id},
+                dedupe_key=f"{JOIN_REQUEST}:{request.id}",
+            )
+    except IntegrityError:
+        # A second click a moment after the first: its request is the one waiting.
+        async with database.session() as session:
+            record = await load_record(session, team_id=team_id, community_id=community_id)
+        return Asked.WAITING, record
+    return Asked.REQUESTED, record
+
+
+async def decide(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    request_id: int,
+    coordinator: str,
+    approve: bool,
+    reason: str | None = None,
+) -> tuple[JoinRequest, CommunityRecord]:
+    """Approve or decline a waiting request. Only the community's coordinators may, and
+    only once: whoever answers second is told who answered first."""
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > REASON_MAX:
+        raise InvalidAnswers({"reason": f"Please keep the reason under {REASON_MAX} characters."})
+    now = clock.now()
+    async with database.session() as session:
+        request = await member_rows.join_request_by_id(
+            session, team_id=team_id, request_id=request_id
+        )
+        if request is None:
+            raise NoJoinRequest("that request no longer exists")
+        record = await load_record(session, team_id=team_id, community_id=request.community_id)
+        require_coordinator(record, coordinator)
+        state = APPROVED if approve else DECLINED
+        if not await member_rows.decide_join_request(
+            session,
+            request_id=request_id,
+            state=state,
+            decided_by=coordinator,
+            decided_at=now,
+            reason=None if approve else reason,
+        ):
+            await session.refresh(request)  # whoever answered a moment before us
+            raise AlreadyDecided(request.state, request.decided_by)
+        await scheduled.schedule(
+            session,
+            team_id=team_id,
+            community_id=request.community_id,
+            kind=JOIN_ANSWER,
+            due_at=now,
+            payload={"request": request_id},
+            dedupe_key=f"{JOIN_ANSWER}:{request_id}",
+        )
+        await session.refresh(request)
+    return request, record
+
+
+async def join_request(
+    database: Database, *, team_id: str, request_id: int
+) -> tuple[JoinRequest, CommunityRecord] | None:
+    async with database.session() as session:
+        request = await member_rows.join_request_by_id(
+            session, team_id=team_id, request_id=request_id
+        )
+        if request is None:
+            return None
+        record = await load_record(session, team_id=team_id, community_id=request.community_id)
+    return request, record
+
+
+async def record_notices(
+    database: Database, *, request_id: int, notices: list[dict[str, str]]
+) -> None:
+    async with database.session() as session:
+        await member_rows.set_join_request_notices(session, request_id=request_id, notices=notices)
+
+
+async def approved(
+    session: AsyncSession,
+    *,
+    record: CommunityRecord,
+    user_id: str,
+    inviter: str | None,
+    bot_user_id: str | None,
+) -> bool:
+    """Whether joining an invitation-only community was approved: a coordinator (or the bot,
+    acting on an approval) added them, they coordinate it, or their request was approved."""
+    if record.is_coordinator(user_id):
+        return True
+    if inviter is not None and (inviter == bot_user_id or record.is_coordinator(inviter)):
+        return True
+    assert record.community.id is not None
+    latest = await member_rows.latest_join_request(
+        session, community_id=record.community.id, user_id=user_id
+    )
+    return latest is not None and latest.state == APPROVED
+
+
+async def schedule_unapproved_report(
+    session: AsyncSession, *, record: CommunityRecord, membership: Membership, now: datetime
+) -> None:
+    """Tell the coordinators, once, that someone joined without approval. Nobody is removed:
+    that is for people to decide."""
+    assert record.community.id is not None and membership.id is not None
+    await scheduled.schedule(
+        session,
+        team_id=record.community.team_id,
+        community_id=record.community.id,
+        kind=UNAPPROVED_JOIN,
+        due_at=now,
+        payload={"membership": membership.id, "user": membership.user_id},
+        dedupe_key=f"{UNAPPROVED_JOIN}:{membership.id}",
+    )
+
+
+async def unapproved_member(
+    database: Database, *, team_id: str, membership_id: int
+) -> tuple[Membership, CommunityRecord] | None:
+    """The member to report for joining without approval; None if they have left since."""
+    async with database.session() as session:
+        membership = await member_rows.membership_by_id(
+            session, team_id=team_id, membership_id=membership_id
+        )
+        if membership is None or membership.left_at is not None:
+            return None
+        record = await load_record(session, team_id=team_id, community_id=membership.community_id)
+    return membership, record

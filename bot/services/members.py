@@ -1,0 +1,356 @@
+"""Who belongs to a community: joining and leaving its channel, how much each member takes
+part, and their level of participation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.clock import Clock
+from bot.services import joining, welcomes
+from bot.services.communities import CommunityRecord, load_record, require_coordinator
+from bot.services.errors import InvalidAnswers, NotAMember
+from storage.db import Database
+from storage.repositories import communities as community_rows
+from storage.repositories import members as member_rows
+from storage.repositories import scheduled
+
+# Someone back within this long is not welcomed again: they know the community already.
+RETURN_GRACE = timedelta(days=30)
+ACTIVITY_WINDOW = welcomes.ACTIVITY_WINDOW
+
+
+class Level(StrEnum):
+    COORDINATOR = "coordinator"
+    CORE = "core"
+    ACTIVE = "active"
+    PERIPHERAL = "peripheral"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+# Coordinators are chosen in the roles stage, where editing rights come from; the roster sets
+# the other levels.
+SETTABLE_LEVELS = (Level.CORE, Level.ACTIVE, Level.PERIPHERAL)
+_ORDER = {level: n for n, level in enumerate(Level)}
+
+# The suggestion from the last 30 days: core posts on 8 days or more (or 20 messages),
+# active at least 3 messages, peripheral fewer. Coordinators can always choose otherwise.
+CORE_DAYS, CORE_MESSAGES, ACTIVE_MESSAGES = 8, 20, 3
+
+
+def suggest_level(messages: int, days: int) -> Level:
+    if days >= CORE_DAYS or messages >= CORE_MESSAGES:
+        return Level.CORE
+    if messages >= ACTIVE_MESSAGES:
+        return Level.ACTIVE
+    return Level.PERIPHERAL
+
+
+# -- the channel's events -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What one join started."""
+
+    community_id: int
+    membership_id: int
+    welcomed: bool  # false for someone back within 30 days
+    reported: bool  # joined an invitation-only community without approval
+
+
+async def member_joined(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    inviter: str | None,
+    bot_user_id: str | None,
+    batch_seconds: int,
+) -> Joined | None:
+    """Someone joined a channel. If it is a community's, start their membership and schedule
+    their welcome. None when there is nothing to do: the bot itself, a channel that is not a
+    community, or someone already a member (a retried or duplicate event)."""
+    if not user_id or user_id == bot_user_id:
+        return None
+    now = clock.now()
+    try:
+        async with database.session() as session:
+            community = await community_rows.community_for_channel(
+                session, team_id=team_id, channel_id=channel_id
+            )
+            if community is None or community.id is None:
+                return None
+            latest = await member_rows.latest_membership(
+                session, community_id=community.id, user_id=user_id
+            )
+            if latest is not None and latest.left_at is None:
+                return None
+            returning = (
+                latest is not None
+                and latest.left_at is not None
+                and now - latest.left_at < RETURN_GRACE
+            )
+            record = await load_record(session, team_id=team_id, community_id=community.id)
+            # The partial unique index refuses a second current membership: of two copies of
+            # one event handled at the same moment, one commits and the other changes nothing.
+            membership = await community_rows.add_membership(
+                session,
+                team_id=team_id,
+                community_id=community.id,
+                user_id=user_id,
+                joined_at=now,
+                welcomed=not returning,
+            )
+            if not returning:
+                settings = await member_rows.welcome_settings(session, community_id=community.id)
+                await welcomes.schedule_welcome(
+                    session,
+                    record=record,
+                    membership=membership,
+                    now=now,
+                    batch_seconds=batch_seconds,
+                    pair=bool(settings and settings.pair_newcomers),
+                )
+            reported = joining.membership_policy(
+                record
+            ) == joining.INVITATION and not await joining.approved(
+                session, record=record, user_id=user_id, inviter=inviter, bot_user_id=bot_user_id
+            )
+            if reported:
+                await joining.schedule_unapproved_report(
+                    session, record=record, membership=membership, now=now
+                )
+            assert membership.id is not None
+            return Joined(community.id, membership.id, welcomed=not returning, reported=reported)
+    except IntegrityError:
+        return None
+
+
+async def member_left(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    bot_user_id: str | None,
+) -> bool:
+    """End the person's membership (kept, with when it ended) and cancel their follow-ups."""
+    if not user_id or user_id == bot_user_id:
+        return False
+    now = clock.now()
+    async with database.session() as session:
+        community = await community_rows.community_for_channel(
+            session, team_id=team_id, channel_id=channel_id
+        )
+        if community is None or community.id is None:
+            return False
+        ended = await member_rows.end_membership(
+            session, community_id=community.id, user_id=user_id, left_at=now
+        )
+        if ended is None:
+            # They were in the channel before it became a community: what we know is that
+            # they belonged from then until now, and a quick return is not a newcomer's.
+            ended = await community_rows.add_membership(
+                session,
+                team_id=team_id,
+                community_id=community.id,
+                user_id=user_id,
+                joined_at=min(community.created_at, now),
+                left_at=now,
+            )
+        assert ended.id is not None
+        await scheduled.cancel(
+            session,
+            team_id=team_id,
+            community_id=community.id,
+            subject=welcomes.membership_subject(ended.id),
+            now=now,
+        )
+    return True
+
+
+async def count_message(
+    database: Database, clock: Clock, *, team_id: str, channel_id: str, user_id: str
+) -> bool:
+    """Count one message towards the person's activity today. The text is never seen here."""
+    async with database.session() as session:
+        community = await community_rows.community_for_channel(
+            session, team_id=team_id, channel_id=channel_id
+        )
+        if community is None or community.id is None:
+            return False
+        await member_rows.count_message(
+            session,
+            team_id=team_id,
+            community_id=community.id,
+            user_id=user_id,
+            day=welcomes.community_day(community, clock.now()),
+        )
+    return True
+
+
+# -- the roster ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    user_id: str
+    level: Level  # what the roster shows: coordinator, else the chosen level, else suggested
+    chosen: Level | None  # set by a coordinator
+    suggested: Level
+    messages: int  # in the last 30 days
+    active_days: int
+    joined_at: datetime | None  # None for a coordinator not (yet) seen in the channel
+    introduced: bool
+
+
+@dataclass(frozen=True)
+class Roster:
+    record: CommunityRecord
+    entries: list[RosterEntry]
+    waiting_requests: int
+
+    def by_level(self) -> dict[Level, list[RosterEntry]]:
+        grouped: dict[Level, list[RosterEntry]] = {level: [] for level in Level}
+        for entry in self.entries:
+            grouped[entry.level].append(entry)
+        return grouped
+
+
+async def roster(database: Database, clock: Clock, *, team_id: str, community_id: int) -> Roster:
+    async with database.session() as session:
+        record = await load_record(session, team_id=team_id, community_id=community_id)
+        members = await member_rows.current_members(session, community_id=community_id)
+        activity = await member_rows.activity_since(
+            session,
+            community_id=community_id,
+            since=welcomes.community_day(record.community, clock.now() - ACTIVITY_WINDOW),
+        )
+        introduced = await member_rows.introduced_user_ids(session, community_id=community_id)
+        waiting = await member_rows.pending_join_requests(session, community_ids=[community_id])
+
+    def entry(user_id: str, joined_at: datetime | None, chosen: str | None) -> RosterEntry:
+        messages, days = activity.get(user_id, (0, 0))
+        suggested = suggest_level(messages, days)
+        level = Level(chosen) if chosen in SETTABLE_LEVELS else None
+        return RosterEntry(
+            user_id=user_id,
+            level=Level.COORDINATOR if record.is_coordinator(user_id) else level or suggested,
+            chosen=level,
+            suggested=suggested,
+            messages=messages,
+            active_days=days,
+            joined_at=joined_at,
+            introduced=user_id in introduced,
+        )
+
+    entries = [entry(m.user_id, m.joined_at, m.level) for m in members]
+    listed = {m.user_id for m in members}
+    entries += [entry(c, None, None) for c in record.coordinators if c not in listed]
+    entries.sort(key=lambda e: (_ORDER[e.level], e.joined_at or record.community.created_at))
+    return Roster(record=record, entries=entries, waiting_requests=len(waiting))
+
+
+async def set_level(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    community_id: int,
+    coordinator: str,
+    user_id: str,
+    level: str | None,
+) -> None:
+    """A coordinator sets a member's level (None: go back to the suggestion)."""
+    async with database.session() as session:
+        record = await load_record(session, team_id=team_id, community_id=community_id)
+        require_coordinator(record, coordinator)
+        if record.is_coordinator(user_id):
+            raise InvalidAnswers(
+                {"level": "Coordinators are chosen in the roles stage (`/cop roles`)."}
+            )
+        if level is not None and level not in SETTABLE_LEVELS:
+            raise InvalidAnswers({"level": "Choose core, active or peripheral."})
+        membership = await member_rows.latest_membership(
+            session, community_id=community_id, user_id=user_id
+        )
+        if membership is None or membership.left_at is not None or membership.id is None:
+            raise NotAMember("they are not a member of this community now")
+        await member_rows.set_level(
+            session,
+            membership_id=membership.id,
+            level=level,
+            set_by=coordinator,
+            set_at=clock.now(),
+        )
+
+
+async def unrecorded(
+    database: Database, *, team_id: str, community_id: int, present: Iterable[str]
+) -> list[str]:
+    """People in the channel with no current membership: there before it became a community,
+    or joined while the app was not listening."""
+    async with database.session() as session:
+        await load_record(session, team_id=team_id, community_id=community_id)
+        members = await member_rows.current_members(session, community_id=community_id)
+    known = {m.user_id for m in members}
+    return [u for u in dict.fromkeys(present) if u not in known]
+
+
+async def record_present(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    community_id: int,
+    present: Mapping[str, bool],
+) -> int:
+    """Bring the memberships in line with who is in the channel (person -> is a bot): start
+    one, unwelcomed, for each person not recorded; end those of people no longer there.
+    Returns how many memberships changed."""
+    now = clock.now()
+    changed = 0
+    try:
+        async with database.session() as session:
+            await load_record(session, team_id=team_id, community_id=community_id)
+            members = await member_rows.current_members(session, community_id=community_id)
+            known = {m.user_id for m in members}
+            for user_id, is_bot in present.items():
+                if user_id in known or is_bot:
+                    continue
+                await community_rows.add_membership(
+                    session,
+                    team_id=team_id,
+                    community_id=community_id,
+                    user_id=user_id,
+                    joined_at=now,
+                )
+                changed += 1
+            for membership in members:
+                if membership.user_id not in present:
+                    await member_rows.end_membership(
+                        session, community_id=community_id, user_id=membership.user_id, left_at=now
+                    )
+                    assert membership.id is not None
+                    await scheduled.cancel(
+                        session,
+                        team_id=team_id,
+                        community_id=community_id,
+                        subject=welcomes.membership_subject(membership.id),
+                        now=now,
+                    )
+                    changed += 1
+    except IntegrityError:
+        return 0  # a join event recorded someone meanwhile; the next look catches up
+    return changed

@@ -1,0 +1,305 @@
+"""Participation: `/cop roster` with each member's level (set by coordinators, suggested from
+activity), the roster's part of `/cop status` and App Home, and counting messages in a
+community's channel (how many, per person per day; never what they said)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import members
+from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
+from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
+from bot.services.members import SETTABLE_LEVELS, Level, Roster, RosterEntry
+from bot.text import calendar_date, escape, mention
+from handlers.blocks import Block, as_id, button, context, metadata_of, modal, plain, section
+from handlers.cop import CopRequest
+from handlers.registry import Registry, Surface
+from handlers.stages import NO_COMMUNITY
+from handlers.views import TOO_SLOW, open_modal, tell_privately
+
+ROSTER_VIEW = "roster"
+OPEN_ROSTER = "open_roster"
+LEVEL = "roster_level"  # one select per member: roster_level:<user id>
+SUGGESTED = "suggested"
+ROSTER_ROWS = 95  # one block each, inside a modal's 100
+HOME_NAMES = 15  # names per level in App Home; the roster has everyone
+LOOKUPS = 100  # people newly found in the channel looked up (bot or not) per opening
+# Messages that are someone talking: not joins, edits, deletions or bots.
+COUNTED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
+
+
+def entry_line(entry: RosterEntry) -> str:
+    line = f"{mention(entry.user_id)} · *{entry.level.label}*"
+    if entry.level != Level.COORDINATOR and entry.chosen is not None:
+        line += f" (suggested: {entry.suggested.value})"
+    elif entry.level != Level.COORDINATOR:
+        line += " (suggested)"
+    activity = f"{entry.messages} message{'s' if entry.messages != 1 else ''}"
+    if entry.messages:
+        activity += f" on {entry.active_days} day{'s' if entry.active_days != 1 else ''}"
+    details = [f"{activity} in 30 days"]
+    if entry.joined_at is not None:
+        details.append(f"joined {calendar_date(entry.joined_at.date())}")
+    if entry.introduced:
+        details.append("introduced")
+    return f"{line}\n{' · '.join(details)}"
+
+
+def level_select(entry: RosterEntry) -> Block:
+    def option(value: str, label: str) -> Block:
+        return {"text": plain(label), "value": value}
+
+    options = [option(SUGGESTED, f"Suggested ({entry.suggested.value})")]
+    options += [option(level.value, level.label) for level in SETTABLE_LEVELS]
+    chosen = entry.chosen.value if entry.chosen else SUGGESTED
+    return {
+        "type": "static_select",
+        "action_id": f"{LEVEL}:{entry.user_id}",
+        "placeholder": plain("Level"),
+        "options": options,
+        "initial_option": next(o for o in options if o["value"] == chosen),
+    }
+
+
+def roster_view(roster: Roster, viewer: str) -> dict[str, Any]:
+    community = roster.record.community
+    editing = roster.record.is_coordinator(viewer)
+    intro = (
+        f"*{escape(community.name)}* · {len(roster.entries)} members. Levels are suggested "
+        "from the last 30 days' messages"
+    )
+    intro += "; choose one to set it." if editing else "; coordinators can set them."
+    blocks: list[Block] = [context(intro)]
+    for entry in roster.entries[:ROSTER_ROWS]:
+        settable = editing and entry.level != Level.COORDINATOR and entry.joined_at is not None
+        blocks.append(
+            section(
+                entry_line(entry),
+                block_id=f"member.{entry.user_id}",
+                accessory=level_select(entry) if settable else None,
+            )
+        )
+    if len(roster.entries) > ROSTER_ROWS:
+        blocks.append(context(f"And {len(roster.entries) - ROSTER_ROWS} more."))
+    return modal(
+        title="Roster",
+        blocks=blocks,
+        callback_id=ROSTER_VIEW,
+        metadata={"community": community.id},
+    )
+
+
+def roster_button(community_id: int) -> Block:
+    return button("Roster", action_id=f"{OPEN_ROSTER}:{community_id}", value=str(community_id))
+
+
+def summary_blocks(roster: Roster, viewer: str, surface: Surface) -> list[Block]:
+    grouped = {level: entries for level, entries in roster.by_level().items() if entries}
+    counts = ", ".join(f"{len(entries)} {level.value}" for level, entries in grouped.items())
+    text = f"*Members:* {len(roster.entries)}" + (f" ({counts})" if counts else "")
+    if surface == Surface.HOME:
+        for level, entries in grouped.items():
+            names = ", ".join(mention(e.user_id) for e in entries[:HOME_NAMES])
+            more = len(entries) - HOME_NAMES
+            text += f"\n{level.label}: {names}" + (f" and {more} more" if more > 0 else "")
+    if roster.record.is_coordinator(viewer) and roster.waiting_requests:
+        waiting = roster.waiting_requests
+        text += f"\n:inbox_tray: {waiting} request{'s' if waiting != 1 else ''} to join waiting"
+    return [section(text, accessory=roster_button(roster.record.community.id or 0))]
+
+
+async def channel_members(client: AsyncWebClient, channel_id: str) -> list[str] | None:
+    """Everyone in the channel, page by page; None if Slack will not say."""
+    found: list[str] = []
+    cursor: str | None = None
+    try:
+        while True:
+            page = await client.conversations_members(channel=channel_id, limit=200, cursor=cursor)
+            found += page.get("members") or []
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                return found
+    except SlackApiError:
+        return None
+
+
+def register(registry: Registry) -> None:
+    app, cop, runtime = registry.app, registry.cop, registry.runtime
+    database, clock = runtime.database, runtime.clock
+
+    @app.event("message")
+    async def count(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        # Only who and where: the text is not read, let alone kept.
+        if (
+            event.get("subtype") not in COUNTED_SUBTYPES
+            or event.get("bot_id")
+            or not event.get("user")
+            or event.get("channel_type") not in ("channel", "group")
+        ):
+            return
+        await members.count_message(
+            database,
+            clock,
+            team_id=context.team_id or "",
+            channel_id=str(event.get("channel") or ""),
+            user_id=str(event["user"]),
+        )
+
+    async def catch_up(
+        client: AsyncWebClient, record: CommunityRecord, bot_user_id: str | None
+    ) -> bool:
+        """Record who is in the channel now (people there before it became a community,
+        people who left unseen). True if anything changed."""
+        community = record.community
+        assert community.id is not None
+        present = await channel_members(client, community.channel_id)
+        if present is None:
+            return False
+        unknown = await members.unrecorded(
+            database, team_id=community.team_id, community_id=community.id, present=present
+        )
+        looked_up = set(unknown[:LOOKUPS])
+        is_bot: dict[str, bool] = {}
+        for user_id in present:
+            if user_id == bot_user_id:
+                is_bot[user_id] = True
+            elif user_id in looked_up:
+                person = (await client.users_info(user=user_id)).get("user") or {}
+                is_bot[user_id] = bool(person.get("is_bot") or person.get("deleted"))
+            elif user_id not in unknown:
+                is_bot[user_id] = False
+        changed = await members.record_present(
+            database, clock, team_id=community.team_id, community_id=community.id, present=is_bot
+        )
+        return changed > 0
+
+    async def show(
+        client: AsyncWebClient,
+        *,
+        record: CommunityRecord,
+        viewer: str,
+        trigger_id: str,
+        bot_user_id: str | None,
+        logger: logging.Logger,
+    ) -> bool:
+        """Open the roster at once (Slack's trigger lasts 3 seconds), then catch up with the
+        channel and refresh it if that changed anything."""
+        assert record.community.id is not None
+        team_id, community_id = record.community.team_id, record.community.id
+        roster = await members.roster(database, clock, team_id=team_id, community_id=community_id)
+        view_id = await open_modal(
+            client, trigger_id=trigger_id, view=roster_view(roster, viewer), logger=logger
+        )
+        if view_id is None:
+            return False
+        if await catch_up(client, record, bot_user_id):
+            roster = await members.roster(
+                database, clock, team_id=team_id, community_id=community_id
+            )
+            await client.views_update(view_id=view_id, view=roster_view(roster, viewer))
+        return True
+
+    @cop.subcommand("roster", summary="who takes part in this community, and at what level")
+    async def open_roster(request: CopRequest) -> None:
+        record = await community_in_channel(
+            database, team_id=request.team_id, channel_id=request.channel_id
+        )
+        if record is None:
+            await request.tell(NO_COMMUNITY)
+            return
+        if not await show(
+            request.client,
+            record=record,
+            viewer=request.user_id,
+            trigger_id=request.trigger_id,
+            bot_user_id=request.bot_user_id,
+            logger=request.logger,
+        ):
+            await request.tell(TOO_SLOW)
+
+    @app.action(re.compile(f"^{OPEN_ROSTER}:\\d+$"))
+    async def clicked_roster(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        try:
+            record = await community_by_id(
+                database, team_id=context.team_id or "", community_id=as_id(action.get("value"))
+            )
+        except NoCommunity:
+            await tell_privately(client, user_id=user_id, text="That community no longer exists.")
+            return
+        if not await show(
+            client,
+            record=record,
+            viewer=user_id,
+            trigger_id=body["trigger_id"],
+            bot_user_id=context.bot_user_id,
+            logger=logger,
+        ):
+            await tell_privately(client, user_id=user_id, text=TOO_SLOW)
+
+    @app.action(re.compile(f"^{LEVEL}:"))
+    async def chose_level(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        view = body.get("view") or {}
+        team_id, viewer = context.team_id or "", body["user"]["id"]
+        community_id = as_id(metadata_of(view).get("community"))
+        chosen = (action.get("selected_option") or {}).get("value")
+        try:
+            await members.set_level(
+                database,
+                clock,
+                team_id=team_id,
+                community_id=community_id,
+                coordinator=viewer,
+                user_id=str(action["action_id"]).removeprefix(f"{LEVEL}:"),
+                level=None if chosen == SUGGESTED else chosen,
+            )
+        except CommunityError as refused:
+            await tell_privately(client, user_id=viewer, text=_refusal(refused))
+        try:
+            roster = await members.roster(
+                database, clock, team_id=team_id, community_id=community_id
+            )
+        except NoCommunity:
+            return
+        # Shown as saved (or, if refused, as it was): the roster never pretends.
+        await client.views_update(view_id=view["id"], view=roster_view(roster, viewer))
+
+    async def roster_section(record: CommunityRecord, viewer: str, surface: Surface) -> list[Block]:
+        assert record.community.id is not None
+        roster = await members.roster(
+            database, clock, team_id=record.community.team_id, community_id=record.community.id
+        )
+        return summary_blocks(roster, viewer, surface)
+
+    registry.sections.append(roster_section)
+
+
+def _refusal(error: CommunityError) -> str:
+    if isinstance(error, NotCoordinator):
+        return "Only this community's coordinators can set levels. Nothing was saved."
+    if isinstance(error, InvalidAnswers):
+        return " ".join(error.errors.values())
+    if isinstance(error, NoCommunity):
+        return "That community no longer exists."
+    return f"Nothing was saved: {error}."

@@ -1,0 +1,336 @@
+"""Memberships, activity counts, profiles, join requests and welcome settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ActivityDay, JoinRequest, MemberProfile, Membership, WelcomeSettings
+
+# -- memberships --------------------------------------------------------------------------
+
+
+async def latest_membership(
+    session: AsyncSession, *, community_id: int, user_id: str
+) -> Membership | None:
+    """The person's newest membership of the community, ended or not."""
+    result = await session.exec(
+        select(Membership)
+        .where(Membership.community_id == community_id, Membership.user_id == user_id)
+        .order_by(col(Membership.joined_at).desc(), col(Membership.id).desc())
+        .limit(1)
+    )
+    return result.first()
+
+
+async def membership_by_id(
+    session: AsyncSession, *, team_id: str, membership_id: int
+) -> Membership | None:
+    result = await session.exec(
+        select(Membership).where(Membership.team_id == team_id, Membership.id == membership_id)
+    )
+    return result.first()
+
+
+async def current_members(session: AsyncSession, *, community_id: int) -> Sequence[Membership]:
+    """Memberships that have not ended, bots left out, oldest first."""
+    result = await session.exec(
+        select(Membership)
+        .where(
+            Membership.community_id == community_id,
+            col(Membership.left_at).is_(None),
+            col(Membership.is_bot).is_(False),
+        )
+        .order_by(col(Membership.joined_at), col(Membership.id))
+    )
+    return result.all()
+
+
+async def welcomed_between(
+    session: AsyncSession, *, community_id: int, start: datetime, end: datetime
+) -> Sequence[Membership]:
+    """People welcomed for joining in [start, end) who are still members: one greeting's."""
+    result = await session.exec(
+        select(Membership)
+        .where(
+            Membership.community_id == community_id,
+            col(Membership.joined_at) >= start,
+            col(Membership.joined_at) < end,
+            col(Membership.welcomed).is_(True),
+            col(Membership.is_bot).is_(False),
+            col(Membership.left_at).is_(None),
+        )
+        .order_by(col(Membership.joined_at), col(Membership.id))
+    )
+    return result.all()
+
+
+async def end_membership(
+    session: AsyncSession, *, community_id: int, user_id: str, left_at: datetime
+) -> Membership | None:
+    """End the person's current membership; None if they had none."""
+    result = await session.exec(
+        select(Membership).where(
+            Membership.community_id == community_id,
+            Membership.user_id == user_id,
+            col(Membership.left_at).is_(None),
+        )
+    )
+    membership = result.first()
+    if membership is None:
+        return None
+    membership.left_at = left_at
+    session.add(membership)
+    await session.flush()
+    return membership
+
+
+async def mark_bot(session: AsyncSession, *, membership_id: int) -> None:
+    await session.exec(
+        update(Membership)
+        .where(col(Membership.id) == membership_id)
+        .values(is_bot=True, welcomed=False)
+    )
+
+
+async def set_level(
+    session: AsyncSession,
+    *,
+    membership_id: int,
+    level: str | None,
+    set_by: str,
+    set_at: datetime,
+) -> None:
+    await session.exec(
+        update(Membership)
+        .where(col(Membership.id) == membership_id)
+        .values(level=level, level_set_by=set_by, level_set_at=set_at)
+    )
+
+
+async def member_counts(session: AsyncSession, *, community_ids: Sequence[int]) -> dict[int, int]:
+    if not community_ids:
+        return {}
+    result = await session.exec(
+        select(Membership.community_id, func.count())
+        .where(
+            col(Membership.community_id).in_(community_ids),
+            col(Membership.left_at).is_(None),
+            col(Membership.is_bot).is_(False),
+        )
+        .group_by(col(Membership.community_id))
+    )
+    return {community_id: count for community_id, count in result.all()}
+
+
+# -- activity -----------------------------------------------------------------------------
+
+
+async def count_message(
+    session: AsyncSession, *, team_id: str, community_id: int, user_id: str, day: date
+) -> None:
+    """Add one to the person's count for the day, in one statement (no read-then-write race)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(ActivityDay).values(
+        team_id=team_id, community_id=community_id, user_id=user_id, day=day, messages=1
+    )
+    await session.exec(
+        statement.on_conflict_do_update(
+            index_elements=["community_id", "user_id", "day"],
+            set_={"messages": ActivityDay.messages + 1},
+        )
+    )
+
+
+async def activity_since(
+    session: AsyncSession, *, community_id: int, since: date
+) -> dict[str, tuple[int, int]]:
+    """Per person: (messages, days with a message) from `since` on."""
+    result = await session.exec(
+        select(ActivityDay.user_id, func.sum(ActivityDay.messages), func.count())
+        .where(ActivityDay.community_id == community_id, col(ActivityDay.day) >= since)
+        .group_by(col(ActivityDay.user_id))
+    )
+    return {user: (int(messages or 0), int(days)) for user, messages, days in result.all()}
+
+
+async def posted_since(
+    session: AsyncSession, *, community_id: int, user_id: str, since: date
+) -> bool:
+    result = await session.exec(
+        select(ActivityDay.id)
+        .where(
+            ActivityDay.community_id == community_id,
+            ActivityDay.user_id == user_id,
+            col(ActivityDay.day) >= since,
+        )
+        .limit(1)
+    )
+    return result.first() is not None
+
+
+# -- profiles -----------------------------------------------------------------------------
+
+
+async def profile(
+    session: AsyncSession, *, community_id: int, user_id: str
+) -> MemberProfile | None:
+    result = await session.exec(
+        select(MemberProfile).where(
+            MemberProfile.community_id == community_id, MemberProfile.user_id == user_id
+        )
+    )
+    return result.first()
+
+
+async def introduced_user_ids(session: AsyncSession, *, community_id: int) -> set[str]:
+    result = await session.exec(
+        select(MemberProfile.user_id).where(MemberProfile.community_id == community_id)
+    )
+    return set(result.all())
+
+
+async def save_profile(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    community_id: int,
+    user_id: str,
+    fields: dict[str, str],
+    introduced_at: datetime,
+) -> MemberProfile:
+    """Create or replace the person's profile in this community."""
+    found = await profile(session, community_id=community_id, user_id=user_id)
+    if found is None:
+        found = MemberProfile(
+            team_id=team_id, community_id=community_id, user_id=user_id, introduced_at=introduced_at
+        )
+    for key, value in fields.items():
+        setattr(found, key, value)
+    found.introduced_at = introduced_at
+    session.add(found)
+    await session.flush()
+    return found
+
+
+# -- join requests ------------------------------------------------------------------------
+
+PENDING = "pending"
+
+
+async def add_join_request(
+    session: AsyncSession, *, team_id: str, community_id: int, user_id: str, requested_at: datetime
+) -> JoinRequest:
+    """Raises IntegrityError if the person already has a request waiting."""
+    request = JoinRequest(
+        team_id=team_id, community_id=community_id, user_id=user_id, requested_at=requested_at
+    )
+    session.add(request)
+    await session.flush()
+    return request
+
+
+async def join_request_by_id(
+    session: AsyncSession, *, team_id: str, request_id: int
+) -> JoinRequest | None:
+    result = await session.exec(
+        select(JoinRequest).where(JoinRequest.team_id == team_id, JoinRequest.id == request_id)
+    )
+    return result.first()
+
+
+async def latest_join_request(
+    session: AsyncSession, *, community_id: int, user_id: str
+) -> JoinRequest | None:
+    result = await session.exec(
+        select(JoinRequest)
+        .where(JoinRequest.community_id == community_id, JoinRequest.user_id == user_id)
+        .order_by(col(JoinRequest.requested_at).desc(), col(JoinRequest.id).desc())
+        .limit(1)
+    )
+    return result.first()
+
+
+async def pending_join_requests(
+    session: AsyncSession, *, community_ids: Sequence[int], user_id: str | None = None
+) -> Sequence[JoinRequest]:
+    if not community_ids:
+        return []
+    query = select(JoinRequest).where(
+        col(JoinRequest.community_id).in_(community_ids), JoinRequest.state == PENDING
+    )
+    if user_id is not None:
+        query = query.where(JoinRequest.user_id == user_id)
+    result = await session.exec(query.order_by(col(JoinRequest.requested_at)))
+    return result.all()
+
+
+async def decide_join_request(
+    session: AsyncSession,
+    *,
+    request_id: int,
+    state: str,
+    decided_by: str,
+    decided_at: datetime,
+    reason: str | None,
+) -> bool:
+    """Decide a request that is still waiting. False if someone decided it first."""
+    result = await session.exec(
+        update(JoinRequest)
+        .where(col(JoinRequest.id) == request_id, col(JoinRequest.state) == PENDING)
+        .values(state=state, decided_by=decided_by, decided_at=decided_at, reason=reason)
+    )
+    return result.rowcount == 1
+
+
+async def set_join_request_notices(
+    session: AsyncSession, *, request_id: int, notices: list[dict[str, str]]
+) -> None:
+    # Only this column: a decision saved meanwhile is not overwritten.
+    await session.exec(
+        update(JoinRequest).where(col(JoinRequest.id) == request_id).values(notices=notices)
+    )
+
+
+# -- welcome settings ---------------------------------------------------------------------
+
+
+async def welcome_settings(session: AsyncSession, *, community_id: int) -> WelcomeSettings | None:
+    result = await session.exec(
+        select(WelcomeSettings).where(WelcomeSettings.community_id == community_id)
+    )
+    return result.first()
+
+
+async def save_welcome_settings(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    community_id: int,
+    values: dict[str, Any],
+    updated_by: str,
+    updated_at: datetime,
+) -> WelcomeSettings:
+    found = await welcome_settings(session, community_id=community_id)
+    if found is None:
+        found = WelcomeSettings(
+            team_id=team_id,
+            community_id=community_id,
+            text="",
+            updated_by=updated_by,
+            updated_at=updated_at,
+        )
+    for key, value in values.items():
+        setattr(found, key, value)
+    found.updated_by, found.updated_at = updated_by, updated_at
+    session.add(found)
+    await session.flush()
+    return found
