@@ -30,7 +30,11 @@ async def main() -> None:
         await ack()
 
     database = Database(os.environ["DATABASE_URL"])
-    runner = web.AppRunner(create_web_app(database=database, bolt=bolt))
+    runner = web.AppRunner(
+        create_web_app(
+            database=database, bolt=bolt, signing_secret=os.environ["SLACK_SIGNING_SECRET"]
+        )
+    )
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", int(os.environ["PORT"])).start()
     await asyncio.Event().wait()

@@ -114,6 +114,7 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
         create_web_app(
             database=database,
             bolt=http_bolt,
+            signing_secret=settings.slack_signing_secret,
             dispatcher=dispatcher if clock else None,
             tick_seconds=settings.scheduler_tick_seconds,
         )

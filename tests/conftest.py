@@ -28,7 +28,7 @@ from bot.clock import ManualClock
 from bot.fakeslack import FakeSlack, SlackRequests
 from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
-from bot.server import EVENTS_PATH, create_web_app
+from bot.server import EVENT_TASK, EVENTS_PATH, create_web_app
 from bot.settings import Settings, load_settings
 from storage.db import Database
 from storage.migrate import upgrade
@@ -111,7 +111,11 @@ assert BOLT_LISTENER_TASK in inspect.getsource(AsyncioListenerRunner.run)
 
 
 def _is_listener(task: asyncio.Task[Any]) -> bool:
-    return getattr(task.get_coro(), "__qualname__", "").endswith(BOLT_LISTENER_TASK)
+    """A task still working on a request after its ack: an event being handled (our server
+    acks events first), or a Bolt listener running on after its ack."""
+    return task.get_name() == EVENT_TASK or getattr(task.get_coro(), "__qualname__", "").endswith(
+        BOLT_LISTENER_TASK
+    )
 
 
 @dataclass
@@ -219,7 +223,10 @@ async def cultivate(
     runtime = Runtime(database=database, clock=clock)
     # No pacing: tests post many messages to one channel; tests/test_pacing.py covers it.
     app = create_app(settings_for(slack, database_url), runtime, pacer=ChannelPacer(0))
-    server = TestServer(create_web_app(database=database, bolt=app.bolt), host="127.0.0.1")
+    server = TestServer(
+        create_web_app(database=database, bolt=app.bolt, signing_secret=SIGNING_SECRET),
+        host="127.0.0.1",
+    )
     await server.start_server()
     async with aiohttp.ClientSession() as http:
         yield Cultivate(server, http, slack, app)

@@ -97,7 +97,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         app = create_app(
             settings_for(state["slack"], url), Runtime(database=database), pacer=ChannelPacer(0)
         )
-        runner = web.AppRunner(create_web_app(database=database, bolt=app.bolt))
+        runner = web.AppRunner(
+            create_web_app(database=database, bolt=app.bolt, signing_secret=SIGNING_SECRET)
+        )
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

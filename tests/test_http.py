@@ -122,3 +122,15 @@ async def test_a_clock_process_reports_its_heartbeat_and_503s_when_it_stalls(
             assert (await response.json())["status"] == "unavailable"
     finally:
         await server.close()
+
+
+async def test_an_unsigned_event_is_refused_before_it_is_handled(
+    cultivate: Cultivate, slack: FakeSlack
+) -> None:
+    body, headers = cultivate.requests.event_callback(
+        {"type": "app_home_opened", "user": ASHA, "tab": "home"}
+    )
+    headers["X-Slack-Signature"] = "v0=" + "1" * 64
+    assert (await cultivate.post(body, headers)).status == 401
+    await cultivate.settled()
+    assert slack.calls_to("views.publish") == []

@@ -87,7 +87,10 @@ async def installable(
     runtime = Runtime(database=database, clock=clock)
     app = create_app(settings, runtime, pacer=ChannelPacer(0))
     app.senders.register("note", _post_note, description="a note")
-    server = TestServer(create_web_app(database=database, bolt=app.bolt), host="127.0.0.1")
+    server = TestServer(
+        create_web_app(database=database, bolt=app.bolt, signing_secret=SIGNING_SECRET),
+        host="127.0.0.1",
+    )
     await server.start_server()
     async with aiohttp.ClientSession() as http:
         yield Installable(server, http, slack, app.dispatcher(worker="test")), runtime

@@ -24,7 +24,18 @@ from bot.services.communities import community_by_id
 from bot.services.stages import save_answers, save_list_item
 from bot.services.welcomes import CHECK_IN, GREETING, INTRODUCTION, NUDGE, WELCOME_DM
 from storage.models import MemberProfile, Membership, ScheduledSend
-from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate, Reply, settings_for
+from tests.conftest import (
+    ASHA,
+    BEN,
+    CARMEN,
+    HOUSING,
+    NOOR,
+    SIGNING_SECRET,
+    TEAM,
+    Cultivate,
+    Reply,
+    settings_for,
+)
 from tests.test_communities import start_community
 
 LIAM = "U0LIAM"
@@ -218,7 +229,8 @@ async def restarted(cultivate: Cultivate) -> AsyncIterator[Cultivate]:
     over, as after a restart."""
     app = create_app(settings_for(cultivate.slack, cultivate.database.url), cultivate.app.runtime)
     server = TestServer(
-        create_web_app(database=cultivate.database, bolt=app.bolt), host="127.0.0.1"
+        create_web_app(database=cultivate.database, bolt=app.bolt, signing_secret=SIGNING_SECRET),
+        host="127.0.0.1",
     )
     await server.start_server()
     try:
