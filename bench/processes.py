@@ -24,19 +24,36 @@ def free_port() -> int:
 
 
 class Process:
-    """`python -m bot <mode>` (or another module) with its own port and log file."""
+    """`python -m bot <mode>` (or another module) with its own port and log file. Shared by
+    the benchmarks and the tests that run real processes."""
 
     def __init__(self, args: list[str], env: dict[str, str], workdir: Path) -> None:
+        self.args, self.env, self.workdir = args, env, workdir
         self.port = int(env["PORT"])
         self.log = workdir / f"{'-'.join(args)}-{self.port}.log"
-        with self.log.open("w") as log:
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", *args],
-                cwd=workdir,
-                env=env,
+        self.popen = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        # Output goes to a file: a pipe nobody reads fills up and blocks a chatty process.
+        with self.log.open("a") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", *self.args],
+                cwd=self.workdir,
+                env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    def restart(self) -> None:
+        self.popen = self._spawn()
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no cleanup, as when a machine dies."""
+        self.popen.kill()
+        self.popen.wait(20)
+
+    def output(self) -> str:
+        return self.log.read_text()
 
     @property
     def url(self) -> str:
@@ -63,16 +80,20 @@ class Process:
                 return int(line.split()[1]) / 1024
         raise RuntimeError("no VmRSS")
 
-    def stop(self) -> None:
+    def stop(self) -> str:
+        """SIGTERM, as a platform stops a process; returns everything it printed."""
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
             try:
                 self.popen.wait(20)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
+        return self.output()
 
 
-def environment(*, api_url: str, database_url: str, **extra: str) -> dict[str, str]:
+def environment(*, api_url: str, database_url: str | None, **extra: str) -> dict[str, str]:
+    """A process's environment: the machine's, less any Slack or database settings, plus ours
+    (no DATABASE_URL means the default SQLite file in the working directory)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
     return env | {
         "PYTHONPATH": str(ROOT),
@@ -80,8 +101,8 @@ def environment(*, api_url: str, database_url: str, **extra: str) -> dict[str, s
         "SLACK_BOT_TOKEN": "xoxb-bench",
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": api_url,
-        "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
+        **({"DATABASE_URL": database_url} if database_url else {}),
         **extra,
     }
 

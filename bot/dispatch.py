@@ -201,6 +201,13 @@ class Dispatcher:
             log.error("no sender is registered for %s (#%d)", due.kind, due.id)
             await self._finish(due, SendState.FAILED, f"no sender for {due.kind}")
             return
+        async with self.runtime.database.session() as session:
+            still_ours = await scheduled.confirm_claim(
+                session, send_id=due.id, worker=self.worker, now=now, lease=self.lease
+            )
+        if not still_ours:
+            log.info("%s #%d was taken over by another scheduler", due.kind, due.id)
+            return
         client = await self.clients.for_team(due.team_id)
         if client is None:
             await self._finish(due, SendState.CANCELLED, "the app is not installed in this team")

@@ -73,3 +73,6 @@ def configure(level: int, *, json_lines: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # A heartbeat still running when the next tick comes is skipped on purpose (one at a time);
+    # APScheduler warns about each skip, which would flood the log under load.
+    logging.getLogger("apscheduler").setLevel(max(level, logging.ERROR))

@@ -109,6 +109,23 @@ async def claim_due(
     return rows.all()
 
 
+async def confirm_claim(
+    session: AsyncSession, *, send_id: int, worker: str, now: datetime, lease: timedelta
+) -> bool:
+    """Just before sending: is the row still ours? If so, extend the lease from now. A row can
+    wait in a process's queue past its lease and be taken by another; then it is theirs."""
+    result = await session.exec(
+        update(ScheduledSend)
+        .where(
+            col(ScheduledSend.id) == send_id,
+            col(ScheduledSend.claimed_by) == worker,
+            col(ScheduledSend.state) == SendState.CLAIMED,
+        )
+        .values(lease_until=now + lease)
+    )
+    return result.rowcount == 1
+
+
 async def finish(
     session: AsyncSession,
     *,
