@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -13,7 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.dispatch import Dispatcher, Senders, SlackClients
+from bot.dispatch import Dispatcher, Senders, SingleWorkspace, SlackClients
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers import register_all
@@ -29,19 +30,10 @@ class Cultivate:
     senders: Senders
     runtime: Runtime
     clients: SlackClients  # the bot's client for each team, for work done outside a request
+    lease: timedelta  # how long a scheduler's claim on a row holds
 
     def dispatcher(self, *, worker: str | None = None) -> Dispatcher:
-        return Dispatcher(self.runtime, self.senders, self.clients, worker=worker)
-
-
-class SingleWorkspace:
-    """One bot token for the one workspace the app is installed in."""
-
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
-
-    async def for_team(self, team_id: str) -> AsyncWebClient | None:
-        return self.client
+        return Dispatcher(self.runtime, self.senders, self.clients, worker=worker, lease=self.lease)
 
 
 def create_client(settings: Settings) -> AsyncWebClient:
@@ -71,11 +63,11 @@ def create_app(settings: Settings, runtime: Runtime) -> Cultivate:
         log.exception("a listener failed", exc_info=error)
 
     senders = Senders()
-    cop = register_all(bolt, runtime, senders)
+    clients = SingleWorkspace(bolt.client)
+    lease = timedelta(seconds=settings.scheduler_lease_seconds)
+    # Requests that schedule something for "now" send it at once through this one.
+    sender = Dispatcher(runtime, senders, clients, lease=lease)
+    cop = register_all(bolt, runtime, senders, dispatcher=sender)
     return Cultivate(
-        bolt=bolt,
-        cop=cop,
-        senders=senders,
-        runtime=runtime,
-        clients=SingleWorkspace(bolt.client),
+        bolt=bolt, cop=cop, senders=senders, runtime=runtime, clients=clients, lease=lease
     )

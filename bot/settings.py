@@ -35,6 +35,7 @@ class Settings:
     database_url: str
     port: int
     scheduler_tick_seconds: float
+    scheduler_lease_seconds: float
     log_level: str
 
     @property
@@ -101,6 +102,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     tick = _positive_number(
         get("SCHEDULER_TICK_SECONDS") or "15", "SCHEDULER_TICK_SECONDS", problems
     )
+    lease = _positive_number(
+        get("SCHEDULER_LEASE_SECONDS") or "20", "SCHEDULER_LEASE_SECONDS", problems
+    )
 
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
@@ -117,6 +121,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         database_url=database_url,
         port=port,
         scheduler_tick_seconds=tick,
+        scheduler_lease_seconds=lease,
         log_level=log_level,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.dispatch import Senders
+from bot.dispatch import Dispatcher, Senders, SingleWorkspace
 from bot.runtime import Runtime
 from handlers import communities, deliveries, home, stages
 from handlers.cop import CopCommand
@@ -15,9 +15,13 @@ from handlers.registry import Registry
 FEATURES = (communities, stages, home, deliveries)
 
 
-def register_all(app: AsyncApp, runtime: Runtime, senders: Senders) -> CopCommand:
+def register_all(
+    app: AsyncApp, runtime: Runtime, senders: Senders, *, dispatcher: Dispatcher | None = None
+) -> CopCommand:
     cop = CopCommand()
-    registry = Registry(app=app, cop=cop, senders=senders, runtime=runtime)
+    if dispatcher is None:
+        dispatcher = Dispatcher(runtime, senders, SingleWorkspace(app.client))
+    registry = Registry(app=app, cop=cop, senders=senders, runtime=runtime, dispatcher=dispatcher)
     for feature in FEATURES:
         feature.register(registry)
     cop.register(app)
