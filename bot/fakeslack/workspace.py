@@ -11,7 +11,7 @@ import copy
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -303,6 +303,23 @@ class Workspace:
         return next(
             (m for m in self.messages_by_channel.get(channel_id, []) if m["ts"] == ts), None
         )
+
+    # -- changes a test makes -----------------------------------------------------------
+
+    def add_people(
+        self, count: int, *, channels: Iterable[str] = (), tz: str = "Europe/London"
+    ) -> list[str]:
+        """Add `count` people to the workspace (and to these channels); returns their ids."""
+        with self.lock:
+            ids = []
+            for _ in range(count):
+                user_id = self.next_id("U")
+                n = len(self.people)
+                self.people[user_id] = Person(user_id, f"member.{n}", f"Member {n}", tz)
+                for channel_id in channels:
+                    self.channels[channel_id].members.append(user_id)
+                ids.append(user_id)
+            return ids
 
     # -- mutations used by the API methods --------------------------------------------
 
