@@ -206,7 +206,7 @@ async def test_milestones_are_added_edited_and_removed_from_a_pushed_modal(
     form = await open_stage(community, GOVERNANCE)
     await _click_in(community, form, "list_add:milestones")
     pushed = await community.opened_view("stage_list_item", method="views.push")
-    assert [b["block_id"] for b in pushed["blocks"]] == ["title", "due", "owner"]
+    assert [b["block_id"] for b in pushed["blocks"]] == ["title", "due", "owner", "done"]
 
     # A milestone with no title is refused, naming the field.
     reply = await community.submit(pushed, {"due": {"due": "2027-03-01"}})
@@ -268,7 +268,8 @@ async def test_status_shows_progress_last_editor_and_next_step(community: Cultiv
     assert "*1. Defining the scope* — 2/7 answered" in text
     assert "Last edited by <@U0ASHA>, <!date^" in text
     assert "*4. Roles* — 1/4 answered" in text
-    context = answer["blocks"][-1]["elements"][0]["text"]
+    contexts = [b["elements"][0]["text"] for b in answer["blocks"] if b["type"] == "context"]
+    context = next(c for c in contexts if c.startswith("*Next:*"))
     assert "What are the core issues which need to be addressed?" in context
     assert "`/cop scope`" in context
     buttons = [b["accessory"]["text"]["text"] for b in answer["blocks"] if "accessory" in b]

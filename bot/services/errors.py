@@ -35,3 +35,11 @@ class InvalidAnswers(CommunityError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+
+
+class NotAllowed(CommunityError):
+    """Someone tried a change that only certain people may make; the message says who."""
+
+
+class Gone(CommunityError):
+    """What the person acted on no longer exists, or has changed since they saw it."""
