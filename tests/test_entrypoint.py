@@ -27,8 +27,8 @@ def free_port() -> int:
 
 
 class BotProcess:
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env, self.cwd = env, cwd
+    def __init__(self, env: dict[str, str], cwd: Path, mode: str = "run") -> None:
+        self.env, self.cwd, self.mode = env, cwd, mode
         self.port = int(env["PORT"])
         self.process: subprocess.Popen[str] | None = None
 
@@ -38,7 +38,7 @@ class BotProcess:
 
     def spawn(self) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [sys.executable, "-m", "bot"],
+            [sys.executable, "-m", "bot", self.mode],
             cwd=self.cwd,
             env=self.env,
             stdout=subprocess.PIPE,
@@ -63,6 +63,13 @@ class BotProcess:
     def stop(self) -> str:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
+        output, _ = self.process.communicate(timeout=20)
+        return output
+
+    def kill(self) -> str:
+        """SIGKILL: no shutdown, no cleanup, as when a machine dies."""
+        assert self.process is not None
+        self.process.kill()
         output, _ = self.process.communicate(timeout=20)
         return output
 
