@@ -24,6 +24,7 @@ from bot.services.meetings import (
     PLAN_AHEAD_ROW,
     REMINDER,
     Planned,
+    Session,
     can_organise,
     cancel_meeting,
     create_meeting,
@@ -358,7 +359,7 @@ def register(registry: Registry) -> None:
 
     # -- what the scheduler sends ------------------------------------------------------
 
-    async def current_session(due: Due) -> Any:
+    async def current_session(due: Due) -> Session:
         try:
             found = await session_by_id(
                 runtime.database,
@@ -367,7 +368,7 @@ def register(registry: Registry) -> None:
             )
         except Gone as gone:
             raise Drop(str(gone)) from None
-        reason = still_current(found, due.payload, runtime.clock.now())
+        reason = still_current(found, due.payload)
         if reason is not None:
             raise Drop(reason)
         return found

@@ -620,7 +620,7 @@ async def meeting_for_edit(
     return meeting, form_values(meeting, next_start)
 
 
-def still_current(session: Session, payload: dict[str, Any], now: datetime) -> str | None:
+def still_current(session: Session, payload: dict[str, Any]) -> str | None:
     """Why a scheduled row about this session should not go out, or None if it should."""
     if session.cancelled:
         return "the meeting was cancelled"
