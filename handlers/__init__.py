@@ -7,12 +7,12 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.dispatch import Dispatcher, Senders, SingleWorkspace
 from bot.runtime import Runtime
-from handlers import communities, deliveries, home, meetings, milestones, stages
+from handlers import communities, deliveries, home, launch, meetings, milestones, stages
 from handlers.cop import CopCommand
 from handlers.registry import Registry
 
 # In the order `/cop help` lists their subcommands.
-FEATURES = (communities, stages, meetings, milestones, home, deliveries)
+FEATURES = (communities, stages, meetings, launch, milestones, home, deliveries)
 
 
 def register_all(
