@@ -27,6 +27,7 @@ def test_defaults() -> None:
     assert settings.database_url == "sqlite:///cultivate.db"
     assert settings.port == 3000
     assert settings.scheduler_tick_seconds == 15
+    assert settings.scheduler_lease_seconds == 20
     assert settings.log_level == "INFO"
     assert not settings.socket_mode
 
@@ -59,6 +60,7 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         ({**GOOD, "PORT": "70000"}, "PORT"),
         ({**GOOD, "SCHEDULER_TICK_SECONDS": "0"}, "SCHEDULER_TICK_SECONDS"),
         ({**GOOD, "SCHEDULER_TICK_SECONDS": "nan"}, "SCHEDULER_TICK_SECONDS"),
+        ({**GOOD, "SCHEDULER_LEASE_SECONDS": "-5"}, "SCHEDULER_LEASE_SECONDS"),
         ({**GOOD, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
     ],
 )
