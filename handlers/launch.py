@@ -20,7 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.catalogue import LAUNCH_AGENDA
 from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
-from bot.services.meetings import LAUNCH, LAUNCH_FIELDS, create_meeting, new_form_values, upcoming
+from bot.services.meeting_form import LAUNCH, LAUNCH_FIELDS, new_form_values
+from bot.services.meetings import create_meeting, upcoming
 from bot.services.terms import (
     Terms,
     agree,

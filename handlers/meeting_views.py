@@ -7,14 +7,8 @@ from typing import Any
 
 from bot.catalogue import Field
 from bot.recurrence import describe as describe_series
-from bot.services.meetings import (
-    DURATION,
-    FORMAT,
-    NOTES_FIELDS,
-    REMINDER_OFFSETS,
-    RSVP_ANSWERS,
-    Session,
-)
+from bot.services.meeting_form import DURATION, FORMAT, NOTES_FIELDS, REMINDER_OFFSETS
+from bot.services.meetings import RSVP_ANSWERS, Session
 from bot.text import escape, mention, slack_time, truncate
 from handlers.blocks import Block, actions, button, context, modal, plain, section
 from handlers.forms import input_block

@@ -13,13 +13,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.dispatch import Drop, Due
 from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
 from bot.services.errors import CommunityError, Gone, InvalidAnswers, NoCommunity
-from bot.services.meetings import (
-    ANNOUNCEMENT,
+from bot.services.meeting_form import (
     LAUNCH,
     LAUNCH_FIELDS,
     MEETING,
     MEETING_FIELDS,
     NOTES_FIELDS,
+    new_form_values,
+)
+from bot.services.meetings import (
+    ANNOUNCEMENT,
     NOTES_PROMPT,
     PLAN_AHEAD_ROW,
     REMINDER,
@@ -30,7 +33,6 @@ from bot.services.meetings import (
     create_meeting,
     edit_meeting,
     meeting_for_edit,
-    new_form_values,
     next_meetings,
     notes_recipient,
     plan_ahead,
