@@ -162,10 +162,11 @@ async def test_one_reminder_on_time_even_when_the_bot_is_killed_and_restarted(
     if killed == "before the reminder is due":
         bot.kill()
     else:
-        # Slack takes a second to answer: the process is killed while its post is in flight.
+        # Slack takes 1.5s to answer: the process is killed while its post is in flight.
         # Slack still posts it; the restarted process must notice and not post again.
-        deployment.fake.latency = 1.0
+        deployment.fake.latency = 1.5
         await deployment.wait_for_rows("claimed")
+        await asyncio.sleep(0.5)  # the post has left the process; Slack has not answered
         bot.kill()
         deployment.fake.latency = 0
     await bot.start(deployment.http)
@@ -178,6 +179,11 @@ async def test_one_reminder_on_time_even_when_the_bot_is_killed_and_restarted(
     [row] = await deployment.reminder_rows()
     if killed == "after the claim, mid-send":
         assert row.attempts == 2  # taken again after the dead process's lease ran out
+        # ...and found the first post in the channel's history rather than posting again.
+        assert deployment.fake.calls_to("conversations.history")
+        assert posted < datetime.fromtimestamp(
+            deployment.fake.calls_to("conversations.history")[-1].time, UTC
+        )
     await asyncio.sleep(1.5)  # a heartbeat or more later, still one
     assert len(deployment.reminders()) == 1
 
