@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
 from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
-from bot.services.errors import CommunityError, Gone, InvalidAnswers, NoCommunity
+from bot.services.errors import CommunityError, EditConflict, Gone, InvalidAnswers, NoCommunity
 from bot.services.meeting_form import (
     LAUNCH,
     LAUNCH_FIELDS,
@@ -61,6 +61,8 @@ OCCURRENCE = re.compile(r"^occurrence:(\d+)$")
 def refusal(error: CommunityError) -> str:
     if isinstance(error, NoCommunity):
         return "This community no longer exists."
+    if isinstance(error, EditConflict):
+        return "Someone changed this meeting at the same moment. Nothing was saved: try again."
     return str(error)
 
 

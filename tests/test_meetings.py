@@ -15,8 +15,11 @@ from sqlmodel import col, select
 from bot.catalogue import ROLES
 from bot.clock import ManualClock
 from bot.fakeslack import FakeSlack
-from storage.models import MeetingOccurrence, Rsvp, ScheduledSend
-from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
+from bot.services.errors import EditConflict
+from bot.services.meetings import edit_meeting
+from storage.models import Meeting, MeetingOccurrence, Rsvp, ScheduledSend
+from storage.repositories import meetings as meetings_repository
+from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
 from tests.test_communities import start_community
 from tests.test_home import open_home, texts
 from tests.test_stages import as_values, open_stage
@@ -586,3 +589,42 @@ async def test_coordinators_see_what_is_scheduled_and_what_failed_in_app_home(
     assert "*Could not be delivered*" in home
     assert "a meeting reminder: Monthly &lt;!channel&gt; catch-up — failed <!date^" in home
     assert "`not_in_channel`" in home
+
+
+async def test_two_edits_at_once_never_leave_the_meeting_without_its_reminders(
+    community: Cultivate,
+) -> None:
+    await plan_meeting(community, meeting_values(reminders=["1d", "1h"]))
+
+    async def edit(at: str) -> str | None:
+        answers = {key: value[key] for key, value in meeting_values(at=at).items()}
+        try:
+            await edit_meeting(
+                community.database,
+                community.runtime.clock,
+                team_id=TEAM,
+                meeting_id=1,
+                user_id=ASHA,
+                submitted=answers | {"timezone": "Europe/London"},
+            )
+        except EditConflict:
+            return None
+        return at
+
+    outcomes = await asyncio.gather(edit("19:00"), edit("20:00"))
+    assert any(outcomes)
+    async with community.database.session() as session:
+        meeting = await session.get(Meeting, 1)
+        [occurrence] = (await session.exec(select(MeetingOccurrence))).all()
+        # A change that read a plan version someone else has moved on from is refused.
+        assert meeting is not None
+        assert not await meetings_repository.bump_plan_version(
+            session, meeting_id=1, seen=meeting.plan_version - 1
+        )
+    assert meeting.plan_version == 1 + sum(1 for o in outcomes if o)
+    start = occurrence.starts_at
+    assert f"{start.astimezone(LONDON):%H:%M}" in {o for o in outcomes if o}
+    assert sorted(r.due_at for r in await open_rows(community, "meeting_reminder")) == [
+        start - timedelta(days=1),
+        start - timedelta(hours=1),
+    ]

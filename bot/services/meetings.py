@@ -17,11 +17,14 @@ cancellation cancels every pending row and every session still to come.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import zip_longest
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.answers import clean, field_error
@@ -29,7 +32,7 @@ from bot.catalogue import ROLES, Option
 from bot.clock import Clock
 from bot.recurrence import Recurrence, Series, local_time
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
-from bot.services.errors import Gone, InvalidAnswers, NotAllowed
+from bot.services.errors import EditConflict, Gone, InvalidAnswers, NotAllowed
 from bot.services.meeting_form import (
     LAUNCH,
     LAUNCH_FIELDS,
@@ -147,7 +150,7 @@ async def create_meeting(
     details = check(
         submitted, fields=LAUNCH_FIELDS if purpose == LAUNCH else MEETING_FIELDS, now=now
     )
-    async with database.session() as session:
+    async with _changing(database) as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
         if purpose == LAUNCH:
             require_coordinator(record, user_id)  # the launch is the coordinators' to call
@@ -177,15 +180,15 @@ async def edit_meeting(
     submitted: dict[str, Any],
 ) -> Planned:
     now = clock.now()
-    async with database.session() as session:
+    async with _changing(database) as session:
         meeting = await _active_meeting(session, team_id=team_id, meeting_id=meeting_id)
         fields = LAUNCH_FIELDS if meeting.purpose == LAUNCH else MEETING_FIELDS
         details = check(submitted, fields=fields, now=now)
         record = await load_record(session, team_id=team_id, community_id=meeting.community_id)
         require_organiser(record, user_id)
+        await _next_version(session, meeting)
         for name, value in _columns(details).items():
             setattr(meeting, name, value)
-        meeting.plan_version += 1
         meeting.updated_at, meeting.updated_by = now, user_id
         session.add(meeting)
         await scheduled.cancel(
@@ -205,10 +208,11 @@ async def cancel_meeting(
 ) -> Planned:
     """Cancel the meeting and every session still to come: nothing about it stays pending."""
     now = clock.now()
-    async with database.session() as session:
+    async with _changing(database) as session:
         meeting = await _active_meeting(session, team_id=team_id, meeting_id=meeting_id)
         record = await load_record(session, team_id=team_id, community_id=meeting.community_id)
         require_organiser(record, user_id)
+        await _next_version(session, meeting)
         meeting.cancelled_at, meeting.cancelled_by = now, user_id
         session.add(meeting)
         await scheduled.cancel(
@@ -229,7 +233,7 @@ async def cancel_meeting(
 async def plan_ahead(database: Database, clock: Clock, *, team_id: str, meeting_id: int) -> Planned:
     """Keep the next sessions planned: run when a session ends."""
     now = clock.now()
-    async with database.session() as session:
+    async with _changing(database) as session:
         meeting = await _active_meeting(session, team_id=team_id, meeting_id=meeting_id)
         send_now = await _plan(session, meeting, now)
     return Planned(meeting=meeting, send_now=send_now, redraw=[])
@@ -242,6 +246,26 @@ async def _active_meeting(session: AsyncSession, *, team_id: str, meeting_id: in
     if meeting.cancelled_at is not None:
         raise Gone("That meeting was cancelled.")
     return meeting
+
+
+@asynccontextmanager
+async def _changing(database: Database) -> AsyncIterator[AsyncSession]:
+    """A unit of work that changes a meeting's plan. If a concurrent change took the same
+    session number first, the database refuses ours and the caller is told to try again."""
+    try:
+        async with database.session() as session:
+            yield session
+    except IntegrityError:
+        raise EditConflict(None, None) from None
+
+
+async def _next_version(session: AsyncSession, meeting: Meeting) -> None:
+    """Claim the next plan version, or refuse if another change got there first."""
+    assert meeting.id is not None
+    seen = meeting.plan_version
+    if not await meeting_rows.bump_plan_version(session, meeting_id=meeting.id, seen=seen):
+        raise EditConflict(None, None)
+    meeting.plan_version = seen + 1  # as stored (the ORM has synchronised it already)
 
 
 def _columns(details: Details) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +24,17 @@ async def meeting_by_id(session: AsyncSession, *, team_id: str, meeting_id: int)
         select(Meeting).where(Meeting.team_id == team_id, Meeting.id == meeting_id)
     )
     return result.first()
+
+
+async def bump_plan_version(session: AsyncSession, *, meeting_id: int, seen: int) -> bool:
+    """Move the meeting to its next plan version, if it is still at the one the caller read.
+    False when someone else changed it meanwhile: two edits never both re-plan from one state."""
+    result = await session.exec(
+        update(Meeting)
+        .where(col(Meeting.id) == meeting_id, col(Meeting.plan_version) == seen)
+        .values(plan_version=seen + 1)
+    )
+    return result.rowcount == 1
 
 
 async def active_meetings(
