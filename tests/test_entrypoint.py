@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.__main__ import _drain
 from bot.fakeslack import FakeSlack, SlackRequests
 from tests.conftest import ASHA, SIGNING_SECRET
 
@@ -63,7 +64,12 @@ class BotProcess:
     def stop(self) -> str:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
-        output, _ = self.process.communicate(timeout=20)
+        try:
+            output, _ = self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate(timeout=20)
+            raise AssertionError(f"bot did not stop within 20s of SIGTERM:\n{output}") from None
         return output
 
     def kill(self) -> str:
@@ -134,3 +140,19 @@ async def test_answers_survive_a_restart(
         output = bot.stop()
     assert "Traceback" not in output
     assert "xoxb-process" not in output
+
+
+async def test_a_stopping_process_lets_work_in_flight_finish_and_cancels_what_hangs() -> None:
+    finished: list[str] = []
+
+    async def work() -> None:
+        await asyncio.sleep(0.05)
+        finished.append("heartbeat")
+
+    async def hung() -> None:
+        await asyncio.Event().wait()
+
+    in_flight, stuck = asyncio.create_task(work()), asyncio.create_task(hung())
+    await _drain(0.3)
+    assert finished == ["heartbeat"] and in_flight.done()
+    assert stuck.cancelled()
