@@ -35,6 +35,7 @@ log = logging.getLogger("cultivate")
 
 MODES = ("run", "web", "clock", "migrate")
 RETRY_CAP_SECONDS = 30.0
+DRAIN_SECONDS = 10.0  # how long a stopping process waits for work in flight
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,6 +141,21 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
         if scheduler.running:
             scheduler.shutdown(wait=False)
         await runner.cleanup()
+        await _drain(DRAIN_SECONDS)
+
+
+async def _drain(seconds: float) -> None:
+    """Let work in flight (a heartbeat, a listener's work after its ack) finish before the
+    database closes, so a clean stop never abandons a connection mid-query; whatever is still
+    running after `seconds` is cancelled. A killed process loses nothing either way: its rows
+    are taken again after their lease."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    if not others:
+        return
+    _, pending = await asyncio.wait(others, timeout=seconds)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 if __name__ == "__main__":

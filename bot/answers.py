@@ -7,7 +7,7 @@ a list question as a list of items (each a dict keyed by its fields).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from bot.catalogue import Field, Kind, Question, Stage
@@ -46,6 +46,11 @@ def field_error(spec: Field, value: Any) -> str | None:
                 date.fromisoformat(value)
             except (TypeError, ValueError):
                 return "Please pick a date."
+        case Kind.TIME:
+            try:
+                time.fromisoformat(value)
+            except (TypeError, ValueError):
+                return "Please pick a time."
         case Kind.LIST:
             if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
                 return "Expected a list."

@@ -16,9 +16,8 @@ from urllib.parse import urlsplit
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.dispatch import Dispatcher, Senders, SlackClients
+from bot.dispatch import Dispatcher, Senders, SingleWorkspace, SlackClients
 from bot.installations import (
     BOT_SCOPES,
     DatabaseInstallationStore,
@@ -42,20 +41,10 @@ class Cultivate:
     senders: Senders
     runtime: Runtime
     clients: SlackClients  # the bot's client for each team, for work done outside a request
-    lease: timedelta = timedelta(minutes=5)
+    lease: timedelta  # how long a scheduler's claim on a row holds
 
     def dispatcher(self, *, worker: str | None = None) -> Dispatcher:
         return Dispatcher(self.runtime, self.senders, self.clients, worker=worker, lease=self.lease)
-
-
-class SingleWorkspace:
-    """One bot token for the one workspace the app is installed in."""
-
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
-
-    async def for_team(self, team_id: str) -> AsyncWebClient | None:
-        return self.client
 
 
 def create_app(
@@ -106,14 +95,17 @@ def create_app(
         log.exception("a listener failed", exc_info=error)
 
     senders = Senders()
-    cop = register_all(bolt, runtime, senders, settings)
+    lease = timedelta(seconds=settings.scheduler_lease_seconds)
+    # Requests that schedule something for "now" send it at once through this one.
+    sender = Dispatcher(runtime, senders, clients, lease=lease)
+    cop = register_all(bolt, runtime, senders, settings, dispatcher=sender)
     return Cultivate(
         bolt=bolt,
         cop=cop,
         senders=senders,
         runtime=runtime,
         clients=clients,
-        lease=timedelta(seconds=settings.scheduler_lease_seconds),
+        lease=lease,
     )
 
 

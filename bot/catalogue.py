@@ -19,6 +19,7 @@ class Kind(StrEnum):
     USER = "user"  # one person
     USERS = "users"  # several people
     DATE = "date"
+    TIME = "time"  # a wall-clock time, "HH:MM"
     LIST = "list"  # several items, each with its own fields
 
 
@@ -180,7 +181,13 @@ GOVERNANCE = Stage(
             item_fields=(
                 Field("title", "Milestone", Kind.LINE, required=True, max_length=150),
                 Field("due", "Due date", Kind.DATE, required=True),
-                Field("owner", "Owner", Kind.USER),
+                Field(
+                    "owner",
+                    "Owner",
+                    Kind.USER,
+                    hint="The owner gets a reminder a week and a day before it is due.",
+                ),
+                Field("done", "Done on", Kind.DATE, hint="Leave empty until it is done."),
             ),
         ),
         Question(
@@ -385,6 +392,11 @@ LAUNCH = Stage(
     title="Launch",
     summary="A workshop where members meet and agree purpose, terms of reference and ways of working.",
 )
+# What the launch workshop is for, in the checklist's words: its agenda starts from these.
+LAUNCH_AGENDA: tuple[str, ...] = (
+    "Members meet each other and start building relationships.",
+    "Explore and agree the community's purpose, terms of reference and ways of working.",
+)
 SUSTAINING = Stage(
     key="sustaining",
     number=7,
@@ -418,3 +430,71 @@ def stage(key: str) -> Stage:
 
 def find_stage(key: str) -> Stage | None:
     return _BY_KEY.get(key)
+
+
+@dataclass(frozen=True)
+class TermsSection:
+    """A heading of the terms of reference, and the saved answers it is drafted from, as
+    (stage key, question key) pairs in the order they are shown."""
+
+    title: str
+    answers: tuple[tuple[str, str], ...]
+
+
+# The terms of reference a community agrees at its launch, drafted from its setup answers.
+TERMS_OF_REFERENCE: tuple[TermsSection, ...] = (
+    TermsSection(
+        "Purpose and aims",
+        (("scope", "aims"), ("scope", "need"), ("scope", "rationale"), ("scope", "benefits")),
+    ),
+    TermsSection(
+        "Scope",
+        (("scope", "core_issues"), ("scope", "work_to_date"), ("scope", "outputs")),
+    ),
+    TermsSection(
+        "Membership and participation",
+        (
+            ("members", "membership"),
+            ("members", "contributors"),
+            ("members", "experts"),
+            ("members", "skills"),
+            ("members", "levels"),
+            ("members", "stakeholder_involvement"),
+        ),
+    ),
+    TermsSection(
+        "Roles",
+        (
+            ("roles", "coordinators"),
+            ("roles", "facilitators"),
+            ("roles", "assignments"),
+            ("roles", "stakeholder_roles"),
+        ),
+    ),
+    TermsSection(
+        "Governance and decisions",
+        (
+            ("governance", "decisions"),
+            ("governance", "context"),
+            ("governance", "resources"),
+            ("governance", "stakeholders"),
+        ),
+    ),
+    TermsSection(
+        "Ways of working",
+        (
+            ("ways", "principles"),
+            ("ways", "values"),
+            ("ways", "working_together"),
+            ("ways", "structure"),
+            ("ways", "public_domain"),
+            ("ways", "risks"),
+        ),
+    ),
+    TermsSection(
+        "Communication",
+        (("ways", "communication_modes"), ("ways", "stakeholder_communication")),
+    ),
+    TermsSection("Policies", (("ways", "policies"),)),
+    TermsSection("Milestones", (("governance", "milestones"),)),
+)

@@ -32,6 +32,10 @@ from storage.repositories.scheduled import SendState
 log = logging.getLogger(__name__)
 
 DELIVERY_FAILED = "delivery_failed"
+# How long a claim holds before another scheduler may take the row. Short, so a killed
+# process's rows go out again within seconds; a live process renews its claims while it
+# sends, so a slow send is never taken for a dead one.
+DEFAULT_LEASE = timedelta(seconds=20)
 # Slack errors that no retry will fix: the channel or person is gone, or we are not allowed.
 PERMANENT_ERRORS = {
     "channel_not_found",
@@ -125,6 +129,16 @@ class SlackClients(Protocol):
         ...
 
 
+class SingleWorkspace:
+    """One bot token for the one workspace the app is installed in."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def for_team(self, team_id: str) -> AsyncWebClient | None:
+        return self.client
+
+
 def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -137,7 +151,7 @@ class Dispatcher:
         clients: SlackClients,
         *,
         worker: str | None = None,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = DEFAULT_LEASE,
         batch: int = 100,
         max_attempts: int = 5,
         concurrency: int = 8,
@@ -155,19 +169,53 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim and send what is due now; returns how many rows were handled."""
         now = self.runtime.clock.now()
-        async with self.runtime.database.session() as session:
-            rows = await scheduled.claim_due(
-                session, worker=self.worker, now=now, lease=self.lease, limit=self.batch
-            )
-            claimed = [Due.of(row) for row in rows]
-        await asyncio.gather(*(self._handle(due) for due in claimed))
+        handled = await self._claim_and_send(now, ids=None)
         self._last_heartbeat = time.monotonic()
-        return len(claimed)
+        return handled
 
     def seconds_since_heartbeat(self) -> float | None:
         if self._last_heartbeat is None:
             return None
         return time.monotonic() - self._last_heartbeat
+
+    async def send_now(self, ids: list[int]) -> int:
+        """Send these rows at once if they are due and nobody has taken them: what a request
+        that has just scheduled something for "now" calls, rather than waiting for the next
+        heartbeat. A row it cannot send goes the usual way (retry, fail, tell)."""
+        if not ids:
+            return 0
+        return await self._claim_and_send(self.runtime.clock.now(), ids=ids)
+
+    async def _claim_and_send(self, now: datetime, *, ids: list[int] | None) -> int:
+        async with self.runtime.database.session() as session:
+            rows = await scheduled.claim_due(
+                session, worker=self.worker, now=now, lease=self.lease, limit=self.batch, ids=ids
+            )
+            claimed = [Due.of(row) for row in rows]
+        if not claimed:
+            return 0
+        renewing = asyncio.create_task(self._renew([due.id for due in claimed]))
+        try:
+            await asyncio.gather(*(self._handle(due) for due in claimed))
+        finally:
+            renewing.cancel()
+        return len(claimed)
+
+    async def _renew(self, ids: list[int]) -> None:
+        """While sends are in flight, keep extending their claims."""
+        interval = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with self.runtime.database.session() as session:
+                    await scheduled.renew_leases(
+                        session,
+                        worker=self.worker,
+                        ids=ids,
+                        lease_until=self.runtime.clock.now() + self.lease,
+                    )
+            except Exception:  # a missed renewal only risks a retake, never a loss
+                log.exception("could not renew the scheduler's claims")
 
     async def run_until_idle(self, *, rounds: int = 100) -> int:
         """Run heartbeats until nothing more is due now (tests and the sandbox use this)."""

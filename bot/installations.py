@@ -39,6 +39,8 @@ BOT_SCOPES = (
     "groups:write",
     "im:write",
     "mpim:write",
+    "files:write",
+    "canvases:write",
 )
 
 

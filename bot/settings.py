@@ -126,11 +126,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         problems.append(f"DATABASE_URL: {error}")
 
     port = _integer(get("PORT") or "3000", "PORT", 1, 65535, problems)
-    lease = _positive_number(
-        get("SCHEDULER_LEASE_SECONDS") or "300", "SCHEDULER_LEASE_SECONDS", problems
-    )
     tick = _positive_number(
         get("SCHEDULER_TICK_SECONDS") or "15", "SCHEDULER_TICK_SECONDS", problems
+    )
+    lease = _positive_number(
+        get("SCHEDULER_LEASE_SECONDS") or "20", "SCHEDULER_LEASE_SECONDS", problems
     )
 
     batch = _integer(

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
+
+# Characters that would turn typed text into Markdown structure: emphasis, code, links and
+# images, headings, tables, strikethrough. CommonMark lets any of them be backslash-escaped.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
 
 
 def escape(text: str) -> str:
@@ -31,3 +36,13 @@ def slack_time(moment: datetime, token: str = "{date_short_pretty} at {time}") -
 def calendar_date(day: date) -> str:
     """A calendar date (a deadline, not a moment) reads the same in every time zone."""
     return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def markdown_escape(text: str) -> str:
+    """Escape what a person typed before it goes into a Markdown document (a file, a canvas).
+
+    `&`, `<` and `>` become entities, as for messages, so nothing typed is read as a mention
+    or as HTML; Markdown's own punctuation is backslash-escaped, so a typed `# heading` or
+    `[link](…)` stays text. Rendered, the text reads exactly as it was typed.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", escape(text))

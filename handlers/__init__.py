@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.dispatch import Senders
+from bot.dispatch import Dispatcher, Senders, SingleWorkspace
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers import (
@@ -14,6 +14,9 @@ from handlers import (
     home,
     installs,
     joining,
+    launch,
+    meetings,
+    milestones,
     redelivery,
     roster,
     stages,
@@ -23,14 +26,41 @@ from handlers.cop import CopCommand
 from handlers.registry import Registry
 
 # In the order `/cop help` lists their subcommands.
-FEATURES = (redelivery, communities, stages, joining, welcomes, roster, home, deliveries, installs)
+FEATURES = (
+    redelivery,
+    communities,
+    stages,
+    meetings,
+    launch,
+    milestones,
+    joining,
+    welcomes,
+    roster,
+    home,
+    deliveries,
+    installs,
+)
 
 
 def register_all(
-    app: AsyncApp, runtime: Runtime, senders: Senders, settings: Settings
+    app: AsyncApp,
+    runtime: Runtime,
+    senders: Senders,
+    settings: Settings,
+    *,
+    dispatcher: Dispatcher | None = None,
 ) -> CopCommand:
     cop = CopCommand()
-    registry = Registry(app=app, cop=cop, senders=senders, runtime=runtime, settings=settings)
+    if dispatcher is None:
+        dispatcher = Dispatcher(runtime, senders, SingleWorkspace(app.client))
+    registry = Registry(
+        app=app,
+        cop=cop,
+        senders=senders,
+        runtime=runtime,
+        settings=settings,
+        dispatcher=dispatcher,
+    )
     for feature in FEATURES:
         feature.register(registry)
     cop.register(app)

@@ -1,14 +1,76 @@
-"""Telling coordinators, once, when something scheduled could not be delivered."""
+"""Delivering scheduled messages once, showing coordinators what is scheduled and what
+failed, and telling them, once, when something could not be delivered."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import DELIVERY_FAILED, Drop, Due
-from bot.services.communities import community_by_id
+from bot.services.communities import CommunityRecord, community_by_id
+from bot.services.deliveries import Delivery, outlook
 from bot.services.errors import NoCommunity
-from bot.text import escape
-from handlers.registry import Registry
+from bot.text import escape, slack_time
+from handlers.blocks import Block, context, section
+from handlers.registry import Registry, Surface
+
+# Message metadata marking a post as the delivery of one scheduled row.
+SCHEDULED_EVENT = "cultivate_scheduled_send"
+HISTORY_PAGES = 2  # how far back (in pages of 100 messages) to look for an earlier delivery
+
+
+async def post_once(
+    client: AsyncWebClient,
+    due: Due,
+    *,
+    channel: str,
+    text: str,
+    blocks: list[Block] | None = None,
+) -> str:
+    """Post a scheduled row's message in a channel, once, and return its ts.
+
+    A row is tried again when its last attempt's outcome is unknown: the process died after
+    Slack took the message but before the row was marked sent, or the answer timed out. So
+    every post carries the row's id as message metadata, and a second attempt first looks in
+    the channel's recent history for the first one's post.
+    """
+    if due.attempts > 1:
+        earlier = await _earlier_post(client, channel, due.id)
+        if earlier is not None:
+            return earlier
+    response = await client.chat_postMessage(
+        channel=channel,
+        text=text,
+        blocks=blocks,
+        metadata={"event_type": SCHEDULED_EVENT, "event_payload": {"send_id": due.id}},
+    )
+    return str(response["ts"])
+
+
+async def _earlier_post(client: AsyncWebClient, channel: str, send_id: int) -> str | None:
+    cursor = None
+    for _ in range(HISTORY_PAGES):
+        page = await client.conversations_history(
+            channel=channel, include_all_metadata=True, limit=100, cursor=cursor
+        )
+        for message in page.get("messages") or []:
+            metadata: dict[str, Any] = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == SCHEDULED_EVENT
+                and (metadata.get("event_payload") or {}).get("send_id") == send_id
+            ):
+                return str(message["ts"])
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            break
+    return None
+
+
+def _line(registry: Registry, delivery: Delivery, moment: str) -> str:
+    what = registry.senders.describe(delivery.kind)
+    about = f": {escape(delivery.about)}" if delivery.about else ""
+    return f"• {what}{about} — {moment}"
 
 
 def register(registry: Registry) -> None:
@@ -36,3 +98,37 @@ def register(registry: Registry) -> None:
     registry.senders.register(
         DELIVERY_FAILED, tell_coordinators, description="a notice about a failed delivery"
     )
+
+    async def scheduled_and_failed(
+        record: CommunityRecord, viewer: str, surface: Surface
+    ) -> list[Block]:
+        """In a coordinator's App Home: what is coming up, and what could not be delivered."""
+        if surface != Surface.HOME or not record.is_coordinator(viewer):
+            return []
+        assert record.community.id is not None
+        seen = await outlook(
+            runtime.database, team_id=record.community.team_id, community_id=record.community.id
+        )
+        blocks: list[Block] = []
+        if seen.due:
+            lines = [_line(registry, d, f"due {slack_time(d.due_at)}") for d in seen.due]
+            more = seen.due_count - len(seen.due)
+            if more:
+                lines.append(f"…and {more} more")
+            blocks.append(section("*Scheduled*\n" + "\n".join(lines)))
+        else:
+            blocks.append(context("Nothing is scheduled for this community."))
+        if seen.failed:
+            lines = [
+                _line(
+                    registry,
+                    d,
+                    f"failed {slack_time(d.finished_at or d.due_at)}"
+                    f" (Slack said `{escape(d.error or 'unknown')}`)",
+                )
+                for d in seen.failed
+            ]
+            blocks.append(section("⚠️ *Could not be delivered*\n" + "\n".join(lines)))
+        return blocks
+
+    registry.sections.append(scheduled_and_failed)

@@ -64,6 +64,10 @@ def _element(spec: Field, value: Any) -> Block:
             element = {"type": "datepicker"}
             if value:
                 element["initial_date"] = value
+        case Kind.TIME:
+            element = {"type": "timepicker"}
+            if value:
+                element["initial_time"] = str(value)[:5]  # Slack's timepicker is "HH:MM"
         case _:
             raise ValueError(f"{spec.kind} has no input element")
     if spec.placeholder and element["type"] not in ("radio_buttons", "checkboxes"):
@@ -100,7 +104,18 @@ def _value_of(spec: Field, element: dict[str, Any]) -> Any:
             return list(element.get("selected_users") or [])
         case Kind.DATE:
             return element.get("selected_date")
+        case Kind.TIME:
+            return element.get("selected_time")
     return None
+
+
+def errors_on_blocks(errors: dict[str, str], block_ids: list[str]) -> dict[str, str]:
+    """Slack shows an error only under an input block: move any other error to the first one."""
+    shown: dict[str, str] = {}
+    for key, message in errors.items():
+        target = key if key in block_ids else block_ids[0]
+        shown[target] = f"{shown[target]} {message}" if target in shown else message
+    return shown
 
 
 def describe(spec: Field, value: Any) -> str:
@@ -118,6 +133,8 @@ def describe(spec: Field, value: Any) -> str:
             return ", ".join(mention(str(v)) for v in value)
         case Kind.DATE:
             return calendar_date(date.fromisoformat(value))
+        case Kind.TIME:
+            return escape(str(value)[:5])
         case Kind.LIST:
             assert isinstance(spec, Question)
             return "\n".join(f"• {describe_item(spec, item)}" for item in value)

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.dispatch import Senders
+from bot.dispatch import Dispatcher, Senders
 from bot.runtime import Runtime
 from bot.services.communities import CommunityRecord
 from bot.settings import Settings
@@ -35,4 +35,5 @@ class Registry:
     senders: Senders  # how each kind of scheduled row is sent
     runtime: Runtime  # the database and the clock
     settings: Settings  # what the deployment configured
+    dispatcher: Dispatcher  # sends rows scheduled for "now" at once: `dispatcher.send_now(ids)`
     sections: list[CommunitySection] = field(default_factory=list)

@@ -41,7 +41,7 @@ from handlers.blocks import (
     section,
 )
 from handlers.cop import CopRequest
-from handlers.forms import describe, describe_item, input_block, read_state
+from handlers.forms import describe, describe_item, errors_on_blocks, input_block, read_state
 from handlers.registry import Registry
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
@@ -221,15 +221,6 @@ def _item_view(
     )
 
 
-def _errors_on_blocks(errors: dict[str, str], block_ids: list[str]) -> dict[str, str]:
-    """Slack shows an error only under an input block: move any other error to the first one."""
-    shown: dict[str, str] = {}
-    for key, message in errors.items():
-        target = key if key in block_ids else block_ids[0]
-        shown[target] = f"{shown[target]} {message}" if target in shown else message
-    return shown
-
-
 def _refusal(error: CommunityError) -> str:
     if isinstance(error, NotCoordinator):
         return "Only this community's coordinators can change it. Nothing was saved."
@@ -301,7 +292,7 @@ def register(registry: Registry) -> None:
                 base_version=form.version,
             )
         except InvalidAnswers as invalid:
-            await ack(response_action="errors", errors=_errors_on_blocks(invalid.errors, block_ids))
+            await ack(response_action="errors", errors=errors_on_blocks(invalid.errors, block_ids))
             return
         except CommunityError as refused:
             await ack(response_action="errors", errors={block_ids[0]: _refusal(refused)})
@@ -387,7 +378,7 @@ def register(registry: Registry) -> None:
                 base_version=form.version,
             )
         except InvalidAnswers as invalid:
-            await ack(response_action="errors", errors=_errors_on_blocks(invalid.errors, block_ids))
+            await ack(response_action="errors", errors=errors_on_blocks(invalid.errors, block_ids))
             return
         except CommunityError as refused:
             await ack(response_action="errors", errors={block_ids[0]: _refusal(refused)})

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, false, text
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -26,6 +26,11 @@ class Community(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     created_by: str = Field(max_length=SLACK_ID)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # Set when the coordinators mark the terms of reference agreed: the community is launched.
+    launched_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    launched_by: str | None = Field(default=None, max_length=SLACK_ID)
 
 
 class StageRevision(SQLModel, table=True):
@@ -249,3 +254,140 @@ class WelcomeSettings(SQLModel, table=True):
     pair_newcomers: bool = False
     updated_by: str = Field(max_length=SLACK_ID)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Meeting(SQLModel, table=True):
+    """A meeting, or a series of them, as its organiser planned it.
+
+    The start is kept as a local date and wall-clock time in an IANA zone, never as a UTC
+    instant: a weekly 18:00 Europe/London meeting is at 18:00 in London in winter and summer.
+    Each occurrence's UTC time is computed from these, in `bot.recurrence`.
+    """
+
+    __tablename__ = "meetings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE", index=True)
+    purpose: str = Field(default="meeting", max_length=16)  # "meeting", or "launch" (workshop)
+    title: str = Field(max_length=150)
+    agenda: str = Field(default="", sa_column=Column(Text, nullable=False))
+    first_date: date  # the series' first day, local to `timezone`
+    start_time: time  # local wall-clock time
+    duration_minutes: int
+    timezone: str = Field(max_length=64)
+    format: str = Field(max_length=16)
+    place: str = Field(default="", max_length=500)
+    recurrence: str = Field(default="none", max_length=16)
+    repeat_until: date | None = None
+    reminders: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    organiser: str = Field(max_length=SLACK_ID)
+    facilitator: str | None = Field(default=None, max_length=SLACK_ID)
+    # Bumped by every edit: scheduled rows carry it in their dedupe keys, so a new plan never
+    # collides with the cancelled rows of an old one.
+    plan_version: int = 1
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_by: str = Field(max_length=SLACK_ID)
+    cancelled_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    cancelled_by: str | None = Field(default=None, max_length=SLACK_ID)
+
+
+class MeetingOccurrence(SQLModel, table=True):
+    """One planned session of a meeting. Only the next few are planned; each one's end plans
+    the next (see `bot.services.meetings`). RSVPs and notes belong to an occurrence."""
+
+    __tablename__ = "meeting_occurrences"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "seq", name="uq_meeting_occurrence_seq"),
+        Index("ix_meeting_occurrence_community", "community_id", "starts_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    meeting_id: int = Field(foreign_key="meetings.id", ondelete="CASCADE")
+    seq: int  # 1, 2, 3… in the order they were planned
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ends_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    cancelled_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    actions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notes_by: str | None = Field(default=None, max_length=SLACK_ID)
+    notes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    notes_ts: str | None = Field(default=None, max_length=32)  # the notes' message in the channel
+
+
+class Rsvp(SQLModel, table=True):
+    """One person's answer for one occurrence. The unique constraint is what makes counts
+    exact under concurrent clicks: counts are always recounted from these rows."""
+
+    __tablename__ = "meeting_rsvps"
+    __table_args__ = (UniqueConstraint("occurrence_id", "user_id", name="uq_rsvp_person"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    occurrence_id: int = Field(foreign_key="meeting_occurrences.id", ondelete="CASCADE")
+    user_id: str = Field(max_length=SLACK_ID)
+    answer: str = Field(max_length=16)
+    answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class LiveMessage(SQLModel, table=True):
+    """A posted message whose content is drawn from rows (RSVP counts, agreements).
+
+    Every change bumps `changes`; a redraw claims the message with a short lease, draws what
+    the rows say, and records which change it showed. So under concurrent clicks the last
+    redraw always shows every click, whichever process handled it, and bursts coalesce.
+    """
+
+    __tablename__ = "live_messages"
+    __table_args__ = (UniqueConstraint("team_id", "subject", name="uq_live_message_subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    subject: str = Field(max_length=64)  # e.g. "occurrence:12", "terms:3"
+    channel_id: str = Field(max_length=SLACK_ID)
+    ts: str = Field(max_length=32)
+    changes: int = 0
+    shown: int = 0
+    redrawing_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+
+class TermsDraft(SQLModel, table=True):
+    """One draft of a community's terms of reference, built from its saved stage answers."""
+
+    __tablename__ = "terms_drafts"
+    __table_args__ = (UniqueConstraint("community_id", "version", name="uq_terms_draft_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    version: int
+    markdown: str = Field(sa_column=Column(Text, nullable=False))
+    drafted_by: str = Field(max_length=SLACK_ID)
+    drafted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    file_id: str | None = Field(default=None, max_length=32)
+    canvas_id: str | None = Field(default=None, max_length=32)
+    agreed_by: str | None = Field(default=None, max_length=SLACK_ID)
+    agreed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class TermsAgreement(SQLModel, table=True):
+    """A member's "I agree" to one draft."""
+
+    __tablename__ = "terms_agreements"
+    __table_args__ = (UniqueConstraint("draft_id", "user_id", name="uq_terms_agreement_person"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    draft_id: int = Field(foreign_key="terms_drafts.id", ondelete="CASCADE")
+    user_id: str = Field(max_length=SLACK_ID)
+    agreed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -268,3 +268,51 @@ async def test_a_burst_of_5xx_delays_but_loses_and_duplicates_nothing(
     slack.inject_http("chat.postMessage", 503, times=120)
     await _drain(app, clock, step=timedelta(minutes=1))
     assert sorted(notes(slack)) == sorted(f"burst {n}" for n in range(100))
+
+
+async def test_send_now_sends_a_due_row_at_once_and_once_only(
+    app: Cultivate, slack: FakeSlack
+) -> None:
+    send_id = await add_note(app, "right away")
+    later = await add_note(app, "later", after=timedelta(hours=1))
+    request_side = app.app.dispatcher(worker="request")
+    assert await request_side.send_now([send_id, later]) == 1  # the later one is not due
+    assert await request_side.send_now([send_id]) == 0
+    assert await app.tick() == 0
+    assert notes(slack) == ["right away"]
+
+
+async def test_a_slow_send_renews_its_claim_so_nobody_takes_it_twice(
+    app: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    release = asyncio.Event()
+    started = asyncio.Event()
+
+    async def slow(due: Due, client: AsyncWebClient) -> None:
+        if not started.is_set():  # the first send is slow (Slack asked us to wait, say)
+            started.set()
+            await release.wait()
+        await post_note(due, client)
+
+    app.app.senders.register("slow_note", slow, description="a slow note")
+    async with app.database.session() as session:
+        await scheduled.schedule(
+            session,
+            team_id=TEAM,
+            community_id=1,
+            kind="slow_note",
+            due_at=clock.now(),
+            payload={"channel": HOUSING, "text": "slow"},
+        )
+    lease = timedelta(seconds=0.3)  # renewed every 0.1s of real time
+    sender = Dispatcher(app.runtime, app.app.senders, app.app.clients, worker="slow", lease=lease)
+    other = Dispatcher(app.runtime, app.app.senders, app.app.clients, worker="other", lease=lease)
+    sending = asyncio.create_task(sender.run_once())
+    await started.wait()
+    clock.advance(timedelta(seconds=0.2))
+    await asyncio.sleep(0.25)  # a renewal happens: the claim now runs to 0.5s
+    clock.advance(timedelta(seconds=0.2))  # past the first lease, within the renewed one
+    assert await other.run_once() == 0
+    release.set()
+    assert await sending == 1
+    assert notes(slack) == ["slow"]

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from bench.processes import Process, environment
+from bot.__main__ import _drain
 from bot.fakeslack import FakeSlack, SlackRequests
 from tests.conftest import ASHA, SIGNING_SECRET
 
@@ -117,3 +118,19 @@ async def test_a_database_that_is_down_gets_a_clear_message_and_a_retry(
     assert "cannot reach the database" in output
     assert output.count("retrying in") >= 2
     assert "Traceback" not in output
+
+
+async def test_a_stopping_process_lets_work_in_flight_finish_and_cancels_what_hangs() -> None:
+    finished: list[str] = []
+
+    async def work() -> None:
+        await asyncio.sleep(0.05)
+        finished.append("heartbeat")
+
+    async def hung() -> None:
+        await asyncio.Event().wait()
+
+    in_flight, stuck = asyncio.create_task(work()), asyncio.create_task(hung())
+    await _drain(0.3)
+    assert finished == ["heartbeat"] and in_flight.done()
+    assert stuck.cancelled()

@@ -332,6 +332,71 @@ def test_canvases(fake: FakeSlack, client: WebClient) -> None:
     assert raised.value.response["error"] == "channel_canvas_already_exists"
 
 
+def test_canvas_edit_applies_one_change(fake: FakeSlack, client: WebClient) -> None:
+    created = client.conversations_canvases_create(
+        channel_id="C0HOUSING", document_content={"type": "markdown", "markdown": "# One"}
+    )
+    canvas_id = created["canvas_id"]
+    replace = {
+        "operation": "replace",
+        "document_content": {"type": "markdown", "markdown": "# Two"},
+    }
+    client.canvases_edit(canvas_id=canvas_id, changes=[replace])
+    append = {
+        "operation": "insert_at_end",
+        "document_content": {"type": "markdown", "markdown": "\nMore"},
+    }
+    client.canvases_edit(canvas_id=canvas_id, changes=[append])
+    [canvas] = fake.canvases
+    assert canvas.document_content == {"type": "markdown", "markdown": "# Two\nMore"}
+
+    with pytest.raises(SlackApiError) as raised:
+        client.canvases_edit(canvas_id=canvas_id, changes=[replace, append])
+    assert raised.value.response["error"] == "invalid_arguments"  # Slack takes one at a time
+    with pytest.raises(SlackApiError) as raised:
+        client.canvases_edit(canvas_id="F0NOPE", changes=[replace])
+    assert raised.value.response["error"] == "canvas_not_found"
+
+
+# -- history ---------------------------------------------------------------------------
+
+
+def test_history_is_newest_first_top_level_and_metadata_only_when_asked(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    metadata = {"event_type": "sent", "event_payload": {"id": 7}}
+    first = client.chat_postMessage(channel="C0HOUSING", text="first", metadata=metadata)
+    client.chat_postMessage(channel="C0HOUSING", text="reply", thread_ts=first["ts"])
+    client.chat_postMessage(channel="C0HOUSING", text="second")
+
+    plain_history = client.conversations_history(channel="C0HOUSING")
+    assert [m["text"] for m in plain_history["messages"]] == ["second", "first"]
+    assert all("metadata" not in m for m in plain_history["messages"])
+    with_metadata = client.conversations_history(channel="C0HOUSING", include_all_metadata=True)
+    assert with_metadata["messages"][1]["metadata"] == metadata
+
+    paged = client.conversations_history(channel="C0HOUSING", limit=1)
+    assert paged["has_more"] is True
+    rest = client.conversations_history(
+        channel="C0HOUSING", limit=1, cursor=paged["response_metadata"]["next_cursor"]
+    )
+    assert [m["text"] for m in rest["messages"]] == ["first"]
+    assert rest["has_more"] is False
+
+    fake.workspace.channels["C0RANDOM"].members.remove("U0BOT")
+    with pytest.raises(SlackApiError) as raised:
+        client.conversations_history(channel="C0RANDOM")
+    assert raised.value.response["error"] == "not_in_channel"
+
+
+def test_people_can_be_added_to_the_workspace(fake: FakeSlack, client: WebClient) -> None:
+    added = fake.workspace.add_people(3, channels=["C0HOUSING"])
+    assert len(set(added)) == 3
+    assert client.users_info(user=added[0])["user"]["tz"] == "Europe/London"
+    members = client.conversations_members(channel="C0HOUSING")["members"]
+    assert set(added) <= set(members)
+
+
 # -- files -----------------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ def test_defaults() -> None:
     assert settings.port == 3000
     assert settings.scheduler_tick_seconds == 15
     assert settings.welcome_batch_seconds == 60
+    assert settings.scheduler_lease_seconds == 20
     assert settings.log_level == "INFO"
     assert not settings.socket_mode
 
@@ -69,6 +70,7 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         ({**GOOD, "WELCOME_BATCH_SECONDS": "a minute"}, "WELCOME_BATCH_SECONDS"),
         ({**GOOD, "WELCOME_BATCH_SECONDS": "0"}, "WELCOME_BATCH_SECONDS"),
         ({**GOOD, "SCHEDULER_TICK_SECONDS": "nan"}, "SCHEDULER_TICK_SECONDS"),
+        ({**GOOD, "SCHEDULER_LEASE_SECONDS": "-5"}, "SCHEDULER_LEASE_SECONDS"),
         ({**GOOD, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({**GOOD, "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "SLACK_BOT_TOKEN"),
         ({"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET"),

@@ -99,8 +99,10 @@ class SlackMethods:
             "conversations.invite": self.conversations_invite,
             "conversations.create": self.conversations_create,
             "conversations.archive": self.conversations_archive,
+            "conversations.history": self.conversations_history,
             "conversations.canvases.create": self.conversations_canvases_create,
             "canvases.create": self.canvases_create,
+            "canvases.edit": self.canvases_edit,
             "chat.postMessage": self.chat_post_message,
             "chat.postEphemeral": self.chat_post_ephemeral,
             "chat.update": self.chat_update,
@@ -270,6 +272,36 @@ class SlackMethods:
         channel.is_archived = True
         return {}
 
+    def conversations_history(self, args: Args) -> Response:
+        """Top-level messages (thread parents, not replies), newest first, as Slack pages
+        them; message metadata only when `include_all_metadata` asks for it."""
+        channel = self._channel(_required(args, "channel", "channel_not_found"), member=True)
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or "inf")
+        inclusive = _flag(args, "inclusive")
+
+        def within(message: dict[str, Any]) -> bool:
+            ts = float(message["ts"])
+            return oldest < ts < latest or (inclusive and ts in (oldest, latest))
+
+        messages = [
+            copy.deepcopy(m)
+            for m in reversed(self.ws.messages_by_channel.get(channel.id, []))
+            if within(m) and m.get("thread_ts", m["ts"]) == m["ts"]
+        ]
+        if not _flag(args, "include_all_metadata"):
+            for message in messages:
+                message.pop("metadata", None)
+        page, next_cursor = _paginate(messages, args)
+        return {
+            "messages": page,
+            "has_more": bool(next_cursor),
+            "pin_count": 0,
+            "channel_actions_ts": None,
+            "channel_actions_count": 0,
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
     # -- canvases ------------------------------------------------------------------------
 
     def _document(self, args: Args) -> dict[str, Any] | None:
@@ -287,6 +319,33 @@ class SlackMethods:
         canvas = Canvas(self.ws.next_id("F"), None, self._document(args), channel.id)
         self.ws.canvases[canvas.id] = canvas
         return {"canvas_id": canvas.id}
+
+    def canvases_edit(self, args: Args) -> Response:
+        """Slack applies one change per call; the fake knows the whole-document ones."""
+        canvas = self.ws.canvases.get(_required(args, "canvas_id", "canvas_not_found"))
+        if canvas is None:
+            raise SlackError("canvas_not_found")
+        changes = args.get("changes")
+        if not isinstance(changes, list) or len(changes) != 1 or not isinstance(changes[0], dict):
+            raise SlackError("invalid_arguments", detail="changes must hold exactly one change")
+        change = changes[0]
+        operation = change.get("operation")
+        if operation not in ("replace", "insert_at_start", "insert_at_end"):
+            raise SlackError("invalid_arguments", detail=f"unsupported operation {operation!r}")
+        if change.get("section_id"):
+            raise SlackError("invalid_arguments", detail="the fake does not know sections")
+        document = self._document({"document_content": change.get("document_content")})
+        if document is None:
+            raise SlackError("invalid_arguments", detail="document_content is required")
+        old = (canvas.document_content or {}).get("markdown", "")
+        new = document.get("markdown", "")
+        markdown = {
+            "replace": new,
+            "insert_at_start": new + old,
+            "insert_at_end": old + new,
+        }[operation]
+        canvas.document_content = {"type": "markdown", "markdown": markdown}
+        return {}
 
     def canvases_create(self, args: Args) -> Response:
         channel_id = args.get("channel_id")

@@ -11,7 +11,7 @@ import copy
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -311,9 +311,16 @@ class Workspace:
     # -- setting the scene (tests) ----------------------------------------------------
 
     def add_people(
-        self, count: int, *, name: str = "newcomer", tz: str = "Europe/London", is_bot: bool = False
+        self,
+        count: int,
+        *,
+        name: str = "newcomer",
+        tz: str = "Europe/London",
+        is_bot: bool = False,
+        channels: Iterable[str] = (),
     ) -> list[str]:
-        """Add `count` people (or bot users) to the workspace; returns their user ids."""
+        """Add `count` people (or bot users) to the workspace, and to these channels; returns
+        their user ids."""
         added = []
         with self.lock:
             for _ in range(count):
@@ -329,6 +336,8 @@ class Workspace:
                     bot_id=bot_id,
                 )
                 self.people[user_id] = person
+                for channel_id in channels:
+                    self.channels[channel_id].members.append(user_id)
                 added.append(user_id)
         return added
 

@@ -52,3 +52,11 @@ class AlreadyDecided(CommunityError):
         super().__init__(f"this request was already {state}")
         self.state = state
         self.decided_by = decided_by
+
+
+class NotAllowed(CommunityError):
+    """Someone tried a change that only certain people may make; the message says who."""
+
+
+class Gone(CommunityError):
+    """What the person acted on no longer exists, or has changed since they saw it."""

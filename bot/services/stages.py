@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot.answers import Answers, clean, is_empty, item_errors, stage_errors
-from bot.catalogue import Kind, Stage
+from bot.catalogue import GOVERNANCE, Kind, Stage
 from bot.clock import Clock
+from bot.services import milestones
 from bot.services.communities import StageRecord, load_record, require_coordinator
 from bot.services.errors import EditConflict, InvalidAnswers
 from storage.db import Database
@@ -157,6 +158,15 @@ async def _write(
                 edited_by=user_id,
                 edited_at=clock.now(),
             )
+            if stage.key == GOVERNANCE.key:
+                # Milestone reminders follow the saved dates, in this same unit of work.
+                await milestones.replan(
+                    session,
+                    community=record.community,
+                    answers=revision.answers,
+                    version=revision.version,
+                    now=clock.now(),
+                )
     except IntegrityError:
         # Another save took the same version number a moment before ours.
         raise EditConflict(None, None) from None

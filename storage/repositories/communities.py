@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -94,3 +95,19 @@ async def current_community_ids(session: AsyncSession, *, team_id: str, user_id:
         )
     )
     return set(result.all())
+
+
+async def mark_launched(
+    session: AsyncSession, *, team_id: str, community_id: int, user_id: str, now: datetime
+) -> bool:
+    """Launch the community; False if it was launched already (the first launch stands)."""
+    result = await session.exec(
+        update(Community)
+        .where(
+            col(Community.team_id) == team_id,
+            col(Community.id) == community_id,
+            col(Community.launched_at).is_(None),
+        )
+        .values(launched_at=now, launched_by=user_id)
+    )
+    return result.rowcount == 1

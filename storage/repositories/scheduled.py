@@ -63,26 +63,32 @@ async def schedule(
 
 
 async def claim_due(
-    session: AsyncSession, *, worker: str, now: datetime, lease: timedelta, limit: int
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    ids: Sequence[int] | None = None,
 ) -> Sequence[ScheduledSend]:
-    """Claim up to `limit` due rows for `worker`, atomically.
+    """Claim up to `limit` due rows for `worker` (only among `ids`, if given), atomically.
 
     One conditional UPDATE takes rows that are pending and due, or claimed by someone whose
     lease ran out. On PostgreSQL the inner SELECT locks with SKIP LOCKED, so concurrent
     heartbeats take disjoint rows without waiting; SQLite serialises writers, so the one
     statement is already atomic there.
     """
-    due = (
-        select(ScheduledSend.id)
-        .where(
-            or_(
-                (col(ScheduledSend.state) == SendState.PENDING)
-                & (col(ScheduledSend.due_at) <= now),
-                (col(ScheduledSend.state) == SendState.CLAIMED)
-                & (col(ScheduledSend.lease_until) < now),
-            )
+    due = select(ScheduledSend.id).where(
+        or_(
+            (col(ScheduledSend.state) == SendState.PENDING) & (col(ScheduledSend.due_at) <= now),
+            (col(ScheduledSend.state) == SendState.CLAIMED)
+            & (col(ScheduledSend.lease_until) < now),
         )
-        .order_by(col(ScheduledSend.due_at), col(ScheduledSend.id))
+    )
+    if ids is not None:
+        due = due.where(col(ScheduledSend.id).in_(ids))
+    due = (
+        due.order_by(col(ScheduledSend.due_at), col(ScheduledSend.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -97,12 +103,12 @@ async def claim_due(
         )
         .returning(ScheduledSend.id)
     )
-    ids = list(claimed.scalars().all())
-    if not ids:
+    claimed_ids = list(claimed.scalars().all())
+    if not claimed_ids:
         return []
     rows = await session.exec(
         select(ScheduledSend)
-        .where(col(ScheduledSend.id).in_(ids))
+        .where(col(ScheduledSend.id).in_(claimed_ids))
         .order_by(col(ScheduledSend.due_at), col(ScheduledSend.id))
         .execution_options(populate_existing=True)
     )
@@ -124,6 +130,25 @@ async def confirm_claim(
         .values(lease_until=now + lease)
     )
     return result.rowcount == 1
+
+
+async def renew_leases(
+    session: AsyncSession, *, worker: str, ids: Sequence[int], lease_until: datetime
+) -> int:
+    """Extend this worker's claims that are still in flight, so a slow send (Slack asking us
+    to wait, say) is not mistaken for a dead process and sent twice."""
+    if not ids:
+        return 0
+    result = await session.exec(
+        update(ScheduledSend)
+        .where(
+            col(ScheduledSend.id).in_(ids),
+            col(ScheduledSend.claimed_by) == worker,
+            col(ScheduledSend.state) == SendState.CLAIMED,
+        )
+        .values(lease_until=lease_until)
+    )
+    return result.rowcount
 
 
 async def finish(

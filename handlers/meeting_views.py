@@ -1,0 +1,180 @@
+"""How meetings look in Slack: the form, the announcement with its RSVP buttons, reminders,
+the `/cop meetings` list, and the notes prompt, form and message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.catalogue import Field
+from bot.recurrence import describe as describe_series
+from bot.services.meeting_form import DURATION, FORMAT, NOTES_FIELDS, REMINDER_OFFSETS
+from bot.services.meetings import RSVP_ANSWERS, Session
+from bot.text import escape, mention, slack_time, truncate
+from handlers.blocks import Block, actions, button, context, modal, plain, section
+from handlers.forms import input_block
+
+MEETING_FORM = "meeting_form"
+NOTES_FORM = "meeting_notes"
+RSVP = "rsvp"  # action ids "rsvp:going" etc.; the value is the session's id
+EDIT = "meeting_edit"
+CANCEL = "meeting_cancel"
+WRITE_NOTES = "meeting_write_notes"
+AGENDA_LIMIT = 1500
+
+BEFORE = {
+    "1w": "in a week",
+    "1d": "tomorrow",
+    "1h": "in an hour",
+    "15m": "in 15 minutes",
+}
+assert BEFORE.keys() == REMINDER_OFFSETS.keys()
+
+
+def meeting_form(
+    *,
+    title: str,
+    fields: tuple[Field, ...],
+    values: dict[str, Any],
+    metadata: dict[str, Any],
+    callback_id: str = MEETING_FORM,
+) -> dict[str, Any]:
+    return modal(
+        title=title,
+        callback_id=callback_id,
+        submit="Save",
+        close="Cancel",
+        metadata=metadata,
+        blocks=[input_block(spec, values.get(spec.key)) for spec in fields],
+    )
+
+
+def when(session: Session) -> str:
+    """The session's time, in each reader's own zone, then the meeting's own clock time."""
+    local = session.local_start
+    own = f"{local:%H:%M} {session.meeting.timezone}"
+    return f"{slack_time(session.occurrence.starts_at, '{date_long_pretty} at {time}')} ({own})"
+
+
+def where(session: Session) -> str:
+    meeting = session.meeting
+    parts = [
+        DURATION.option_label(str(meeting.duration_minutes)),
+        FORMAT.option_label(meeting.format),
+    ]
+    if meeting.place:
+        parts.append(escape(meeting.place))
+    return " · ".join(parts)
+
+
+def counts(session: Session) -> str:
+    return " · ".join(f"{session.counts.get(o.value, 0)} {o.label.lower()}" for o in RSVP_ANSWERS)
+
+
+def announcement(session: Session) -> tuple[str, list[Block]]:
+    """The message in the channel: what, when, where, and RSVP buttons that show the counts."""
+    meeting = session.meeting
+    title = escape(meeting.title)
+    if session.cancelled:
+        text = f"Cancelled: {title}, {when(session)}"
+        return text, [section(f"~{title}~ *Cancelled*\n~{when(session)}~")]
+    lines = [f"📅 *{title}*", when(session), where(session)]
+    if meeting.recurrence != "none":
+        lines.append(f"_{describe_series(session.series)}_")
+    blocks: list[Block] = [section("\n".join(lines))]
+    if meeting.agenda:
+        blocks.append(section(f"*Agenda*\n{escape(truncate(meeting.agenda, AGENDA_LIMIT))}"))
+    blocks.append(
+        actions(
+            *(
+                button(
+                    f"{o.label} ({session.counts.get(o.value, 0)})",
+                    action_id=f"{RSVP}:{o.value}",
+                    value=str(session.id),
+                    style="primary" if o.value == "going" else None,
+                )
+                for o in RSVP_ANSWERS
+            ),
+            block_id=f"rsvp.{session.id}",
+        )
+    )
+    blocks.append(context(f"{counts(session)} · organised by {mention(meeting.organiser)}"))
+    return f"{title}: {when(session)}", blocks
+
+
+def reminder(session: Session, before: str) -> str:
+    title = escape(session.meeting.title)
+    return f"⏰ *{title}* starts {BEFORE.get(before, 'soon')}: {when(session)}\n{where(session)}"
+
+
+def meetings_list(sessions: list[Session], *, can_manage: bool) -> list[Block]:
+    """`/cop meetings`: each meeting's next session, with edit and cancel for its organisers."""
+    if not sessions:
+        return [section("No meetings are planned. `/cop meeting` plans one.")]
+    blocks: list[Block] = []
+    for session in sessions:
+        meeting = session.meeting
+        lines = [f"*{escape(meeting.title)}*", when(session), where(session)]
+        if meeting.recurrence != "none":
+            lines.append(f"_{describe_series(session.series)}_")
+        lines.append(counts(session))
+        blocks.append(section("\n".join(lines)))
+        if can_manage:
+            cancel = button(
+                "Cancel meeting", action_id=f"{CANCEL}:{meeting.id}", value=str(meeting.id)
+            )
+            cancel["style"] = "danger"
+            cancel["confirm"] = {
+                "title": plain("Cancel this meeting?"),
+                "text": plain(
+                    "Every session still to come is cancelled, and nobody is reminded of it."
+                ),
+                "confirm": plain("Cancel it"),
+                "deny": plain("Keep it"),
+            }
+            blocks.append(
+                actions(
+                    button("Edit", action_id=f"{EDIT}:{meeting.id}", value=str(meeting.id)),
+                    cancel,
+                )
+            )
+    return blocks[:50]
+
+
+def notes_prompt(session: Session) -> tuple[str, list[Block]]:
+    title = escape(session.meeting.title)
+    text = f"How did *{title}* go? Add its notes and actions and I'll post them in the channel."
+    return text, [
+        section(f"{text}\n{when(session)}"),
+        actions(button("Add notes and actions", action_id=WRITE_NOTES, value=str(session.id))),
+    ]
+
+
+def notes_form(session: Session) -> dict[str, Any]:
+    occurrence = session.occurrence
+    values = {"notes": occurrence.notes, "actions": "\n".join(occurrence.actions)}
+    return modal(
+        title="Notes and actions",
+        callback_id=NOTES_FORM,
+        submit="Post",
+        close="Cancel",
+        metadata={"session": session.id},
+        blocks=[
+            context(f"*{escape(session.meeting.title)}*, {when(session)}"),
+            *(input_block(spec, values.get(spec.key)) for spec in NOTES_FIELDS),
+        ],
+    )
+
+
+def notes_message(session: Session) -> tuple[str, list[Block]]:
+    occurrence = session.occurrence
+    title = escape(session.meeting.title)
+    blocks: list[Block] = [
+        section(f"📝 *Notes from {title}*, {when(session)}"),
+        section(escape(occurrence.notes or "")),
+    ]
+    if occurrence.actions:
+        listed = "\n".join(f"• {escape(a)}" for a in occurrence.actions)
+        blocks.append(section(f"*Actions*\n{listed}"))
+    if occurrence.notes_by:
+        blocks.append(context(f"Written by {mention(occurrence.notes_by)}"))
+    return f"Notes from {title}", blocks

@@ -1,0 +1,117 @@
+"""Milestones from the governance stage: the owner's reminders, "Mark done", and overdue
+milestones flagged in `/cop status` and App Home."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.dispatch import Drop, Due
+from bot.services.communities import CommunityRecord, community_by_id
+from bot.services.errors import CommunityError, NoCommunity
+from bot.services.milestones import MILESTONE_REMINDER, mark_done, overdue, still_due
+from bot.text import calendar_date, escape, mention
+from handlers.blocks import Block, actions, button, section
+from handlers.registry import Registry, Surface
+
+MARK_DONE = "milestone_done"
+WHEN = {7: "in a week", 1: "tomorrow"}
+
+
+def reminder(record: CommunityRecord, due: Due) -> tuple[str, list[Block]]:
+    title = escape(str(due.payload["title"]))
+    days = int(due.payload.get("days") or 0)
+    when = WHEN.get(days, f"in {days} days")
+    on = calendar_date(date.fromisoformat(str(due.payload["due"])))
+    text = (
+        f"⏳ Your milestone *{title}* for *{escape(record.community.name)}* is due {when}, on {on}."
+    )
+    value = json.dumps(
+        {
+            "community": record.community.id,
+            "title": due.payload["title"],
+            "due": due.payload["due"],
+        },
+        separators=(",", ":"),
+    )
+    return text, [
+        section(text),
+        actions(button("Mark done", action_id=MARK_DONE, value=value, style="primary")),
+    ]
+
+
+def register(registry: Registry) -> None:
+    app, runtime = registry.app, registry.runtime
+
+    async def remind_owner(due: Due, client: AsyncWebClient) -> None:
+        if due.community_id is None:
+            raise Drop("no community")
+        try:
+            record = await community_by_id(
+                runtime.database, team_id=due.team_id, community_id=due.community_id
+            )
+        except NoCommunity:
+            raise Drop("the community is gone") from None
+        if still_due(record, due.payload) is None:
+            raise Drop("the milestone was changed, removed or done")
+        text, blocks = reminder(record, due)
+        await client.chat_postMessage(channel=str(due.payload["owner"]), text=text, blocks=blocks)
+
+    registry.senders.register(MILESTONE_REMINDER, remind_owner, description="a milestone reminder")
+
+    @app.action(MARK_DONE)
+    async def done(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        try:
+            value = json.loads(str(action.get("value") or "{}"))
+            community_id, title, due = (
+                int(value["community"]),
+                str(value["title"]),
+                str(value["due"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return
+        user_id = body["user"]["id"]
+        try:
+            record, milestone = await mark_done(
+                runtime.database,
+                runtime.clock,
+                team_id=context.team_id or "",
+                community_id=community_id,
+                user_id=user_id,
+                title=title,
+                due=due,
+            )
+        except CommunityError as refused:
+            await respond(text=str(refused), response_type="ephemeral", replace_original=False)
+            return
+        await respond(
+            text=f"✅ *{escape(milestone.title)}* for *{escape(record.community.name)}* is done"
+            f" (marked by {mention(user_id)}).",
+            replace_original=True,
+        )
+
+    async def overdue_milestones(
+        record: CommunityRecord, viewer: str, surface: Surface
+    ) -> list[Block]:
+        late = overdue(record, runtime.clock.now())
+        if not late:
+            return []
+        lines = [
+            f"• *{escape(m.title)}*, due {calendar_date(m.due)}"
+            + (f" · {mention(m.owner)}" if m.owner else "")
+            for m in late
+        ]
+        return [section("⚠️ *Overdue milestones*\n" + "\n".join(lines))]
+
+    registry.sections.append(overdue_milestones)

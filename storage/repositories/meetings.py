@@ -1,0 +1,156 @@
+"""Meetings, their planned occurrences, and RSVPs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import insert_or_merge
+from storage.models import Meeting, MeetingOccurrence, Rsvp
+
+
+async def add_meeting(session: AsyncSession, meeting: Meeting) -> Meeting:
+    session.add(meeting)
+    await session.flush()
+    return meeting
+
+
+async def meeting_by_id(session: AsyncSession, *, team_id: str, meeting_id: int) -> Meeting | None:
+    result = await session.exec(
+        select(Meeting).where(Meeting.team_id == team_id, Meeting.id == meeting_id)
+    )
+    return result.first()
+
+
+async def bump_plan_version(session: AsyncSession, *, meeting_id: int, seen: int) -> bool:
+    """Move the meeting to its next plan version, if it is still at the one the caller read.
+    False when someone else changed it meanwhile: two edits never both re-plan from one state."""
+    result = await session.exec(
+        update(Meeting)
+        .where(col(Meeting.id) == meeting_id, col(Meeting.plan_version) == seen)
+        .values(plan_version=seen + 1)
+    )
+    return result.rowcount == 1
+
+
+async def active_meetings(
+    session: AsyncSession, *, team_id: str, community_id: int
+) -> Sequence[Meeting]:
+    result = await session.exec(
+        select(Meeting)
+        .where(
+            Meeting.team_id == team_id,
+            Meeting.community_id == community_id,
+            col(Meeting.cancelled_at).is_(None),
+        )
+        .order_by(col(Meeting.id))
+    )
+    return result.all()
+
+
+async def occurrences_of(session: AsyncSession, *, meeting_id: int) -> Sequence[MeetingOccurrence]:
+    """Every occurrence ever planned for a meeting, cancelled ones too, in order."""
+    result = await session.exec(
+        select(MeetingOccurrence)
+        .where(MeetingOccurrence.meeting_id == meeting_id)
+        .order_by(col(MeetingOccurrence.seq))
+    )
+    return result.all()
+
+
+async def occurrence_by_id(
+    session: AsyncSession, *, team_id: str, occurrence_id: int
+) -> MeetingOccurrence | None:
+    result = await session.exec(
+        select(MeetingOccurrence).where(
+            MeetingOccurrence.team_id == team_id, MeetingOccurrence.id == occurrence_id
+        )
+    )
+    return result.first()
+
+
+async def add_occurrence(session: AsyncSession, occurrence: MeetingOccurrence) -> None:
+    session.add(occurrence)
+    await session.flush()
+
+
+async def upcoming_occurrences(
+    session: AsyncSession, *, team_id: str, community_id: int, now: datetime, limit: int = 20
+) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
+    """Occurrences not cancelled and not yet over, soonest first, with their meeting."""
+    result = await session.exec(
+        select(MeetingOccurrence, Meeting)
+        .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
+        .where(
+            MeetingOccurrence.team_id == team_id,
+            MeetingOccurrence.community_id == community_id,
+            col(MeetingOccurrence.cancelled_at).is_(None),
+            col(Meeting.cancelled_at).is_(None),
+            col(MeetingOccurrence.ends_at) > now,
+        )
+        .order_by(col(MeetingOccurrence.starts_at), col(MeetingOccurrence.id))
+        .limit(limit)
+    )
+    return [(occurrence, meeting) for occurrence, meeting in result.all()]
+
+
+async def set_rsvp(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    occurrence_id: int,
+    user_id: str,
+    answer: str,
+    now: datetime,
+) -> None:
+    """One row per person per occurrence: insert it, or change its answer, in one statement.
+
+    An upsert rather than read-then-write, so two clicks from the same person at once cannot
+    both insert, and clicks from different people never touch each other's rows.
+    """
+    statement = insert_or_merge(session, Rsvp).values(
+        team_id=team_id,
+        occurrence_id=occurrence_id,
+        user_id=user_id,
+        answer=answer,
+        answered_at=now,
+    )
+    await session.exec(
+        statement.on_conflict_do_update(
+            index_elements=["occurrence_id", "user_id"],
+            set_={
+                "answer": statement.excluded.answer,
+                "answered_at": statement.excluded.answered_at,
+            },
+        )
+    )
+
+
+async def rsvp_counts(session: AsyncSession, *, occurrence_id: int) -> dict[str, int]:
+    """How many people gave each answer: always counted from the rows."""
+    result = await session.exec(
+        select(Rsvp.answer, func.count())
+        .where(Rsvp.occurrence_id == occurrence_id)
+        .group_by(col(Rsvp.answer))
+    )
+    return {answer: count for answer, count in result.all()}
+
+
+async def rsvp_counts_for(
+    session: AsyncSession, *, occurrence_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    if not occurrence_ids:
+        return {}
+    result = await session.exec(
+        select(Rsvp.occurrence_id, Rsvp.answer, func.count())
+        .where(col(Rsvp.occurrence_id).in_(occurrence_ids))
+        .group_by(col(Rsvp.occurrence_id), col(Rsvp.answer))
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for occurrence_id, answer, count in result.all():
+        counts.setdefault(occurrence_id, {})[answer] = count
+    return counts

@@ -1,0 +1,80 @@
+"""Drafts of a community's terms of reference, and who agreed to each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import insert_or_merge
+from storage.models import TermsAgreement, TermsDraft
+
+
+async def latest_draft(
+    session: AsyncSession, *, team_id: str, community_id: int
+) -> TermsDraft | None:
+    result = await session.exec(
+        select(TermsDraft)
+        .where(TermsDraft.team_id == team_id, TermsDraft.community_id == community_id)
+        .order_by(col(TermsDraft.version).desc())
+        .limit(1)
+    )
+    return result.first()
+
+
+async def draft_by_id(session: AsyncSession, *, team_id: str, draft_id: int) -> TermsDraft | None:
+    result = await session.exec(
+        select(TermsDraft).where(TermsDraft.team_id == team_id, TermsDraft.id == draft_id)
+    )
+    return result.first()
+
+
+async def add_draft(session: AsyncSession, draft: TermsDraft) -> TermsDraft:
+    """Two drafts racing for the same version cannot both win: the unique constraint refuses
+    the second."""
+    session.add(draft)
+    await session.flush()
+    return draft
+
+
+async def record_publication(
+    session: AsyncSession, *, draft_id: int, file_id: str | None, canvas_id: str | None
+) -> None:
+    await session.exec(
+        update(TermsDraft)
+        .where(col(TermsDraft.id) == draft_id)
+        .values(file_id=file_id, canvas_id=canvas_id)
+    )
+
+
+async def mark_agreed(session: AsyncSession, *, draft_id: int, user_id: str, now: datetime) -> bool:
+    """False if the draft was already marked agreed."""
+    result = await session.exec(
+        update(TermsDraft)
+        .where(col(TermsDraft.id) == draft_id, col(TermsDraft.agreed_at).is_(None))
+        .values(agreed_by=user_id, agreed_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def add_agreement(
+    session: AsyncSession, *, team_id: str, draft_id: int, user_id: str, now: datetime
+) -> None:
+    """A person's "I agree", kept once however often they press it."""
+    await session.exec(
+        insert_or_merge(session, TermsAgreement)
+        .values(team_id=team_id, draft_id=draft_id, user_id=user_id, agreed_at=now)
+        .on_conflict_do_nothing(index_elements=["draft_id", "user_id"])
+    )
+
+
+async def agreed_people(session: AsyncSession, *, draft_id: int) -> Sequence[str]:
+    result = await session.exec(
+        select(TermsAgreement.user_id)
+        .where(TermsAgreement.draft_id == draft_id)
+        .order_by(col(TermsAgreement.agreed_at), col(TermsAgreement.id))
+    )
+    return result.all()

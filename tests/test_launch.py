@@ -1,0 +1,228 @@
+"""`/cop launch`: the workshop, the terms of reference as a file and a canvas, agreeing them,
+and the community launched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.catalogue import LAUNCH_AGENDA, ROLES, SCOPE, TERMS_OF_REFERENCE, stage
+from bot.fakeslack import FakeSlack
+from storage.models import Community, TermsAgreement
+from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
+from tests.test_communities import start_community
+from tests.test_meetings import announcements, eventually, meeting_values
+from tests.test_milestones import add_milestone
+from tests.test_stages import as_values, open_stage
+
+TYPED = "We need it <!channel> & *now* [see](http://x.example) # really"
+
+
+@pytest.fixture
+async def community(cultivate: Cultivate) -> Cultivate:
+    await start_community(cultivate, timezone="Europe/London")
+    scope = await open_stage(cultivate, SCOPE)
+    await cultivate.submit(
+        scope, as_values({"need": TYPED, "aims": "Share what works\nand what doesn't"})
+    )
+    roles = await open_stage(cultivate, ROLES)
+    await cultivate.submit(roles, as_values({"coordinators": [ASHA, NOOR], "facilitators": [BEN]}))
+    await add_milestone(cultivate, title="Pilot <b>", due="2027-03-01", owner=BEN)
+    cultivate.slack.clear()
+    return cultivate
+
+
+async def launch(cultivate: Cultivate, *, user: str = ASHA, **answers: Any) -> dict[str, Any]:
+    """Run `/cop launch` and plan the workshop; returns the terms' message once posted."""
+    drafts = len(cultivate.slack.files)
+    await cultivate.command("launch", user=user)
+    view = await cultivate.opened_view("launch_form")
+    values = meeting_values(title="Launch workshop", **answers)
+    del values["recurrence"]
+    reply = await cultivate.submit(view, values, user=user)
+    assert reply.body == "", reply.body
+    return await terms_message(cultivate, count=drafts + 1)
+
+
+async def terms_message(cultivate: Cultivate, *, count: int = 1) -> dict[str, Any]:
+    calls = await cultivate.slack.wait_for(
+        "chat.postMessage", lambda c: "terms of reference" in c.args["text"], count=count
+    )
+    ts = calls[-1].response["ts"]
+    return next(m for m in cultivate.slack.messages(HOUSING) if m["ts"] == ts)
+
+
+def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        e["action_id"]: e
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    }
+
+
+def current(slack: FakeSlack, message: dict[str, Any]) -> dict[str, Any]:
+    return next(m for m in slack.messages(HOUSING) if m["ts"] == message["ts"])
+
+
+async def press(
+    cultivate: Cultivate, message: dict[str, Any], action_id: str, *, user: str = ASHA
+) -> None:
+    button = buttons(message)[action_id]
+    reply = await cultivate.click(
+        {"action_id": action_id, "type": "button", "value": button["value"]},
+        user=user,
+        channel=HOUSING,
+        message=message,
+    )
+    assert reply.status == 200
+
+
+def test_the_terms_are_drafted_from_questions_the_checklist_asks() -> None:
+    for section in TERMS_OF_REFERENCE:
+        for stage_key, question_key in section.answers:
+            assert stage(stage_key).question(question_key)
+
+
+async def test_launch_plans_the_workshop_and_drafts_the_terms_as_a_file_and_a_canvas(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    await community.command("launch")
+    form = await community.opened_view("launch_form")
+    inputs = {b["block_id"]: b for b in form["blocks"] if b["type"] == "input"}
+    assert "recurrence" not in inputs
+    assert inputs["title"]["element"]["initial_value"] == "Launch workshop"
+    agenda = inputs["agenda"]["element"]["initial_value"]
+    assert all(line in agenda for line in LAUNCH_AGENDA)
+    values = meeting_values(title="Launch workshop", agenda=agenda)
+    del values["recurrence"]
+    assert (await community.submit(form, values)).body == ""
+    message = await terms_message(community)
+
+    [workshop] = announcements(slack)
+    assert "Launch workshop" in workshop["blocks"][0]["text"]["text"]
+
+    [file] = slack.files
+    assert (file.filename, file.channel) == ("terms-of-reference-draft-1.md", HOUSING)
+    document = file.content.decode()
+    assert document.startswith("# Terms of Reference: Housing policy\n")
+    headings = [line for line in document.splitlines() if line.startswith("## ")]
+    assert headings == [f"## {n}. {s.title}" for n, s in enumerate(TERMS_OF_REFERENCE, 1)]
+    # What people typed is there, escaped: no mention, no link, no heading, no emphasis.
+    assert (
+        "We need it &lt;!channel&gt; &amp; \\*now\\* \\[see\\](http://x.example) \\# really"
+        in document
+    )
+    assert "<!channel>" not in document
+    assert "Share what works  \nand what doesn't" in document
+    assert "- **Pilot &lt;b&gt;** · Due date: Mon 1 Mar 2027 · Owner: @Ben" in document
+    assert "@Asha, @Noor Haddad" in document  # coordinators, by name in a file
+    assert "_Not answered yet" in document  # the gaps are there to agree at the workshop
+    [canvas] = slack.canvases
+    assert canvas.channel_id == HOUSING
+    markdown = canvas.document_content["markdown"]  # type: ignore[index]
+    assert "![](@U0ASHA), ![](@U0NOOR)" in markdown  # in a canvas, people are mentions
+    assert "&lt;!channel&gt;" in markdown
+
+    assert "in the channel's canvas" in message["blocks"][0]["text"]["text"]
+    assert {b["text"]["text"] for b in buttons(message).values()} == {
+        "I agree (0)",
+        "Draft again from the latest answers",
+        "Mark agreed",
+    }
+
+
+async def test_when_slack_refuses_a_canvas_the_file_carries_the_terms(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    slack.fail_next("conversations.canvases.create", "team_tier_cannot_create_channel_canvases")
+    message = await launch(community)
+    assert slack.canvases == []
+    [file] = slack.files
+    assert "We need it &lt;!channel&gt;" in file.content.decode()
+    text = message["blocks"][0]["text"]["text"]
+    assert "in the file above" in text and "canvas" not in text
+
+
+async def test_members_agree_and_a_coordinator_marks_the_terms_agreed_launching_the_community(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    message = await launch(community)
+    await press(community, message, "terms_agree", user=CARMEN)
+    await press(community, message, "terms_agree", user=BEN)
+    await press(community, message, "terms_agree", user=BEN)  # twice is once
+
+    async def two_agree() -> bool:
+        return (
+            buttons(current(slack, message)).get("terms_agree", {}).get("text", {}).get("text")
+            == "I agree (2)"
+        )
+
+    assert await eventually(two_agree)
+    async with community.database.session() as session:
+        assert len((await session.exec(select(TermsAgreement))).all()) == 2
+
+    # Ben facilitates but does not coordinate: he cannot mark them agreed.
+    await press(community, message, "terms_mark_agreed", user=BEN)
+    [refused] = await slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == BEN)
+    assert "coordinators" in refused.args["text"]
+
+    await press(community, message, "terms_mark_agreed", user=NOOR)
+    await slack.wait_for("chat.postMessage", lambda c: "is launched" in c.args["text"])
+    agreed = current(slack, message)
+    assert agreed["blocks"][0]["text"]["text"].startswith("✅ *The terms of reference")
+    assert "terms_agree" not in buttons(agreed)
+    async with community.database.session() as session:
+        stored = (await session.exec(select(Community))).one()
+    assert stored.launched_by == NOOR and stored.launched_at is not None
+
+    await community.command("status", user=CARMEN)
+    status = await community.ephemeral()
+    assert any("🚀 Launched" in str(b) for b in status["blocks"])
+
+
+async def test_drafting_again_takes_the_latest_answers_in_one_click(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    first = await launch(community)
+    [canvas] = slack.canvases
+    scope = await open_stage(community, SCOPE)
+    await community.submit(scope, as_values({"need": "Yes, more than ever"}))
+
+    await press(community, first, "terms_redraft", user=CARMEN)  # not a coordinator
+    [told] = await slack.wait_for("chat.postEphemeral", lambda c: c.args["user"] == CARMEN)
+    assert "coordinators" in told.args["text"]
+    assert len(slack.files) == 1
+
+    await press(community, first, "terms_redraft", user=NOOR)
+    second = await terms_message(community, count=2)
+    assert "Draft 2" in second["blocks"][0]["text"]["text"]
+    newer = slack.files[-1]
+    assert newer.filename == "terms-of-reference-draft-2.md"
+    assert "Yes, more than ever" in newer.content.decode()
+    assert "We need it" not in newer.content.decode()
+    # The channel keeps one canvas, now showing the new draft.
+    [same] = slack.canvases
+    assert same.id == canvas.id
+    assert "Yes, more than ever" in same.document_content["markdown"]  # type: ignore[index]
+
+    async def replaced() -> bool:
+        return "Replaced by a newer draft" in current(slack, first)["blocks"][0]["text"]["text"]
+
+    assert await eventually(replaced)
+    await press(community, first, "terms_agree", user=BEN)
+    [told] = await slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == BEN)
+    assert "newer draft" in told.args["text"]
+
+
+async def test_only_coordinators_launch(community: Cultivate, slack: FakeSlack) -> None:
+    await community.command("launch", user=BEN)
+    assert "coordinators" in (await community.ephemeral())["text"]
+    assert slack.calls_to("views.open") == []
+    await launch(community)
+    await community.command("launch")
+    again = await community.ephemeral(count=2)
+    assert "already" not in again["text"] and "is planned for" in again["text"]
+    assert "terms_redraft" in str(again["blocks"])
