@@ -116,6 +116,28 @@ def _initial(element: Mapping[str, Any]) -> Any:
     return next((element[k] for k in _INITIAL_KEYS if k in element), None)
 
 
+def element_action(element: Mapping[str, Any], block_id: str, answer: Any = None) -> dict[str, Any]:
+    """The entry of a block_actions payload's ``actions`` for a person using ``element``:
+    a button's text and value, or the option, person, date… chosen (``answer``, in the terms
+    of :func:`state_values`)."""
+    element_type = str(element.get("type", "button"))
+    action: dict[str, Any] = {
+        "type": element_type,
+        "action_id": element.get("action_id", ""),
+        "block_id": block_id,
+    }
+    if element_type == "button":
+        action["text"] = copy.deepcopy(element.get("text"))
+        for key in ("value", "style"):
+            if key in element:
+                action[key] = element[key]
+    elif element_type == "overflow":
+        action["selected_option"] = _find_option(element, str(answer))
+    else:
+        action |= _state_value(element, answer)
+    return action
+
+
 def state_values(
     answers: Mapping[str, Mapping[str, Any]], view: Mapping[str, Any] | None = None
 ) -> dict[str, dict[str, dict[str, Any]]]:
