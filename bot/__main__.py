@@ -160,8 +160,7 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
         log.info("shutting down")
         if socket_handler is not None:
             await socket_handler.close_async()
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
+        await scheduler.stop()
         await runner.cleanup()
 
 
