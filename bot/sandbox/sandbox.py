@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -44,6 +45,8 @@ COMMANDS = (COMMAND,)  # the slash commands the app declares in manifest.yml
 LONGEST_TRAVEL = timedelta(days=366)
 APP_MESSAGES = "app"  # the page's name for the person's direct messages with the app
 LOG_LENGTH = 100
+SLACK_WAITS_SECONDS = 3  # for the app's answer to a request, before showing an error
+GIVE_UP_SECONDS = 30
 
 
 class SandboxError(Exception):
@@ -134,8 +137,20 @@ class Sandbox:
 
     async def _send(self, what: str, request: tuple[str, dict[str, str]]) -> Reply:
         body, headers = request
-        async with self.http.post(f"{self.base_url}{EVENTS_PATH}", data=body, headers=headers) as r:
-            reply = Reply(r.status, await r.text())
+        started = time.monotonic()
+        try:
+            async with self.http.post(
+                f"{self.base_url}{EVENTS_PATH}",
+                data=body,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=GIVE_UP_SECONDS),
+            ) as r:
+                reply = Reply(r.status, await r.text())
+        except TimeoutError:
+            raise SandboxError(f"the app did not answer {what} at all") from None
+        took = time.monotonic() - started
+        if took > SLACK_WAITS_SECONDS:  # the page still shows it; Slack would not have
+            what += f" (answered after {took:.1f}s: Slack gives up after {SLACK_WAITS_SECONDS})"
         self.deliveries.append(Delivery(self.clock.now().timestamp(), what, reply.status))
         if reply.status >= 400:
             log.info("the app answered %s with %d", what, reply.status)
@@ -429,8 +444,8 @@ async def running_sandbox(
             scheduler.start()
             yield sandbox
     finally:
-        if scheduler is not None and scheduler.running:
-            scheduler.shutdown(wait=False)
+        if scheduler is not None:
+            await scheduler.stop()
         if runner is not None:
             await runner.cleanup()
         slack.stop()

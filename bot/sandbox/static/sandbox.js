@@ -38,10 +38,12 @@
     for (const delay of [0, 150, 400, 900]) setTimeout(() => refresh().catch(showProblem), delay);
   }
 
-  async function perform(path, body, { note } = {}) {
+  async function perform(path, body, { note, unheard } = {}) {
     try {
       const result = await call(path, body);
-      if (result.status && result.status >= 400) {
+      if (result.status === 404 && unheard) {
+        say(unheard(result)); // an event the app does not listen for: Slack would not mind
+      } else if (result.status && result.status >= 400) {
         say(`The app answered ${result.status}${result.status === 404 ? " (it has no listener for that)" : ""}.`, true);
       } else if (note) {
         say(note(result));
@@ -751,7 +753,10 @@
 
   function join(channelId) {
     const who = $("joiner").value;
-    perform("/join", { as: who, channel: channelId }, { note: () => `${fullNameOf(who)} joined; the app was told (member_joined_channel).` }).catch(() => {});
+    perform("/join", { as: who, channel: channelId }, {
+      note: () => `${fullNameOf(who)} joined; the app was told (member_joined_channel).`,
+      unheard: () => `${fullNameOf(who)} joined; the app was told (member_joined_channel) and has no listener for it.`,
+    }).catch(() => {});
   }
 
   function renderTimeline() {
