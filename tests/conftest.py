@@ -172,7 +172,10 @@ class Cultivate:
     ) -> dict[str, Any]:
         """The newest modal the app opened (or pushed) with this callback_id, as Slack holds it."""
         calls = await self.slack.wait_for(
-            method, lambda c: c.args["view"].get("callback_id") == callback_id, count=count
+            method,
+            # Only views Slack opened: a refused call (an expired trigger) opened nothing.
+            lambda c: c.ok and c.args["view"].get("callback_id") == callback_id,
+            count=count,
         )
         return self.slack.views[calls[-1].response["view"]["id"]]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +22,7 @@ from bot.sandbox import Sandbox, running_sandbox
 from bot.settings import load_sandbox_settings
 from storage.db import Database
 from storage.repositories import scheduled
-from tests.conftest import HOUSING, TEAM
+from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 if not CHROMIUM.exists():
@@ -218,3 +218,151 @@ async def test_files_and_canvases_are_readable_in_the_page(page: Any, sandbox: S
     canvas = page.get_by_role("dialog", name="#housing-policy canvas")
     await expect(canvas.locator("h1")).to_have_text("Our ways")
     await expect(canvas.locator("li")).to_have_text("Meet monthly")
+
+
+async def test_block_kit_and_every_form_control_as_slack_would_send_them(
+    page: Any, sandbox: Sandbox
+) -> None:
+    """Whatever a feature posts or opens, the page draws it and sends back what Slack would."""
+    bolt = sandbox.cultivate.bolt
+    clicked: list[dict[str, Any]] = []
+    submitted: list[dict[str, Any]] = []
+
+    @bolt.action("wave")
+    async def wave(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        clicked.append(body)
+
+    @bolt.view("kitchen_sink")
+    async def save(ack: Any, view: dict[str, Any]) -> None:
+        await ack()
+        submitted.append(view["state"]["values"])
+
+    moment = 1800000000  # 2027-01-15
+    await bolt.client.chat_postMessage(
+        channel=HOUSING,
+        text="Monthly digest",
+        blocks=[
+            {"type": "header", "text": {"type": "plain_text", "text": "Monthly digest"}},
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*Bold* and _italic_, <https://example.org/x|a link>, <@{BEN}> in "
+                    f"<#{HOUSING}>, due <!date^{moment}^{{date_short_pretty}} at {{time}}|soon>",
+                },
+                "fields": [
+                    {"type": "mrkdwn", "text": "*Members*\n4"},
+                    {"type": "mrkdwn", "text": "*Stage*\nScope"},
+                ],
+            },
+            {"type": "divider"},
+            {"type": "image", "image_url": "https://example.org/chart.png", "alt_text": "a chart"},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "Sent by _Cultivate_"}]},
+            {
+                "type": "actions",
+                "block_id": "digest",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "wave",
+                        "text": {"type": "plain_text", "text": "Wave"},
+                        "value": "hello",
+                        "style": "primary",
+                    }
+                ],
+            },
+        ],
+    )
+    digest = page.locator(".message", has_text="Monthly digest")
+    await expect(digest.locator(".block-header")).to_have_text("Monthly digest")
+    await expect(digest.locator("b").first).to_have_text("Bold")
+    await expect(digest.locator("i").first).to_have_text("italic")
+    await expect(digest.locator("a[href='https://example.org/x']")).to_have_text("a link")
+    await expect(digest.locator(".mention")).to_have_text("@Ben")
+    await expect(digest.locator(".channel-link")).to_have_text("#housing-policy")
+    due = datetime.fromtimestamp(moment, ZoneInfo(BROWSER_ZONE))
+    await expect(digest.locator("time.slack-date")).to_have_text(
+        f"{due:%b} {due.day}, {due.year} at {due.strftime('%-I:%M %p')}"
+    )
+    await expect(digest.locator(".fields")).to_contain_text("Members")
+    await expect(digest.locator(".image-placeholder")).to_contain_text("a chart")
+    assert await digest.locator("img").count() == 0  # nothing is fetched from the internet
+    await expect(digest.locator(".block-context")).to_have_text("Sent by Cultivate")
+    await digest.get_by_role("button", name="Wave").click()
+    await expect(page.locator("#delivery-log")).to_contain_text("block_actions wave", timeout=5000)
+    [click] = clicked
+    assert click["actions"][0]["value"] == "hello"
+    assert click["container"]["type"] == "message"
+    assert click["user"]["id"] == ASHA
+
+    def option(value: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": value.title()}, "value": value}
+
+    def field(block_id: str, label: str, element: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "input",
+            "block_id": block_id,
+            "label": {"type": "plain_text", "text": label},
+            "element": {**element, "action_id": block_id},
+        }
+
+    await bolt.client.views_open(
+        trigger_id=sandbox.requests.trigger_id(ASHA),
+        view={
+            "type": "modal",
+            "callback_id": "kitchen_sink",
+            "title": {"type": "plain_text", "text": "Plan a call"},
+            "submit": {"type": "plain_text", "text": "Plan"},
+            "blocks": [
+                field("title", "Title", {"type": "plain_text_input"}),
+                field("notes", "Notes", {"type": "plain_text_input", "multiline": True}),
+                field(
+                    "cadence",
+                    "Cadence",
+                    {"type": "static_select", "options": [option("weekly"), option("monthly")]},
+                ),
+                field(
+                    "format",
+                    "Format",
+                    {"type": "radio_buttons", "options": [option("online"), option("in person")]},
+                ),
+                field(
+                    "needs",
+                    "Needs",
+                    {"type": "checkboxes", "options": [option("slides"), option("handouts")]},
+                ),
+                field("host", "Host", {"type": "users_select"}),
+                field("guests", "Guests", {"type": "multi_users_select"}),
+                field("day", "Day", {"type": "datepicker"}),
+                field("start", "Start", {"type": "timepicker"}),
+            ],
+        },
+    )
+    form = page.get_by_role("dialog", name="Plan a call")
+    await form.get_by_label("Title").fill("Monthly call")
+    await form.get_by_label("Notes").fill("Line one\nLine two")
+    await form.get_by_label("Cadence").select_option("monthly")
+    await form.get_by_label("In Person").check()
+    await form.get_by_label("Slides").check()
+    await form.get_by_label("Handouts").check()
+    await form.get_by_label("Host").select_option(label="Ben Okafor")
+    await form.get_by_label("Guests").select_option(label=["Carmen Díaz", "Noor Haddad"])
+    await form.get_by_label("Day").fill("2027-02-01")
+    await form.get_by_label("Start").fill("14:30")
+    await form.get_by_role("button", name="Plan").click()
+    await expect(form).to_be_hidden()
+
+    [values] = submitted
+    assert values["title"]["title"]["value"] == "Monthly call"
+    assert values["notes"]["notes"]["value"] == "Line one\nLine two"
+    assert values["cadence"]["cadence"]["selected_option"]["value"] == "monthly"
+    assert values["format"]["format"]["selected_option"]["value"] == "in person"
+    assert [o["value"] for o in values["needs"]["needs"]["selected_options"]] == [
+        "slides",
+        "handouts",
+    ]
+    assert values["host"]["host"]["selected_user"] == BEN
+    assert values["guests"]["guests"]["selected_users"] == [CARMEN, NOOR]
+    assert values["day"]["day"]["selected_date"] == "2027-02-01"
+    assert values["start"]["start"]["selected_time"] == "14:30"

@@ -120,6 +120,7 @@
   const conversation = (id) => (state && state.conversations.find((c) => c.id === id)) || null;
   const appDm = () => state.conversations.find((c) => c.kind === "app") || null;
   const humans = () => state.people.filter((p) => !p.is_bot);
+  const groupName = (c) => c.members.filter((m) => m !== state.bot).map(nameOf).join(", ");
 
   function avatarColour(id) {
     let hash = 0;
@@ -687,6 +688,16 @@
       h("li", { class: "sub" }, h("button", { type: "button", dataset: { app: "home" }, class: place.kind === "home" ? "current" : "", onclick: () => go({ kind: "home" }) }, "Home")),
       h("li", { class: "sub" }, h("button", { type: "button", dataset: { app: "messages" }, class: place.kind === "messages" ? "current" : "", onclick: () => go({ kind: "messages" }) }, "Messages")));
 
+    // Group DMs the app opened with this person and others.
+    const groups = state.conversations.filter((c) => c.kind === "group");
+    $("groups-heading").hidden = !groups.length;
+    $("groups").replaceChildren(...groups.map((c) => h("li", {}, h("button", {
+      type: "button",
+      class: place.kind === "channel" && place.id === c.id ? "current" : "",
+      dataset: { channel: c.id },
+      onclick: () => go({ kind: "channel", id: c.id }),
+    }, groupName(c)))));
+
     $("canvas-list").replaceChildren(...(state.canvases.length
       ? state.canvases.map((c) => h("li", {}, h("button", { type: "button", onclick: () => openCanvas(c.id) },
         `${c.title || `#${(conversation(c.channel) || { name: "?" }).name} canvas`}`)))
@@ -732,9 +743,9 @@
       tools.replaceChildren();
       return;
     }
-    $("title").textContent = `${conv.kind === "private" ? "◆" : "#"} ${conv.name}`;
+    $("title").textContent = conv.kind === "group" ? groupName(conv) : `${conv.kind === "private" ? "◆" : "#"} ${conv.name}`;
     $("topic").textContent = conv.topic || conv.purpose || "";
-    compose.placeholder = `Message #${conv.name}, or type /cop help`;
+    compose.placeholder = conv.kind === "group" ? "Message the group, or type /cop help" : `Message #${conv.name}, or type /cop help`;
     const members = conv.members.filter((m) => m !== state.bot);
     const outside = humans().filter((p) => !conv.members.includes(p.id));
     const files = state.files.filter((f) => f.channel === conv.id);
@@ -742,7 +753,7 @@
       h("span", { class: "muted", title: members.map(fullNameOf).join(", ") }, `${members.length} member${members.length === 1 ? "" : "s"}: ${members.map(nameOf).join(", ")}`),
       conv.canvas ? h("button", { type: "button", class: "btn", onclick: () => openCanvas(conv.canvas) }, "Channel canvas") : null,
       files.length ? h("span", { class: "muted" }, `· ${files.length} file${files.length === 1 ? "" : "s"}`) : null,
-      outside.length
+      conv.kind === "group" ? null : outside.length
         ? h("span", { class: "join" }, "· ",
           h("select", { id: "joiner", "aria-label": "Someone who joins" }, outside.map((p) => h("option", { value: p.id }, p.real_name))),
           " ",
