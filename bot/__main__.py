@@ -1,9 +1,11 @@
-"""`python -m bot [run|web|clock|migrate]`.
+"""`python -m bot [run|web|clock|migrate|sandbox]`.
 
-run      the web server and the scheduler in one process (a small install; the default)
+run      the web server and the scheduler in one process (a small install; the default);
+         with no Slack credential set at all, the sandbox instead
 web      only the HTTP server (Slack's requests and /healthz)
 clock    only the scheduler
 migrate  bring the database schema up to date, then exit
+sandbox  try Cultivate in a browser, against a local stand-in for Slack (no workspace needed)
 """
 
 from __future__ import annotations
@@ -27,13 +29,19 @@ from bot.housekeeping import forget_old_events
 from bot.runtime import Runtime
 from bot.scheduler import create_scheduler
 from bot.server import EVENTS_PATH, create_web_app
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import (
+    Settings,
+    SettingsError,
+    has_slack_credentials,
+    load_sandbox_settings,
+    load_settings,
+)
 from storage.db import Database
 from storage.migrate import upgrade
 
 log = logging.getLogger("cultivate")
 
-MODES = ("run", "web", "clock", "migrate")
+MODES = ("run", "web", "clock", "migrate", "sandbox")
 RETRY_CAP_SECONDS = 30.0
 DRAIN_SECONDS = 10.0  # how long a stopping process waits for work in flight
 
@@ -44,8 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = parser.parse_args(argv).mode
 
     load_dotenv(Path(".env"), override=False)  # the working directory's; the real environment wins
+    # No Slack credential at all means someone trying Cultivate out: open the sandbox. Any
+    # credential set means a real workspace is meant, so a missing one is an error to name.
+    sandbox = mode == "sandbox" or (mode == "run" and not has_slack_credentials(os.environ))
     try:
-        settings = load_settings(os.environ)
+        settings = load_sandbox_settings(os.environ) if sandbox else load_settings(os.environ)
     except SettingsError as error:
         for problem in error.problems:
             print(f"cultivate: {problem}", file=sys.stderr)
@@ -63,6 +74,9 @@ async def _serve(settings: Settings, mode: str) -> None:
         await _migrate(database)
         if mode == "migrate":
             log.info("database schema is up to date")
+            return
+        if settings.sandbox:
+            await _run_sandbox(settings, database)
             return
         await _run(
             settings, database, web_server=mode in ("run", "web"), clock=mode in ("run", "clock")
@@ -91,15 +105,34 @@ async def _migrate(database: Database) -> None:
         delay = min(delay * 2, RETRY_CAP_SECONDS)
 
 
+def _stop_on_signals() -> asyncio.Event:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    return stopping
+
+
+async def _run_sandbox(settings: Settings, database: Database) -> None:
+    from bot.sandbox import running_sandbox
+
+    stopping = _stop_on_signals()
+    async with running_sandbox(settings, database) as sandbox:
+        print(
+            f"Cultivate sandbox: open {sandbox.url} to try it with no Slack workspace "
+            "(to connect a real one instead, set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
+            'in .env, as the README\'s "Setting it up" says)',
+            flush=True,
+        )
+        await stopping.wait()
+
+
 async def _run(settings: Settings, database: Database, *, web_server: bool, clock: bool) -> None:
     runtime = Runtime(database=database)
     # The clock process builds the app too: features register their senders with it.
     cultivate = create_app(settings, runtime)
     bolt = cultivate.bolt if web_server else None
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stopping.set)
+    stopping = _stop_on_signals()
 
     dispatcher = cultivate.dispatcher()
     scheduler = create_scheduler(
@@ -138,8 +171,7 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
         log.info("shutting down")
         if socket_handler is not None:
             await socket_handler.close_async()
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
+        await scheduler.stop()
         await runner.cleanup()
         await _drain(DRAIN_SECONDS)
 

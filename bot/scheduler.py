@@ -7,6 +7,7 @@ fixed ids, in memory, never pickled), so a process killed at any moment loses no
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -18,11 +19,29 @@ log = logging.getLogger(__name__)
 Heartbeat = Callable[[], Awaitable[None]]
 
 
-def create_scheduler(tick_seconds: float, heartbeats: Mapping[str, Heartbeat]) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone=UTC)
+class Heartbeats(AsyncIOScheduler):
+    """APScheduler, stopped without cutting a beat off midway: APScheduler's own shutdown
+    cancels a running coroutine job, and one cancelled inside a database call can leave its
+    connection half-closed and the event loop unable to finish."""
+
+    def __init__(self) -> None:
+        super().__init__(timezone=UTC)
+        self.beating: set[asyncio.Task[object]] = set()
+
+    async def stop(self) -> None:
+        if not self.running:
+            return
+        self.pause()  # no new beats
+        await asyncio.gather(*self.beating, return_exceptions=True)
+        self.shutdown(wait=False)
+        await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn
+
+
+def create_scheduler(tick_seconds: float, heartbeats: Mapping[str, Heartbeat]) -> Heartbeats:
+    scheduler = Heartbeats()
     for name, heartbeat in heartbeats.items():
         scheduler.add_job(
-            _guarded(name, heartbeat),
+            _guarded(name, heartbeat, scheduler.beating),
             "interval",
             seconds=tick_seconds,
             id=f"heartbeat:{name}",
@@ -34,11 +53,16 @@ def create_scheduler(tick_seconds: float, heartbeats: Mapping[str, Heartbeat]) -
     return scheduler
 
 
-def _guarded(name: str, heartbeat: Heartbeat) -> Heartbeat:
+def _guarded(name: str, heartbeat: Heartbeat, beating: set[asyncio.Task[object]]) -> Heartbeat:
     async def run() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            beating.add(task)
         try:
             await heartbeat()
         except Exception:  # one bad beat must not stop the next
             log.exception("heartbeat %s failed", name)
+        finally:
+            beating.discard(task)  # type: ignore[arg-type]
 
     return run

@@ -2,19 +2,36 @@
 
 Every problem is collected before we give up, so a person fixing a deployment sees all of them
 at once, each on one line naming the variable and the fix.
+
+Two modes: connected to Slack (`load_settings`), or the sandbox, a local stand-in for Slack in a
+browser page (`load_sandbox_settings`), chosen only when no Slack credential is set at all: a
+half-filled `.env` is a mistake to name, never a reason to fall back.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from storage.urls import UnsupportedDatabaseURL, async_database_url
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///cultivate.db"
+SANDBOX_DATABASE_URL = "sqlite:///sandbox.db"
+# Any of these set means "connect to Slack"; the OAuth client id and secret count too.
+SLACK_CREDENTIALS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+)
+# The sandbox's bot token: its stand-in for Slack accepts any bot token, slack.com none.
+SANDBOX_BOT_TOKEN = "xoxb-sandbox"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -42,6 +59,9 @@ class Settings:
     welcome_batch_seconds: int
     log_level: str
     log_json: bool
+    # The sandbox: Slack is a local stand-in whose Web API address is only known once it is
+    # started (`slack_api_url` is then set with `dataclasses.replace`).
+    sandbox: bool = False
 
     @property
     def oauth(self) -> bool:
@@ -57,13 +77,25 @@ class Settings:
         return logging.getLevelNamesMapping()[self.log_level]
 
 
-def load_settings(environ: Mapping[str, str]) -> Settings:
-    """Build settings from `environ`, or raise SettingsError listing every problem."""
-    problems: list[str] = []
-
+def _getter(environ: Mapping[str, str]) -> Callable[[str], str | None]:
     def get(name: str) -> str | None:
         value = environ.get(name, "").strip()
         return value or None
+
+    return get
+
+
+def has_slack_credentials(environ: Mapping[str, str]) -> bool:
+    """Whether any Slack credential is set: then the app connects to Slack, or says what is
+    missing; with none at all, `python -m bot` opens the sandbox instead."""
+    get = _getter(environ)
+    return any(get(name) is not None for name in SLACK_CREDENTIALS)
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build settings from `environ`, or raise SettingsError listing every problem."""
+    problems: list[str] = []
+    get = _getter(environ)
 
     app_token = get("SLACK_APP_TOKEN")
     if app_token is not None and not app_token.startswith("xapp-"):
@@ -119,31 +151,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     elif not api_url.endswith("/"):
         api_url += "/"  # slack_sdk joins method names onto the base URL
 
-    database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    try:
-        async_database_url(database_url)
-    except UnsupportedDatabaseURL as error:
-        problems.append(f"DATABASE_URL: {error}")
-
-    port = _integer(get("PORT") or "3000", "PORT", 1, 65535, problems)
-    tick = _positive_number(
-        get("SCHEDULER_TICK_SECONDS") or "15", "SCHEDULER_TICK_SECONDS", problems
-    )
-    lease = _positive_number(
-        get("SCHEDULER_LEASE_SECONDS") or "20", "SCHEDULER_LEASE_SECONDS", problems
-    )
-
-    batch = _integer(
-        get("WELCOME_BATCH_SECONDS") or "60", "WELCOME_BATCH_SECONDS", 1, 86400, problems
-    )
-
-    log_level = (get("LOG_LEVEL") or "INFO").upper()
-    if log_level not in LOG_LEVELS:
-        problems.append(f"LOG_LEVEL: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
-
-    log_format = (get("LOG_FORMAT") or "plain").lower()
-    if log_format not in ("plain", "json"):
-        problems.append(f"LOG_FORMAT: {log_format!r} is not plain or json")
+    common = _common(get, problems, database=DEFAULT_DATABASE_URL, log_level="INFO", tick="15")
 
     if problems:
         raise SettingsError(problems)
@@ -154,12 +162,83 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         slack_client_secret=client_secret,
         slack_app_token=app_token,
         slack_api_url=api_url,
+        **common,
+    )
+
+
+def load_sandbox_settings(environ: Mapping[str, str]) -> Settings:
+    """Settings for the sandbox: its own database file unless DATABASE_URL says otherwise, a
+    signing secret made fresh for this run (the sandbox signs what its page sends with it, and
+    the app verifies it as it would Slack's), and quiet logs unless LOG_LEVEL asks for more.
+    Slack credentials in `environ` are not used."""
+    problems: list[str] = []
+    # A quick heartbeat, so what a feature schedules for "now" shows in the page at once.
+    common = _common(
+        _getter(environ), problems, database=SANDBOX_DATABASE_URL, log_level="WARNING", tick="2"
+    )
+    if problems:
+        raise SettingsError(problems)
+    return Settings(
+        slack_bot_token=SANDBOX_BOT_TOKEN,
+        slack_signing_secret=secrets.token_hex(32),
+        slack_client_id=None,
+        slack_client_secret=None,
+        slack_app_token=None,
+        slack_api_url="",  # the stand-in's address, set when it starts
+        sandbox=True,
+        **common,
+    )
+
+
+class _Common(TypedDict):
+    database_url: str
+    port: int
+    scheduler_tick_seconds: float
+    scheduler_lease_seconds: float
+    welcome_batch_seconds: int
+    log_level: str
+    log_json: bool
+
+
+def _common(
+    get: Callable[[str], str | None],
+    problems: list[str],
+    *,
+    database: str,
+    log_level: str,
+    tick: str,
+) -> _Common:
+    """The settings both modes share."""
+    database_url = get("DATABASE_URL") or database
+    try:
+        async_database_url(database_url)
+    except UnsupportedDatabaseURL as error:
+        problems.append(f"DATABASE_URL: {error}")
+
+    port = _integer(get("PORT") or "3000", "PORT", 1, 65535, problems)
+    seconds = _positive_number(
+        get("SCHEDULER_TICK_SECONDS") or tick, "SCHEDULER_TICK_SECONDS", problems
+    )
+    lease = _positive_number(
+        get("SCHEDULER_LEASE_SECONDS") or "20", "SCHEDULER_LEASE_SECONDS", problems
+    )
+    batch = _integer(
+        get("WELCOME_BATCH_SECONDS") or "60", "WELCOME_BATCH_SECONDS", 1, 86400, problems
+    )
+
+    level = (get("LOG_LEVEL") or log_level).upper()
+    if level not in LOG_LEVELS:
+        problems.append(f"LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}")
+    log_format = (get("LOG_FORMAT") or "plain").lower()
+    if log_format not in ("plain", "json"):
+        problems.append(f"LOG_FORMAT: {log_format!r} is not plain or json")
+    return _Common(
         database_url=database_url,
         port=port,
-        scheduler_tick_seconds=tick,
+        scheduler_tick_seconds=seconds,
         scheduler_lease_seconds=lease,
         welcome_batch_seconds=batch,
-        log_level=log_level,
+        log_level=level,
         log_json=log_format == "json",
     )
 

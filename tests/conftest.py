@@ -208,6 +208,7 @@ class Cultivate:
         # Only calls Slack answered with a view: a refused one (an expired trigger) opened none.
         calls = await self.slack.wait_for(
             method,
+            # Only views Slack opened: a refused call (an expired trigger) opened nothing.
             lambda c: c.ok and c.args["view"].get("callback_id") == callback_id,
             count=count,
         )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from bench.processes import Process, environment
+from bench.processes import ROOT, Process, environment, free_port
 from bot.__main__ import _drain
 from bot.fakeslack import FakeSlack, SlackRequests
 from tests.conftest import ASHA, SIGNING_SECRET
@@ -134,3 +137,52 @@ async def test_a_stopping_process_lets_work_in_flight_finish_and_cancels_what_ha
     await _drain(0.3)
     assert finished == ["heartbeat"] and in_flight.done()
     assert stuck.cancelled()
+
+
+@pytest.mark.parametrize(
+    ("argv", "credentials"),
+    [
+        ([], {}),  # nothing set: someone trying Cultivate out
+        (["sandbox"], {"SLACK_BOT_TOKEN": "xoxb-real", "SLACK_SIGNING_SECRET": "s"}),
+    ],
+    ids=["no-credentials", "explicit"],
+)
+async def test_python_m_bot_opens_the_sandbox(
+    tmp_path: Path, http: aiohttp.ClientSession, argv: list[str], credentials: dict[str, str]
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    port = free_port()
+    env |= {"PYTHONPATH": str(ROOT), "PORT": str(port), **credentials}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *argv,
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), timeout=60)).decode()
+        url = f"http://127.0.0.1:{port}/sandbox"
+        assert line.startswith(f"Cultivate sandbox: open {url} ")
+        assert "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in line
+        async with http.get(url) as response:
+            assert response.status == 200
+            assert "sandbox.js" in await response.text()
+        command = {"as": ASHA, "channel": "C0HOUSING", "text": "/cop help"}
+        async with http.post(f"{url}/api/command", json=command) as response:
+            assert await response.json() == {"status": 200}
+        async with http.get(f"{url}/api/state", params={"as": ASHA}) as response:
+            [answer] = (await response.json())["ephemerals"]
+        assert "/cop start" in answer["text"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest, errors = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 0
+    assert rest == b""  # the one line, nothing more
+    assert b"Traceback" not in errors
+    assert (tmp_path / "sandbox.db").exists()  # its own database, not cultivate.db
+    assert not (tmp_path / "cultivate.db").exists()

@@ -600,3 +600,102 @@ async def test_bolt_accepts_the_requests(fake: FakeSlack) -> None:
     tampered = body.replace("Housing", "Hacked")
     response = await app.async_dispatch(AsyncBoltRequest(body=tampered, headers=headers))
     assert response.status == 401
+
+
+# -- where answers land: response_url, command replies, triggers -------------------------
+
+
+def respond(fake: FakeSlack, response_url: str, message: dict[str, Any]) -> None:
+    """POST to a response_url the way Bolt's respond() does."""
+    path = response_url.removeprefix(fake.base_url)
+    answer = fake.handle_response_url(path, json.dumps(message).encode())
+    assert answer.status == 200
+
+
+def test_response_url_answers_land_where_slack_shows_them(fake: FakeSlack) -> None:
+    requests = SlackRequests(
+        SECRET, workspace=fake.workspace, response_url_base=fake.response_url_base
+    )
+    fields = parse_qs(requests.slash_command(text="status", user_id="U0ASHA")[0])
+    respond(fake, fields["response_url"][0], {"text": "Only Asha sees this"})
+    respond(fake, fields["response_url"][0], {"text": "Everyone", "response_type": "in_channel"})
+
+    [ephemeral] = fake.ephemerals
+    assert (ephemeral["channel"], ephemeral["user"]) == ("C0HOUSING", "U0ASHA")
+    assert ephemeral["text"] == "Only Asha sees this"
+    assert [m["text"] for m in fake.messages("C0HOUSING")] == ["Everyone"]
+    # A response_url the fake did not make is still recorded, just shown nowhere.
+    respond(fake, f"{fake.response_url_base}/T0CULTIV8/999/fakeslack", {"text": "lost"})
+    assert len(fake.calls_to("response_url")) == 3
+    assert len(fake.ephemerals) == 1
+
+
+def test_replace_and_delete_original_from_a_click(fake: FakeSlack, client: WebClient) -> None:
+    requests = SlackRequests(
+        SECRET, workspace=fake.workspace, response_url_base=fake.response_url_base
+    )
+    posted = client.chat_postMessage(channel="C0DATA", text="Vote", blocks=[SECTION])["message"]
+    payload = json.loads(
+        parse_qs(
+            requests.block_actions("U0BEN", [button("vote")], channel_id="C0DATA", message=posted)[
+                0
+            ]
+        )["payload"][0]
+    )
+    respond(fake, payload["response_url"], {"text": "Thanks", "replace_original": True})
+    [replaced] = fake.messages("C0DATA")
+    assert (replaced["ts"], replaced["text"], "blocks" in replaced) == (
+        posted["ts"],
+        "Thanks",
+        False,
+    )
+    respond(fake, payload["response_url"], {"delete_original": True})
+    assert fake.messages("C0DATA") == []
+
+
+def test_a_command_reply_is_shown_to_the_person_who_typed_it(fake: FakeSlack) -> None:
+    fake.answer_command("C0HOUSING", "U0NOOR", json.dumps({"text": "Try `/cop help`"}))
+    fake.answer_command("C0HOUSING", "U0NOOR", "plain words")
+    fake.answer_command("C0HOUSING", "U0NOOR", "")  # an empty ack shows nothing
+    assert [(e["user"], e["text"]) for e in fake.ephemerals] == [
+        ("U0NOOR", "Try `/cop help`"),
+        ("U0NOOR", "plain words"),
+    ]
+    fake.answer_command("C0HOUSING", "U0NOOR", json.dumps({"blocks": [SECTION]}))
+    assert len(take_problems(fake)) == 1  # blocks without fallback text: Slack refuses
+    assert len(fake.ephemerals) == 2
+
+
+async def test_a_push_lands_on_the_modal_of_the_person_who_clicked(
+    fake: FakeSlack, aclient: AsyncWebClient
+) -> None:
+    requests = SlackRequests(SECRET, workspace=fake.workspace)
+    asha = await aclient.views_open(trigger_id=requests.trigger_id("U0ASHA"), view=modal(SECTION))
+    ben = await aclient.views_open(trigger_id=requests.trigger_id("U0BEN"), view=modal(SECTION))
+    pushed = await aclient.views_push(trigger_id=requests.trigger_id("U0ASHA"), view=modal(SECTION))
+    assert pushed["view"]["root_view_id"] == asha["view"]["id"]
+    assert fake.workspace.modal_owners[ben["view"]["id"]] == "U0BEN"
+
+    fake.close_view(pushed["view"]["id"])  # Cancel on a pushed view goes back one
+    assert [asha["view"]["id"]] in fake.workspace.view_stacks
+    fake.close_view(ben["view"]["id"], whole_stack=True)
+    assert fake.workspace.view_stacks == [[asha["view"]["id"]]]
+
+
+def test_joining(fake: FakeSlack, client: WebClient) -> None:
+    quiet = Workspace(clock=lambda: FIXED_NOW)
+    quiet.channels["C0QUIET"] = quiet.channels.pop("C0RANDOM")
+    quiet.channels["C0QUIET"].id = "C0QUIET"
+    quiet.channels["C0QUIET"].members.remove("U0BOT")
+    with FakeSlack(quiet) as other:
+        other_client = WebClient(token="xoxb-test", base_url=other.api_url)
+        joined = other_client.conversations_join(channel="C0QUIET")
+        assert joined["channel"]["is_member"] is True
+        again = other_client.conversations_join(channel="C0QUIET")
+        assert again["warning"] == "already_in_channel"
+        assert other.problems == []
+
+    message = fake.workspace.add_member("C0HOUSING", "U0BEN")
+    assert message is not None and message["subtype"] == "channel_join"
+    assert fake.workspace.add_member("C0HOUSING", "U0BEN") is None
+    assert fake.messages("C0HOUSING")[-1]["text"] == "<@U0BEN> has joined the channel"

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import (
+    SettingsError,
+    has_slack_credentials,
+    load_sandbox_settings,
+    load_settings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "secret"}
@@ -88,10 +93,10 @@ def test_a_database_password_is_never_echoed() -> None:
     assert "hunter2" not in line
 
 
-def test_python_m_bot_prints_one_line_per_problem_and_exits_2(tmp_path: Path) -> None:
+def run_bot(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
-    env |= {"PORT": "x", "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
+    env |= {"PYTHONPATH": str(ROOT), **variables}
+    return subprocess.run(
         [sys.executable, "-m", "bot"],
         cwd=tmp_path,
         env=env,
@@ -99,6 +104,42 @@ def test_python_m_bot_prints_one_line_per_problem_and_exits_2(tmp_path: Path) ->
         text=True,
         timeout=60,
     )
+
+
+def test_no_slack_credential_at_all_means_the_sandbox() -> None:
+    assert not has_slack_credentials({"PORT": "3000", "SLACK_BOT_TOKEN": "  "})
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        assert has_slack_credentials({name: "anything"})
+    settings = load_sandbox_settings({})
+    assert settings.sandbox
+    assert settings.database_url == "sqlite:///sandbox.db"
+    assert settings.log_level == "WARNING"
+    assert len(settings.slack_signing_secret or "") == 64
+    assert not load_settings(GOOD).sandbox
+    assert load_sandbox_settings({"DATABASE_URL": "postgres://h/db"}).database_url == (
+        "postgres://h/db"
+    )
+
+
+def test_the_sandbox_names_its_own_bad_settings() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_sandbox_settings({"PORT": "x", "DATABASE_URL": "mysql://x/y"})
+    assert [p.split(":")[0] for p in raised.value.problems] == ["DATABASE_URL", "PORT"]
+
+
+def test_a_half_set_slack_setup_is_an_error_never_the_sandbox(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, SLACK_BOT_TOKEN="xoxb-real", PORT="1")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "cultivate: SLACK_SIGNING_SECRET: not set; copy the Signing Secret from "
+        "Basic Information > App Credentials into .env"
+    ]
+    assert result.stdout == ""
+    assert not (tmp_path / "sandbox.db").exists()
+
+
+def test_python_m_bot_prints_one_line_per_problem_and_exits_2(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, PORT="x", SLACK_BOT_TOKEN="xoxp-user")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert [line.split(":")[1].strip() for line in lines] == [

@@ -22,6 +22,7 @@ from bot.fakeslack.workspace import (
     TEAM_NAME,
     Canvas,
     Channel,
+    ResponseTarget,
     UploadedFile,
     Workspace,
 )
@@ -97,6 +98,7 @@ class SlackMethods:
             "conversations.members": self.conversations_members,
             "conversations.open": self.conversations_open,
             "conversations.invite": self.conversations_invite,
+            "conversations.join": self.conversations_join,
             "conversations.create": self.conversations_create,
             "conversations.archive": self.conversations_archive,
             "conversations.history": self.conversations_history,
@@ -246,6 +248,19 @@ class SlackMethods:
             raise SlackError(errors[0]["error"], errors=errors)
         channel.members.extend(users)
         return {"channel": channel.to_slack()}
+
+    def conversations_join(self, args: Args) -> Response:
+        channel = self._channel(_required(args, "channel", "channel_not_found"))
+        if channel.is_im or channel.is_mpim or channel.is_private:
+            raise SlackError("method_not_supported_for_channel_type")
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        answer: Response = {}
+        if BOT_USER_ID in channel.members:
+            answer["warning"] = "already_in_channel"
+        else:
+            channel.members.append(BOT_USER_ID)
+        return {"channel": channel.to_slack(), **answer}
 
     def conversations_create(self, args: Args) -> Response:
         name = _required(args, "name", "invalid_name_required")
@@ -479,15 +494,30 @@ class SlackMethods:
         rendered = self._render_view(view, view_id, view_id, None)
         self.ws.views[view_id] = rendered
         self.ws.view_stacks.append([view_id])
+        owner = self._trigger_owner(args)
+        if owner is not None:
+            self.ws.modal_owners[view_id] = owner
         return {"view": copy.deepcopy(rendered)}
+
+    def _trigger_owner(self, args: Args) -> str | None:
+        trigger = args.get("trigger_id") or args.get("interactivity_pointer")
+        return self.ws.triggers.get(str(trigger))
+
+    def _stack_for(self, owner: str | None) -> list[str]:
+        """The modal stack a push lands on: the trigger's person's newest stack, as Slack
+        finds it from the trigger; the newest stack when the trigger is not one we made."""
+        if owner is not None:
+            for stack in reversed(self.ws.view_stacks):
+                if self.ws.modal_owners.get(stack[0]) == owner:
+                    return stack
+        return self.ws.view_stacks[-1]
 
     def views_push(self, args: Args) -> Response:
         if not (args.get("trigger_id") or args.get("interactivity_pointer")):
             raise SlackError("invalid_arguments", detail="trigger_id is required")
         if not self.ws.view_stacks:
             raise SlackError("not_found", detail="no open modal to push onto")
-        # Slack finds the stack from the trigger; the fake assumes the latest opened modal.
-        stack = self.ws.view_stacks[-1]
+        stack = self._stack_for(self._trigger_owner(args))
         if len(stack) >= MAX_VIEW_STACK:
             raise SlackError("push_limit_reached")
         view = args.get("view") or {}
@@ -530,6 +560,68 @@ class SlackMethods:
             del stack[stack.index(view_id) :]
         if not stack:
             self.ws.view_stacks.remove(stack)
+
+    def respond(self, target: ResponseTarget, args: Args) -> None:
+        """What Slack does with a message posted to a ``response_url``: replace or delete the
+        message the click came from, post in the channel (``in_channel``), or show it only to
+        the person (ephemeral, the default)."""
+        body = {k: args[k] for k in ("text", "blocks", "attachments") if args.get(k) is not None}
+        if target.message_ts and (
+            _flag(args, "delete_original") or _flag(args, "replace_original")
+        ):
+            source = self._original(target)
+            if source is not None:
+                container, original = source
+                if _flag(args, "delete_original"):
+                    container.remove(original)
+                else:
+                    for key in ("text", "blocks", "attachments"):
+                        original.pop(key, None)
+                    original.update(body)
+                return
+        if not body:
+            return
+        if args.get("response_type") == "in_channel":
+            message: dict[str, Any] = {
+                "type": "message",
+                "user": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "app_id": APP_ID,
+                "team": TEAM_ID,
+                "text": "",
+                **body,
+                "ts": self.ws.next_ts(),
+            }
+            self.ws.add_message(target.channel_id, message)
+            return
+        self.ws.ephemerals.append(
+            {
+                "channel": target.channel_id,
+                "user": target.user_id,
+                "ts": self.ws.next_ts(),
+                "text": "",
+                **body,
+            }
+        )
+
+    def _original(
+        self, target: ResponseTarget
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+        """The message a response_url's click came from, and the list that holds it."""
+        if target.ephemeral:
+            container = self.ws.ephemerals
+            found = next(
+                (
+                    e
+                    for e in container
+                    if e["ts"] == target.message_ts and e["user"] == target.user_id
+                ),
+                None,
+            )
+        else:
+            container = self.ws.messages_by_channel.get(target.channel_id, [])
+            found = self.ws.find_message(target.channel_id, str(target.message_ts))
+        return (container, found) if found is not None else None
 
     def views_update(self, args: Args) -> Response:
         view_id, external_id = args.get("view_id"), args.get("external_id")

@@ -18,7 +18,15 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.fakeslack.workspace import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, Workspace
+from bot.fakeslack.workspace import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    ResponseTarget,
+    Workspace,
+)
 
 Headers = dict[str, str]
 FORM = "application/x-www-form-urlencoded"
@@ -108,6 +116,28 @@ def _initial(element: Mapping[str, Any]) -> Any:
     return next((element[k] for k in _INITIAL_KEYS if k in element), None)
 
 
+def element_action(element: Mapping[str, Any], block_id: str, answer: Any = None) -> dict[str, Any]:
+    """The entry of a block_actions payload's ``actions`` for a person using ``element``:
+    a button's text and value, or the option, person, date… chosen (``answer``, in the terms
+    of :func:`state_values`)."""
+    element_type = str(element.get("type", "button"))
+    action: dict[str, Any] = {
+        "type": element_type,
+        "action_id": element.get("action_id", ""),
+        "block_id": block_id,
+    }
+    if element_type == "button":
+        action["text"] = copy.deepcopy(element.get("text"))
+        for key in ("value", "style"):
+            if key in element:
+                action[key] = element[key]
+    elif element_type == "overflow":
+        action["selected_option"] = _find_option(element, str(answer))
+    else:
+        action |= _state_value(element, answer)
+    return action
+
+
 def state_values(
     answers: Mapping[str, Mapping[str, Any]], view: Mapping[str, Any] | None = None
 ) -> dict[str, dict[str, dict[str, Any]]]:
@@ -175,14 +205,36 @@ class SlackRequests:
     def _n(self) -> int:
         return next(self._counter)
 
-    def trigger_id(self) -> str:
-        """A fresh trigger id in Slack's "<n>.<n>.<hex>" shape."""
-        n = self._n()
-        digest = hashlib.sha1(f"trigger-{n}".encode()).hexdigest()[:32]
-        return f"{1000000000 + n}.{int(self.clock())}.{digest}"
+    def _unique(self) -> str:
+        """A token unique in the workspace (several builders may share one), else per builder."""
+        return self.workspace.next_id("R") if self.workspace else str(self._n())
 
-    def response_url(self) -> str:
-        return f"{self.response_url_base}/{self.team_id}/{self._n()}/fakeslack"
+    def trigger_id(self, user_id: str | None = None) -> str:
+        """A fresh trigger id in Slack's "<n>.<n>.<hex>" shape, remembered as `user_id`'s."""
+        token = self._unique()
+        digest = hashlib.sha1(f"trigger-{token}".encode()).hexdigest()[:32]
+        trigger = f"{1000000000 + self._n()}.{int(self.clock())}.{digest}"
+        if self.workspace is not None and user_id is not None:
+            with self.workspace.lock:
+                self.workspace.triggers[trigger] = user_id
+        return trigger
+
+    def response_url(
+        self,
+        channel_id: str | None = None,
+        user_id: str | None = None,
+        *,
+        message_ts: str | None = None,
+        ephemeral: bool = False,
+    ) -> str:
+        """A response_url; with a workspace, one that knows where its messages belong."""
+        token = self._unique()
+        if self.workspace is not None and channel_id and user_id:
+            with self.workspace.lock:
+                self.workspace.response_targets[token] = ResponseTarget(
+                    channel_id, user_id, message_ts, ephemeral
+                )
+        return f"{self.response_url_base}/{self.team_id}/{token}/fakeslack"
 
     def _user_name(self, user_id: str) -> str:
         person = self.workspace.person(user_id) if self.workspace else None
@@ -208,7 +260,7 @@ class SlackRequests:
             "user": self._user(user_id),
             "api_app_id": self.api_app_id,
             "token": VERIFICATION_TOKEN,
-            "trigger_id": trigger_id or self.trigger_id(),
+            "trigger_id": trigger_id or self.trigger_id(user_id),
             "enterprise": None,
             "is_enterprise_install": False,
         }
@@ -235,8 +287,8 @@ class SlackRequests:
             "text": text,
             "api_app_id": self.api_app_id,
             "is_enterprise_install": "false",
-            "response_url": self.response_url(),
-            "trigger_id": trigger_id or self.trigger_id(),
+            "response_url": self.response_url(channel_id, user_id),
+            "trigger_id": trigger_id or self.trigger_id(user_id),
         }
         return self._signed(urlencode(fields), FORM)
 
@@ -284,8 +336,11 @@ class SlackRequests:
         message: Mapping[str, Any] | None = None,
         view: Mapping[str, Any] | None = None,
         trigger_id: str | None = None,
+        *,
+        ephemeral: bool = False,
     ) -> tuple[str, Headers]:
-        """A button click/select in a message (pass ``channel_id`` + ``message``) or a view."""
+        """A button click/select in a message (pass ``channel_id`` + ``message``, and
+        ``ephemeral`` for one only its reader sees) or a view."""
         action_ts = f"{self.clock():.6f}"
         payload = self._interaction("block_actions", user_id, trigger_id)
         payload["actions"] = [{"action_ts": action_ts, **a} for a in actions]
@@ -297,13 +352,32 @@ class SlackRequests:
                 "type": "message",
                 "message_ts": message.get("ts"),
                 "channel_id": channel_id,
-                "is_ephemeral": False,
+                "is_ephemeral": ephemeral,
             }
             payload["message"] = copy.deepcopy(dict(message))
             payload["state"] = {"values": {}}
-            payload["response_url"] = self.response_url()
+            payload["response_url"] = self.response_url(
+                channel_id, user_id, message_ts=message.get("ts"), ephemeral=ephemeral
+            )
         if channel_id is not None:
             payload["channel"] = {"id": channel_id, "name": self._channel_name(channel_id)}
+        return self._payload(payload)
+
+    def view_closed(
+        self, view: Mapping[str, Any], user_id: str, *, is_cleared: bool = False
+    ) -> tuple[str, Headers]:
+        """Sent when a person closes a modal the app opened with ``notify_on_close``."""
+        payload = {
+            "type": "view_closed",
+            "team": self._team(),
+            "user": self._user(user_id),
+            "api_app_id": self.api_app_id,
+            "token": VERIFICATION_TOKEN,
+            "view": copy.deepcopy(dict(view)),
+            "is_cleared": is_cleared,
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
         return self._payload(payload)
 
     def event_callback(

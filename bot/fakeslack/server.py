@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 from bot.fakeslack.checks import check_call, check_message
 from bot.fakeslack.faults import Faults, HttpFault
 from bot.fakeslack.methods import SlackError, SlackMethods
-from bot.fakeslack.workspace import Canvas, UploadedFile, Workspace
+from bot.fakeslack.workspace import Canvas, ResponseTarget, UploadedFile, Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -432,4 +432,39 @@ class FakeSlack:
         call.status = status
         with self._lock:
             self.calls.append(call)
+        # /respond/<team>/<token>/fakeslack: the token says where it goes, when it is one the
+        # request builder registered with this workspace.
+        parts = path.strip("/").split("/")
+        if not problems and len(parts) >= 3:
+            with self.workspace.lock:
+                target = self.workspace.response_targets.get(parts[2])
+                if target is not None:
+                    self.methods.respond(target, args)
         return _Answer.text(status, text)
+
+    def answer_command(self, channel_id: str, user_id: str, reply_body: str) -> None:
+        """Apply the app's HTTP reply to a slash command, as Slack does: a JSON message (or
+        plain text) is shown to the person who typed it, or in the channel if `in_channel`."""
+        if not reply_body.strip():
+            return
+        try:
+            answer = json.loads(reply_body)
+        except json.JSONDecodeError:
+            answer = {"text": reply_body}
+        if not isinstance(answer, dict):
+            return
+        problems = check_message(answer)
+        for problem in problems:
+            self.record_problem("slash command reply", problem)
+        if problems:
+            return
+        target = ResponseTarget(channel_id, user_id)
+        with self.workspace.lock:
+            self.methods.respond(target, _decode_json_args(answer))
+
+    def close_view(self, view_id: str, *, whole_stack: bool = False) -> None:
+        """The person closes a modal: Cancel goes back one view, the X closes them all."""
+        with self.workspace.lock:
+            self.methods.answer_submission(
+                view_id, {"response_action": "clear"} if whole_stack else {}
+            )

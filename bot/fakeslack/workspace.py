@@ -186,6 +186,17 @@ class UploadedFile:
         }
 
 
+@dataclass(frozen=True)
+class ResponseTarget:
+    """Where a ``response_url`` posts: the conversation and person it was made for and, for a
+    click on a message, that message (so ``replace_original`` knows what to replace)."""
+
+    channel_id: str
+    user_id: str
+    message_ts: str | None = None
+    ephemeral: bool = False
+
+
 @dataclass
 class Canvas:
     """A canvas, either standalone or a channel canvas (``channel_id`` set)."""
@@ -263,6 +274,12 @@ class Workspace:
         # redirect (code -> the team that approved the install).
         self.oauth_client: tuple[str, str] = ("fake-client-id", "fake-client-secret")
         self.oauth_codes: dict[str, dict[str, str]] = {}
+        # Slack knows who each trigger_id and response_url was made for; so does the fake when
+        # the request builder registers them (the sandbox shows each person their own modals
+        # and ephemeral answers).
+        self.triggers: dict[str, str] = {}  # trigger_id -> user id
+        self.modal_owners: dict[str, str] = {}  # root view id of a modal stack -> user id
+        self.response_targets: dict[str, ResponseTarget] = {}  # response_url token -> target
         self._last_ts_micros = 0
         self._counters: dict[str, Iterator[int]] = {}
 
@@ -367,6 +384,23 @@ class Workspace:
                     parent["reply_count"] = parent.get("reply_count", 0) + 1
                     parent["latest_reply"] = message["ts"]
             return message
+
+    def add_member(self, channel_id: str, user_id: str) -> dict[str, Any] | None:
+        """A person joins a channel: Slack adds them and posts its "has joined" message.
+        None if they were already a member."""
+        with self.lock:
+            channel = self.channels[channel_id]
+            if user_id in channel.members:
+                return None
+            channel.members.append(user_id)
+            message = {
+                "type": "message",
+                "subtype": "channel_join",
+                "user": user_id,
+                "text": f"<@{user_id}> has joined the channel",
+                "ts": self.next_ts(),
+            }
+            return self.add_message(channel_id, message)
 
     def open_dm(self, user_ids: list[str]) -> tuple[Channel, bool]:
         """Return the DM/group DM for exactly these users (plus the bot), creating it once."""

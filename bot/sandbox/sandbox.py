@@ -1,0 +1,451 @@
+"""The sandbox: the real app against the local stand-in for Slack, driven from a browser page.
+
+Every click and keystroke in the page becomes the request Slack itself would send (a slash
+command, `block_actions`, `view_submission`, `view_closed`, `event_callback`), signed with a
+secret made for this run and POSTed to the app's own `/slack/events`, where Bolt verifies the
+signature as it does Slack's. Everything the app sends goes to the stand-in's Web API. So the
+sandbox exercises the same code path as a real workspace, and nothing in `handlers/` can tell.
+
+Time is a `ManualClock` the page moves forward; the scheduler's heartbeat runs as in
+production, and after each jump the sandbox runs it until nothing more is due.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import Cultivate, create_app
+from bot.clock import ManualClock
+from bot.dispatch import Dispatcher
+from bot.fakeslack import FakeSlack, SlackRequests, Workspace, element_action, state_values
+from bot.fakeslack.workspace import TEAM_ID
+from bot.runtime import Runtime
+from bot.scheduler import create_scheduler
+from bot.server import EVENTS_PATH, create_web_app
+from bot.settings import Settings
+from handlers.cop import COMMAND
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+SANDBOX_PATH = "/sandbox"
+COMMANDS = (COMMAND,)  # the slash commands the app declares in manifest.yml
+LONGEST_TRAVEL = timedelta(days=366)
+APP_MESSAGES = "app"  # the page's name for the person's direct messages with the app
+LOG_LENGTH = 100
+SLACK_WAITS_SECONDS = 3  # for the app's answer to a request, before showing an error
+GIVE_UP_SECONDS = 30
+
+
+class SandboxError(Exception):
+    """Something the page asked for that cannot be done; shown to the person as it is."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One request the sandbox sent the app, for the page's "what Slack sent" log."""
+
+    at: float  # sandbox time, epoch seconds
+    what: str
+    status: int
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a clicked element sits: a message, an ephemeral message, a modal or a Home tab."""
+
+    kind: str  # "message" | "ephemeral" | "view" | "home"
+    channel_id: str | None = None
+    ts: str | None = None
+    view_id: str | None = None
+
+    @classmethod
+    def parse(cls, raw: Any) -> Source:
+        if not isinstance(raw, Mapping) or raw.get("kind") not in (
+            "message",
+            "ephemeral",
+            "view",
+            "home",
+        ):
+            raise SandboxError("say where the element is: a message, a modal or the Home tab")
+        return cls(
+            kind=str(raw["kind"]),
+            channel_id=_optional_str(raw.get("channel")),
+            ts=_optional_str(raw.get("ts")),
+            view_id=_optional_str(raw.get("view_id")),
+        )
+
+
+def _optional_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+class Sandbox:
+    """What a person can do in the sandbox page. Built by :func:`running_sandbox`."""
+
+    def __init__(
+        self,
+        *,
+        slack: FakeSlack,
+        clock: ManualClock,
+        cultivate: Cultivate,
+        signing_secret: str,
+        http: aiohttp.ClientSession,
+    ) -> None:
+        self.slack = slack
+        self.clock = clock
+        self.cultivate = cultivate
+        self.http = http
+        self.dispatcher: Dispatcher = cultivate.dispatcher(worker="sandbox")
+        # Slack signs with the real time, whatever the sandbox's clock says: Bolt refuses a
+        # signature more than five minutes old.
+        self.requests = SlackRequests(
+            signing_secret,
+            workspace=slack.workspace,
+            response_url_base=slack.response_url_base,
+        )
+        self.deliveries: deque[Delivery] = deque(maxlen=LOG_LENGTH)
+        self.base_url = ""  # set once the HTTP server is listening
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.slack.workspace
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}{SANDBOX_PATH}"
+
+    # -- talking to the app, as Slack does ---------------------------------------------------
+
+    async def _send(self, what: str, request: tuple[str, dict[str, str]]) -> Reply:
+        body, headers = request
+        started = time.monotonic()
+        try:
+            async with self.http.post(
+                f"{self.base_url}{EVENTS_PATH}",
+                data=body,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=GIVE_UP_SECONDS),
+            ) as r:
+                reply = Reply(r.status, await r.text())
+        except TimeoutError:
+            raise SandboxError(f"the app did not answer {what} at all") from None
+        took = time.monotonic() - started
+        if took > SLACK_WAITS_SECONDS:  # the page still shows it; Slack would not have
+            what += f" (answered after {took:.1f}s: Slack gives up after {SLACK_WAITS_SECONDS})"
+        self.deliveries.append(Delivery(self.clock.now().timestamp(), what, reply.status))
+        if reply.status >= 400:
+            log.info("the app answered %s with %d", what, reply.status)
+        return reply
+
+    # -- what a person does ------------------------------------------------------------------
+
+    def person_id(self, user_id: Any) -> str:
+        """The id of a person (not the bot) in the workspace, or SandboxError."""
+        person = self.workspace.person(str(user_id))
+        if person is None or person.is_bot:
+            raise SandboxError(f"there is no person {user_id!r} in this workspace")
+        return person.id
+
+    def _conversation(self, channel_id: Any, user_id: str) -> str:
+        if channel_id == APP_MESSAGES:
+            with self.workspace.lock:
+                return self.workspace.open_dm([user_id])[0].id
+        channel = self.workspace.channel(str(channel_id))
+        if channel is None or (
+            (channel.is_private or channel.is_im) and user_id not in channel.members
+        ):
+            raise SandboxError(f"there is no conversation {channel_id!r} you can see")
+        return channel.id
+
+    async def type(self, user: Any, channel: Any, text: Any) -> dict[str, Any]:
+        """What a person types in a conversation: a slash command, or a plain message."""
+        user_id = self.person_id(user)
+        channel_id = self._conversation(channel, user_id)
+        typed = str(text or "").strip()
+        if not typed:
+            raise SandboxError("type a message, or a command such as /cop help")
+        if not typed.startswith("/"):
+            with self.workspace.lock:
+                self.workspace.add_message(
+                    channel_id,
+                    {
+                        "type": "message",
+                        "user": user_id,
+                        "text": typed,
+                        "ts": self.workspace.next_ts(),
+                    },
+                )
+            return {"posted": True}
+        command, _, rest = typed.partition(" ")
+        if command not in COMMANDS:
+            raise SandboxError(f"{command} is not a command this app has. Try {COMMAND} help.")
+        reply = await self._send(
+            f"slash command {typed}",
+            self.requests.slash_command(
+                command=command, text=rest.strip(), user_id=user_id, channel_id=channel_id
+            ),
+        )
+        if reply.status == 200:
+            self.slack.answer_command(channel_id, user_id, reply.body)
+        return {"status": reply.status}
+
+    async def act(
+        self,
+        user: Any,
+        source: Any,
+        *,
+        block_index: Any,
+        block_id: Any = None,
+        action_id: Any,
+        answer: Any = None,
+        values: Any = None,
+    ) -> dict[str, Any]:
+        """A click on a button, or a choice in a menu, date picker…: `block_actions`."""
+        user_id = self.person_id(user)
+        where = Source.parse(source)
+        blocks, container = self._blocks_of(where, user_id)
+        block, element = _find_element(blocks, block_index, block_id, str(action_id or ""))
+        action = element_action(element, block.get("block_id") or f"b{block_index}", answer)
+        if where.kind in ("view", "home"):
+            view = copy.deepcopy(container)
+            view["state"] = {"values": self._values(view, values)}
+            request = self.requests.block_actions(user_id, [action], view=view)
+        else:
+            request = self.requests.block_actions(
+                user_id,
+                [action],
+                channel_id=where.channel_id,
+                message=container,
+                ephemeral=where.kind == "ephemeral",
+            )
+        reply = await self._send(f"block_actions {action['action_id']}", request)
+        return {"status": reply.status}
+
+    def _blocks_of(self, where: Source, user_id: str) -> tuple[list[Any], dict[str, Any]]:
+        """The blocks the element was in, and the message or view holding them."""
+        with self.workspace.lock:
+            if where.kind == "home":
+                home = self.workspace.homes.get(user_id)
+                if home is None:
+                    raise SandboxError("your Home tab is empty")
+                return list(home.get("blocks") or []), copy.deepcopy(home)
+            if where.kind == "view":
+                view = self._open_view(where.view_id, user_id)
+                return list(view.get("blocks") or []), view
+            if where.kind == "ephemeral":
+                found = next(
+                    (
+                        e
+                        for e in self.workspace.ephemerals
+                        if e["ts"] == where.ts and e["user"] == user_id
+                    ),
+                    None,
+                )
+            else:
+                channel_id = self._conversation(where.channel_id, user_id)
+                found = self.workspace.find_message(channel_id, str(where.ts))
+            if found is None:
+                raise SandboxError("that message is gone")
+            return list(found.get("blocks") or []), copy.deepcopy(found)
+
+    def _open_view(self, view_id: str | None, user_id: str) -> dict[str, Any]:
+        """A modal view open in this person's stack (callers hold the workspace lock)."""
+        for stack in self.workspace.view_stacks:
+            owner = self.workspace.modal_owners.get(stack[0])
+            if view_id in stack and owner in (None, user_id):
+                return copy.deepcopy(self.workspace.views[view_id])
+        raise SandboxError("that form is no longer open")
+
+    def _values(self, view: Mapping[str, Any], values: Any) -> dict[str, Any]:
+        return state_values(_answers(values), view)
+
+    async def submit(self, user: Any, view_id: Any, values: Any) -> dict[str, Any]:
+        """The form's submit button: `view_submission`, then what Slack does with the reply."""
+        user_id = self.person_id(user)
+        with self.workspace.lock:
+            view = self._open_view(str(view_id), user_id)
+        reply = await self._send(
+            f"view_submission {view.get('callback_id') or view['id']}",
+            self.requests.view_submission(view, user_id=user_id, values=_answers(values)),
+        )
+        if reply.status != 200:
+            return {"status": reply.status, "errors": {}}
+        self.slack.answer_submission(view["id"], reply.body)
+        errors: dict[str, str] = {}
+        try:
+            answer = json.loads(reply.body) if reply.body.strip() else {}
+        except json.JSONDecodeError:
+            answer = {}
+        if isinstance(answer, dict) and answer.get("response_action") == "errors":
+            errors = {str(k): str(v) for k, v in (answer.get("errors") or {}).items()}
+        return {"status": reply.status, "errors": errors}
+
+    async def close(self, user: Any, view_id: Any, *, whole_stack: bool) -> dict[str, Any]:
+        """Cancel (back one view) or the X (close them all); `view_closed` if the app asked."""
+        user_id = self.person_id(user)
+        with self.workspace.lock:
+            view = self._open_view(str(view_id), user_id)
+        status = None
+        if view.get("notify_on_close"):
+            reply = await self._send(
+                f"view_closed {view.get('callback_id') or view['id']}",
+                self.requests.view_closed(view, user_id, is_cleared=whole_stack),
+            )
+            status = reply.status
+        self.slack.close_view(view["id"], whole_stack=whole_stack)
+        return {"status": status}
+
+    async def join(self, user: Any, channel: Any) -> dict[str, Any]:
+        """Someone joins a channel: Slack's "has joined" message, and `member_joined_channel`."""
+        user_id = self.person_id(user)
+        found = self.workspace.channel(str(channel))
+        if found is None or found.is_im or found.is_mpim:
+            raise SandboxError(f"there is no channel {channel!r} to join")
+        if self.workspace.add_member(found.id, user_id) is None:
+            raise SandboxError("they are already in that channel")
+        event = {
+            "type": "member_joined_channel",
+            "user": user_id,
+            "channel": found.id,
+            "channel_type": "G" if found.is_private else "C",
+            "team": TEAM_ID,
+        }
+        reply = await self._send("event member_joined_channel", self.requests.event_callback(event))
+        return {"status": reply.status}
+
+    async def open_home(self, user: Any) -> dict[str, Any]:
+        """The person opens the app's Home tab: `app_home_opened`."""
+        user_id = self.person_id(user)
+        with self.workspace.lock:
+            dm, _ = self.workspace.open_dm([user_id])
+            home = copy.deepcopy(self.workspace.homes.get(user_id))
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": dm.id,
+            "tab": "home",
+        }
+        if home is not None:
+            event["view"] = home
+        reply = await self._send("event app_home_opened", self.requests.event_callback(event))
+        return {"status": reply.status}
+
+    async def travel(self, seconds: Any) -> dict[str, Any]:
+        """Move the sandbox's clock forward, then send everything that has fallen due."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise SandboxError("say how far to travel, in seconds")
+        delta = timedelta(seconds=seconds)
+        if not timedelta(0) < delta <= LONGEST_TRAVEL:
+            raise SandboxError("travel forward, by at most a year")
+        now = self.clock.advance(delta)
+        sent = await self.dispatcher.run_until_idle()
+        self.deliveries.append(
+            Delivery(now.timestamp(), f"time travel +{_duration(delta)}: {sent} sent", 200)
+        )
+        return {"now": now.timestamp(), "sent": sent}
+
+
+def _answers(values: Any) -> dict[str, dict[str, Any]]:
+    """What the page's form holds, as {block_id: {action_id: answer}}."""
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping) or not all(isinstance(v, Mapping) for v in values.values()):
+        raise SandboxError("values must map block ids to {action id: answer}")
+    return {
+        str(block): {str(k): v for k, v in actions.items()} for block, actions in values.items()
+    }
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds}s"
+
+
+def _find_element(
+    blocks: list[Any], block_index: Any, block_id: Any, action_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The block and interactive element the page says was used."""
+    candidates: list[dict[str, Any]] = []
+    if isinstance(block_id, str) and block_id:
+        candidates = [b for b in blocks if isinstance(b, dict) and b.get("block_id") == block_id]
+    elif isinstance(block_index, int) and 0 <= block_index < len(blocks):
+        candidates = [blocks[block_index]]
+    for block in candidates:
+        elements = [block.get("accessory"), block.get("element"), *(block.get("elements") or [])]
+        for element in elements:
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return block, element
+    raise SandboxError("that button or menu is no longer there")
+
+
+@asynccontextmanager
+async def running_sandbox(
+    settings: Settings, database: Database, *, host: str = "127.0.0.1"
+) -> AsyncIterator[Sandbox]:
+    """Start the stand-in for Slack, the app pointed at it, the HTTP server (Slack's endpoint,
+    health and the sandbox page) and the scheduler's heartbeat; stop them all on exit.
+
+    Listens on `settings.port` (0 picks a free one). Only on this machine: the page can act as
+    anyone in the workspace, so it is not offered to the network.
+    """
+    from bot.sandbox.api import add_routes
+
+    if not settings.sandbox:
+        raise ValueError("running_sandbox needs sandbox settings (load_sandbox_settings)")
+    clock = ManualClock(datetime.now(UTC))
+    slack = FakeSlack(Workspace(clock=lambda: clock.now().timestamp())).start()
+    runner: web.AppRunner | None = None
+    scheduler = None
+    try:
+        cultivate = create_app(
+            replace(settings, slack_api_url=slack.api_url), Runtime(database=database, clock=clock)
+        )
+        async with aiohttp.ClientSession() as http:
+            sandbox = Sandbox(
+                slack=slack,
+                clock=clock,
+                cultivate=cultivate,
+                signing_secret=settings.slack_signing_secret or "",
+                http=http,
+            )
+            web_app = create_web_app(database=database, bolt=cultivate.bolt)
+            add_routes(web_app, sandbox)
+            runner = web.AppRunner(web_app)
+            await runner.setup()
+            await web.TCPSite(runner, host=host, port=settings.port).start()
+            port = runner.addresses[0][1]
+            sandbox.base_url = f"http://{host}:{port}"
+            scheduler = create_scheduler(
+                settings.scheduler_tick_seconds, {"dispatch": sandbox.dispatcher.run_once}
+            )
+            scheduler.start()
+            yield sandbox
+    finally:
+        if scheduler is not None:
+            await scheduler.stop()
+        if runner is not None:
+            await runner.cleanup()
+        slack.stop()
