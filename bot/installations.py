@@ -39,6 +39,7 @@ BOT_SCOPES = (
     "groups:write",
     "im:write",
     "mpim:write",
+    "files:write",
 )
 
 

@@ -11,19 +11,39 @@ from bot.settings import Settings
 from handlers import (
     communities,
     deliveries,
+    health,
     home,
     installs,
     joining,
+    perspectives,
+    recruitment,
     redelivery,
+    report,
     roster,
     stages,
+    sustaining,
     welcomes,
 )
 from handlers.cop import CopCommand
 from handlers.registry import Registry
 
 # In the order `/cop help` lists their subcommands.
-FEATURES = (redelivery, communities, stages, joining, welcomes, roster, home, deliveries, installs)
+FEATURES = (
+    redelivery,
+    communities,
+    stages,
+    joining,
+    welcomes,
+    roster,
+    health,
+    perspectives,
+    recruitment,
+    report,
+    sustaining,
+    home,
+    deliveries,
+    installs,
+)
 
 
 def register_all(

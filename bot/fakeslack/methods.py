@@ -126,6 +126,7 @@ class SlackMethods:
             "conversations.members": self.conversations_members,
             "conversations.open": self.conversations_open,
             "conversations.invite": self.conversations_invite,
+            "conversations.join": self.conversations_join,
             "conversations.create": self.conversations_create,
             "conversations.archive": self.conversations_archive,
             "conversations.canvases.create": self.conversations_canvases_create,
@@ -321,6 +322,21 @@ class SlackMethods:
             raise SlackError(errors[0]["error"], errors=errors)
         channel.members.extend(users)
         return {"channel": channel.to_slack()}
+
+    def conversations_join(self, args: Args) -> Response:
+        """The app joins a public channel by itself; a private one must invite it."""
+        channel = self._channel(_required(args, "channel", "channel_not_found"))
+        if channel.is_private or channel.is_im or channel.is_mpim:
+            raise SlackError("method_not_supported_for_channel_type")
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        answer: Response = {"channel": channel.to_slack()}
+        if BOT_USER_ID in channel.members:
+            answer["warning"] = "already_in_channel"
+        else:
+            channel.members.append(BOT_USER_ID)
+            answer["channel"] = channel.to_slack()
+        return answer
 
     def conversations_create(self, args: Args) -> Response:
         name = _required(args, "name", "invalid_name_required")

@@ -35,6 +35,7 @@ from bot.services import rhythm
 from bot.services.communities import CommunityRecord, load_record
 from bot.services.members import SETTABLE_LEVELS, Level, suggest_level
 from bot.services.rhythm import MeetingHeld, MilestoneState
+from bot.text import calendar_date
 from storage.db import Database
 from storage.models import ActivityDay, Membership
 from storage.repositories import sustaining as rows
@@ -76,6 +77,14 @@ class Period:
     start: datetime  # aware, UTC; included
     end: datetime  # aware, UTC; excluded
     key: str  # e.g. "2026-11", "2026-W48", "2026-Q4", or "to-2026-12-01" for a trailing one
+
+    def words(self, timezone: str) -> str:
+        """The period as calendar dates where the community is, e.g. "Sun 1 Nov 2026 to Mon
+        30 Nov 2026" (its end is excluded, so the last day shown is the day before)."""
+        zone = ZoneInfo(timezone)
+        first = self.start.astimezone(zone).date()
+        last = (self.end - timedelta(microseconds=1)).astimezone(zone).date()
+        return f"{calendar_date(first)} to {calendar_date(last)}"
 
     @property
     def previous(self) -> Period:

@@ -13,16 +13,16 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from bot.catalogue import GOVERNANCE
 from bot.services.health import Week
 from bot.services.members import Level
 from bot.text import calendar_date, truncate
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH, HEIGHT, DPI = 8.0, 4.5, 120  # inches at DPI: 960 x 540 pixels
 ALT_MAX = 1000  # Slack's limit for a file's alt text
@@ -55,6 +55,11 @@ class Picture:
 
 
 def _figure() -> Figure:
+    # Imported when first drawing, not at start-up: matplotlib's first import builds a font
+    # cache, which would hold up the app's start (and its first ack) by seconds.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
