@@ -360,6 +360,24 @@ async def test_files_upload_v2_with_async_client(fake: FakeSlack, aclient: Async
     assert (stored.content, stored.channel) == (b"a,b\n1,2\n", "C0DATA")
 
 
+def test_the_app_joins_a_public_channel_but_must_be_invited_to_a_private_one(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    public = client.conversations_create(name="outreach")["channel"]["id"]
+    private = client.conversations_create(name="secret", is_private=True)["channel"]["id"]
+    for channel_id in (public, private):
+        fake.workspace.leave(channel_id, "U0BOT")
+    with pytest.raises(SlackApiError) as raised:
+        client.chat_postMessage(channel=public, text="hi")
+    assert raised.value.response["error"] == "not_in_channel"
+    assert client.conversations_join(channel=public)["channel"]["is_member"] is True
+    client.chat_postMessage(channel=public, text="hi")
+    assert client.conversations_join(channel=public)["warning"] == "already_in_channel"
+    with pytest.raises(SlackApiError) as raised:
+        client.conversations_join(channel=private)
+    assert raised.value.response["error"] == "method_not_supported_for_channel_type"
+
+
 def image(reference: dict[str, Any]) -> dict[str, Any]:
     return {"type": "image", "slack_file": reference, "alt_text": "A chart"}
 
