@@ -13,7 +13,7 @@ from enum import StrEnum
 from bot.services.health import HealthFigures
 
 # Thresholds of the derivation, in one place.
-SETUP_SHARE_TO_COALESCE = 0.5  # of the checklist's questions answered
+SETUP_SHARE_TO_COALESCE = 0.1  # of the checklist's questions answered: it has begun
 SETUP_SHARE_TO_MATURE = 0.8
 MEMBERS_TO_COALESCE = 3
 AGE_TO_MATURE = timedelta(days=90)
