@@ -318,7 +318,12 @@ async def test_calendar_periods_and_their_boundaries() -> None:
     boundary = health.next_boundary(monthly, NOW, "Europe/London")
     assert boundary == datetime(2027, 1, 1, 9, tzinfo=UTC)
     period = health.calendar_period_before(monthly, boundary, "Europe/London")
-    assert (period.start, period.key) == (datetime(2026, 12, 1, 9, tzinfo=UTC), "2026-12")
+    assert (period.start, period.end, period.key) == (
+        datetime(2026, 12, 1, tzinfo=UTC),  # midnight in London: GMT in December
+        datetime(2027, 1, 1, tzinfo=UTC),
+        "2026-12",
+    )
+    assert period.words("Europe/London") == "Tue 1 Dec 2026 to Thu 31 Dec 2026"
     # London in summer: 09:00 there is 08:00 UTC.
     summer = health.next_boundary(weekly, datetime(2027, 6, 2, tzinfo=UTC), "Europe/London")
     assert summer == datetime(2027, 6, 7, 8, tzinfo=UTC)
@@ -327,5 +332,3 @@ async def test_calendar_periods_and_their_boundaries() -> None:
     assert health.calendar_period_before(health.Cadence.QUARTERLY, quarter, "UTC").key == (
         "2026-Q4"
     )
-
-

@@ -134,10 +134,15 @@ def next_boundary(cadence: Cadence, after: datetime, timezone: str) -> datetime:
 
 
 def calendar_period_before(cadence: Cadence, boundary: datetime, timezone: str) -> Period:
-    """The calendar period that ends at `boundary` (a `next_boundary`)."""
+    """The calendar period whose digest is due at `boundary` (a `next_boundary`): from
+    midnight on its first day to midnight on the day the next period begins."""
     end_day = _local(boundary, timezone).date()
     first = period_start_day(cadence, end_day - timedelta(days=1))
-    return Period(_at_nine(first, timezone), boundary, _key(cadence, first))
+    return Period(_midnight(first, timezone), _midnight(end_day, timezone), _key(cadence, first))
+
+
+def _midnight(day: date, timezone: str) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone)).astimezone(ZoneInfo("UTC"))
 
 
 # -- the figures --------------------------------------------------------------------------

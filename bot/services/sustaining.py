@@ -200,7 +200,7 @@ async def _schedule_round(
         community_id=community_id,
         kind=kind,
         due_at=due_at,
-        payload=_payload(plan, period),
+        payload={**_payload(plan, period), "due": due_at.isoformat()},
         subject=SUBJECT,
         dedupe_key=f"{kind}:{community_id}:{plan.stamp}:{period.key}",
     )
@@ -306,10 +306,12 @@ async def run_round(
                 community_id=community_id,
                 kind=FAN_OUT[kind],
                 due_at=clock.now(),
-                payload={**payload, "user": user_id},
+                payload={k: v for k, v in {**payload, "user": user_id}.items() if k != "due"},
                 dedupe_key=f"{FAN_OUT[kind]}:{community_id}:{current.stamp}:{period.key}:{user_id}",
             )
-        await _schedule_next(session, record, current, kind, period.end)
+        # The next round comes after this one's due time, however late this one ran.
+        due = datetime.fromisoformat(str(payload.get("due") or payload["end"]))
+        await _schedule_next(session, record, current, kind, due)
     return Round(record=record, period=period, recipients=list(recipients))
 
 
