@@ -190,4 +190,4 @@ def compile_report(content: ReportContent, pictures: Sequence[ReportPicture]) ->
             lines.append("")
     else:
         lines.append("_No member has introduced themselves with their hopes yet._")
-    return "\n".join(line for line in lines if line is not None).rstrip() + "\n"
+    return "\n".join(lines).rstrip() + "\n"

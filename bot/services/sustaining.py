@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.answers import clean, field_error
@@ -522,19 +521,16 @@ async def keep_pictures(
 ) -> None:
     async with database.session() as session:
         for picture in pictures:
-            try:
-                await rows.keep_picture(
-                    session,
-                    team_id=team_id,
-                    community_id=community_id,
-                    kind=picture.kind,
-                    file_id=picture.file_id,
-                    title=picture.title,
-                    alt_text=picture.alt_text,
-                    drawn_at=clock.now(),
-                )
-            except IntegrityError:  # pragma: no cover - keep_picture absorbs the race
-                continue
+            await rows.keep_picture(
+                session,
+                team_id=team_id,
+                community_id=community_id,
+                kind=picture.kind,
+                file_id=picture.file_id,
+                title=picture.title,
+                alt_text=picture.alt_text,
+                drawn_at=clock.now(),
+            )
 
 
 async def latest_pictures(database: Database, *, community_id: int) -> list[HealthPicture]:
