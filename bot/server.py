@@ -33,7 +33,8 @@ HEALTH_PATH = "/healthz"
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller
 
 
-EVENT_TASK = "slack-event"  # the name of each task handling an event after its 200
+EVENT_TASK = "slack-event"
+EVENTS_AT_ONCE = 8  # events handled concurrently per process; the rest queue in order  # the name of each task handling an event after its 200
 
 
 def create_web_app(
@@ -51,6 +52,9 @@ def create_web_app(
     web_app = web.Application(client_max_size=MAX_BODY)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
     handling: set[asyncio.Task[None]] = set()
+    # Events acked in a burst wait here for their turn rather than all at once for a database
+    # connection, where the pool's timeout would drop the ones at the back.
+    slots = asyncio.Semaphore(EVENTS_AT_ONCE)
 
     async def finish_handling(_: web.Application) -> None:
         # On shutdown, let the events already acked finish rather than drop them.
@@ -102,7 +106,9 @@ def create_web_app(
                     signature=request.headers.get("X-Slack-Signature", ""),
                 ):
                     return web.json_response({"error": "invalid request"}, status=401)
-                task = asyncio.create_task(_handle_event(bolt, bolt_request), name=EVENT_TASK)
+                task = asyncio.create_task(
+                    _handle_event(bolt, bolt_request, slots), name=EVENT_TASK
+                )
                 handling.add(task)
                 task.add_done_callback(handling.discard)
                 return web.Response(status=200)
@@ -128,9 +134,12 @@ def create_web_app(
     return web_app
 
 
-async def _handle_event(bolt: AsyncApp, request: AsyncBoltRequest) -> None:
+async def _handle_event(
+    bolt: AsyncApp, request: AsyncBoltRequest, slots: asyncio.Semaphore
+) -> None:
     try:
-        response = await bolt.async_dispatch(request)
+        async with slots:
+            response = await bolt.async_dispatch(request)
     except Exception:
         log.exception("handling an event failed")
         return

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.services import sustaining
 from bot.services.communities import (
     DOMAIN_MAX,
     NAME_MAX,
@@ -185,6 +186,13 @@ def register(registry: Registry) -> None:
             )
             return
         await ack()
+        # The health digest and the new-perspectives prompt begin with the community.
+        await sustaining.ensure_scheduled(
+            runtime.database,
+            runtime.clock,
+            team_id=community.team_id,
+            community_id=community.id or 0,
+        )
         about = f": {escape(community.domain)}" if community.domain else ""
         text = (
             f"{mention(starter)} made this channel the community of practice "

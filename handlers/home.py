@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services.communities import communities_for_person
@@ -48,10 +50,29 @@ def register(registry: Registry) -> None:
 
     @app.event("app_home_opened")
     async def show_home(
-        event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+        event: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
     ) -> None:
         user_id = event.get("user")
         if event.get("tab") != "home" or not isinstance(user_id, str):
             return
         view = await home_view(registry, team_id=context.team_id or "", user_id=user_id)
+        await publish(client, user_id=user_id, view=view, logger=logger)
+
+
+async def publish(
+    client: AsyncWebClient, *, user_id: str, view: dict[str, Any], logger: logging.Logger
+) -> None:
+    """Publish a Home view. If Slack refuses a picture in it (a file deleted since, or one
+    still being processed), publish it again without pictures rather than leave Home stale."""
+    try:
         await client.views_publish(user_id=user_id, view=view)
+    except SlackApiError as error:
+        pictures = [b for b in view["blocks"] if b.get("type") == "image" and "slack_file" in b]
+        if error.response.get("error") != "invalid_arguments" or not pictures:
+            raise
+        logger.warning("Home refused a picture; publishing it without pictures")
+        without = [b for b in view["blocks"] if b not in pictures]
+        await client.views_publish(user_id=user_id, view={**view, "blocks": without})

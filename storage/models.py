@@ -391,3 +391,88 @@ class TermsAgreement(SQLModel, table=True):
     draft_id: int = Field(foreign_key="terms_drafts.id", ondelete="CASCADE")
     user_id: str = Field(max_length=SLACK_ID)
     agreed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SustainingSettings(SQLModel, table=True):
+    """How a community keeps itself going, as its coordinators set it: how often the health
+    digest comes, how often they are prompted to invite a new perspective, who receives the
+    sponsor report and how often, and the stage of development if they override it."""
+
+    __tablename__ = "sustaining_settings"
+    __table_args__ = (UniqueConstraint("community_id", name="uq_sustaining_settings_community"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    digest_period: str = Field(default="monthly", max_length=16)
+    perspective_weeks: int = 13
+    report_period: str = Field(default="never", max_length=16)
+    report_recipients: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    # Wenger's stage of development as a coordinator chose it; None: derived.
+    stage_override: str | None = Field(default=None, max_length=16)
+    updated_by: str = Field(max_length=SLACK_ID)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class HealthPicture(SQLModel, table=True):
+    """The latest uploaded picture of each kind for a community: App Home shows these."""
+
+    __tablename__ = "health_pictures"
+    __table_args__ = (UniqueConstraint("community_id", "kind", name="uq_health_picture_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    kind: str = Field(max_length=32)
+    file_id: str = Field(max_length=SLACK_ID)
+    title: str = Field(max_length=200)
+    alt_text: str = Field(max_length=1000)
+    drawn_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Perspective(SQLModel, table=True):
+    """An external expert or guest speaker invited to bring a new perspective."""
+
+    __tablename__ = "perspectives"
+    __table_args__ = (Index("ix_perspective_community_day", "community_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    guest: str = Field(max_length=150)
+    organisation: str = Field(default="", max_length=150)
+    topic: str = Field(max_length=300)
+    day: date
+    logged_by: str = Field(max_length=SLACK_ID)
+    logged_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Invitation(SQLModel, table=True):
+    """A ready-made invitation to join a community, as a coordinator posted it somewhere."""
+
+    __tablename__ = "invitations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE", index=True)
+    channel_id: str = Field(max_length=SLACK_ID)  # where it was posted
+    posted_by: str = Field(max_length=SLACK_ID)
+    posted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ts: str | None = Field(default=None, max_length=32)  # the message, once posted
+
+
+class InvitationClick(SQLModel, table=True):
+    """Someone pressed Join on an invitation: with the membership that began after it, what
+    counts as joining through the invitation."""
+
+    __tablename__ = "invitation_clicks"
+    __table_args__ = (UniqueConstraint("invitation_id", "user_id", name="uq_invitation_click"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE", index=True)
+    invitation_id: int = Field(foreign_key="invitations.id", ondelete="CASCADE")
+    user_id: str = Field(max_length=SLACK_ID)
+    clicked_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -205,12 +205,9 @@ class Cultivate:
         self, callback_id: str, *, count: int = 1, method: str = "views.open"
     ) -> dict[str, Any]:
         """The newest modal the app opened (or pushed) with this callback_id, as Slack holds it."""
-        # Only calls Slack answered with a view: a refused one (an expired trigger) opened none.
+        # Only calls Slack answered: a refused views.open (an expired trigger) opened nothing.
         calls = await self.slack.wait_for(
-            method,
-            # Only views Slack opened: a refused call (an expired trigger) opened nothing.
-            lambda c: c.ok and c.args["view"].get("callback_id") == callback_id,
-            count=count,
+            method, lambda c: c.ok and c.args["view"].get("callback_id") == callback_id, count=count
         )
         return self.slack.views[calls[-1].response["view"]["id"]]
 

@@ -425,6 +425,80 @@ async def test_files_upload_v2_with_async_client(fake: FakeSlack, aclient: Async
     assert (stored.content, stored.channel) == (b"a,b\n1,2\n", "C0DATA")
 
 
+def test_the_app_joins_a_public_channel_but_must_be_invited_to_a_private_one(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    public = client.conversations_create(name="outreach")["channel"]["id"]
+    private = client.conversations_create(name="secret", is_private=True)["channel"]["id"]
+    for channel_id in (public, private):
+        fake.workspace.leave(channel_id, "U0BOT")
+    with pytest.raises(SlackApiError) as raised:
+        client.chat_postMessage(channel=public, text="hi")
+    assert raised.value.response["error"] == "not_in_channel"
+    assert client.conversations_join(channel=public)["channel"]["is_member"] is True
+    client.chat_postMessage(channel=public, text="hi")
+    assert client.conversations_join(channel=public)["warning"] == "already_in_channel"
+    with pytest.raises(SlackApiError) as raised:
+        client.conversations_join(channel=private)
+    assert raised.value.response["error"] == "method_not_supported_for_channel_type"
+
+
+def image(reference: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "image", "slack_file": reference, "alt_text": "A chart"}
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+
+
+def test_an_image_keeps_its_alt_text_and_can_be_shown_in_blocks_by_id_or_url(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    answer = client.files_upload_v2(
+        channel="C0HOUSING", content=PNG, filename="chart.png", alt_txt="Members rose from 3 to 8"
+    )
+    file = answer["file"]
+    [stored] = fake.files
+    assert stored.alt_txt == "Members rose from 3 to 8"
+    info = client.files_info(file=file["id"])["file"]
+    assert (info["alt_txt"], info["mimetype"]) == ("Members rose from 3 to 8", "image/png")
+    assert len(file["id"]) >= 9  # F and at least eight more, as Slack's ids are
+
+    client.chat_postMessage(channel="C0HOUSING", text="chart", blocks=[image({"id": file["id"]})])
+    client.chat_postMessage(
+        channel="C0HOUSING", text="chart", blocks=[image({"url": info["url_private"]})]
+    )
+    client.views_publish(
+        user_id="U0ASHA", view={"type": "home", "blocks": [image({"id": file["id"]})]}
+    )
+    assert fake.problems == []
+
+
+def test_an_image_block_naming_a_file_slack_cannot_show_is_refused(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    text_file = client.files_upload_v2(channel="C0HOUSING", content="notes", filename="n.md")
+    picture = client.files_upload_v2(channel="C0HOUSING", content=PNG, filename="c.png")
+    refused = {
+        "missing": {"id": "F0123456789"},
+        "malformed": {"id": "F12"},
+        "not an image": {"id": text_file["file"]["id"]},
+        "both": {"id": picture["file"]["id"], "url": picture["file"]["url_private"]},
+        "neither": {},
+    }
+    for why, reference in refused.items():
+        with pytest.raises(SlackApiError) as raised:
+            client.chat_postMessage(channel="C0HOUSING", text="x", blocks=[image(reference)])
+        assert raised.value.response["error"] == "invalid_blocks", why
+    with pytest.raises(SlackApiError) as raised:
+        client.views_publish(
+            user_id="U0ASHA", view={"type": "home", "blocks": [image({"id": "F0123456789"})]}
+        )
+    assert raised.value.response["error"] == "invalid_arguments"
+    assert len(fake.problems) == len(refused) + 1
+    assert all("invalid slack file" in p for p in fake.problems)
+    fake.problems.clear()
+
+
 # -- fault injection -------------------------------------------------------------------
 
 

@@ -171,9 +171,14 @@ async def test_members_agree_and_a_coordinator_marks_the_terms_agreed_launching_
 
     await press(community, message, "terms_mark_agreed", user=NOOR)
     await slack.wait_for("chat.postMessage", lambda c: "is launched" in c.args["text"])
-    agreed = current(slack, message)
-    assert agreed["blocks"][0]["text"]["text"].startswith("✅ *The terms of reference")
-    assert "terms_agree" not in buttons(agreed)
+
+    async def marked_agreed() -> bool:
+        # The message is redrawn after the announcement; wait for that too.
+        text = current(slack, message)["blocks"][0]["text"]["text"]
+        return text.startswith("✅ *The terms of reference")
+
+    assert await eventually(marked_agreed)
+    assert "terms_agree" not in buttons(current(slack, message))
     async with community.database.session() as session:
         stored = (await session.exec(select(Community))).one()
     assert stored.launched_by == NOOR and stored.launched_at is not None

@@ -43,7 +43,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "canvases.edit": {"canvases:write"},
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
-    "files.upload.v2": {"files:write"},  # slack_sdk's files_upload_v2: the two calls above
+    # slack_sdk's files_upload_v2 helper calls the two methods above.
+    "files.uploadV2": {"files:write"},
     "users.info": {"users:read"},
     "users.list": {"users:read"},
     "views.open": set(),
@@ -51,6 +52,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "views.update": set(),
     "views.publish": set(),
 }
+# slack_sdk helpers that are not one Web API method, and the name METHOD_SCOPES knows them by.
+CLIENT_HELPERS = {"files_upload_v2": "files.uploadV2"}
 # Scopes that no Web API call needs but a feature does.
 FEATURE_SCOPES = {"commands"}
 # The bot scope each subscribed event needs (https://docs.slack.dev/reference/events).
@@ -134,7 +137,10 @@ def web_api_methods() -> set[str]:
     for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/**/*.py")]:
         if "fakeslack" in path.parts:
             continue
-        for name in re.findall(r"client\.([a-z]+_[A-Za-z0-9_]+)\(", path.read_text()):
+        for name in re.findall(r"client\.([a-z]+_[A-Za-z_0-9]+)\(", path.read_text()):
+            if name in CLIENT_HELPERS:
+                found.add(CLIENT_HELPERS[name])
+                continue
             family, _, method = name.partition("_")
             found.add(f"{family}.{method.replace('_', '.')}")
     found.add("auth.test")  # Bolt calls it to authorise each request

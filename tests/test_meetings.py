@@ -129,10 +129,13 @@ def reminders(slack: FakeSlack, channel: str = HOUSING) -> list[dict[str, Any]]:
 
 
 async def open_rows(cultivate: Cultivate, kind: str | None = None) -> list[ScheduledSend]:
+    """What is still to go out about meetings (other features schedule their own rows)."""
     async with cultivate.database.session() as session:
         query = select(ScheduledSend).where(col(ScheduledSend.state).in_(["pending", "claimed"]))
         if kind:
             query = query.where(ScheduledSend.kind == kind)
+        else:
+            query = query.where(col(ScheduledSend.kind).startswith("meeting"))
         return list((await session.exec(query.order_by(col(ScheduledSend.due_at)))).all())
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.fakeslack.workspace import (
     APP_ID,
     BOT_ID,
     BOT_USER_ID,
+    FILE_ID_WIDTH,
     TEAM_DOMAIN,
     TEAM_ID,
     TEAM_NAME,
@@ -41,6 +43,18 @@ class SlackError(Exception):
         super().__init__(error)
         self.error = error
         self.extra = extra
+
+
+class Refused(SlackError):
+    """A payload Slack refuses as malformed (the app's bug, not the workspace's state): the
+    server records each problem, so a test fails unless it expected the refusal."""
+
+    def __init__(self, error: str, problems: list[str]) -> None:
+        super().__init__(error, response_metadata={"messages": [f"[ERROR] {p}" for p in problems]})
+        self.problems = problems
+
+
+SLACK_FILE_ID = re.compile(r"^F[A-Z0-9]{8,}$")
 
 
 # -- argument helpers ------------------------------------------------------------------
@@ -76,6 +90,21 @@ def _paginate(items: list[Any], args: Args) -> tuple[list[Any], str]:
     end = start + limit
     next_cursor = base64.b64encode(f"next:{end}".encode()).decode() if end < len(items) else ""
     return items[start:end], next_cursor
+
+
+def _slack_files(blocks: Any, where: str = "/blocks") -> list[tuple[str, Any]]:
+    """Every `slack_file` in blocks (image blocks, and image elements nested anywhere)."""
+    found: list[tuple[str, Any]] = []
+    if isinstance(blocks, list):
+        for n, item in enumerate(blocks):
+            found += _slack_files(item, f"{where}/{n}")
+    elif isinstance(blocks, dict):
+        for key, value in blocks.items():
+            if key == "slack_file":
+                found.append((f"{where}/slack_file", value))
+            else:
+                found += _slack_files(value, f"{where}/{key}")
+    return found
 
 
 def _view_hash(view_id: str, revision: int) -> str:
@@ -123,7 +152,55 @@ class SlackMethods:
         if handler is None:
             raise SlackError("not_implemented", detail=f"FakeSlack does not implement {method}")
         with self.ws.lock:
+            self._check_slack_files(method, args)
             return handler(args)
+
+    # -- files referenced from blocks ----------------------------------------------------
+
+    def _check_slack_files(self, method: str, args: Args) -> None:
+        """Image blocks and elements may show an uploaded file (`slack_file`): Slack refuses
+        one that names both or neither of id and url, an id not shaped like a file's, a file
+        that is not there (or not an image), or one the poster cannot see."""
+        if method.startswith("chat."):
+            found, error = _slack_files(args.get("blocks")), "invalid_blocks"
+        elif method.startswith("views."):
+            found, error = _slack_files((args.get("view") or {}).get("blocks")), "invalid_arguments"
+        else:
+            return
+        problems = []
+        for where, reference in found:
+            problem = self._slack_file_problem(reference)
+            if problem:
+                problems.append(f"invalid slack file [json-pointer:{where}]: {problem}")
+        if problems:
+            raise Refused(error, problems)
+
+    def _slack_file_problem(self, reference: Any) -> str | None:
+        if not isinstance(reference, dict):
+            return "slack_file must be an object"
+        file_id, url = reference.get("id"), reference.get("url")
+        if bool(file_id) == bool(url):
+            return "give exactly one of id and url"
+        if file_id:
+            if not SLACK_FILE_ID.match(str(file_id)):
+                return f"id {file_id!r} must match {SLACK_FILE_ID.pattern}"
+            file = self.ws.files.get(str(file_id))
+        else:
+            file = next(
+                (
+                    f
+                    for f in self.ws.files.values()
+                    if url in (f.to_slack()["url_private"], f.to_slack()["permalink"])
+                ),
+                None,
+            )
+        if file is None or not file.completed:
+            return "no such file"
+        if not file.is_image:
+            return f"{file.filetype} is not an image Block Kit can show (png, jpg, jpeg, gif)"
+        if file.user != BOT_USER_ID:
+            return "the app cannot see this file"
+        return None
 
     # -- lookups that raise Slack's errors -----------------------------------------------
 
@@ -250,17 +327,19 @@ class SlackMethods:
         return {"channel": channel.to_slack()}
 
     def conversations_join(self, args: Args) -> Response:
+        """The app joins a public channel by itself; a private one must invite it."""
         channel = self._channel(_required(args, "channel", "channel_not_found"))
-        if channel.is_im or channel.is_mpim or channel.is_private:
+        if channel.is_private or channel.is_im or channel.is_mpim:
             raise SlackError("method_not_supported_for_channel_type")
         if channel.is_archived:
             raise SlackError("is_archived")
-        answer: Response = {}
+        answer: Response = {"channel": channel.to_slack()}
         if BOT_USER_ID in channel.members:
             answer["warning"] = "already_in_channel"
         else:
             channel.members.append(BOT_USER_ID)
-        return {"channel": channel.to_slack(), **answer}
+            answer["channel"] = channel.to_slack()
+        return answer
 
     def conversations_create(self, args: Args) -> Response:
         name = _required(args, "name", "invalid_name_required")
@@ -331,7 +410,7 @@ class SlackMethods:
         channel = self._channel(_required(args, "channel_id", "channel_not_found"), member=True)
         if any(c.channel_id == channel.id for c in self.ws.canvases.values()):
             raise SlackError("channel_canvas_already_exists")
-        canvas = Canvas(self.ws.next_id("F"), None, self._document(args), channel.id)
+        canvas = Canvas(self.ws.next_id("F", FILE_ID_WIDTH), None, self._document(args), channel.id)
         self.ws.canvases[canvas.id] = canvas
         return {"canvas_id": canvas.id}
 
@@ -367,7 +446,9 @@ class SlackMethods:
         if channel_id:
             self._channel(str(channel_id), member=True)
         title = args.get("title")
-        canvas = Canvas(self.ws.next_id("F"), title, self._document(args), channel_id)
+        canvas = Canvas(
+            self.ws.next_id("F", FILE_ID_WIDTH), title, self._document(args), channel_id
+        )
         self.ws.canvases[canvas.id] = canvas
         return {"canvas_id": canvas.id}
 
@@ -674,7 +755,12 @@ class SlackMethods:
         except ValueError:
             raise SlackError("invalid_arguments", detail="length must be an integer") from None
         file = UploadedFile(
-            self.ws.next_id("F"), filename, length, created=int(self.ws.now()), title=filename
+            self.ws.next_id("F", FILE_ID_WIDTH),
+            filename,
+            length,
+            created=int(self.ws.now()),
+            title=filename,
+            alt_txt=args.get("alt_txt") or None,
         )
         self.ws.files[file.id] = file
         return {"upload_url": self.upload_url(file.id), "file_id": file.id}

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from bot.fakeslack.checks import check_call, check_message
 from bot.fakeslack.faults import Faults, HttpFault
-from bot.fakeslack.methods import SlackError, SlackMethods
+from bot.fakeslack.methods import Refused, SlackError, SlackMethods
 from bot.fakeslack.workspace import Canvas, ResponseTarget, UploadedFile, Workspace
 
 logger = logging.getLogger(__name__)
@@ -400,6 +400,10 @@ class FakeSlack:
             return 200, {"ok": False, "error": error}, {}
         try:
             return 200, {"ok": True, **self.methods.call(method, args)}, {}
+        except Refused as e:
+            for problem in e.problems:
+                self.record_problem(method, problem)
+            return 200, {"ok": False, "error": e.error, **e.extra}, {}
         except SlackError as e:
             if e.error == "not_implemented":
                 self.record_problem(method, str(e.extra.get("detail")))

@@ -23,6 +23,8 @@ TEAM_DOMAIN = "cultivate-sandbox"
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
 APP_ID = "A0CULTIV8"
+IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "gif"})
+FILE_ID_WIDTH = 10  # Slack's file ids: F and at least eight letters or digits
 
 # Slack shows a long-form zone name; zoneinfo only knows abbreviations, so map the ones
 # the seeded people can produce (standard and daylight variants) and fall back to the
@@ -161,11 +163,21 @@ class UploadedFile:
     completed: bool = False
     created: int = 0
     user: str = BOT_USER_ID
+    alt_txt: str | None = None  # a description of an image, for screen readers
+
+    @property
+    def filetype(self) -> str:
+        return self.filename.rsplit(".", 1)[-1].lower() if "." in self.filename else "text"
+
+    @property
+    def is_image(self) -> bool:
+        """What Block Kit's slack_file accepts: png, jpg, jpeg and gif."""
+        return self.filetype in IMAGE_TYPES
 
     def to_slack(self) -> dict[str, Any]:
         """The file object as files.info / files.completeUploadExternal return it."""
-        extension = self.filename.rsplit(".", 1)[-1] if "." in self.filename else "text"
-        return {
+        extension = self.filetype
+        file: dict[str, Any] = {
             "id": self.id,
             "created": self.created,
             "timestamp": self.created,
@@ -184,6 +196,11 @@ class UploadedFile:
             "groups": [],
             "ims": [],
         }
+        if self.is_image:
+            file["mimetype"] = f"image/{'jpeg' if extension == 'jpg' else extension}"
+        if self.alt_txt:
+            file["alt_txt"] = self.alt_txt
+        return file
 
 
 @dataclass(frozen=True)
@@ -285,11 +302,11 @@ class Workspace:
 
     # -- identifiers -------------------------------------------------------------------
 
-    def next_id(self, prefix: str) -> str:
-        """Slack-looking ids, unique per prefix: V0000001, F0000002, D0000001…"""
+    def next_id(self, prefix: str, width: int = 7) -> str:
+        """Slack-looking ids, unique per prefix: V0000001, F0000000002, D0000001…"""
         with self.lock:
             counter = self._counters.setdefault(prefix, itertools.count(1))
-            return f"{prefix}{next(counter):07d}"
+            return f"{prefix}{next(counter):0{width}d}"
 
     def next_ts(self) -> str:
         """A message timestamp: follows the clock but is strictly increasing, as Slack's are."""

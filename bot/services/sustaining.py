@@ -1,0 +1,538 @@
+"""Keeping a community going: its sustaining settings, the rhythm of the health digest, the
+new-perspectives prompt and the sponsor report (scheduled rows), the log of perspectives
+invited, the ready-made invitation and who joined through it, and the latest pictures.
+
+Each recurring message is a "round" row due at the start of a period (09:00 community time)
+that fans out one row per person, keyed by person and period so each gets it once however
+often a round is retried, and schedules the next round. Every key carries the settings'
+stamp, so saving the settings cancels the rounds planned under the old ones and plans anew
+without colliding with them. A closed community gets none of them (`lifecycle.is_closed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.answers import clean, field_error
+from bot.catalogue import GOVERNANCE, MEMBERS, SCOPE, Field, Kind
+from bot.clock import Clock
+from bot.services import lifecycle
+from bot.services.communities import CommunityRecord, load_record, require_coordinator
+from bot.services.development import DevelopmentStage
+from bot.services.errors import CommunityError, InvalidAnswers
+from bot.services.health import (
+    DIGEST_HOUR,
+    Cadence,
+    Period,
+    calendar_period_before,
+    next_boundary,
+)
+from bot.services.joining import INVITATION, membership_policy
+from bot.services.welcomes import purpose
+from storage.db import Database
+from storage.models import HealthPicture, Invitation, Perspective, SustainingSettings
+from storage.repositories import scheduled
+from storage.repositories import sustaining as rows
+
+SUBJECT = "sustaining"
+# Rounds (one per period) and what they fan out (one per person).
+DIGEST, DIGEST_DM = "health_digest", "health_digest_dm"
+PERSPECTIVE, PERSPECTIVE_DM = "perspective_prompt", "perspective_prompt_dm"
+REPORT, REPORT_DM = "sponsor_report", "sponsor_report_dm"
+ROUNDS = (DIGEST, PERSPECTIVE, REPORT)
+FAN_OUT = {DIGEST: DIGEST_DM, PERSPECTIVE: PERSPECTIVE_DM, REPORT: REPORT_DM}
+
+NEVER = "never"
+DEFAULT_PERSPECTIVE_WEEKS = 13
+MAX_PERSPECTIVE_WEEKS = 52
+MAX_RECIPIENTS = 20
+# Someone who pressed Join on an invitation and became a member within this long joined
+# through it.
+JOINED_THROUGH_WITHIN = timedelta(days=30)
+
+
+class NoLongerWanted(CommunityError):
+    """A scheduled round or message that should not go out (closed, or re-planned)."""
+
+
+# -- settings -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    digest: Cadence
+    perspective_weeks: int
+    report: Cadence | None
+    recipients: list[str]
+    stage_override: str | None
+    stamp: int  # changes whenever the settings are saved; part of every key
+
+    @classmethod
+    def of(cls, settings: SustainingSettings | None) -> Plan:
+        if settings is None:
+            return cls(Cadence.MONTHLY, DEFAULT_PERSPECTIVE_WEEKS, None, [], None, 0)
+        report = settings.report_period
+        return cls(
+            digest=Cadence(settings.digest_period),
+            perspective_weeks=settings.perspective_weeks,
+            report=Cadence(report) if report in set(Cadence) else None,
+            recipients=list(settings.report_recipients),
+            stage_override=settings.stage_override,
+            stamp=int(settings.updated_at.timestamp() * 1_000_000),
+        )
+
+
+async def plan(database: Database, *, team_id: str, community_id: int) -> Plan:
+    async with database.session() as session:
+        await load_record(session, team_id=team_id, community_id=community_id)
+        return Plan.of(await rows.settings(session, community_id=community_id))
+
+
+def stakeholder_users(record: CommunityRecord) -> list[str]:
+    """Stakeholders who are people in this workspace (governance): who a report may go to."""
+    items = record.stages[GOVERNANCE.key].answers.get("stakeholders") or []
+    return list(dict.fromkeys(str(i["user"]) for i in items if i.get("user")))
+
+
+def _settings_errors(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    errors: dict[str, str] = {}
+    clean_values: dict[str, Any] = {}
+    digest = values.get("digest_period")
+    if digest not in set(Cadence):
+        errors["digest_period"] = "Choose weekly, monthly or quarterly."
+    clean_values["digest_period"] = digest
+    raw_weeks = str(values.get("perspective_weeks") or "").strip()
+    if not raw_weeks.isdigit() or not 1 <= int(raw_weeks) <= MAX_PERSPECTIVE_WEEKS:
+        errors["perspective_weeks"] = f"A whole number of weeks from 1 to {MAX_PERSPECTIVE_WEEKS}."
+    else:
+        clean_values["perspective_weeks"] = int(raw_weeks)
+    report = values.get("report_period") or NEVER
+    if report != NEVER and report not in set(Cadence):
+        errors["report_period"] = "Choose never, weekly, monthly or quarterly."
+    clean_values["report_period"] = report
+    recipients = values.get("report_recipients") or []
+    problem = field_error(Field("report_recipients", "", Kind.USERS), recipients)
+    if problem:
+        errors["report_recipients"] = problem
+    elif len(recipients) > MAX_RECIPIENTS:
+        errors["report_recipients"] = f"Please choose at most {MAX_RECIPIENTS} people."
+    elif report != NEVER and not recipients:
+        errors["report_recipients"] = "Choose who receives the report, or send it never."
+    clean_values["report_recipients"] = list(dict.fromkeys(recipients))
+    stage = values.get("stage_override")
+    if stage is not None and stage not in set(DevelopmentStage):
+        errors["stage_override"] = "Choose one of Wenger's stages, or let it be derived."
+    clean_values["stage_override"] = stage
+    return clean_values, errors
+
+
+async def save_settings(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    community_id: int,
+    user_id: str,
+    values: dict[str, Any],
+) -> Plan:
+    """A coordinator saves the settings (the stage override among them): checked here, then
+    the rounds are planned again under them."""
+    cleaned, errors = _settings_errors(values)
+    if errors:
+        raise InvalidAnswers(errors)
+    now = clock.now()
+    async with database.session() as session:
+        record = await load_record(session, team_id=team_id, community_id=community_id)
+        require_coordinator(record, user_id)
+        saved = await rows.save_settings(
+            session,
+            team_id=team_id,
+            community_id=community_id,
+            values=cleaned,
+            updated_by=user_id,
+            updated_at=now,
+        )
+        await scheduled.cancel(
+            session,
+            team_id=team_id,
+            community_id=community_id,
+            subject=SUBJECT,
+            kinds=list(ROUNDS),
+            now=now,
+        )
+        new_plan = Plan.of(saved)
+        await _schedule_missing(session, record, new_plan, now)
+    return new_plan
+
+
+# -- the rounds ---------------------------------------------------------------------------
+
+
+def _payload(plan: Plan, period: Period) -> dict[str, Any]:
+    return {
+        "plan": plan.stamp,
+        "period": period.key,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+    }
+
+
+async def _schedule_round(
+    session: AsyncSession,
+    record: CommunityRecord,
+    *,
+    kind: str,
+    plan: Plan,
+    due_at: datetime,
+    period: Period,
+) -> None:
+    community_id = record.community.id
+    await scheduled.schedule(
+        session,
+        team_id=record.community.team_id,
+        community_id=community_id,
+        kind=kind,
+        due_at=due_at,
+        payload={**_payload(plan, period), "due": due_at.isoformat()},
+        subject=SUBJECT,
+        dedupe_key=f"{kind}:{community_id}:{plan.stamp}:{period.key}",
+    )
+
+
+def next_perspective_prompt(record: CommunityRecord, weeks: int, after: datetime) -> Period:
+    """Every `weeks` weeks from the community's start, at 09:00 community time: the next
+    prompt after `after`, as the period since the one before it."""
+    every = timedelta(weeks=weeks)
+    zone = ZoneInfo(record.community.timezone)
+    started = record.community.created_at
+    count = max(1, (after - started) // every + 1)
+    while True:
+        day = (started + count * every).astimezone(zone).date()
+        due = datetime.combine(day, DIGEST_HOUR, tzinfo=zone).astimezone(UTC)
+        if due > after:
+            return Period(due - every, due, f"{day:%Y-%m-%d}")
+        count += 1
+
+
+async def _schedule_next(
+    session: AsyncSession, record: CommunityRecord, plan: Plan, kind: str, after: datetime
+) -> None:
+    tz = record.community.timezone
+    if kind == PERSPECTIVE:
+        period = next_perspective_prompt(record, plan.perspective_weeks, after)
+        await _schedule_round(
+            session, record, kind=kind, plan=plan, due_at=period.end, period=period
+        )
+        return
+    cadence = plan.digest if kind == DIGEST else plan.report
+    if cadence is None or (kind == REPORT and not plan.recipients):
+        return
+    boundary = next_boundary(cadence, after, tz)
+    period = calendar_period_before(cadence, boundary, tz)
+    await _schedule_round(session, record, kind=kind, plan=plan, due_at=boundary, period=period)
+
+
+async def _schedule_missing(
+    session: AsyncSession, record: CommunityRecord, plan: Plan, now: datetime
+) -> None:
+    assert record.community.id is not None
+    for kind in ROUNDS:
+        waiting = await scheduled.latest_open_due(
+            session, team_id=record.community.team_id, community_id=record.community.id, kind=kind
+        )
+        if waiting is None:
+            await _schedule_next(session, record, plan, kind, now)
+
+
+async def ensure_scheduled(
+    database: Database, clock: Clock, *, team_id: str, community_id: int
+) -> None:
+    """Plan whichever rounds are not planned yet (a new community, or one from before this
+    feature): idempotent, and writes nothing when all are planned."""
+    async with database.session() as session:
+        record = await load_record(session, team_id=team_id, community_id=community_id)
+        if lifecycle.is_closed(record):
+            return
+        settings = await rows.settings(session, community_id=community_id)
+        await _schedule_missing(session, record, Plan.of(settings), clock.now())
+
+
+@dataclass(frozen=True)
+class Round:
+    record: CommunityRecord
+    period: Period
+    recipients: list[str]
+
+
+def _period_of(payload: dict[str, Any]) -> Period:
+    return Period(
+        datetime.fromisoformat(payload["start"]),
+        datetime.fromisoformat(payload["end"]),
+        str(payload["period"]),
+    )
+
+
+async def run_round(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    community_id: int,
+    kind: str,
+    payload: dict[str, Any],
+) -> Round:
+    """A round is due: one row per recipient, and the next round. Raises NoLongerWanted for a
+    closed community or a round planned under settings since replaced."""
+    async with database.session() as session:
+        record = await load_record(session, team_id=team_id, community_id=community_id)
+        if lifecycle.is_closed(record):
+            raise NoLongerWanted("the community has closed")
+        current = Plan.of(await rows.settings(session, community_id=community_id))
+        if payload.get("plan") != current.stamp:
+            raise NoLongerWanted("the settings changed since it was planned")
+        period = _period_of(payload)
+        recipients = current.recipients if kind == REPORT else record.coordinators
+        for user_id in recipients:
+            await scheduled.schedule(
+                session,
+                team_id=team_id,
+                community_id=community_id,
+                kind=FAN_OUT[kind],
+                due_at=clock.now(),
+                payload={k: v for k, v in {**payload, "user": user_id}.items() if k != "due"},
+                dedupe_key=f"{FAN_OUT[kind]}:{community_id}:{current.stamp}:{period.key}:{user_id}",
+            )
+        # The next round comes after this one's due time, however late this one ran.
+        due = datetime.fromisoformat(str(payload.get("due") or payload["end"]))
+        await _schedule_next(session, record, current, kind, due)
+    return Round(record=record, period=period, recipients=list(recipients))
+
+
+async def still_wanted(
+    database: Database, *, team_id: str, community_id: int, payload: dict[str, Any]
+) -> tuple[CommunityRecord, Period]:
+    """Before one person's message goes: the community is open and the plan unchanged."""
+    async with database.session() as session:
+        record = await load_record(session, team_id=team_id, community_id=community_id)
+        current = Plan.of(await rows.settings(session, community_id=community_id))
+    if lifecycle.is_closed(record):
+        raise NoLongerWanted("the community has closed")
+    if payload.get("plan") != current.stamp:
+        raise NoLongerWanted("the settings changed since it was planned")
+    return record, _period_of(payload)
+
+
+# -- new perspectives ---------------------------------------------------------------------
+
+PERSPECTIVE_FIELDS = (
+    Field(
+        "guest", "Who", Kind.LINE, required=True, max_length=150, placeholder="e.g. Dr Amina Yusuf"
+    ),
+    Field("organisation", "Their organisation", Kind.LINE, max_length=150),
+    Field("topic", "Topic", Kind.LINE, required=True, max_length=300),
+    Field("day", "Date", Kind.DATE, required=True),
+)
+
+
+async def log_perspective(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    community_id: int,
+    user_id: str,
+    answers: dict[str, Any],
+) -> Perspective:
+    """A coordinator logs an external expert or guest speaker invited (or to come)."""
+    answers = clean(answers)
+    errors = {
+        spec.key: problem
+        for spec in PERSPECTIVE_FIELDS
+        if (problem := field_error(spec, answers.get(spec.key)))
+    }
+    if errors:
+        raise InvalidAnswers(errors)
+    async with database.session() as session:
+        record = await load_record(session, team_id=team_id, community_id=community_id)
+        require_coordinator(record, user_id)
+        return await rows.add_perspective(
+            session,
+            team_id=team_id,
+            community_id=community_id,
+            guest=answers["guest"],
+            organisation=answers.get("organisation") or "",
+            topic=answers["topic"],
+            day=date.fromisoformat(answers["day"]),
+            logged_by=user_id,
+            logged_at=clock.now(),
+        )
+
+
+async def perspectives(database: Database, *, team_id: str, community_id: int) -> list[Perspective]:
+    """The log of perspectives invited, newest first: shown in status, kept for the archive."""
+    async with database.session() as session:
+        await load_record(session, team_id=team_id, community_id=community_id)
+        return list(await rows.perspectives(session, community_id=community_id))
+
+
+# -- recruitment --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvitationContent:
+    record: CommunityRecord
+    purpose: str | None  # as typed: escape before posting
+    who_for: str | None
+    benefits: str | None
+    by_invitation: bool
+
+
+def invitation_content(record: CommunityRecord) -> InvitationContent:
+    members = record.stages[MEMBERS.key].answers
+    scope = record.stages[SCOPE.key].answers
+    return InvitationContent(
+        record=record,
+        purpose=purpose(record),
+        who_for=str(members.get("skills") or "").strip() or None,
+        benefits=str(scope.get("benefits") or "").strip() or None,
+        by_invitation=membership_policy(record) == INVITATION,
+    )
+
+
+async def invitation_for(
+    database: Database, *, team_id: str, community_id: int
+) -> InvitationContent:
+    async with database.session() as session:
+        record = await load_record(session, team_id=team_id, community_id=community_id)
+    return invitation_content(record)
+
+
+async def start_invitation(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    community_id: int,
+    user_id: str,
+    channel_id: str,
+) -> tuple[Invitation, InvitationContent]:
+    """A coordinator posts the invitation to a channel: kept, so joins through it count."""
+    if not channel_id.startswith(("C", "G")):
+        raise InvalidAnswers({"channel": "Choose a channel to post it in."})
+    async with database.session() as session:
+        record = await load_record(session, team_id=team_id, community_id=community_id)
+        require_coordinator(record, user_id)
+        invitation = await rows.add_invitation(
+            session,
+            team_id=team_id,
+            community_id=community_id,
+            channel_id=channel_id,
+            posted_by=user_id,
+            posted_at=clock.now(),
+        )
+    return invitation, invitation_content(record)
+
+
+async def invitation_posted(database: Database, *, invitation_id: int, ts: str) -> None:
+    async with database.session() as session:
+        await rows.set_invitation_ts(session, invitation_id=invitation_id, ts=ts)
+
+
+async def invitation_clicked(
+    database: Database, clock: Clock, *, team_id: str, invitation_id: int, user_id: str
+) -> CommunityRecord | None:
+    """Someone pressed Join on an invitation. None if the invitation is gone."""
+    async with database.session() as session:
+        invitation = await rows.invitation_by_id(
+            session, team_id=team_id, invitation_id=invitation_id
+        )
+        if invitation is None:
+            return None
+        record = await load_record(session, team_id=team_id, community_id=invitation.community_id)
+        await rows.add_click(
+            session,
+            team_id=team_id,
+            community_id=invitation.community_id,
+            invitation_id=invitation_id,
+            user_id=user_id,
+            clicked_at=clock.now(),
+        )
+    return record
+
+
+@dataclass(frozen=True)
+class Recruitment:
+    posted: int  # invitations posted
+    clicked: int  # people who pressed Join on one
+    joined: int  # of them, those who became members within 30 days of pressing it
+
+
+async def recruitment(database: Database, *, team_id: str, community_id: int) -> Recruitment:
+    """Who joined through the invitation: a membership that began within 30 days after the
+    person pressed its Join button (Slack's join event is what says they joined)."""
+    async with database.session() as session:
+        await load_record(session, team_id=team_id, community_id=community_id)
+        posted = await rows.invitations(session, community_id=community_id)
+        pressed = await rows.clicks(session, community_id=community_id)
+        history = await rows.memberships(session, community_id=community_id)
+    return Recruitment(
+        posted=len(posted),
+        clicked=len({c.user_id for c in pressed}),
+        joined=joined_through(pressed, history),
+    )
+
+
+def joined_through(pressed: Sequence[Any], history: Sequence[Any]) -> int:
+    joined = set()
+    for click in pressed:
+        if any(
+            m.user_id == click.user_id
+            and click.clicked_at <= m.joined_at <= click.clicked_at + JOINED_THROUGH_WITHIN
+            for m in history
+        ):
+            joined.add(click.user_id)
+    return len(joined)
+
+
+# -- pictures -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UploadedPicture:
+    kind: str
+    file_id: str
+    title: str
+    alt_text: str
+
+
+async def keep_pictures(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    community_id: int,
+    pictures: Sequence[UploadedPicture],
+) -> None:
+    async with database.session() as session:
+        for picture in pictures:
+            await rows.keep_picture(
+                session,
+                team_id=team_id,
+                community_id=community_id,
+                kind=picture.kind,
+                file_id=picture.file_id,
+                title=picture.title,
+                alt_text=picture.alt_text,
+                drawn_at=clock.now(),
+            )
+
+
+async def latest_pictures(database: Database, *, community_id: int) -> list[HealthPicture]:
+    async with database.session() as session:
+        return list(await rows.pictures(session, community_id=community_id))

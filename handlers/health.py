@@ -1,0 +1,363 @@
+"""Community health you can see: `/cop health` for coordinators, the pictures (uploaded to the
+person's direct messages with the app, the latest shown in App Home), the periodic digest,
+and the stage of development in `/cop status` and App Home."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.catalogue import GOVERNANCE
+from bot.clock import Clock
+from bot.dispatch import Drop, Due
+from bot.services import health, lifecycle, sustaining
+from bot.services.communities import CommunityRecord, community_in_channel
+from bot.services.development import Development, development
+from bot.services.errors import NoCommunity
+from bot.services.health import HealthFigures, Period
+from bot.services.members import Level
+from bot.services.pictures import Picture, draw_all, stakeholders_of
+from bot.services.sustaining import NoLongerWanted, UploadedPicture
+from bot.text import calendar_date, escape, mention
+from handlers.blocks import Block, context, header, section
+from handlers.cop import CopRequest
+from handlers.registry import Registry, Surface
+from handlers.stages import NO_COMMUNITY
+from storage.db import Database
+
+NAMES_SHOWN = 10  # people named in one figure; the rest are counted
+COORDINATORS_ONLY = (
+    "Only this community's coordinators can see its health. `/cop roster` shows who they are."
+)
+
+
+# -- figures in words ---------------------------------------------------------------------
+
+
+def period_words(period: Period, timezone: str) -> str:
+    return period.words(timezone)
+
+
+def _people(user_ids: Sequence[str]) -> str:
+    named = ", ".join(mention(u) for u in user_ids[:NAMES_SHOWN])
+    more = len(user_ids) - NAMES_SHOWN
+    return named + (f" and {more} more" if more > 0 else "")
+
+
+def figure_lines(figures: HealthFigures) -> list[str]:
+    """Each figure on one line of mrkdwn: `/cop health` and the digest show these."""
+    levels = " · ".join(f"{figures.levels[level]} {level.value}" for level in Level)
+    end_day = calendar_date(figures.today)
+    lines = [
+        f"*Members:* {figures.members} ({figures.joined} joined, {figures.left} left)",
+        f"*Active:* {figures.active} of {figures.members} ({figures.active_share:.0%}) posted "
+        f"in the 30 days to {end_day}",
+        f"*By level:* {levels}",
+    ]
+    silent = figures.silent_newcomers
+    line = f"*Newcomers who haven't posted yet:* {len(silent)}"
+    lines.append(line + (f": {_people([n.user_id for n in silent])}" if silent else ""))
+    inactive = figures.recently_inactive
+    line = f"*Recently inactive:* {len(inactive)}"
+    lines.append(
+        line
+        + (f": {_people(inactive)} (posted in the period before, not this one)" if inactive else "")
+    )
+    meetings = len(figures.meetings)
+    attendance = f", attendance {figures.attendance}" if meetings else ""
+    if meetings:
+        attendance += f" ({figures.attendance / meetings:.1f} a meeting)"
+    lines.append(f"*Meetings held:* {meetings}{attendance}")
+    lines.append(
+        f"*Milestones:* {figures.milestones_done} done · {figures.milestones_due} due · "
+        f"{figures.milestones_overdue} overdue"
+    )
+    return lines
+
+
+SUGGESTIONS = {
+    "recruit": ":seedling: *No one new has joined in 60 days.* Share the ready-made invitation "
+    "in another channel: `/cop invite`.",
+    "meet": ":calendar: *No meeting in the last six weeks.* Schedule one, to keep the "
+    "community's rhythm.",
+}
+
+
+def suggestion_lines(figures: HealthFigures) -> list[str]:
+    lines = []
+    for found in figures.suggestions:
+        if found == "greet":
+            quiet = [
+                n.user_id
+                for n in figures.silent_newcomers
+                if figures.period.end - n.joined_at >= health.GREET_AFTER
+            ]
+            lines.append(
+                f":wave: *Quiet for two weeks or more since joining:* {_people(quiet)}. A "
+                "personal hello, or a question they can answer, often helps a newcomer speak up."
+            )
+        else:
+            lines.append(SUGGESTIONS[found])
+    return lines
+
+
+def development_line(found: Development) -> str:
+    line = f"*Stage of development:* {found.stage.label}: {found.stage.meaning}."
+    if found.overridden:
+        line += f" _(Set by a coordinator; the figures suggest {found.derived.value}.)_"
+    else:
+        line += f" _(From the checklist and activity: {found.why}.)_"
+    return line
+
+
+def health_blocks(figures: HealthFigures, found: Development, *, title: str) -> list[Block]:
+    blocks: list[Block] = [
+        header(title),
+        context(
+            f"{escape(figures.community_name)} · {period_words(figures.period, figures.timezone)}"
+        ),
+        section("\n".join(figure_lines(figures))),
+        section(development_line(found)),
+    ]
+    suggestions = suggestion_lines(figures)
+    if suggestions:
+        blocks.append(section("*Suggestions*\n" + "\n".join(suggestions)))
+    return blocks
+
+
+# -- computing and drawing ----------------------------------------------------------------
+
+
+async def current_figures(
+    database: Database, clock: Clock, record: CommunityRecord
+) -> tuple[HealthFigures, Development]:
+    """The figures over the period ending now (the digest's length): what `/cop health` and
+    `/cop report` both show."""
+    community = record.community
+    assert community.id is not None
+    plan = await sustaining.plan(database, team_id=community.team_id, community_id=community.id)
+    period = health.trailing(plan.digest, clock.now(), community.timezone)
+    return await figures_for(database, clock, record, period, plan.stage_override)
+
+
+async def figures_for(
+    database: Database,
+    clock: Clock,
+    record: CommunityRecord,
+    period: Period,
+    override: str | None,
+) -> tuple[HealthFigures, Development]:
+    community = record.community
+    assert community.id is not None
+    figures = await health.figures(
+        database, clock, team_id=community.team_id, community_id=community.id, period=period
+    )
+    found = development(figures, closed=lifecycle.is_closed(record), override=override)
+    return figures, found
+
+
+async def draw(
+    database: Database, record: CommunityRecord, figures: HealthFigures
+) -> list[Picture]:
+    community = record.community
+    assert community.id is not None
+    weeks = await health.history(
+        database, team_id=community.team_id, community_id=community.id, end=figures.period.end
+    )
+    stakeholders = stakeholders_of(record.stages[GOVERNANCE.key].answers)
+    # Drawing is CPU work: off the event loop, so Slack's other requests are answered meanwhile.
+    return await asyncio.to_thread(
+        draw_all, community.name, weeks, figures.levels, stakeholders, community.timezone
+    )
+
+
+async def upload_pictures(
+    client: AsyncWebClient,
+    database: Database,
+    clock: Clock,
+    *,
+    record: CommunityRecord,
+    figures: HealthFigures,
+    user_id: str,
+    comment: str,
+) -> list[tuple[UploadedPicture, str]]:
+    """Draw the three pictures and share them in the person's direct messages with the app,
+    each with its alt text; keep them as the community's latest. Returns each with its
+    permalink."""
+    community = record.community
+    assert community.id is not None
+    pictures = await draw(database, record, figures)
+    opened = await client.conversations_open(users=user_id)
+    uploaded = await client.files_upload_v2(
+        channel=opened["channel"]["id"],
+        initial_comment=comment,
+        file_uploads=[
+            {
+                "content": p.png,
+                "filename": p.filename,
+                "title": p.title,
+                "alt_txt": p.alt_text,
+            }
+            for p in pictures
+        ],
+    )
+    by_name = {f.get("name"): f for f in uploaded.get("files") or []}
+    kept = [
+        (
+            UploadedPicture(p.kind, by_name[p.filename]["id"], p.title, p.alt_text),
+            str(by_name[p.filename].get("permalink") or ""),
+        )
+        for p in pictures
+        if p.filename in by_name
+    ]
+    await sustaining.keep_pictures(
+        database,
+        clock,
+        team_id=community.team_id,
+        community_id=community.id,
+        pictures=[picture for picture, _ in kept],
+    )
+    return kept
+
+
+def picture_blocks(pictures: Sequence[UploadedPicture]) -> list[Block]:
+    """Image blocks showing uploaded pictures, with their alt text."""
+    return [
+        {
+            "type": "image",
+            "slack_file": {"id": p.file_id},
+            "alt_text": p.alt_text,
+            "title": {"type": "plain_text", "text": p.title},
+        }
+        for p in pictures
+    ]
+
+
+def register(registry: Registry) -> None:
+    cop, runtime = registry.cop, registry.runtime
+    database, clock = runtime.database, runtime.clock
+
+    @cop.subcommand("health", summary="coordinators: is the community alive? figures and pictures")
+    async def show_health(request: CopRequest) -> None:
+        record = await community_in_channel(
+            database, team_id=request.team_id, channel_id=request.channel_id
+        )
+        if record is None:
+            await request.tell(NO_COMMUNITY)
+            return
+        if not record.is_coordinator(request.user_id):
+            await request.tell(COORDINATORS_ONLY)
+            return
+        figures, found = await current_figures(database, clock, record)
+        blocks = health_blocks(figures, found, title="Community health")
+        blocks.append(
+            context("I'm drawing the pictures: they'll be in your messages with me in a moment.")
+        )
+        await request.tell(f"How {record.community.name} is doing", blocks=blocks)
+        await upload_pictures(
+            request.client,
+            database,
+            clock,
+            record=record,
+            figures=figures,
+            user_id=request.user_id,
+            comment=f"*{escape(record.community.name)}*: pictures of its health, "
+            f"{period_words(figures.period, figures.timezone)}.",
+        )
+        await sustaining.ensure_scheduled(
+            database, clock, team_id=request.team_id, community_id=record.community.id or 0
+        )
+
+    # -- the digest -----------------------------------------------------------------------
+
+    async def digest_round(due: Due, client: AsyncWebClient) -> None:
+        await run_round(database, clock, due, sustaining.DIGEST)
+
+    async def send_digest(due: Due, client: AsyncWebClient) -> None:
+        record, period = await wanted(database, due)
+        user_id = str(due.payload["user"])
+        plan = await sustaining.plan(
+            database, team_id=due.team_id, community_id=record.community.id or 0
+        )
+        figures, found = await figures_for(database, clock, record, period, plan.stage_override)
+        name = escape(record.community.name)
+        blocks = health_blocks(figures, found, title="Health digest")
+        blocks.insert(
+            1,
+            section(
+                f"Here is how *{name}* (<#{record.community.channel_id}>) did over the "
+                f"{plan.digest.noun}. Pictures follow."
+            ),
+        )
+        await client.chat_postMessage(
+            channel=user_id, text=f"Health digest: {record.community.name}", blocks=blocks
+        )
+        await upload_pictures(
+            client,
+            database,
+            clock,
+            record=record,
+            figures=figures,
+            user_id=user_id,
+            comment=f"*{name}*: {period_words(period, figures.timezone)} in pictures.",
+        )
+
+    senders = registry.senders
+    senders.register(sustaining.DIGEST, digest_round, description="a round of health digests")
+    senders.register(sustaining.DIGEST_DM, send_digest, description="a health digest")
+
+    # -- status and App Home --------------------------------------------------------------
+
+    async def health_section(record: CommunityRecord, viewer: str, surface: Surface) -> list[Block]:
+        community = record.community
+        assert community.id is not None
+        _, found = await current_figures(database, clock, record)
+        blocks = [section(development_line(found))]
+        if not record.is_coordinator(viewer):
+            return blocks
+        await sustaining.ensure_scheduled(
+            database, clock, team_id=community.team_id, community_id=community.id
+        )
+        if surface == Surface.HOME:
+            latest = await sustaining.latest_pictures(database, community_id=community.id)
+            if latest:
+                drawn = min(p.drawn_at for p in latest)
+                blocks.append(context(f"*Health pictures*, drawn {calendar_date(drawn.date())}:"))
+                blocks += picture_blocks(
+                    [UploadedPicture(p.kind, p.file_id, p.title, p.alt_text) for p in latest]
+                )
+            else:
+                blocks.append(context("`/cop health` draws pictures of the community's health."))
+        return blocks
+
+    registry.sections.append(health_section)
+
+
+async def run_round(database: Database, clock: Clock, due: Due, kind: str) -> None:
+    """A round of a recurring message is due: one row per person, and the next round."""
+    if due.community_id is None:
+        raise Drop("no community")
+    try:
+        await sustaining.run_round(
+            database,
+            clock,
+            team_id=due.team_id,
+            community_id=due.community_id,
+            kind=kind,
+            payload=due.payload,
+        )
+    except (NoLongerWanted, NoCommunity) as reason:
+        raise Drop(str(reason)) from None
+
+
+async def wanted(database: Database, due: Due) -> tuple[CommunityRecord, Period]:
+    if due.community_id is None:
+        raise Drop("no community")
+    try:
+        return await sustaining.still_wanted(
+            database, team_id=due.team_id, community_id=due.community_id, payload=due.payload
+        )
+    except (NoLongerWanted, NoCommunity) as reason:
+        raise Drop(str(reason)) from None

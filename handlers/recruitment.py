@@ -1,0 +1,328 @@
+"""Recruitment: `/cop invite` gives coordinators a ready-made invitation (purpose, who it is
+for, how to join) to copy, or to post in another channel they choose. The posted invitation
+has a Join button; who joins through it is counted.
+
+Slack does not say which message brought someone to a channel. What we know is that a person
+pressed Join on the invitation (we keep that) and that a membership of theirs began afterwards
+(Slack's member_joined_channel event): open communities add them at once (the event's inviter
+is the app), invitation-only ones once a coordinator approves. Someone who pressed Join and
+became a member within 30 days joined through the invitation; someone who read it and joined
+by other means cannot be told apart, and is not counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import joining, sustaining
+from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
+from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
+from bot.services.joining import Asked
+from bot.services.sustaining import InvitationContent
+from bot.text import escape, mention
+from handlers.blocks import (
+    Block,
+    actions,
+    as_id,
+    button,
+    context,
+    metadata_of,
+    modal,
+    plain,
+    section,
+)
+from handlers.cop import CopRequest
+from handlers.joining import invite
+from handlers.registry import Registry, Surface
+from handlers.stages import NO_COMMUNITY
+from handlers.views import TOO_SLOW, open_modal, tell_privately
+
+INVITATION_FORM = "invitation_form"
+OPEN_INVITATION = "open_invitation"
+JOIN = "invitation_join"
+CHANNEL = "channel"
+COORDINATORS_ONLY = "Only this community's coordinators can post its invitation."
+
+
+def _how_to_join(content: InvitationContent, *, button_below: bool) -> str:
+    community = content.record.community
+    if content.by_invitation:
+        how = "Membership is by invitation: "
+        how += "press *Ask to join* below" if button_below else "type `/cop communities` in Slack"
+        return how + ", and a coordinator will answer."
+    if button_below:
+        return f"Anyone may join: press *Join* below, or open <#{community.channel_id}>."
+    return f"Anyone may join: open <#{community.channel_id}> in Slack and join the channel."
+
+
+def invitation_sections(content: InvitationContent, *, button_below: bool) -> list[str]:
+    community = content.record.community
+    name = escape(community.name)
+    parts = [f":seedling: *Join {name}*, a community of practice"]
+    if content.purpose:
+        parts[0] += f"\n{escape(content.purpose)}"
+    who = f"People working on {escape(community.domain)}" if community.domain else "Anyone"
+    if content.who_for:
+        who += f", with or building these skills and experience: {escape(content.who_for)}"
+    parts.append(f"*Who it's for*\n{who}.")
+    if content.benefits:
+        parts.append(f"*What you'll get*\n{escape(content.benefits)}")
+    coordinators = ", ".join(mention(c) for c in content.record.coordinators)
+    parts.append(
+        f"*How to join*\n{_how_to_join(content, button_below=button_below)} "
+        f"Questions? Ask {coordinators}."
+    )
+    return parts
+
+
+def invitation_blocks(content: InvitationContent, invitation_id: int) -> list[Block]:
+    label = "Ask to join" if content.by_invitation else "Join"
+    return [
+        *(section(part) for part in invitation_sections(content, button_below=True)),
+        actions(
+            button(label, action_id=JOIN, value=str(invitation_id), style="primary"),
+            block_id="invitation",
+        ),
+    ]
+
+
+def invitation_view(content: InvitationContent) -> dict[str, Any]:
+    copy_text = "\n\n".join(invitation_sections(content, button_below=False))
+    return modal(
+        title="Invite people",
+        callback_id=INVITATION_FORM,
+        submit="Post",
+        close="Cancel",
+        metadata={"community": content.record.community.id},
+        blocks=[
+            context("A ready-made invitation. Post it in another channel, with a *Join* button:"),
+            {
+                "type": "input",
+                "block_id": CHANNEL,
+                "label": plain("Post it in"),
+                "element": {
+                    "type": "conversations_select",
+                    "action_id": CHANNEL,
+                    "placeholder": plain("Choose a channel"),
+                    "filter": {
+                        "include": ["public", "private"],
+                        "exclude_bot_users": True,
+                        "exclude_external_shared_channels": True,
+                    },
+                },
+                "hint": plain("For a private channel, add me there first (/invite @Cultivate)."),
+            },
+            *(section(part) for part in invitation_sections(content, button_below=True)),
+            context("*Or copy it* into an email, a newsletter or another tool:"),
+            section(f"```{copy_text}```"),
+        ],
+    )
+
+
+def register(registry: Registry) -> None:
+    app, cop, runtime = registry.app, registry.cop, registry.runtime
+    database, clock = runtime.database, runtime.clock
+
+    async def open_form(
+        client: AsyncWebClient, record: CommunityRecord, trigger_id: str, logger: logging.Logger
+    ) -> bool:
+        view = invitation_view(sustaining.invitation_content(record))
+        return await open_modal(client, trigger_id=trigger_id, view=view, logger=logger) is not None
+
+    @cop.subcommand("invite", summary="coordinators: a ready-made invitation to copy or post")
+    async def invitation(request: CopRequest) -> None:
+        record = await community_in_channel(
+            database, team_id=request.team_id, channel_id=request.channel_id
+        )
+        if record is None:
+            await request.tell(NO_COMMUNITY)
+            return
+        if not record.is_coordinator(request.user_id):
+            await request.tell(COORDINATORS_ONLY)
+            return
+        if not await open_form(request.client, record, request.trigger_id, request.logger):
+            await request.tell(TOO_SLOW)
+
+    @app.action(re.compile(f"^{OPEN_INVITATION}:\\d+$"))
+    async def clicked_invite(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        try:
+            record = await community_by_id(
+                database, team_id=context.team_id or "", community_id=as_id(action.get("value"))
+            )
+        except NoCommunity:
+            await tell_privately(client, user_id=user_id, text="That community no longer exists.")
+            return
+        if not record.is_coordinator(user_id):
+            await tell_privately(client, user_id=user_id, text=COORDINATORS_ONLY)
+            return
+        if not await open_form(client, record, body["trigger_id"], logger):
+            await tell_privately(client, user_id=user_id, text=TOO_SLOW)
+
+    @app.view(INVITATION_FORM)
+    async def post(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        values = (view.get("state") or {}).get("values") or {}
+        channel_id = str(
+            ((values.get(CHANNEL) or {}).get(CHANNEL) or {}).get("selected_conversation") or ""
+        )
+        user_id = body["user"]["id"]
+        try:
+            saved, content = await sustaining.start_invitation(
+                database,
+                clock,
+                team_id=context.team_id or "",
+                community_id=as_id(metadata_of(view).get("community")),
+                user_id=user_id,
+                channel_id=channel_id,
+            )
+        except InvalidAnswers as invalid:
+            await ack(response_action="errors", errors=invalid.errors)
+            return
+        except NotCoordinator:
+            await ack(response_action="errors", errors={CHANNEL: COORDINATORS_ONLY})
+            return
+        except CommunityError:
+            await ack(
+                response_action="errors", errors={CHANNEL: "This community no longer exists."}
+            )
+            return
+        await ack()
+        assert saved.id is not None
+        name = content.record.community.name
+        blocks = invitation_blocks(content, saved.id)
+        try:
+            posted = await _post(client, channel_id=channel_id, text=f"Join {name}", blocks=blocks)
+        except SlackApiError as error:
+            logger.info("could not post an invitation: %s", error.response.get("error"))
+            await tell_privately(
+                client,
+                user_id=user_id,
+                text=f"I couldn't post the invitation in <#{channel_id}>. For a private "
+                "channel, add me there first (`/invite @Cultivate`), then try again.",
+            )
+            return
+        await sustaining.invitation_posted(database, invitation_id=saved.id, ts=posted)
+        await tell_privately(
+            client,
+            user_id=user_id,
+            text=f"I've posted the invitation to *{escape(name)}* in <#{channel_id}>.",
+        )
+
+    @app.action(JOIN)
+    async def join(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        await ack()
+        team_id, user_id = context.team_id or "", body["user"]["id"]
+
+        async def tell(text: str) -> None:
+            if body.get("response_url"):
+                await respond(text=text, response_type="ephemeral", replace_original=False)
+            else:
+                await tell_privately(client, user_id=user_id, text=text)
+
+        record = await sustaining.invitation_clicked(
+            database,
+            clock,
+            team_id=team_id,
+            invitation_id=as_id(action.get("value")),
+            user_id=user_id,
+        )
+        if record is None:
+            await tell("That invitation's community no longer exists.")
+            return
+        try:
+            asked, record = await joining.ask_to_join(
+                database,
+                clock,
+                team_id=team_id,
+                community_id=record.community.id or 0,
+                user_id=user_id,
+            )
+        except NoCommunity:
+            await tell("That community no longer exists.")
+            return
+        community = record.community
+        name, channel = escape(community.name), f"<#{community.channel_id}>"
+        if asked == Asked.MEMBER:
+            await tell(f"You're already a member of *{name}*: {channel}.")
+        elif asked == Asked.WAITING:
+            await tell(f"You've already asked to join *{name}*. The coordinators will answer.")
+        elif asked == Asked.REQUESTED:
+            await tell(f"I've asked the coordinators of *{name}*; I'll tell you when one answers.")
+        else:
+            try:
+                added = await invite(client, channel_id=community.channel_id, user_id=user_id)
+            except SlackApiError as error:
+                logger.info("could not add %s: %s", user_id, error.response.get("error"))
+                await tell(f"*{name}* is open to everyone: open {channel} and press *Join*.")
+                return
+            await tell(
+                f"You're in! Welcome to *{name}*: {channel}."
+                if added
+                else f"You're already in {channel}, the channel of *{name}*."
+            )
+
+    async def recruitment_section(
+        record: CommunityRecord, viewer: str, surface: Surface
+    ) -> list[Block]:
+        community = record.community
+        assert community.id is not None
+        if not record.is_coordinator(viewer):
+            return []
+        found = await sustaining.recruitment(
+            database, team_id=community.team_id, community_id=community.id
+        )
+        text = "*Recruitment:* "
+        if found.posted:
+            text += (
+                f"the invitation was posted {found.posted} time{'s' if found.posted != 1 else ''}; "
+                f"{found.clicked} pressed Join, {found.joined} joined through it"
+            )
+        else:
+            text += "share a ready-made invitation in another channel"
+        invite_button = button(
+            "Invite people", action_id=f"{OPEN_INVITATION}:{community.id}", value=str(community.id)
+        )
+        return [section(text, accessory=invite_button)]
+
+    registry.sections.append(recruitment_section)
+
+
+async def _post(client: AsyncWebClient, *, channel_id: str, text: str, blocks: list[Block]) -> str:
+    """Post, joining a public channel first if the app is not in it; the message's ts."""
+    try:
+        posted = await client.chat_postMessage(channel=channel_id, text=text, blocks=blocks)
+    except SlackApiError as error:
+        if error.response.get("error") != "not_in_channel" or not channel_id.startswith("C"):
+            raise
+        await client.conversations_join(channel=channel_id)
+        posted = await client.chat_postMessage(channel=channel_id, text=text, blocks=blocks)
+    return str(posted["ts"])

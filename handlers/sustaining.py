@@ -1,0 +1,174 @@
+"""`/cop sustain`: coordinators set how often the health digest comes, how often they are
+prompted to invite a new perspective, who receives the sponsor report and how often, and the
+stage of development if they know better than the figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
+
+from bot.services import sustaining
+from bot.services.communities import community_in_channel
+from bot.services.development import DevelopmentStage
+from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
+from bot.services.health import Cadence
+from bot.services.sustaining import NEVER, Plan
+from bot.text import escape
+from handlers.blocks import Block, as_id, context, metadata_of, modal, plain
+from handlers.cop import CopRequest
+from handlers.health import current_figures
+from handlers.registry import Registry
+from handlers.stages import NO_COMMUNITY
+from handlers.views import TOO_SLOW, open_modal
+
+SETTINGS_FORM = "sustaining_settings"
+DERIVED = "derived"
+COORDINATORS_ONLY = "Only this community's coordinators can change how it is sustained."
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {"text": plain(label), "value": value}
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], **extra: Any) -> Block:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": {**element, "action_id": block_id},
+        **extra,
+    }
+
+
+def _choice(block_id: str, label: str, options: list[dict[str, Any]], chosen: str) -> Block:
+    element = {
+        "type": "radio_buttons" if len(options) <= 5 else "static_select",
+        "options": options,
+        "initial_option": next(o for o in options if o["value"] == chosen),
+    }
+    return _input(block_id, label, element)
+
+
+def settings_view(
+    community_id: int, name: str, plan: Plan, recipients: list[str], derived: DevelopmentStage
+) -> dict[str, Any]:
+    cadences = [_option(c.value, c.value.capitalize()) for c in Cadence]
+    stages = [_option(DERIVED, f"From the figures (now: {derived.label})")]
+    stages += [_option(s.value, s.label) for s in DevelopmentStage]
+    people: dict[str, Any] = {"type": "multi_users_select"}
+    if recipients:
+        people["initial_users"] = recipients
+    return modal(
+        title="Sustaining",
+        callback_id=SETTINGS_FORM,
+        submit="Save",
+        close="Cancel",
+        metadata={"community": community_id},
+        blocks=[
+            context(f"How *{escape(name)}* is kept going."),
+            _choice("digest_period", "Health digest for coordinators", cadences, plan.digest),
+            _input(
+                "perspective_weeks",
+                "Prompt to invite a new perspective every … weeks",
+                {
+                    "type": "plain_text_input",
+                    "initial_value": str(plan.perspective_weeks),
+                    "max_length": 2,
+                },
+            ),
+            _choice(
+                "report_period",
+                "Send the sponsor report",
+                [_option(NEVER, "Never"), *cadences],
+                plan.report.value if plan.report else NEVER,
+            ),
+            _input(
+                "report_recipients",
+                "Send it to",
+                people,
+                optional=True,
+                hint=plain("Stakeholders in this workspace, e.g. the sponsors' representatives."),
+            ),
+            _choice(
+                "stage_override",
+                "Stage of development",
+                stages,
+                plan.stage_override or DERIVED,
+            ),
+        ],
+    )
+
+
+def read_settings(view: dict[str, Any]) -> dict[str, Any]:
+    values = (view.get("state") or {}).get("values") or {}
+
+    def element(block_id: str) -> dict[str, Any]:
+        return (values.get(block_id) or {}).get(block_id) or {}
+
+    def chosen(block_id: str) -> str | None:
+        return (element(block_id).get("selected_option") or {}).get("value")
+
+    stage = chosen("stage_override")
+    return {
+        "digest_period": chosen("digest_period"),
+        "perspective_weeks": element("perspective_weeks").get("value"),
+        "report_period": chosen("report_period"),
+        "report_recipients": list(element("report_recipients").get("selected_users") or []),
+        "stage_override": None if stage in (None, DERIVED) else stage,
+    }
+
+
+def register(registry: Registry) -> None:
+    app, cop, runtime = registry.app, registry.cop, registry.runtime
+    database, clock = runtime.database, runtime.clock
+
+    @cop.subcommand(
+        "sustain", summary="coordinators: digest, new perspectives, sponsor report, stage"
+    )
+    async def settings(request: CopRequest) -> None:
+        record = await community_in_channel(
+            database, team_id=request.team_id, channel_id=request.channel_id
+        )
+        if record is None:
+            await request.tell(NO_COMMUNITY)
+            return
+        if not record.is_coordinator(request.user_id):
+            await request.tell(COORDINATORS_ONLY)
+            return
+        community_id = record.community.id or 0
+        plan = await sustaining.plan(database, team_id=request.team_id, community_id=community_id)
+        _, found = await current_figures(database, clock, record)
+        recipients = plan.recipients or sustaining.stakeholder_users(record)
+        view = settings_view(community_id, record.community.name, plan, recipients, found.derived)
+        if not await open_modal(
+            request.client, trigger_id=request.trigger_id, view=view, logger=request.logger
+        ):
+            await request.tell(TOO_SLOW)
+
+    @app.view(SETTINGS_FORM)
+    async def save(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        try:
+            await sustaining.save_settings(
+                database,
+                clock,
+                team_id=context.team_id or "",
+                community_id=as_id(metadata_of(view).get("community")),
+                user_id=body["user"]["id"],
+                values=read_settings(view),
+            )
+        except InvalidAnswers as invalid:
+            await ack(response_action="errors", errors=invalid.errors)
+            return
+        except NotCoordinator:
+            await ack(response_action="errors", errors={"digest_period": COORDINATORS_ONLY})
+            return
+        except CommunityError:
+            await ack(
+                response_action="errors",
+                errors={"digest_period": "This community no longer exists."},
+            )
+            return
+        await ack()

@@ -1,0 +1,233 @@
+"""What sustaining a community reads and keeps: the whole membership and activity history
+(for health figures), its settings, the latest pictures, the perspectives log, invitations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    ActivityDay,
+    HealthPicture,
+    Invitation,
+    InvitationClick,
+    MemberProfile,
+    Membership,
+    Perspective,
+    SustainingSettings,
+)
+
+# -- history ------------------------------------------------------------------------------
+
+
+async def memberships(session: AsyncSession, *, community_id: int) -> Sequence[Membership]:
+    """Every membership the community has had, bots left out, oldest first."""
+    result = await session.exec(
+        select(Membership)
+        .where(Membership.community_id == community_id, col(Membership.is_bot).is_(False))
+        .order_by(col(Membership.joined_at), col(Membership.id))
+    )
+    return result.all()
+
+
+async def activity_between(
+    session: AsyncSession, *, community_id: int, first: date, last: date
+) -> Sequence[ActivityDay]:
+    """Daily message counts from `first` to `last`, both included."""
+    result = await session.exec(
+        select(ActivityDay).where(
+            ActivityDay.community_id == community_id,
+            col(ActivityDay.day) >= first,
+            col(ActivityDay.day) <= last,
+        )
+    )
+    return result.all()
+
+
+async def profiles(session: AsyncSession, *, community_id: int) -> Sequence[MemberProfile]:
+    result = await session.exec(
+        select(MemberProfile)
+        .where(MemberProfile.community_id == community_id)
+        .order_by(col(MemberProfile.introduced_at))
+    )
+    return result.all()
+
+
+# -- settings -----------------------------------------------------------------------------
+
+
+async def settings(session: AsyncSession, *, community_id: int) -> SustainingSettings | None:
+    result = await session.exec(
+        select(SustainingSettings).where(SustainingSettings.community_id == community_id)
+    )
+    return result.first()
+
+
+async def save_settings(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    community_id: int,
+    values: dict[str, Any],
+    updated_by: str,
+    updated_at: datetime,
+) -> SustainingSettings:
+    found = await settings(session, community_id=community_id)
+    if found is None:
+        found = SustainingSettings(
+            team_id=team_id, community_id=community_id, updated_by=updated_by, updated_at=updated_at
+        )
+    for key, value in values.items():
+        setattr(found, key, value)
+    found.updated_by, found.updated_at = updated_by, updated_at
+    session.add(found)
+    await session.flush()
+    return found
+
+
+# -- pictures -----------------------------------------------------------------------------
+
+
+async def pictures(session: AsyncSession, *, community_id: int) -> Sequence[HealthPicture]:
+    result = await session.exec(
+        select(HealthPicture)
+        .where(HealthPicture.community_id == community_id)
+        .order_by(col(HealthPicture.id))
+    )
+    return result.all()
+
+
+async def keep_picture(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    community_id: int,
+    kind: str,
+    file_id: str,
+    title: str,
+    alt_text: str,
+    drawn_at: datetime,
+) -> None:
+    """Remember the newest upload of this kind of picture (one row per kind)."""
+    values = {"file_id": file_id, "title": title, "alt_text": alt_text, "drawn_at": drawn_at}
+    changed = await session.exec(
+        update(HealthPicture)
+        .where(col(HealthPicture.community_id) == community_id, col(HealthPicture.kind) == kind)
+        .values(**values)
+    )
+    if changed.rowcount:
+        return
+    try:
+        async with session.begin_nested():
+            session.add(
+                HealthPicture(team_id=team_id, community_id=community_id, kind=kind, **values)
+            )
+    except IntegrityError:  # another upload added the row a moment before: it is as new
+        pass
+
+
+# -- perspectives -------------------------------------------------------------------------
+
+
+async def add_perspective(session: AsyncSession, **fields: Any) -> Perspective:
+    perspective = Perspective(**fields)
+    session.add(perspective)
+    await session.flush()
+    return perspective
+
+
+async def perspectives(session: AsyncSession, *, community_id: int) -> Sequence[Perspective]:
+    """The log, newest first."""
+    result = await session.exec(
+        select(Perspective)
+        .where(Perspective.community_id == community_id)
+        .order_by(col(Perspective.day).desc(), col(Perspective.id).desc())
+    )
+    return result.all()
+
+
+# -- invitations --------------------------------------------------------------------------
+
+
+async def add_invitation(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    community_id: int,
+    channel_id: str,
+    posted_by: str,
+    posted_at: datetime,
+) -> Invitation:
+    invitation = Invitation(
+        team_id=team_id,
+        community_id=community_id,
+        channel_id=channel_id,
+        posted_by=posted_by,
+        posted_at=posted_at,
+    )
+    session.add(invitation)
+    await session.flush()
+    return invitation
+
+
+async def invitation_by_id(
+    session: AsyncSession, *, team_id: str, invitation_id: int
+) -> Invitation | None:
+    result = await session.exec(
+        select(Invitation).where(Invitation.team_id == team_id, Invitation.id == invitation_id)
+    )
+    return result.first()
+
+
+async def set_invitation_ts(session: AsyncSession, *, invitation_id: int, ts: str) -> None:
+    await session.exec(update(Invitation).where(col(Invitation.id) == invitation_id).values(ts=ts))
+
+
+async def add_click(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    community_id: int,
+    invitation_id: int,
+    user_id: str,
+    clicked_at: datetime,
+) -> bool:
+    """Note a Join click; False if this person had already clicked this invitation."""
+    try:
+        async with session.begin_nested():
+            session.add(
+                InvitationClick(
+                    team_id=team_id,
+                    community_id=community_id,
+                    invitation_id=invitation_id,
+                    user_id=user_id,
+                    clicked_at=clicked_at,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def clicks(session: AsyncSession, *, community_id: int) -> Sequence[InvitationClick]:
+    result = await session.exec(
+        select(InvitationClick)
+        .where(InvitationClick.community_id == community_id)
+        .order_by(col(InvitationClick.clicked_at))
+    )
+    return result.all()
+
+
+async def invitations(session: AsyncSession, *, community_id: int) -> Sequence[Invitation]:
+    result = await session.exec(
+        select(Invitation)
+        .where(Invitation.community_id == community_id)
+        .order_by(col(Invitation.posted_at))
+    )
+    return result.all()
