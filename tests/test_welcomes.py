@@ -21,6 +21,7 @@ from bot.clock import ManualClock
 from bot.fakeslack import Call, FakeSlack
 from bot.server import create_web_app
 from bot.services.communities import community_by_id
+from bot.services.meetings import create_meeting
 from bot.services.stages import save_answers, save_list_item
 from bot.services.welcomes import CHECK_IN, GREETING, INTRODUCTION, NUDGE, WELCOME_DM
 from storage.models import MemberProfile, Membership, ScheduledSend
@@ -510,3 +511,34 @@ async def test_newcomers_are_paired_with_an_active_member_when_the_community_ask
     group = opened.response["channel"]["id"]
     (hello,) = sent_to(slack, group)
     assert hello.args["text"].startswith("<@U0BEN>, meet <@U0NOOR>")
+
+
+async def test_the_welcome_names_the_next_meeting(
+    community: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    await create_meeting(
+        community.database,
+        clock,
+        team_id=TEAM,
+        community_id=1,
+        user_id=ASHA,
+        submitted={
+            "title": "Monthly <!here> catch-up",
+            "agenda": "",
+            "date": (clock.now() + timedelta(days=3)).date().isoformat(),
+            "time": "18:00",
+            "duration": "60",
+            "format": "online",
+            "timezone": "UTC",
+            "place": "https://meet.example.org/housing",
+            "recurrence": "none",
+            "reminders": [],
+        },
+    )
+    await joined(community, BEN, event_id="Ev0NEXT")
+    await community.settled()
+    await community.tick()
+    (dm,) = welcome_dms(slack, BEN)
+    text = shown(dm)
+    assert "Monthly &lt;!here&gt; catch-up" in text
+    assert "<!date^" in text

@@ -1,21 +1,7 @@
 """The community's rhythm as health figures, the digest and the sponsor report need it:
-meetings held (with attendance) and milestones (with whether they are done).
-
-This is the one seam between sustaining and meetings. Meetings, RSVPs and a milestone's
-"done" state are built separately (issue 3); until they land:
-
-- `meetings_between` returns no meetings, so "meetings held" is 0 and every digest suggests
-  scheduling one. WHEN MEETINGS LAND, replace its body with a query of the meetings service
-  for the community's occurrences that started in [start, end) and were not cancelled, each
-  as a `MeetingHeld`: its title, its start (aware, UTC), and its RSVP counts (going, maybe,
-  can't). Keep the order (oldest first).
-- `milestones` reads the governance stage's `milestones` answer. An item is done when it has a
-  truthy `done` key (issue 3 stores the day it was done there as "YYYY-MM-DD", which is read
-  as `done_on`). WHEN MILESTONES LAND, this can stay as it is if they keep that key; if they
-  move elsewhere, return the same `MilestoneState`s from there.
-
-Nothing else changes: `bot.services.health` computes every figure from these two functions,
-and tests of meeting figures monkeypatch `meetings_between` with made-up meetings.
+meetings held (with attendance, from RSVPs) and milestones (with whether they are done: the
+governance milestone's "Done on" field). `bot.services.health` computes every figure from these
+two functions, so the figures, the digest and the report cannot disagree about them.
 """
 
 from __future__ import annotations
@@ -28,6 +14,7 @@ from bot.catalogue import GOVERNANCE
 from bot.clock import Clock
 from bot.services.communities import community_by_id
 from storage.db import Database
+from storage.repositories import meetings as meeting_rows
 
 
 @dataclass(frozen=True)
@@ -51,8 +38,24 @@ class MilestoneState:
 async def meetings_between(
     database: Database, *, team_id: str, community_id: int, start: datetime, end: datetime
 ) -> list[MeetingHeld]:
-    """Meetings that started in [start, end), oldest first. None until meetings land."""
-    return []
+    """Meetings that started in [start, end), oldest first."""
+    async with database.session() as session:
+        pairs = await meeting_rows.occurrences_started_between(
+            session, team_id=team_id, community_id=community_id, start=start, end=end
+        )
+        counts = await meeting_rows.rsvp_counts_for(
+            session, occurrence_ids=[o.id for o, _ in pairs if o.id is not None]
+        )
+    return [
+        MeetingHeld(
+            title=meeting.title,
+            starts_at=occurrence.starts_at,
+            going=counts.get(occurrence.id or 0, {}).get("going", 0),
+            maybe=counts.get(occurrence.id or 0, {}).get("maybe", 0),
+            cant=counts.get(occurrence.id or 0, {}).get("cant", 0),
+        )
+        for occurrence, meeting in pairs
+    ]
 
 
 async def milestones(

@@ -1,11 +1,6 @@
-"""The community's next meeting, as other features (the welcome) need to mention it.
-
-This is the one seam between members and meetings. Meetings are built separately; until they
-are wired in, no community has a next meeting and `next_meeting` returns None. To wire them,
-replace the body of `next_meeting` with a call into the meetings service that returns the
-first meeting starting after `clock.now()` (not cancelled) as an `UpcomingMeeting`. Nothing
-else changes: the welcome DM, its {next_meeting} placeholder and the preview read it here.
-"""
+"""The community's next meeting, as other features (the welcome) need to mention it: the one
+place members ask meetings anything, so the welcome DM, its {next_meeting} placeholder and the
+editor's preview all read the same answer."""
 
 from __future__ import annotations
 
@@ -13,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import Clock
+from bot.services import meetings
 from storage.db import Database
 
 
@@ -27,4 +23,15 @@ async def next_meeting(
     database: Database, clock: Clock, *, team_id: str, community_id: int
 ) -> UpcomingMeeting | None:
     """The community's next meeting after now, or None if none is planned."""
+    now = clock.now()
+    sessions = await meetings.upcoming(
+        database, clock, team_id=team_id, community_id=community_id, limit=5
+    )
+    for session in sessions:
+        if session.occurrence.starts_at > now and not session.cancelled:
+            return UpcomingMeeting(
+                title=session.meeting.title,
+                starts_at=session.occurrence.starts_at,
+                where=session.meeting.place or None,
+            )
     return None

@@ -140,6 +140,26 @@ async def rsvp_counts(session: AsyncSession, *, occurrence_id: int) -> dict[str,
     return {answer: count for answer, count in result.all()}
 
 
+async def occurrences_started_between(
+    session: AsyncSession, *, team_id: str, community_id: int, start: datetime, end: datetime
+) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
+    """Sessions (not cancelled) that started in [start, end), oldest first."""
+    result = await session.exec(
+        select(MeetingOccurrence, Meeting)
+        .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
+        .where(
+            MeetingOccurrence.team_id == team_id,
+            MeetingOccurrence.community_id == community_id,
+            col(MeetingOccurrence.cancelled_at).is_(None),
+            col(Meeting.cancelled_at).is_(None),
+            col(MeetingOccurrence.starts_at) >= start,
+            col(MeetingOccurrence.starts_at) < end,
+        )
+        .order_by(col(MeetingOccurrence.starts_at), col(MeetingOccurrence.id))
+    )
+    return [(occurrence, meeting) for occurrence, meeting in result.all()]
+
+
 async def rsvp_counts_for(
     session: AsyncSession, *, occurrence_ids: Sequence[int]
 ) -> dict[int, dict[str, int]]:
