@@ -5,7 +5,6 @@ and when; the log shows in `/cop status` and App Home."""
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
@@ -13,17 +12,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Due
 from bot.services import sustaining
-from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
-from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
+from bot.services.communities import CommunityRecord
+from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.sustaining import PERSPECTIVE_FIELDS
 from bot.text import calendar_date, escape
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
-from handlers.cop import CopRequest
+from handlers.coordinator_forms import register_coordinator_form
 from handlers.forms import input_block, read_state
 from handlers.health import run_round, wanted
 from handlers.registry import Registry, Surface
-from handlers.stages import NO_COMMUNITY
-from handlers.views import TOO_SLOW, open_modal, tell_privately
+from handlers.views import open_modal
 
 PERSPECTIVE_FORM = "perspective_form"
 LOG_PERSPECTIVE = "log_perspective"
@@ -67,7 +65,7 @@ def perspective_view(record: CommunityRecord, logged: list[Any]) -> dict[str, An
 
 
 def register(registry: Registry) -> None:
-    app, cop, runtime = registry.app, registry.cop, registry.runtime
+    app, runtime = registry.app, registry.runtime
     database, clock = runtime.database, runtime.clock
 
     async def open_form(
@@ -80,43 +78,14 @@ def register(registry: Registry) -> None:
         view = perspective_view(record, logged)
         return await open_modal(client, trigger_id=trigger_id, view=view, logger=logger) is not None
 
-    @cop.subcommand("perspective", summary="coordinators: log an external expert or guest speaker")
-    async def perspective(request: CopRequest) -> None:
-        record = await community_in_channel(
-            database, team_id=request.team_id, channel_id=request.channel_id
-        )
-        if record is None:
-            await request.tell(NO_COMMUNITY)
-            return
-        if not record.is_coordinator(request.user_id):
-            await request.tell(COORDINATORS_ONLY)
-            return
-        if not await open_form(request.client, record, request.trigger_id, request.logger):
-            await request.tell(TOO_SLOW)
-
-    @app.action(re.compile(f"^{LOG_PERSPECTIVE}:\\d+$"))
-    async def clicked_log(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
-    ) -> None:
-        await ack()
-        user_id = body["user"]["id"]
-        try:
-            record = await community_by_id(
-                database, team_id=context.team_id or "", community_id=as_id(action.get("value"))
-            )
-        except NoCommunity:
-            await tell_privately(client, user_id=user_id, text="That community no longer exists.")
-            return
-        if not record.is_coordinator(user_id):
-            await tell_privately(client, user_id=user_id, text=COORDINATORS_ONLY)
-            return
-        if not await open_form(client, record, body["trigger_id"], logger):
-            await tell_privately(client, user_id=user_id, text=TOO_SLOW)
+    register_coordinator_form(
+        registry,
+        subcommand="perspective",
+        summary="coordinators: log an external expert or guest speaker",
+        button_action=LOG_PERSPECTIVE,
+        refusal=COORDINATORS_ONLY,
+        open_form=open_form,
+    )
 
     @app.view(PERSPECTIVE_FORM)
     async def logged(

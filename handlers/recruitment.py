@@ -13,7 +13,6 @@ by other means cannot be told apart, and is not counted.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
@@ -21,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import joining, sustaining
-from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
+from bot.services.communities import CommunityRecord
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
 from bot.services.joining import Asked
 from bot.services.sustaining import InvitationContent
@@ -37,11 +36,10 @@ from handlers.blocks import (
     plain,
     section,
 )
-from handlers.cop import CopRequest
+from handlers.coordinator_forms import register_coordinator_form
 from handlers.joining import invite
 from handlers.registry import Registry, Surface
-from handlers.stages import NO_COMMUNITY
-from handlers.views import TOO_SLOW, open_modal, tell_privately
+from handlers.views import open_modal, tell_privately
 
 INVITATION_FORM = "invitation_form"
 OPEN_INVITATION = "open_invitation"
@@ -126,7 +124,7 @@ def invitation_view(content: InvitationContent) -> dict[str, Any]:
 
 
 def register(registry: Registry) -> None:
-    app, cop, runtime = registry.app, registry.cop, registry.runtime
+    app, runtime = registry.app, registry.runtime
     database, clock = runtime.database, runtime.clock
 
     async def open_form(
@@ -135,43 +133,14 @@ def register(registry: Registry) -> None:
         view = invitation_view(sustaining.invitation_content(record))
         return await open_modal(client, trigger_id=trigger_id, view=view, logger=logger) is not None
 
-    @cop.subcommand("invite", summary="coordinators: a ready-made invitation to copy or post")
-    async def invitation(request: CopRequest) -> None:
-        record = await community_in_channel(
-            database, team_id=request.team_id, channel_id=request.channel_id
-        )
-        if record is None:
-            await request.tell(NO_COMMUNITY)
-            return
-        if not record.is_coordinator(request.user_id):
-            await request.tell(COORDINATORS_ONLY)
-            return
-        if not await open_form(request.client, record, request.trigger_id, request.logger):
-            await request.tell(TOO_SLOW)
-
-    @app.action(re.compile(f"^{OPEN_INVITATION}:\\d+$"))
-    async def clicked_invite(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
-    ) -> None:
-        await ack()
-        user_id = body["user"]["id"]
-        try:
-            record = await community_by_id(
-                database, team_id=context.team_id or "", community_id=as_id(action.get("value"))
-            )
-        except NoCommunity:
-            await tell_privately(client, user_id=user_id, text="That community no longer exists.")
-            return
-        if not record.is_coordinator(user_id):
-            await tell_privately(client, user_id=user_id, text=COORDINATORS_ONLY)
-            return
-        if not await open_form(client, record, body["trigger_id"], logger):
-            await tell_privately(client, user_id=user_id, text=TOO_SLOW)
+    register_coordinator_form(
+        registry,
+        subcommand="invite",
+        summary="coordinators: a ready-made invitation to copy or post",
+        button_action=OPEN_INVITATION,
+        refusal=COORDINATORS_ONLY,
+        open_form=open_form,
+    )
 
     @app.view(INVITATION_FORM)
     async def post(

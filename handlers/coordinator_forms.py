@@ -1,0 +1,77 @@
+"""A form only a community's coordinators may open, from `/cop <name>` in its channel or from
+a button that carries the community's id (App Home, a DM). Both ways check the same things,
+in the same order, and tell the person the same way when they cannot have it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
+from bot.services.errors import NoCommunity
+from handlers.blocks import as_id
+from handlers.cop import CopRequest
+from handlers.registry import Registry
+from handlers.stages import NO_COMMUNITY
+from handlers.views import TOO_SLOW, tell_privately
+
+# Opens the form for a community; False when Slack's trigger had already expired.
+OpenForm = Callable[[AsyncWebClient, CommunityRecord, str, logging.Logger], Awaitable[bool]]
+
+
+def register_coordinator_form(
+    registry: Registry,
+    *,
+    subcommand: str,
+    summary: str,
+    button_action: str,
+    refusal: str,
+    open_form: OpenForm,
+) -> None:
+    """`/cop <subcommand>` and buttons with action_id `<button_action>:<community id>` open
+    `open_form` for coordinators; anyone else is told `refusal`."""
+    database = registry.runtime.database
+
+    async def from_command(request: CopRequest) -> None:
+        record = await community_in_channel(
+            database, team_id=request.team_id, channel_id=request.channel_id
+        )
+        if record is None:
+            await request.tell(NO_COMMUNITY)
+            return
+        if not record.is_coordinator(request.user_id):
+            await request.tell(refusal)
+            return
+        if not await open_form(request.client, record, request.trigger_id, request.logger):
+            await request.tell(TOO_SLOW)
+
+    registry.cop.subcommand(subcommand, summary=summary)(from_command)
+
+    @registry.app.action(re.compile(f"^{re.escape(button_action)}:\\d+$"))
+    async def from_button(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        try:
+            record = await community_by_id(
+                database, team_id=context.team_id or "", community_id=as_id(action.get("value"))
+            )
+        except NoCommunity:
+            await tell_privately(client, user_id=user_id, text="That community no longer exists.")
+            return
+        if not record.is_coordinator(user_id):
+            await tell_privately(client, user_id=user_id, text=refusal)
+            return
+        if not await open_form(client, record, body["trigger_id"], logger):
+            await tell_privately(client, user_id=user_id, text=TOO_SLOW)
