@@ -31,13 +31,14 @@ def is_well_formed(body: dict[str, Any]) -> bool:
         return False
     if team is not None and not (isinstance(team, dict) and _strings(team, "id")):
         return False
+    if "view" in body and not _is_view(body["view"]):
+        return False  # Bolt reads a view it is given, even to log a request nobody handles
     if kind == "block_actions":
         actions = body.get("actions")
         return (
             isinstance(actions, list)
             and bool(actions)
             and all(isinstance(a, dict) and _strings(a, "action_id") for a in actions)
-            and (body.get("view") is None or _is_view(body["view"]))
         )
     if kind in ("view_submission", "view_closed"):
         return _is_view(body.get("view"))
