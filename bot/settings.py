@@ -40,6 +40,8 @@ class Settings:
     scheduler_lease_seconds: float
     # Everyone who joins a community within this many seconds is greeted in one message.
     welcome_batch_seconds: int
+    # Days into a closure's capture period when members who have not answered are reminded.
+    capture_reminder_days: tuple[int, ...]
     log_level: str
     log_json: bool
 
@@ -137,6 +139,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         get("WELCOME_BATCH_SECONDS") or "60", "WELCOME_BATCH_SECONDS", 1, 86400, problems
     )
 
+    reminder_days = _days(get("CAPTURE_REMINDER_DAYS") or "3,7", "CAPTURE_REMINDER_DAYS", problems)
+
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
         problems.append(f"LOG_LEVEL: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -159,9 +163,21 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         scheduler_tick_seconds=tick,
         scheduler_lease_seconds=lease,
         welcome_batch_seconds=batch,
+        capture_reminder_days=reminder_days,
         log_level=log_level,
         log_json=log_format == "json",
     )
+
+
+def _days(raw: str, name: str, problems: list[str]) -> tuple[int, ...]:
+    """At most two days, e.g. "3,7"; none ("none") turns reminders off."""
+    if raw.strip().lower() == "none":
+        return ()
+    parts = [p.strip() for p in raw.split(",")]
+    if len(parts) > 2 or not all(p.isdigit() and 1 <= int(p) <= 90 for p in parts):
+        problems.append(f"{name}: {raw!r} is not one or two days from 1 to 90, e.g. 3,7")
+        return (3, 7)
+    return tuple(sorted(int(p) for p in parts))
 
 
 def _integer(raw: str, name: str, low: int, high: int, problems: list[str]) -> int:
