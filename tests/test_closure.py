@@ -17,6 +17,7 @@ from storage.models import Community, KnowledgeCapture, ScheduledSend, StageRevi
 from storage.repositories.scheduled import OPEN_STATES
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
 from tests.test_communities import start_community
+from tests.test_meetings import meeting_values
 from tests.test_stages import as_values, open_stage
 from tests.test_welcomes import joined
 
@@ -78,16 +79,17 @@ async def open_rows(cultivate: Cultivate) -> list[ScheduledSend]:
 
 
 async def share(cultivate: Cultivate, user: str, **answers: str) -> None:
-    await cultivate.click(
-        {"action_id": "capture_share", "type": "button", "value": await closure_id(cultivate)},
-        user=user,
-    )
-    count = sum(
+    """Press "Share what you learned" and submit the form that opens."""
+    before = sum(
         1
         for c in cultivate.slack.calls_to("views.open")
         if c.ok and c.args["view"].get("callback_id") == "capture_form"
     )
-    view = await cultivate.opened_view("capture_form", count=max(count, 1))
+    await cultivate.click(
+        {"action_id": "capture_share", "type": "button", "value": await closure_id(cultivate)},
+        user=user,
+    )
+    view = await cultivate.opened_view("capture_form", count=before + 1)
     reply = await cultivate.submit(view, as_values(answers), user=user)
     assert reply.body == "", reply.body
 
@@ -201,6 +203,12 @@ async def test_after_closure_nothing_is_pending_and_stages_are_read_only(
             await session.exec(select(StageRevision).where(StageRevision.stage == SCOPE.key))
         ).all()
     assert [r.answers["need"] for r in needs] == [TYPED]
+
+    # Nor can a meeting be planned any more.
+    await community.command("meeting")
+    form = await community.opened_view("meeting_form")
+    refused = await community.submit(form, meeting_values())
+    assert "closed" in str(refused.json["errors"])
 
     # The closing date: the celebration, and afterwards nothing pending at all.
     community.runtime.clock.advance(timedelta(days=15))
