@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.catalogue import Field, Kind
 from bot.dispatch import Drop, Due
 from bot.services import closure as closing
 from bot.services.archive import CommunityArchive, compile_archive, render_json, render_markdown
@@ -106,15 +107,13 @@ def split_form(closure_id: int) -> dict[str, Any]:
     for n in range(1, MAX_SUBCOMMUNITIES + 1):
         blocks.append(
             input_block(
-                closing.Field(
-                    f"sub{n}_name", f"Community {n}: name", closing.Kind.LINE, max_length=80
-                ),
+                Field(f"sub{n}_name", f"Community {n}: name", Kind.LINE, max_length=80),
                 None,
             )
         )
         blocks.append(
             input_block(
-                closing.Field(f"sub{n}_members", f"Community {n}: members", closing.Kind.USERS),
+                Field(f"sub{n}_members", f"Community {n}: members", Kind.USERS),
                 None,
             )
         )
@@ -509,9 +508,9 @@ def register(registry: Registry) -> None:
     ) -> None:
         user_id, team_id = body["user"]["id"], context.team_id or ""
         fields = tuple(
-            closing.Field(f"sub{n}_{part}", part, kind)
+            Field(f"sub{n}_{part}", part, kind)
             for n in range(1, MAX_SUBCOMMUNITIES + 1)
-            for part, kind in (("name", closing.Kind.LINE), ("members", closing.Kind.USERS))
+            for part, kind in (("name", Kind.LINE), ("members", Kind.USERS))
         )
         values = read_state(fields, view.get("state") or {})
         try:
