@@ -3,6 +3,7 @@ celebration, the archive, sub-communities, and the community read-only afterward
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -286,3 +287,31 @@ async def test_a_split_creates_the_channels_invites_the_members_and_copies_the_s
     async with community.database.session() as session:
         names = (await session.exec(select(Community.name).order_by(Community.id))).all()
     assert names == ["Housing policy", "Housing Finance", "Rural housing"]
+
+
+async def test_export_sends_markdown_and_json_and_the_channel_is_archived_after_confirming(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    await community.command("export", user=BEN)
+    assert "Only this community's coordinators" in (await community.ephemeral())["text"]
+    await community.command("export")
+    await slack.wait_for("files.completeUploadExternal")
+    names = sorted(f.filename for f in slack.files)
+    assert names == ["community-record.json", "community-record.md"]
+    record = next(f for f in slack.files if f.filename.endswith(".json"))
+    assert json.loads(record.content)["stages"]["scope"]["need"] == TYPED
+
+    await close(community)
+    community.runtime.clock.advance(timedelta(days=15))
+    await community.tick()
+    [celebration] = [m for m in slack.messages(HOUSING) if "Celebrating" in m["text"]]
+    await community.click(
+        {"action_id": "closure_archive_channel", "type": "button", "value": "confirm"},
+        channel=HOUSING,
+        message=celebration,
+    )
+    confirm = await community.opened_view("archive_channel_form")
+    assert not slack.workspace.channels[HOUSING].is_archived  # nothing before the confirmation
+    assert (await community.submit(confirm, {})).body == ""
+    await slack.wait_for("conversations.archive")
+    assert slack.workspace.channels[HOUSING].is_archived
