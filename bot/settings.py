@@ -57,6 +57,8 @@ class Settings:
     scheduler_lease_seconds: float
     # Everyone who joins a community within this many seconds is greeted in one message.
     welcome_batch_seconds: int
+    # Days into a closure's capture period when members who have not answered are reminded.
+    capture_reminder_days: tuple[int, ...]
     log_level: str
     log_json: bool
     # The sandbox: Slack is a local stand-in whose Web API address is only known once it is
@@ -196,6 +198,7 @@ class _Common(TypedDict):
     scheduler_tick_seconds: float
     scheduler_lease_seconds: float
     welcome_batch_seconds: int
+    capture_reminder_days: tuple[int, ...]
     log_level: str
     log_json: bool
 
@@ -225,6 +228,7 @@ def _common(
     batch = _integer(
         get("WELCOME_BATCH_SECONDS") or "60", "WELCOME_BATCH_SECONDS", 1, 86400, problems
     )
+    reminder_days = _days(get("CAPTURE_REMINDER_DAYS") or "3,7", "CAPTURE_REMINDER_DAYS", problems)
 
     level = (get("LOG_LEVEL") or log_level).upper()
     if level not in LOG_LEVELS:
@@ -238,9 +242,21 @@ def _common(
         scheduler_tick_seconds=seconds,
         scheduler_lease_seconds=lease,
         welcome_batch_seconds=batch,
+        capture_reminder_days=reminder_days,
         log_level=level,
         log_json=log_format == "json",
     )
+
+
+def _days(raw: str, name: str, problems: list[str]) -> tuple[int, ...]:
+    """At most two days, e.g. "3,7"; none ("none") turns reminders off."""
+    if raw.strip().lower() == "none":
+        return ()
+    parts = [p.strip() for p in raw.split(",")]
+    if len(parts) > 2 or not all(p.isdigit() and 1 <= int(p) <= 90 for p in parts):
+        problems.append(f"{name}: {raw!r} is not one or two days from 1 to 90, e.g. 3,7")
+        return (3, 7)
+    return tuple(sorted(int(p) for p in parts))
 
 
 def _integer(raw: str, name: str, low: int, high: int, problems: list[str]) -> int:

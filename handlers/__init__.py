@@ -9,6 +9,7 @@ from bot.dispatch import Dispatcher, Senders, SingleWorkspace
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers import (
+    closure,
     communities,
     deliveries,
     health,
@@ -38,6 +39,7 @@ FEATURES = (
     meetings,
     launch,
     milestones,
+    closure,
     joining,
     welcomes,
     roster,

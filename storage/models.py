@@ -31,6 +31,9 @@ class Community(SQLModel, table=True):
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
     launched_by: str | None = Field(default=None, max_length=SLACK_ID)
+    # Set when a coordinator closes the community: from then on it is read-only (see
+    # `bot.services.lifecycle.is_closed`), while its members share what they learned.
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class StageRevision(SQLModel, table=True):
@@ -476,3 +479,48 @@ class InvitationClick(SQLModel, table=True):
     invitation_id: int = Field(foreign_key="invitations.id", ondelete="CASCADE")
     user_id: str = Field(max_length=SLACK_ID)
     clicked_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Closure(SQLModel, table=True):
+    """How and when a community closes, as a coordinator set it with `/cop close`."""
+
+    __tablename__ = "closures"
+    # One closure per community: a double click on the form closes nothing twice.
+    __table_args__ = (UniqueConstraint("community_id", name="uq_closure_community"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    reason: str = Field(max_length=16)  # concluded, split, other
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    closing_date: date  # the celebration's day, in the community's time zone
+    capture_days: int
+    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    recipient_channel: str | None = Field(default=None, max_length=SLACK_ID)
+    closed_by: str = Field(max_length=SLACK_ID)
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    celebrated_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    # The archive's last upload, so sub-communities and late joiners can be pointed to it.
+    archive_file_id: str | None = Field(default=None, max_length=32)
+    archive_permalink: str | None = Field(default=None, max_length=500)
+
+
+class KnowledgeCapture(SQLModel, table=True):
+    """One answer to "Share what you learned". A person may answer again: every answer is kept,
+    and the newest version is the one the archive shows."""
+
+    __tablename__ = "knowledge_captures"
+    __table_args__ = (
+        UniqueConstraint("closure_id", "user_id", "version", name="uq_knowledge_capture_version"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    closure_id: int = Field(foreign_key="closures.id", ondelete="CASCADE", index=True)
+    user_id: str = Field(max_length=SLACK_ID)
+    version: int
+    answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    submitted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

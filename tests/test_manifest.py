@@ -41,6 +41,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.canvases.create": {"canvases:write"},
     "conversations.history": {"channels:history", "groups:history"},
     "canvases.edit": {"canvases:write"},
+    "canvases.create": {"canvases:write"},
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
     # slack_sdk's files_upload_v2 helper calls the two methods above.

@@ -77,6 +77,8 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         ({**GOOD, "SCHEDULER_TICK_SECONDS": "nan"}, "SCHEDULER_TICK_SECONDS"),
         ({**GOOD, "SCHEDULER_LEASE_SECONDS": "-5"}, "SCHEDULER_LEASE_SECONDS"),
         ({**GOOD, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({**GOOD, "CAPTURE_REMINDER_DAYS": "3,7,10"}, "CAPTURE_REMINDER_DAYS"),
+        ({**GOOD, "CAPTURE_REMINDER_DAYS": "0"}, "CAPTURE_REMINDER_DAYS"),
         ({**GOOD, "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "SLACK_BOT_TOKEN"),
         ({"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET"),
         ({"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_SECRET": "s"}, "SLACK_CLIENT_ID"),
@@ -149,3 +151,9 @@ def test_python_m_bot_prints_one_line_per_problem_and_exits_2(tmp_path: Path) ->
     ]
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_capture_reminders_default_to_days_three_and_seven() -> None:
+    assert load_settings(GOOD).capture_reminder_days == (3, 7)
+    assert load_settings({**GOOD, "CAPTURE_REMINDER_DAYS": "5"}).capture_reminder_days == (5,)
+    assert load_settings({**GOOD, "CAPTURE_REMINDER_DAYS": "none"}).capture_reminder_days == ()

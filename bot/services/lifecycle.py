@@ -1,17 +1,30 @@
-"""Whether a community has closed: the one seam between sustaining and closure.
-
-Closure (celebrating, capturing the body of knowledge, archiving) is built separately and no
-community can be closed yet, so `is_closed` returns False. WHEN CLOSURE LANDS, replace its
-body with the closure service's answer (for example: the community has a closure date on or
-before now, or its channel is archived). The health digest, the new-perspectives prompt and
-the scheduled sponsor report ask it before sending, and stop for a closed community; the stage
-of development reads it as Wenger's "transformation".
-"""
+"""Where a community is in its life: whether it is closed (and so read-only)."""
 
 from __future__ import annotations
 
 from bot.services.communities import CommunityRecord
+from bot.services.errors import NotAllowed
+
+CLOSED_NOTE = "closed_join_note"  # the scheduled note to someone who joins after closure
+CLOSED = (
+    "This community is closed, so its answers can no longer be changed: they are kept as its "
+    "record, in the archive."
+)
+
+
+class CommunityClosed(NotAllowed):
+    """A change refused because the community is closed."""
+
+    def __init__(self) -> None:
+        super().__init__(CLOSED)
 
 
 def is_closed(record: CommunityRecord) -> bool:
-    return False
+    """Closed from the moment a coordinator closes it with `/cop close`: from then on its
+    stages are read-only while members share what they learned."""
+    return record.community.closed_at is not None
+
+
+def require_open(record: CommunityRecord) -> None:
+    if is_closed(record):
+        raise CommunityClosed()

@@ -33,6 +33,7 @@ from bot.clock import Clock
 from bot.recurrence import Recurrence, Series, local_time
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
 from bot.services.errors import EditConflict, Gone, InvalidAnswers, NotAllowed
+from bot.services.lifecycle import require_open
 from bot.services.meeting_form import (
     LAUNCH,
     LAUNCH_FIELDS,
@@ -155,6 +156,7 @@ async def create_meeting(
         if purpose == LAUNCH:
             require_coordinator(record, user_id)  # the launch is the coordinators' to call
         require_organiser(record, user_id)
+        require_open(record)  # a closed community plans nothing more
         meeting = Meeting(
             team_id=team_id,
             community_id=community_id,

@@ -14,6 +14,7 @@ from bot.clock import Clock
 from bot.services import joining, welcomes
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
 from bot.services.errors import InvalidAnswers, NotAMember
+from bot.services.lifecycle import CLOSED_NOTE, is_closed
 from storage.db import Database
 from storage.repositories import communities as community_rows
 from storage.repositories import members as member_rows
@@ -111,7 +112,18 @@ async def member_joined(
                 joined_at=now,
                 welcomed=not returning,
             )
-            if not returning:
+            if is_closed(record):
+                # A closed community welcomes nobody: a short note points to its archive.
+                await scheduled.schedule(
+                    session,
+                    team_id=team_id,
+                    kind=CLOSED_NOTE,
+                    due_at=now,
+                    payload={"user": user_id},
+                    community_id=community.id,
+                    dedupe_key=f"closed-note:{community.id}:{membership.id}",
+                )
+            elif not returning:
                 settings = await member_rows.welcome_settings(session, community_id=community.id)
                 await welcomes.schedule_welcome(
                     session,

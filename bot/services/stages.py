@@ -12,6 +12,7 @@ from bot.clock import Clock
 from bot.services import milestones
 from bot.services.communities import StageRecord, load_record, require_coordinator
 from bot.services.errors import EditConflict, InvalidAnswers
+from bot.services.lifecycle import require_open
 from storage.db import Database
 from storage.repositories import stages as stage_rows
 
@@ -138,6 +139,7 @@ async def _write(
             # Authorisation is checked here, where the change is saved, whatever the view held.
             record = await load_record(session, team_id=team_id, community_id=community_id)
             require_coordinator(record, user_id)
+            require_open(record)  # a closed community's answers are its record
             newer = await stage_rows.newest_revision_by_others(
                 session,
                 community_id=community_id,

@@ -129,6 +129,11 @@ def render(record: CommunityRecord, *, version: int, drafted_on: date, person: P
     return "\n".join(lines) + "\n"
 
 
+def answer_markdown(spec: Field, value: Any, person: Person) -> str:
+    """One saved answer as escaped Markdown (the archive writes every stage this way)."""
+    return _markdown(spec, value, person)
+
+
 def _markdown(spec: Field, value: Any, person: Person) -> str:
     match spec.kind:
         case Kind.TEXT:

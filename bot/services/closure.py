@@ -1,0 +1,417 @@
+"""Closing a community: the closure's plan, the knowledge members capture, and the
+celebration on the closing day.
+
+`/cop close` makes the community read-only at once (see `bot.services.lifecycle`), cancels
+everything it had pending (reminders, meetings, follow-ups) in the same unit of work, and plans
+the closure's own sends: a prompt in the channel and to every member now, at most the
+configured reminders to those who have not answered, and the celebration on the closing date.
+Every one has a dedupe key, so a retried request or a double click sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.answers import clean, field_error, is_empty
+from bot.catalogue import GOVERNANCE, ROLES, Field, Kind, Option
+from bot.clock import Clock
+from bot.services.communities import CommunityRecord, load_record, require_coordinator
+from bot.services.errors import Gone, InvalidAnswers
+from bot.services.lifecycle import CLOSED_NOTE as CLOSED_NOTE
+from bot.services.lifecycle import require_open
+from bot.services.milestones import Milestone, milestones_in, today_for
+from storage.db import Database
+from storage.models import Closure, Community, KnowledgeCapture
+from storage.repositories import closures as closure_rows
+from storage.repositories import members as member_rows
+from storage.repositories import scheduled
+
+CAPTURE_PROMPT = "capture_prompt"  # the channel post
+CAPTURE_INVITE = "capture_invite"  # one member's DM
+CAPTURE_REMINDER = "capture_reminder"
+CELEBRATION = "closure_celebration"
+CAPTURE_KINDS = (CAPTURE_PROMPT, CAPTURE_INVITE, CAPTURE_REMINDER)
+CELEBRATE_AT = time(9, 0)  # on the closing date, in the community's time zone
+DEFAULT_CAPTURE_DAYS = 14
+MAX_CAPTURE_DAYS = 90
+
+CONCLUDED, SPLIT, OTHER = "concluded", "split", "other"
+CLOSE_FIELDS: tuple[Field, ...] = (
+    Field(
+        "reason",
+        "Why is the community closing?",
+        Kind.CHOICE,
+        required=True,
+        options=(
+            Option(CONCLUDED, "Its area of interest has reached a conclusion"),
+            Option(SPLIT, "It is splitting into sub-communities"),
+            Option(OTHER, "Another reason (say which below)"),
+        ),
+    ),
+    Field("note", "A note for the members", Kind.TEXT, max_length=1000),
+    Field("closing_date", "Closing date (the celebration)", Kind.DATE, required=True),
+    Field(
+        "capture_days",
+        "Days members have to share what they learned",
+        Kind.LINE,
+        required=True,
+        max_length=2,
+    ),
+    Field("recipients", "Who receives the knowledge", Kind.USERS),
+)
+CAPTURE_FIELDS: tuple[Field, ...] = (
+    Field("achievements", "Key achievements", Kind.TEXT, max_length=2000),
+    Field("lessons", "Lessons learned", Kind.TEXT, max_length=2000),
+    Field("resources", "Key resources (links)", Kind.TEXT, max_length=2000),
+    Field(
+        "custody",
+        "What should happen to this knowledge, and who should hold it?",
+        Kind.TEXT,
+        max_length=2000,
+    ),
+    Field("advice", "Advice for a future community", Kind.TEXT, max_length=2000),
+)
+LEVEL_ORDER = {"core": 0, "active": 1}  # core and active members are asked first
+
+
+def closure_subject(closure_id: int) -> str:
+    return f"closure:{closure_id}"
+
+
+@dataclass(frozen=True)
+class Closing:
+    record: CommunityRecord
+    closure: Closure
+    send_now: list[int]  # the prompts, for `send_now` after the ack
+
+
+def _validate(submitted: dict[str, Any], today: date) -> tuple[dict[str, Any], date, int]:
+    submitted = clean(submitted)
+    errors = {
+        spec.key: error
+        for spec in CLOSE_FIELDS
+        if spec.key != "capture_days"
+        and (error := field_error(spec, submitted.get(spec.key))) is not None
+    }
+    if submitted.get("reason") == OTHER and is_empty(submitted.get("note")):
+        errors["note"] = "Please say why the community is closing."
+    closing = today
+    if "closing_date" not in errors:
+        closing = date.fromisoformat(str(submitted["closing_date"]))
+        if closing < today:
+            errors["closing_date"] = "The closing date cannot be in the past."
+    raw = str(submitted.get("capture_days") or "").strip()
+    days = int(raw) if raw.isdigit() else 0
+    if not 1 <= days <= MAX_CAPTURE_DAYS:
+        errors["capture_days"] = f"A whole number of days from 1 to {MAX_CAPTURE_DAYS}."
+    if errors:
+        raise InvalidAnswers(errors)
+    return submitted, closing, days
+
+
+async def close_community(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    community_id: int,
+    user_id: str,
+    submitted: dict[str, Any],
+    recipient_channel: str | None,
+    reminder_days: tuple[int, ...],
+) -> Closing:
+    """Close the community (coordinators only) and plan the capture and the celebration."""
+    now = clock.now()
+    try:
+        async with database.session() as session:
+            record = await load_record(session, team_id=team_id, community_id=community_id)
+            require_coordinator(record, user_id)
+            require_open(record)  # a second submission of the form closes nothing twice
+            community = record.community
+            answers, closing, days = _validate(submitted, today_for(community, now))
+            if not await closure_rows.mark_closed(
+                session, team_id=team_id, community_id=community_id, now=now
+            ):
+                require_open(await load_record(session, team_id=team_id, community_id=community_id))
+            # Everything it had pending (meeting and milestone reminders, follow-ups) stops.
+            await scheduled.cancel(session, team_id=team_id, community_id=community_id, now=now)
+            closure = Closure(
+                team_id=team_id,
+                community_id=community_id,
+                reason=str(answers["reason"]),
+                note=str(answers.get("note") or ""),
+                closing_date=closing,
+                capture_days=days,
+                recipients=list(answers.get("recipients") or []),
+                recipient_channel=recipient_channel or None,
+                closed_by=user_id,
+                started_at=now,
+            )
+            session.add(closure)
+            await session.flush()
+            assert closure.id is not None
+            send_now = await _plan(session, community, closure, now, reminder_days)
+            await session.refresh(community)
+    except IntegrityError:
+        raise Gone("This community was closed a moment ago by another coordinator.") from None
+    record = CommunityRecord(community=community, stages=record.stages)
+    return Closing(record=record, closure=closure, send_now=send_now)
+
+
+async def _plan(
+    session: Any,
+    community: Community,
+    closure: Closure,
+    now: datetime,
+    reminder_days: tuple[int, ...],
+) -> list[int]:
+    assert closure.id is not None and community.id is not None
+    subject, key = closure_subject(closure.id), f"closure:{closure.id}"
+    common = {"team_id": community.team_id, "community_id": community.id, "subject": subject}
+    payload = {"closure_id": closure.id}
+    ids: list[int] = []
+    prompt = await scheduled.schedule(
+        session,
+        kind=CAPTURE_PROMPT,
+        due_at=now,
+        payload=payload,
+        dedupe_key=f"{key}:prompt",
+        **common,
+    )
+    if prompt is not None and prompt.id is not None:
+        ids.append(prompt.id)
+    members = await member_rows.current_members(session, community_id=community.id)
+    ordered = sorted(members, key=lambda m: LEVEL_ORDER.get(m.level or "", 2))
+    ends = now + timedelta(days=closure.capture_days)
+    for membership in ordered:
+        person = {**payload, "user": membership.user_id}
+        invite = await scheduled.schedule(
+            session,
+            kind=CAPTURE_INVITE,
+            due_at=now,
+            payload=person,
+            dedupe_key=f"{key}:invite:{membership.user_id}",
+            **common,
+        )
+        if invite is not None and invite.id is not None:
+            ids.append(invite.id)
+        for number, day in enumerate(reminder_days[:2], start=1):
+            due = now + timedelta(days=day)
+            if due >= ends:
+                continue  # the period is over by then
+            await scheduled.schedule(
+                session,
+                kind=CAPTURE_REMINDER,
+                due_at=due,
+                payload={**person, "number": number},
+                dedupe_key=f"{key}:reminder:{number}:{membership.user_id}",
+                stale_at=ends,
+                **common,
+            )
+    await scheduled.schedule(
+        session,
+        kind=CELEBRATION,
+        due_at=max(now, celebration_moment(community, closure.closing_date)),
+        payload=payload,
+        dedupe_key=f"{key}:celebration",
+        **common,
+    )
+    return ids
+
+
+def celebration_moment(community: Community, day: date) -> datetime:
+    return datetime.combine(day, CELEBRATE_AT, tzinfo=ZoneInfo(community.timezone))
+
+
+# -- captured knowledge ---------------------------------------------------------------------
+
+
+async def closure_by_id(database: Database, *, team_id: str, closure_id: int) -> Closure:
+    async with database.session() as session:
+        closure = await closure_rows.closure_by_id(session, team_id=team_id, closure_id=closure_id)
+    if closure is None:
+        raise Gone("That closure no longer exists.")
+    return closure
+
+
+async def closure_for(database: Database, *, team_id: str, community_id: int) -> Closure | None:
+    async with database.session() as session:
+        return await closure_rows.closure_for(session, team_id=team_id, community_id=community_id)
+
+
+async def latest_capture(
+    database: Database, *, closure_id: int, user_id: str
+) -> KnowledgeCapture | None:
+    async with database.session() as session:
+        mine = [
+            c
+            for c in await closure_rows.captures(session, closure_id=closure_id)
+            if c.user_id == user_id
+        ]
+    return mine[-1] if mine else None
+
+
+async def save_capture(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    closure_id: int,
+    user_id: str,
+    submitted: dict[str, Any],
+) -> KnowledgeCapture:
+    """Keep one person's answer as their newest version; earlier ones stay as history."""
+    answers = {k: v for k, v in clean(submitted).items() if not is_empty(v)}
+    errors = {
+        spec.key: error
+        for spec in CAPTURE_FIELDS
+        if (error := field_error(spec, answers.get(spec.key))) is not None
+    }
+    if not answers and not errors:
+        errors[CAPTURE_FIELDS[0].key] = "Please share at least one thing."
+    if errors:
+        raise InvalidAnswers(errors)
+    try:
+        async with database.session() as session:
+            closure = await closure_rows.closure_by_id(
+                session, team_id=team_id, closure_id=closure_id
+            )
+            if closure is None:
+                raise Gone("That closure no longer exists.")
+            version = await closure_rows.latest_capture_version(
+                session, closure_id=closure_id, user_id=user_id
+            )
+            capture = KnowledgeCapture(
+                team_id=team_id,
+                community_id=closure.community_id,
+                closure_id=closure_id,
+                user_id=user_id,
+                version=version + 1,
+                answers=answers,
+                submitted_at=clock.now(),
+            )
+            session.add(capture)
+    except IntegrityError:
+        raise Gone("You saved an answer from another window at the same moment.") from None
+    return capture
+
+
+@dataclass(frozen=True)
+class CaptureProgress:
+    closure: Closure
+    answered: list[str]
+    waiting: list[str]
+
+
+async def capture_progress(
+    database: Database, *, team_id: str, community_id: int
+) -> CaptureProgress | None:
+    """Who has shared what they learned (never what they shared)."""
+    async with database.session() as session:
+        closure = await closure_rows.closure_for(
+            session, team_id=team_id, community_id=community_id
+        )
+        if closure is None or closure.id is None:
+            return None
+        answered = await closure_rows.answered(session, closure_id=closure.id)
+        members = [
+            m.user_id for m in await member_rows.current_members(session, community_id=community_id)
+        ]
+    return CaptureProgress(
+        closure=closure,
+        answered=sorted(answered),
+        waiting=[u for u in members if u not in answered],
+    )
+
+
+async def still_waiting(database: Database, *, team_id: str, payload: dict[str, Any]) -> bool:
+    """Whether a reminder still has a point: the person is a member who has not answered."""
+    async with database.session() as session:
+        closure = await closure_rows.closure_by_id(
+            session, team_id=team_id, closure_id=int(payload["closure_id"])
+        )
+        if closure is None or closure.id is None or closure.celebrated_at is not None:
+            return False
+        if payload["user"] in await closure_rows.answered(session, closure_id=closure.id):
+            return False
+        current = await member_rows.latest_membership(
+            session, community_id=closure.community_id, user_id=payload["user"]
+        )
+    return current is not None and current.left_at is None
+
+
+# -- the celebration ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Celebration:
+    record: CommunityRecord
+    closure: Closure
+    milestones_done: list[Milestone]
+    meetings_held: int
+    members: list[str]
+    coordinators: list[str]
+    facilitators: list[str]
+    roles: list[tuple[str, list[str]]]
+    highlights: list[tuple[str, str]]  # (author, achievements)
+
+
+async def celebrate(
+    database: Database, clock: Clock, *, team_id: str, closure_id: int
+) -> Celebration:
+    """What the celebration says, from the record; the capture's remaining sends stop."""
+    now = clock.now()
+    async with database.session() as session:
+        closure = await closure_rows.closure_by_id(session, team_id=team_id, closure_id=closure_id)
+        if closure is None or closure.id is None:
+            raise Gone("That closure no longer exists.")
+        record = await load_record(session, team_id=team_id, community_id=closure.community_id)
+        await closure_rows.mark_celebrated(session, closure_id=closure.id, now=now)
+        await scheduled.cancel(
+            session,
+            team_id=team_id,
+            community_id=closure.community_id,
+            kinds=CAPTURE_KINDS,
+            now=now,
+        )
+        held = await closure_rows.sessions_held(
+            session, community_id=closure.community_id, before=now
+        )
+        members = await closure_rows.memberships(session, community_id=closure.community_id)
+        latest: dict[str, KnowledgeCapture] = {
+            c.user_id: c for c in await closure_rows.captures(session, closure_id=closure.id)
+        }
+    roles = record.stages[ROLES.key].answers
+    return Celebration(
+        record=record,
+        closure=closure,
+        milestones_done=[m for m in milestones_in(record.stages[GOVERNANCE.key].answers) if m.done],
+        meetings_held=len(held),
+        members=list(dict.fromkeys(m.user_id for m in members)),
+        coordinators=list(roles.get("coordinators") or []),
+        facilitators=list(roles.get("facilitators") or []),
+        roles=[
+            (str(item.get("role")), list(item.get("people") or []))
+            for item in roles.get("assignments") or []
+            if item.get("people")
+        ],
+        highlights=[
+            (user, str(c.answers["achievements"]))
+            for user, c in latest.items()
+            if c.answers.get("achievements")
+        ],
+    )
+
+
+async def record_archive(
+    database: Database, *, closure_id: int, file_id: str | None, permalink: str | None
+) -> None:
+    async with database.session() as session:
+        await closure_rows.record_archive(
+            session, closure_id=closure_id, file_id=file_id, permalink=permalink
+        )

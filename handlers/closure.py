@@ -1,0 +1,687 @@
+"""`/cop close`, `/cop archive`, `/cop export`: closing a community, capturing what its members
+learned, the celebration, the archive, sub-communities, and archiving the channel.
+
+The services decide and store (`bot.services.closure`, `archive`, `splitting`, `lifecycle`);
+this module draws the forms and messages and talks to Slack.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.catalogue import Field, Kind
+from bot.dispatch import Drop, Due
+from bot.services import closure as closing
+from bot.services.archive import CommunityArchive, compile_archive, render_json, render_markdown
+from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
+from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
+from bot.services.lifecycle import is_closed
+from bot.services.milestones import today_for
+from bot.services.splitting import MAX_SUBCOMMUNITIES, plan_split, start_sub_community
+from bot.text import calendar_date, escape, mention
+from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
+from handlers.cop import CopRequest
+from handlers.deliveries import post_once
+from handlers.forms import errors_on_blocks, input_block, read_state
+from handlers.registry import Registry, Surface
+from handlers.stages import NO_COMMUNITY
+from handlers.views import TOO_SLOW, open_modal, tell_privately
+
+CLOSE_FORM = "closure_form"
+CAPTURE_FORM = "capture_form"
+SPLIT_FORM = "split_form"
+ARCHIVE_CHANNEL_FORM = "archive_channel_form"
+SHARE = "capture_share"
+ARCHIVE_CHANNEL = "closure_archive_channel"
+RECIPIENT_CHANNEL = "recipient_channel"
+NAMES_SHOWN = 30
+
+log = logging.getLogger(__name__)
+
+
+def who_can(record: CommunityRecord, action: str) -> str:
+    names = ", ".join(mention(u) for u in record.coordinators) or "its coordinators"
+    return f"Only this community's coordinators can {action}: {names}."
+
+
+def close_form(record: CommunityRecord, today: Any) -> dict[str, Any]:
+    values = {
+        "capture_days": str(closing.DEFAULT_CAPTURE_DAYS),
+        "closing_date": (today + timedelta(days=closing.DEFAULT_CAPTURE_DAYS)).isoformat(),
+        "recipients": record.coordinators,
+    }
+    blocks = [input_block(spec, values.get(spec.key)) for spec in closing.CLOSE_FIELDS]
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": RECIPIENT_CHANNEL,
+            "optional": True,
+            "label": {"type": "plain_text", "text": "…and/or a channel that receives it"},
+            "element": {
+                "type": "conversations_select",
+                "action_id": RECIPIENT_CHANNEL,
+                "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+            },
+        }
+    )
+    blocks.append(
+        context(
+            "Closing makes the community read-only at once and cancels its pending reminders "
+            "and meetings. Members are asked to share what they learned; the celebration and "
+            "the archive come on the closing date."
+        )
+    )
+    return modal(
+        title="Close the community",
+        blocks=blocks,
+        callback_id=CLOSE_FORM,
+        submit="Close",
+        metadata={"community": record.community.id},
+    )
+
+
+def capture_form(closure_id: int, name: str, earlier: dict[str, Any]) -> dict[str, Any]:
+    blocks: list[Block] = [
+        section(f"What did you learn in *{escape(name)}*? Answer what you can; you can come back.")
+    ]
+    blocks += [input_block(spec, earlier.get(spec.key)) for spec in closing.CAPTURE_FIELDS]
+    return modal(
+        title="Share what you learned",
+        blocks=blocks,
+        callback_id=CAPTURE_FORM,
+        submit="Share",
+        metadata={"closure": closure_id},
+    )
+
+
+def split_form(closure_id: int) -> dict[str, Any]:
+    blocks: list[Block] = [
+        section("Name each new community and choose its members. I'll create its channel.")
+    ]
+    for n in range(1, MAX_SUBCOMMUNITIES + 1):
+        blocks.append(
+            input_block(
+                Field(f"sub{n}_name", f"Community {n}: name", Kind.LINE, max_length=80),
+                None,
+            )
+        )
+        blocks.append(
+            input_block(
+                Field(f"sub{n}_members", f"Community {n}: members", Kind.USERS),
+                None,
+            )
+        )
+    return modal(
+        title="Sub-communities",
+        blocks=blocks,
+        callback_id=SPLIT_FORM,
+        submit="Create",
+        metadata={"closure": closure_id},
+    )
+
+
+def share_button(closure_id: int) -> Block:
+    return actions(
+        button("Share what you learned", action_id=SHARE, value=str(closure_id), style="primary")
+    )
+
+
+def celebration_text(c: closing.Celebration) -> tuple[str, list[Block]]:
+    name = escape(c.record.community.name)
+    lines = [f"🎉 *Celebrating {name}*", ""]
+    if c.milestones_done:
+        titles = ", ".join(escape(m.title) for m in c.milestones_done)
+        lines.append(f"✅ {len(c.milestones_done)} milestones completed: {titles}")
+    lines.append(f"📅 {c.meetings_held} meetings held")
+    people = c.members[:NAMES_SHOWN]
+    more = f" and {len(c.members) - NAMES_SHOWN} more" if len(c.members) > NAMES_SHOWN else ""
+    lines.append(
+        f"🙌 {len(c.members)} members took part: " + ", ".join(mention(u) for u in people) + more
+    )
+    thanks = []
+    if c.coordinators:
+        thanks.append("coordinating: " + ", ".join(mention(u) for u in c.coordinators))
+    if c.facilitators:
+        thanks.append("facilitating: " + ", ".join(mention(u) for u in c.facilitators))
+    thanks += [
+        f"{escape(role)}: " + ", ".join(mention(u) for u in people) for role, people in c.roles
+    ]
+    if thanks:
+        lines.append("🙏 Thank you for " + "; ".join(thanks))
+    if c.highlights:
+        lines += ["", "*Highlights from what you shared*"]
+        lines += [f"• {escape(text[:300])} ({mention(user)})" for user, text in c.highlights[:10]]
+    text = "\n".join(lines)
+    return f"Celebrating {name}", [
+        section(text[:2900]),
+        context("The archive of everything this community recorded follows."),
+        actions(button("Archive this channel…", action_id=ARCHIVE_CHANNEL, value="confirm")),
+    ]
+
+
+async def _names(client: AsyncWebClient, people: set[str]) -> dict[str, str]:
+    """Display names for a file that Slack will not render mentions in."""
+    names = {}
+    for user_id in sorted(people):
+        try:
+            user = (await client.users_info(user=user_id)).get("user") or {}
+        except SlackApiError:
+            continue
+        profile = user.get("profile") or {}
+        names[user_id] = str(profile.get("display_name") or user.get("real_name") or user_id)
+    return names
+
+
+def register(registry: Registry) -> None:
+    app, cop, runtime = registry.app, registry.cop, registry.runtime
+    reminder_days = registry.settings.capture_reminder_days
+
+    async def record_in(request: CopRequest, action: str) -> CommunityRecord | None:
+        record = await community_in_channel(
+            runtime.database, team_id=request.team_id, channel_id=request.channel_id
+        )
+        if record is None:
+            await request.tell(NO_COMMUNITY)
+            return None
+        if not record.is_coordinator(request.user_id):
+            await request.tell(who_can(record, action))
+            return None
+        return record
+
+    async def publish(
+        client: AsyncWebClient, archive: CommunityArchive, *, by: str | None
+    ) -> dict[str, Any]:
+        """The archive as a file in the channel, a canvas where the workspace allows one, and
+        sent to the closure's recipients. Returns the uploaded file."""
+        community = archive.record.community
+        names = await _names(client, archive.people())
+        markdown = render_markdown(archive, lambda u: "@" + escape(names.get(u, u)))
+        who = f" by {mention(by)}" if by else ""
+        uploaded = await client.files_upload_v2(
+            channel=community.channel_id,
+            content=markdown,
+            filename="community-archive.md",
+            title=f"Archive of {community.name}",
+            initial_comment=f"📚 The archive of *{escape(community.name)}*, compiled{who} from "
+            "everything this community recorded.",
+        )
+        file = uploaded.get("file") or {}
+        try:
+            await client.canvases_create(
+                title=f"Archive of {community.name}",
+                document_content={
+                    "type": "markdown",
+                    "markdown": render_markdown(archive, lambda u: f"![](@{u})"),
+                },
+            )
+        except SlackApiError as error:
+            log.info(
+                "no canvas for the archive (%s): the file holds it", error.response.get("error")
+            )
+        closure = archive.closure
+        if closure is not None and closure.id is not None:
+            link = str(file.get("permalink") or "")
+            await closing.record_archive(
+                runtime.database,
+                closure_id=closure.id,
+                file_id=str(file.get("id") or "") or None,
+                permalink=link or None,
+            )
+            if closure.recipient_channel and closure.recipient_channel != community.channel_id:
+                try:
+                    await client.files_upload_v2(
+                        channel=closure.recipient_channel,
+                        content=markdown,
+                        filename="community-archive.md",
+                        title=f"Archive of {community.name}",
+                        initial_comment=f"📚 What *{escape(community.name)}* learned, kept here.",
+                    )
+                except SlackApiError as error:
+                    log.warning("archive not sent to its channel: %s", error.response.get("error"))
+            for person in closure.recipients:
+                await client.chat_postMessage(
+                    channel=person,
+                    text=f"📚 You are a keeper of what *{escape(community.name)}* learned: "
+                    f"<{link}|its archive>.",
+                )
+        return file
+
+    # -- /cop close ------------------------------------------------------------------------
+
+    @cop.subcommand("close", summary="close this community and capture what it learned")
+    async def close(request: CopRequest) -> None:
+        record = await record_in(request, "close it")
+        if record is None:
+            return
+        if is_closed(record):
+            await request.tell(
+                "This community is already closed. `/cop archive` compiles its archive."
+            )
+            return
+        today = today_for(record.community, runtime.clock.now())
+        if not await open_modal(
+            request.client,
+            trigger_id=request.trigger_id,
+            view=close_form(record, today),
+            logger=request.logger,
+        ):
+            await request.tell(TOO_SLOW)
+
+    @app.view(CLOSE_FORM)
+    async def closed(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        user_id = body["user"]["id"]
+        state = view.get("state") or {}
+        channel = ((state.get("values") or {}).get(RECIPIENT_CHANNEL) or {}).get(
+            RECIPIENT_CHANNEL
+        ) or {}
+        block_ids = [f.key for f in closing.CLOSE_FIELDS]
+        try:
+            done = await closing.close_community(
+                runtime.database,
+                runtime.clock,
+                team_id=context.team_id or "",
+                community_id=as_id(metadata_of(view).get("community")),
+                user_id=user_id,
+                submitted=read_state(closing.CLOSE_FIELDS, state),
+                recipient_channel=channel.get("selected_conversation"),
+                reminder_days=reminder_days,
+            )
+        except InvalidAnswers as invalid:
+            await ack(response_action="errors", errors=errors_on_blocks(invalid.errors, block_ids))
+            return
+        except NotCoordinator:
+            await ack(
+                response_action="errors",
+                errors={"reason": "Only this community's coordinators can close it."},
+            )
+            return
+        except CommunityError as refused:
+            await ack(response_action="errors", errors={"reason": str(refused)})
+            return
+        assert done.closure.id is not None
+        if done.closure.reason == closing.SPLIT:
+            await ack(response_action="update", view=split_form(done.closure.id))
+        else:
+            await ack()
+        await registry.dispatcher.send_now(done.send_now)
+
+    # -- the capture -----------------------------------------------------------------------
+
+    async def send_prompt(due: Due, client: AsyncWebClient) -> None:
+        closure = await closing.closure_by_id(
+            runtime.database, team_id=due.team_id, closure_id=int(due.payload["closure_id"])
+        )
+        record = await community_by_id(
+            runtime.database, team_id=due.team_id, community_id=closure.community_id
+        )
+        name = escape(record.community.name)
+        text = (
+            f"📚 *{name}* is closing on {calendar_date(closure.closing_date)}. Before it does, "
+            f"please share what you learned: you have {closure.capture_days} days. What you "
+            "share goes into the community's archive, which outlives this channel."
+        )
+        await post_once(
+            client,
+            due,
+            channel=record.community.channel_id,
+            text=text,
+            blocks=[section(text), share_button(int(due.payload["closure_id"]))],
+        )
+
+    async def send_invite(due: Due, client: AsyncWebClient) -> None:
+        closure_id = int(due.payload["closure_id"])
+        closure = await closing.closure_by_id(
+            runtime.database, team_id=due.team_id, closure_id=closure_id
+        )
+        record = await community_by_id(
+            runtime.database, team_id=due.team_id, community_id=closure.community_id
+        )
+        reminder = due.kind == closing.CAPTURE_REMINDER
+        if reminder and not await closing.still_waiting(
+            runtime.database, team_id=due.team_id, payload=due.payload
+        ):
+            raise Drop("already answered, or no longer a member")
+        name = escape(record.community.name)
+        text = (
+            f"A reminder: *{name}* would value what you learned before it closes on "
+            f"{calendar_date(closure.closing_date)}."
+            if reminder
+            else f"*{name}* is closing on {calendar_date(closure.closing_date)}. What did you "
+            "learn there? Your answers go into its archive, so the knowledge is not lost."
+        )
+        await client.chat_postMessage(
+            channel=str(due.payload["user"]),
+            text=text,
+            blocks=[section(text), share_button(closure_id)],
+        )
+
+    registry.senders.register(
+        closing.CAPTURE_PROMPT, send_prompt, description="asking the channel what it learned"
+    )
+    registry.senders.register(
+        closing.CAPTURE_INVITE, send_invite, description="asking a member what they learned"
+    )
+    registry.senders.register(
+        closing.CAPTURE_REMINDER, send_invite, description="reminding a member to share"
+    )
+
+    @app.action(SHARE)
+    async def share(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        await ack()
+        user_id, closure_id = body["user"]["id"], as_id(action.get("value"))
+        try:
+            closure = await closing.closure_by_id(
+                runtime.database, team_id=context.team_id or "", closure_id=closure_id
+            )
+        except CommunityError as refused:
+            await tell_privately(client, user_id=user_id, text=str(refused))
+            return
+        record = await community_by_id(
+            runtime.database, team_id=closure.team_id, community_id=closure.community_id
+        )
+        earlier = await closing.latest_capture(
+            runtime.database, closure_id=closure_id, user_id=user_id
+        )
+        await open_modal(
+            client,
+            trigger_id=body["trigger_id"],
+            view=capture_form(
+                closure_id, record.community.name, earlier.answers if earlier else {}
+            ),
+            logger=logger,
+        )
+
+    @app.view(CAPTURE_FORM)
+    async def captured(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        block_ids = [f.key for f in closing.CAPTURE_FIELDS]
+        try:
+            await closing.save_capture(
+                runtime.database,
+                runtime.clock,
+                team_id=context.team_id or "",
+                closure_id=as_id(metadata_of(view).get("closure")),
+                user_id=body["user"]["id"],
+                submitted=read_state(closing.CAPTURE_FIELDS, view.get("state") or {}),
+            )
+        except InvalidAnswers as invalid:
+            await ack(response_action="errors", errors=errors_on_blocks(invalid.errors, block_ids))
+            return
+        except CommunityError as refused:
+            await ack(response_action="errors", errors={block_ids[0]: str(refused)})
+            return
+        await ack()
+
+    # -- the celebration and the archive -----------------------------------------------------
+
+    async def send_celebration(due: Due, client: AsyncWebClient) -> None:
+        celebration = await closing.celebrate(
+            runtime.database,
+            runtime.clock,
+            team_id=due.team_id,
+            closure_id=int(due.payload["closure_id"]),
+        )
+        community = celebration.record.community
+        text, blocks = celebration_text(celebration)
+        await post_once(client, due, channel=community.channel_id, text=text, blocks=blocks)
+        if due.attempts > 1 and celebration.closure.archive_file_id:
+            return  # the archive went out on the attempt that posted the celebration
+        assert community.id is not None
+        archive = await compile_archive(
+            runtime.database, runtime.clock, team_id=due.team_id, community_id=community.id
+        )
+        await publish(client, archive, by=None)
+
+    registry.senders.register(
+        closing.CELEBRATION, send_celebration, description="the closing celebration and archive"
+    )
+
+    @cop.subcommand("archive", summary="compile the community's archive now")
+    async def archive_now(request: CopRequest) -> None:
+        record = await record_in(request, "compile its archive")
+        if record is None or record.community.id is None:
+            return
+        archive = await compile_archive(
+            runtime.database,
+            runtime.clock,
+            team_id=request.team_id,
+            community_id=record.community.id,
+        )
+        await publish(request.client, archive, by=request.user_id)
+
+    @cop.subcommand("export", summary="the community's record as Markdown and JSON")
+    async def export(request: CopRequest) -> None:
+        record = await record_in(request, "export its record")
+        if record is None or record.community.id is None:
+            return
+        archive = await compile_archive(
+            runtime.database,
+            runtime.clock,
+            team_id=request.team_id,
+            community_id=record.community.id,
+        )
+        names = await _names(request.client, archive.people())
+        opened = await request.client.conversations_open(users=request.user_id)
+        await request.client.files_upload_v2(
+            channel=opened["channel"]["id"],
+            initial_comment=f"The record of *{escape(record.community.name)}*, for safekeeping.",
+            file_uploads=[
+                {
+                    "content": render_markdown(archive, lambda u: "@" + escape(names.get(u, u))),
+                    "filename": "community-record.md",
+                    "title": "Community record (Markdown)",
+                },
+                {
+                    "content": render_json(archive),
+                    "filename": "community-record.json",
+                    "title": "Community record (JSON)",
+                },
+            ],
+        )
+        await request.tell("I've sent you the record as Markdown and JSON in a direct message.")
+
+    # -- sub-communities ---------------------------------------------------------------------
+
+    @app.view(SPLIT_FORM)
+    async def split(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        user_id, team_id = body["user"]["id"], context.team_id or ""
+        fields = tuple(
+            Field(f"sub{n}_{part}", part, kind)
+            for n in range(1, MAX_SUBCOMMUNITIES + 1)
+            for part, kind in (("name", Kind.LINE), ("members", Kind.USERS))
+        )
+        values = read_state(fields, view.get("state") or {})
+        try:
+            planned = plan_split(
+                [
+                    (
+                        str(values.get(f"sub{n}_name") or ""),
+                        list(values.get(f"sub{n}_members") or []),
+                    )
+                    for n in range(1, MAX_SUBCOMMUNITIES + 1)
+                ]
+            )
+            closure = await closing.closure_by_id(
+                runtime.database,
+                team_id=team_id,
+                closure_id=as_id(metadata_of(view).get("closure")),
+            )
+        except InvalidAnswers as invalid:
+            await ack(response_action="errors", errors=invalid.errors)
+            return
+        except CommunityError as refused:
+            await ack(response_action="errors", errors={"sub1_name": str(refused)})
+            return
+        await ack()
+        parent = await community_by_id(
+            runtime.database, team_id=team_id, community_id=closure.community_id
+        )
+        for sub in planned:
+            try:
+                created = await client.conversations_create(name=sub.channel_name)
+                channel_id = str(created["channel"]["id"])
+                invited = [u for u in sub.members if u != context.bot_user_id]
+                if user_id not in invited:
+                    invited.append(user_id)
+                await client.conversations_invite(channel=channel_id, users=",".join(invited))
+                await start_sub_community(
+                    runtime.database,
+                    runtime.clock,
+                    team_id=team_id,
+                    parent_id=closure.community_id,
+                    user_id=user_id,
+                    channel_id=channel_id,
+                    name=sub.name,
+                )
+            except (SlackApiError, CommunityError) as error:
+                reason = error.response.get("error") if isinstance(error, SlackApiError) else error
+                await tell_privately(
+                    client,
+                    user_id=user_id,
+                    text=f"I could not start *{escape(sub.name)}*: {escape(str(reason))}.",
+                )
+                continue
+            await client.chat_postMessage(
+                channel=channel_id,
+                text=f"🌱 *{escape(sub.name)}* grows out of *{escape(parent.community.name)}* "
+                f"(<#{parent.community.channel_id}>), whose scope it starts from: `/cop scope` "
+                "to make it its own. The parent's archive is posted in its channel on its "
+                f"closing date, {calendar_date(closure.closing_date)}.",
+            )
+
+    # -- archiving the channel, after a second confirmation -----------------------------------
+
+    @app.action(ARCHIVE_CHANNEL)
+    async def confirm_archive(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        await ack()
+        channel = str((body.get("channel") or {}).get("id") or "")
+        user_id = body["user"]["id"]
+        record = await community_in_channel(
+            runtime.database, team_id=context.team_id or "", channel_id=channel
+        )
+        if record is None or not record.is_coordinator(user_id):
+            await tell_privately(
+                client,
+                user_id=user_id,
+                text="Only the community's coordinators can archive its channel.",
+                channel_id=channel,
+            )
+            return
+        await open_modal(
+            client,
+            trigger_id=body["trigger_id"],
+            view=modal(
+                title="Archive the channel?",
+                blocks=[
+                    section(
+                        f"Archive <#{channel}>? Nobody can post in it afterwards; its history "
+                        "and the archive file stay readable."
+                    )
+                ],
+                callback_id=ARCHIVE_CHANNEL_FORM,
+                submit="Archive it",
+                close="Not now",
+                metadata={"community": record.community.id},
+            ),
+            logger=logger,
+        )
+
+    @app.view(ARCHIVE_CHANNEL_FORM)
+    async def archive_channel(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        team_id, user_id = context.team_id or "", body["user"]["id"]
+        try:
+            record = await community_by_id(
+                runtime.database,
+                team_id=team_id,
+                community_id=as_id(metadata_of(view).get("community")),
+            )
+        except CommunityError as refused:
+            await ack(response_action="errors", errors={"_": str(refused)})
+            return
+        await ack()
+        if not record.is_coordinator(user_id) or not is_closed(record):
+            await tell_privately(
+                client, user_id=user_id, text="Only a closed community's coordinators can do that."
+            )
+            return
+        await client.conversations_archive(channel=record.community.channel_id)
+
+    # -- late joiners, and what coordinators see ---------------------------------------------
+
+    async def send_closed_note(due: Due, client: AsyncWebClient) -> None:
+        closure = (
+            await closing.closure_for(
+                runtime.database, team_id=due.team_id, community_id=due.community_id or 0
+            )
+            if due.community_id
+            else None
+        )
+        where = (
+            f"<{closure.archive_permalink}|its archive>"
+            if closure and closure.archive_permalink
+            else "the archive posted in the channel"
+        )
+        await client.chat_postMessage(
+            channel=str(due.payload["user"]),
+            text=f"Welcome! This community has closed, so the channel is kept as a record. "
+            f"What it learned is in {where}.",
+        )
+
+    registry.senders.register(
+        closing.CLOSED_NOTE, send_closed_note, description="a note to someone joining after closure"
+    )
+
+    async def capture_status(record: CommunityRecord, viewer: str, surface: Surface) -> list[Block]:
+        if not is_closed(record) or record.community.id is None:
+            return []
+        if not record.is_coordinator(viewer):
+            return [context("📚 This community is closed: its archive holds what it learned.")]
+        progress = await closing.capture_progress(
+            runtime.database, team_id=record.community.team_id, community_id=record.community.id
+        )
+        if progress is None:
+            return []
+        shared = ", ".join(mention(u) for u in progress.answered[:NAMES_SHOWN]) or "nobody yet"
+        return [
+            context(
+                f"📚 Closing {calendar_date(progress.closure.closing_date)}. Shared what they "
+                f"learned ({len(progress.answered)}): {shared}. Still to answer: "
+                f"{len(progress.waiting)}."
+            )
+        ]
+
+    registry.sections.append(capture_status)
