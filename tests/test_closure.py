@@ -118,7 +118,8 @@ async def test_closing_asks_the_channel_and_every_member_and_keeps_each_answer(
     community: Cultivate, slack: FakeSlack
 ) -> None:
     await close(community)
-    await slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == NOOR)
+    for person in MEMBERS:  # the DMs go out concurrently: wait for each
+        await slack.wait_for("chat.postMessage", lambda c, p=person: c.args["channel"] == p)
     assert len(prompts_in_channel(slack)) == 1
     for person in MEMBERS:
         [dm] = dms_to(slack, person, "What did you learn")
