@@ -4,6 +4,7 @@ can keep Slack waiting past its 3 seconds."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +16,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.text import escape, truncate
 
 COMMAND = "/cop"
+# Subcommands at work after their ack, per process; the rest wait their turn. Unbounded, a burst
+# of commands left hundreds of tasks contending for the event loop and the database, and a form
+# saved meanwhile (which must finish before its ack) missed Slack's 3 seconds.
+AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class _Entry:
 class CopCommand:
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
+        self._at_work = asyncio.Semaphore(AT_ONCE)
 
     def subcommand(
         self, name: str, *, summary: str, usage: str | None = None
@@ -97,16 +103,16 @@ class CopCommand:
             )
             return
         await ack()
-        await entry.handler(
-            CopRequest(
-                args=rest.strip(),
-                team_id=context.team_id or command.get("team_id", ""),
-                user_id=command["user_id"],
-                channel_id=command.get("channel_id", ""),
-                trigger_id=command.get("trigger_id", ""),
-                client=client,
-                respond=respond,
-                logger=logger,
-                bot_user_id=context.bot_user_id,
-            )
+        request = CopRequest(
+            args=rest.strip(),
+            team_id=context.team_id or command.get("team_id", ""),
+            user_id=command["user_id"],
+            channel_id=command.get("channel_id", ""),
+            trigger_id=command.get("trigger_id", ""),
+            client=client,
+            respond=respond,
+            logger=logger,
+            bot_user_id=context.bot_user_id,
         )
+        async with self._at_work:
+            await entry.handler(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -10,9 +11,10 @@ from sqlalchemy import func, select
 
 from bot.fakeslack import FakeSlack
 from bot.server import create_web_app
+from handlers.cop import AT_ONCE, CopRequest
 from storage.db import Database
 from storage.models import Community
-from tests.conftest import ASHA, Cultivate
+from tests.conftest import ASHA, Cultivate, eventually
 
 
 async def test_url_verification_answers_the_challenge(cultivate: Cultivate) -> None:
@@ -134,3 +136,35 @@ async def test_an_unsigned_event_is_refused_before_it_is_handled(
     assert (await cultivate.post(body, headers)).status == 401
     await cultivate.settled()
     assert slack.calls_to("views.publish") == []
+
+
+async def test_a_burst_of_commands_is_worked_through_a_few_at_a_time(
+    cultivate: Cultivate, slack: FakeSlack
+) -> None:
+    """Every command is acked at once; the work after the ack runs a few at a time, so a form
+    saved during a burst is not queued behind hundreds of tasks. Every one is still answered."""
+    working, most, release = 0, 0, asyncio.Event()
+
+    @cultivate.app.cop.subcommand("slow", summary="for this test")
+    async def slow(request: CopRequest) -> None:
+        nonlocal working, most
+        working += 1
+        most = max(most, working)
+        await release.wait()
+        working -= 1
+        await request.tell("done")
+
+    replies = [
+        await cultivate.post(*cultivate.requests.slash_command(text="slow", user_id=ASHA))
+        for _ in range(3 * AT_ONCE)
+    ]
+    assert [r.status for r in replies] == [200] * (3 * AT_ONCE)
+    await eventually(lambda: _equals(working, AT_ONCE))
+    release.set()
+    await cultivate.settled()
+    assert most == AT_ONCE
+    assert len(slack.calls_to("response_url")) == 3 * AT_ONCE
+
+
+async def _equals(a: int, b: int) -> bool:
+    return a == b
