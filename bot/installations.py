@@ -84,20 +84,11 @@ class DatabaseInstallationStore(AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        row = await self._row(team_id)
-        if row is None:
-            return None
-        return Bot(
-            app_id=row.app_id,
-            enterprise_id=row.enterprise_id,
-            team_id=row.team_id,
-            team_name=row.team_name,
-            bot_token=row.bot_token,
-            bot_id=row.bot_id,
-            bot_user_id=row.bot_user_id,
-            bot_scopes=row.bot_scopes,
-            installed_at=row.installed_at.timestamp(),
+        installation = await self.async_find_installation(
+            enterprise_id=enterprise_id, team_id=team_id
         )
+        # One mapping from our row: the bot is the installation's bot part, as slack_sdk has it.
+        return installation.to_bot() if installation is not None else None
 
     async def async_find_installation(
         self,

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ActivityDay, JoinRequest, MemberProfile, Membership, WelcomeSettings
+from storage.repositories import community_settings
 
 # -- memberships --------------------------------------------------------------------------
 
@@ -304,10 +305,7 @@ async def set_join_request_notices(
 
 
 async def welcome_settings(session: AsyncSession, *, community_id: int) -> WelcomeSettings | None:
-    result = await session.exec(
-        select(WelcomeSettings).where(WelcomeSettings.community_id == community_id)
-    )
-    return result.first()
+    return await community_settings.find(session, WelcomeSettings, community_id=community_id)
 
 
 async def save_welcome_settings(
@@ -319,18 +317,13 @@ async def save_welcome_settings(
     updated_by: str,
     updated_at: datetime,
 ) -> WelcomeSettings:
-    found = await welcome_settings(session, community_id=community_id)
-    if found is None:
-        found = WelcomeSettings(
-            team_id=team_id,
-            community_id=community_id,
-            text="",
-            updated_by=updated_by,
-            updated_at=updated_at,
-        )
-    for key, value in values.items():
-        setattr(found, key, value)
-    found.updated_by, found.updated_at = updated_by, updated_at
-    session.add(found)
-    await session.flush()
-    return found
+    return await community_settings.save(
+        session,
+        WelcomeSettings,
+        team_id=team_id,
+        community_id=community_id,
+        values=values,
+        updated_by=updated_by,
+        updated_at=updated_at,
+        defaults={"text": ""},
+    )

@@ -22,6 +22,7 @@ from storage.models import (
     Perspective,
     SustainingSettings,
 )
+from storage.repositories import community_settings
 
 # -- history ------------------------------------------------------------------------------
 
@@ -63,10 +64,7 @@ async def profiles(session: AsyncSession, *, community_id: int) -> Sequence[Memb
 
 
 async def settings(session: AsyncSession, *, community_id: int) -> SustainingSettings | None:
-    result = await session.exec(
-        select(SustainingSettings).where(SustainingSettings.community_id == community_id)
-    )
-    return result.first()
+    return await community_settings.find(session, SustainingSettings, community_id=community_id)
 
 
 async def save_settings(
@@ -78,17 +76,15 @@ async def save_settings(
     updated_by: str,
     updated_at: datetime,
 ) -> SustainingSettings:
-    found = await settings(session, community_id=community_id)
-    if found is None:
-        found = SustainingSettings(
-            team_id=team_id, community_id=community_id, updated_by=updated_by, updated_at=updated_at
-        )
-    for key, value in values.items():
-        setattr(found, key, value)
-    found.updated_by, found.updated_at = updated_by, updated_at
-    session.add(found)
-    await session.flush()
-    return found
+    return await community_settings.save(
+        session,
+        SustainingSettings,
+        team_id=team_id,
+        community_id=community_id,
+        values=values,
+        updated_by=updated_by,
+        updated_at=updated_at,
+    )
 
 
 # -- pictures -----------------------------------------------------------------------------
