@@ -23,12 +23,18 @@ from bot.services.communities import CommunityRecord, community_by_id, community
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.lifecycle import is_closed
 from bot.services.milestones import today_for
-from bot.services.splitting import MAX_SUBCOMMUNITIES, plan_split, start_sub_community
+from bot.services.splitting import (
+    MAX_SUBCOMMUNITIES,
+    plan_split,
+    start_sub_community,
+    taken_names,
+)
 from bot.text import calendar_date, escape, mention
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
 from handlers.cop import CopRequest
 from handlers.deliveries import post_once
 from handlers.forms import errors_on_blocks, input_block, read_state
+from handlers.meetings import Meetings
 from handlers.registry import Registry, Surface
 from handlers.stages import NO_COMMUNITY
 from handlers.views import TOO_SLOW, open_modal, tell_privately
@@ -165,6 +171,26 @@ def celebration_text(c: closing.Celebration) -> tuple[str, list[Block]]:
     ]
 
 
+async def channel_names(client: AsyncWebClient) -> set[str]:
+    """The names of the channels the app can see, archived ones too (their names stay taken).
+    Private channels it is not in are not among them: creating one of those names still fails,
+    and the split then says so after the form has closed."""
+    names: set[str] = set()
+    cursor = ""
+    while True:
+        try:
+            page = await client.conversations_list(
+                types="public_channel,private_channel", limit=1000, cursor=cursor or None
+            )
+        except SlackApiError as error:  # unchecked: creating the channel will say
+            log.warning("could not list channels: %s", error.response.get("error"))
+            return names
+        names |= {str(c.get("name")) for c in page.get("channels") or []}
+        cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+        if not cursor:
+            return names
+
+
 async def _names(client: AsyncWebClient, people: set[str]) -> dict[str, str]:
     """Display names for a file that Slack will not render mentions in."""
     names = {}
@@ -181,6 +207,7 @@ async def _names(client: AsyncWebClient, people: set[str]) -> dict[str, str]:
 def register(registry: Registry) -> None:
     app, cop, runtime = registry.app, registry.cop, registry.runtime
     reminder_days = registry.settings.capture_reminder_days
+    meetings = Meetings(registry)  # its redraw of a cancelled meeting's announcement
 
     async def record_in(request: CopRequest, action: str) -> CommunityRecord | None:
         record = await community_in_channel(
@@ -196,9 +223,10 @@ def register(registry: Registry) -> None:
 
     async def publish(
         client: AsyncWebClient, archive: CommunityArchive, *, by: str | None
-    ) -> dict[str, Any]:
+    ) -> str | None:
         """The archive as a file in the channel, a canvas where the workspace allows one, and
-        sent to the closure's recipients. Returns the uploaded file."""
+        sent to the closure's recipients. Returns why there is no canvas (Slack's error), or
+        None when there is one."""
         community = archive.record.community
         names = await _names(client, archive.people())
         markdown = render_markdown(archive, lambda u: "@" + escape(names.get(u, u)))
@@ -212,18 +240,20 @@ def register(registry: Registry) -> None:
             "everything this community recorded.",
         )
         file = uploaded.get("file") or {}
+        no_canvas: str | None = None
         try:
             await client.canvases_create(
                 title=f"Archive of {community.name}",
+                channel_id=community.channel_id,  # tabbed in the channel, beside the file
                 document_content={
                     "type": "markdown",
                     "markdown": render_markdown(archive, lambda u: f"![](@{u})"),
                 },
             )
         except SlackApiError as error:
-            log.info(
-                "no canvas for the archive (%s): the file holds it", error.response.get("error")
-            )
+            # A free workspace, canvases turned off: the file alone holds the archive.
+            no_canvas = str(error.response.get("error") or "refused")
+            log.info("no canvas for the archive (%s): the file holds it", no_canvas)
         closure = archive.closure
         if closure is not None and closure.id is not None:
             link = str(file.get("permalink") or "")
@@ -250,7 +280,18 @@ def register(registry: Registry) -> None:
                     text=f"📚 You are a keeper of what *{escape(community.name)}* learned: "
                     f"<{link}|its archive>.",
                 )
-        return file
+        return no_canvas
+
+    def archive_note(community: Any, no_canvas: str | None) -> str:
+        """What the coordinator is told about where the archive went."""
+        where = f"<#{community.channel_id}>"
+        if no_canvas is None:
+            return f"📚 The archive is in {where}: a Markdown file, and a canvas in the channel."
+        return (
+            f"📚 The archive is in {where} as a Markdown file. Slack would not make a canvas of "
+            f"it here (`{escape(no_canvas)}`, often a workspace plan without canvases), so the "
+            "file is the archive: nothing is missing from it."
+        )
 
     # -- /cop close ------------------------------------------------------------------------
 
@@ -275,7 +316,11 @@ def register(registry: Registry) -> None:
 
     @app.view(CLOSE_FORM)
     async def closed(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         user_id = body["user"]["id"]
         state = view.get("state") or {}
@@ -311,6 +356,11 @@ def register(registry: Registry) -> None:
             await ack(response_action="update", view=split_form(done.closure.id))
         else:
             await ack()
+        # The cancelled meetings' announcements show it, as when a coordinator cancels one.
+        for subject in done.redraw:
+            await meetings.redraw_session(
+                client, team_id=done.record.community.team_id, subject=subject
+            )
         await registry.dispatcher.send_now(done.send_now)
 
     # -- the capture -----------------------------------------------------------------------
@@ -446,7 +496,11 @@ def register(registry: Registry) -> None:
         archive = await compile_archive(
             runtime.database, runtime.clock, team_id=due.team_id, community_id=community.id
         )
-        await publish(client, archive, by=None)
+        no_canvas = await publish(client, archive, by=None)
+        if no_canvas is not None:  # the coordinator who closed it hears where it went
+            await client.chat_postMessage(
+                channel=celebration.closure.closed_by, text=archive_note(community, no_canvas)
+            )
 
     registry.senders.register(
         closing.CELEBRATION, send_celebration, description="the closing celebration and archive"
@@ -463,7 +517,8 @@ def register(registry: Registry) -> None:
             team_id=request.team_id,
             community_id=record.community.id,
         )
-        await publish(request.client, archive, by=request.user_id)
+        no_canvas = await publish(request.client, archive, by=request.user_id)
+        await request.tell(archive_note(record.community, no_canvas))
 
     @cop.subcommand("export", summary="the community's record as Markdown and JSON")
     async def export(request: CopRequest) -> None:
@@ -528,6 +583,11 @@ def register(registry: Registry) -> None:
                 team_id=team_id,
                 closure_id=as_id(metadata_of(view).get("closure")),
             )
+            # A name already taken is said on its field, before anything is created: Slack
+            # would refuse that channel and leave the split half done.
+            taken = taken_names(planned, await channel_names(client))
+            if taken:
+                raise InvalidAnswers(taken)
         except InvalidAnswers as invalid:
             await ack(response_action="errors", errors=invalid.errors)
             return
@@ -541,7 +601,25 @@ def register(registry: Registry) -> None:
         for sub in planned:
             try:
                 created = await client.conversations_create(name=sub.channel_name)
-                channel_id = str(created["channel"]["id"])
+            except SlackApiError as error:
+                # Taken a moment ago, or by a private channel the app cannot see: nothing was
+                # created for this one.
+                problem = str(error.response.get("error"))
+                why = (
+                    f"a channel called #{sub.channel_name} already exists"
+                    if problem == "name_taken"
+                    else f"Slack refused its channel (`{escape(problem)}`)"
+                )
+                await tell_privately(
+                    client,
+                    user_id=user_id,
+                    text=f"I could not start *{escape(sub.name)}*: {why}. Nothing was created "
+                    "for it. Create a channel for it yourself, invite its members and run "
+                    "`/cop start` there.",
+                )
+                continue
+            channel_id = str(created["channel"]["id"])
+            try:
                 invited = [u for u in sub.members if u != context.bot_user_id]
                 if user_id not in invited:
                     invited.append(user_id)

@@ -24,6 +24,7 @@ from bot.services.errors import (
     NotCoordinator,
 )
 from bot.services.joining import Asked, Listing
+from bot.services.lifecycle import CommunityClosed
 from bot.text import escape, mention, truncate
 from handlers.blocks import (
     Block,
@@ -172,6 +173,9 @@ def register(registry: Registry) -> None:
             )
         except NoCommunity:
             await tell("That community no longer exists.")
+            return
+        except CommunityClosed as closed:
+            await tell(str(closed))
             return
         community = record.community
         name, channel = escape(community.name), f"<#{community.channel_id}>"

@@ -14,6 +14,7 @@ from bot.dispatch import Due
 from bot.services import sustaining
 from bot.services.communities import CommunityRecord
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
+from bot.services.lifecycle import CommunityClosed
 from bot.services.sustaining import PERSPECTIVE_FIELDS
 from bot.text import calendar_date, escape
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
@@ -106,6 +107,9 @@ def register(registry: Registry) -> None:
             return
         except NotCoordinator:
             await ack(response_action="errors", errors={first: COORDINATORS_ONLY})
+            return
+        except CommunityClosed as closed:
+            await ack(response_action="errors", errors={first: str(closed)})
             return
         except CommunityError:
             await ack(response_action="errors", errors={first: "This community no longer exists."})

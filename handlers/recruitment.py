@@ -23,6 +23,7 @@ from bot.services import joining, sustaining
 from bot.services.communities import CommunityRecord
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
 from bot.services.joining import Asked
+from bot.services.lifecycle import CommunityClosed
 from bot.services.sustaining import InvitationContent
 from bot.text import escape, mention
 from handlers.blocks import (
@@ -171,6 +172,9 @@ def register(registry: Registry) -> None:
         except NotCoordinator:
             await ack(response_action="errors", errors={CHANNEL: COORDINATORS_ONLY})
             return
+        except CommunityClosed as closed:
+            await ack(response_action="errors", errors={CHANNEL: str(closed)})
+            return
         except CommunityError:
             await ack(
                 response_action="errors", errors={CHANNEL: "This community no longer exists."}
@@ -237,6 +241,9 @@ def register(registry: Registry) -> None:
             )
         except NoCommunity:
             await tell("That community no longer exists.")
+            return
+        except CommunityClosed as closed:
+            await tell(str(closed))
             return
         community = record.community
         name, channel = escape(community.name), f"<#{community.channel_id}>"

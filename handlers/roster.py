@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.services import members
 from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
+from bot.services.lifecycle import CommunityClosed
 from bot.services.members import SETTABLE_LEVELS, Level, Roster, RosterEntry
 from bot.text import calendar_date, escape, mention
 from handlers.blocks import Block, as_id, button, context, metadata_of, modal, plain, section
@@ -302,4 +303,6 @@ def _refusal(error: CommunityError) -> str:
         return " ".join(error.errors.values())
     if isinstance(error, NoCommunity):
         return "That community no longer exists."
+    if isinstance(error, CommunityClosed):
+        return f"{error} Nothing was saved."
     return f"Nothing was saved: {error}."

@@ -13,6 +13,7 @@ from bot.services.communities import community_in_channel
 from bot.services.development import DevelopmentStage
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.health import Cadence
+from bot.services.lifecycle import CommunityClosed
 from bot.services.sustaining import NEVER, Plan
 from bot.text import escape
 from handlers.blocks import Block, as_id, context, metadata_of, modal, plain
@@ -164,6 +165,9 @@ def register(registry: Registry) -> None:
             return
         except NotCoordinator:
             await ack(response_action="errors", errors={"digest_period": COORDINATORS_ONLY})
+            return
+        except CommunityClosed as closed:
+            await ack(response_action="errors", errors={"digest_period": str(closed)})
             return
         except CommunityError:
             await ack(

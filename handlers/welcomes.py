@@ -20,6 +20,7 @@ from bot.dispatch import Drop, Due
 from bot.services import welcomes
 from bot.services.communities import community_in_channel
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
+from bot.services.lifecycle import CommunityClosed
 from bot.services.members import member_joined, member_left
 from bot.services.welcomes import PROFILE_FIELDS, WELCOME_TEXT, WelcomeContent
 from bot.text import escape, mention, slack_time, truncate
@@ -528,6 +529,9 @@ def register(registry: Registry) -> None:
                 response_action="errors",
                 errors={WELCOME_TEXT.key: "Only this community's coordinators can change it."},
             )
+            return
+        except CommunityClosed as closed:
+            await ack(response_action="errors", errors={WELCOME_TEXT.key: str(closed)})
             return
         except CommunityError:
             await ack(

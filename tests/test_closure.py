@@ -12,13 +12,23 @@ from sqlmodel import col, select
 
 from bot.catalogue import ROLES, SCOPE
 from bot.fakeslack import FakeSlack
+from bot.fakeslack.workspace import Channel
 from bot.services.communities import community_in_channel
 from bot.services.lifecycle import is_closed
-from storage.models import Community, KnowledgeCapture, ScheduledSend, StageRevision
+from storage.models import (
+    Community,
+    KnowledgeCapture,
+    Meeting,
+    MeetingOccurrence,
+    Rsvp,
+    ScheduledSend,
+    StageRevision,
+)
 from storage.repositories.scheduled import OPEN_STATES
-from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
+from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
 from tests.test_communities import start_community
-from tests.test_meetings import meeting_values
+from tests.test_meetings import announcements, meeting_values, plan_meeting
+from tests.test_milestones import add_milestone
 from tests.test_stages import as_values, open_stage
 from tests.test_welcomes import joined
 
@@ -316,3 +326,185 @@ async def test_export_sends_markdown_and_json_and_the_channel_is_archived_after_
     assert (await community.submit(confirm, {})).body == ""
     await slack.wait_for("conversations.archive")
     assert slack.workspace.channels[HOUSING].is_archived
+
+
+# -- read-only after closure: meetings, milestones and the rest -------------------------------
+
+
+def button_in(message: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return next(
+        e
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith(prefix)
+    )
+
+
+async def meeting_rows(cultivate: Cultivate) -> list[Meeting]:
+    async with cultivate.database.session() as session:
+        return list((await session.exec(select(Meeting).order_by(col(Meeting.id)))).all())
+
+
+async def test_closing_cancels_the_meetings_to_come_shows_it_and_refuses_rsvps(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    await plan_meeting(community, meeting_values(recurrence="weekly"))
+    [announced] = announcements(slack)
+    going = button_in(announced, "rsvp:going")
+    await close(community)
+
+    # The announcement now says it is cancelled, as when a coordinator cancels a meeting.
+    updated = await slack.wait_for("chat.update", lambda c: c.args["ts"] == announced["ts"])
+    assert "Cancelled" in updated[-1].args["blocks"][0]["text"]["text"]
+    assert announcements(slack) == []  # no RSVP buttons left in the channel
+    [meeting] = await meeting_rows(community)
+    assert meeting.cancelled_at is not None and meeting.cancelled_by == ASHA
+    async with community.database.session() as session:
+        sessions = (await session.exec(select(MeetingOccurrence))).all()
+    assert len(sessions) == 2 and all(o.cancelled_at is not None for o in sessions)
+
+    # A click on a button someone still sees (an old client) is refused, and nothing is kept.
+    await community.click(
+        {"action_id": going["action_id"], "type": "button", "value": going["value"]},
+        user=CARMEN,
+        channel=HOUSING,
+        message=announced,
+    )
+    [refused] = await slack.wait_for("chat.postEphemeral", lambda c: c.args["user"] == CARMEN)
+    assert "community is closed" in refused.args["text"]
+    assert "no longer take answers" in refused.args["text"]
+    async with community.database.session() as session:
+        assert (await session.exec(select(Rsvp))).all() == []
+
+
+async def test_after_closure_meetings_and_milestones_cannot_be_changed(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    await add_milestone(community, title="Pilot", due="2027-06-20", owner=BEN)
+    await plan_meeting(community, meeting_values())
+    await community.command("meetings")
+    listing = await community.ephemeral()
+    edit, cancel = button_in(listing, "meeting_edit:"), button_in(listing, "meeting_cancel:")
+    # An edit form opened before the closure, submitted after it.
+    await community.click(
+        {"action_id": edit["action_id"], "type": "button", "value": edit["value"]},
+        channel=HOUSING,
+        message={"ts": "1.2", "blocks": listing["blocks"]},
+    )
+    opened_edit = await community.opened_view("meeting_form", count=2)
+    record = await community_in_channel(community.database, team_id=TEAM, channel_id=HOUSING)
+    assert record is not None
+    governance_before = record.stages["governance"].version
+    await close(community)
+    await slack.wait_for("chat.update")  # the meeting was cancelled by the closure
+    [before] = await meeting_rows(community)
+
+    # Saving the edit: refused on the form's first field, nothing stored.
+    reply = await community.submit(opened_edit, meeting_values(title="Moved"))
+    assert "community is closed" in reply.json["errors"]["title"]
+    # Changing it again or cancelling it from the listing: told why, privately.
+    await community.click(
+        {"action_id": edit["action_id"], "type": "button", "value": edit["value"]},
+        channel=HOUSING,
+        message={"ts": "1.2", "blocks": listing["blocks"]},
+    )
+    [told] = await slack.wait_for(
+        "chat.postMessage", lambda c: "community is closed" in c.args["text"]
+    )
+    assert told.args["channel"] == ASHA
+    await community.click(
+        {"action_id": cancel["action_id"], "type": "button", "value": cancel["value"]},
+        channel=HOUSING,
+        message={"ts": "1.2", "blocks": listing["blocks"]},
+    )
+    assert "community is closed" in (await community.ephemeral(count=2))["text"]
+    # Planning a new one (here, the launch workshop) is refused on the form too.
+    await community.command("launch")
+    launch = await community.opened_view("launch_form")
+    refused = await community.submit(launch, meeting_values())
+    assert "community is closed" in str(refused.json["errors"])
+    [after] = await meeting_rows(community)
+    assert (after.title, after.plan_version, after.cancelled_at) == (
+        before.title,
+        before.plan_version,
+        before.cancelled_at,
+    )
+    # The edit button opened no form after the closure: only the plan and the early edit.
+    forms = [
+        c for c in slack.calls_to("views.open") if c.args["view"]["callback_id"] == "meeting_form"
+    ]
+    assert len(forms) == 2
+
+    # Marking the milestone done, even with a reminder's button: refused, nothing saved.
+    value = {"community": record.community.id, "title": "Pilot", "due": "2027-06-20"}
+    await community.click(
+        {"action_id": "milestone_done", "type": "button", "value": json.dumps(value)},
+        user=BEN,
+        channel=HOUSING,
+        message={"ts": "1.3", "blocks": []},
+    )
+    assert "milestones can no longer be changed" in (await community.ephemeral(count=3))["text"]
+    record = await community_in_channel(community.database, team_id=TEAM, channel_id=HOUSING)
+    assert record is not None
+    assert record.stages["governance"].version == governance_before
+    assert "done" not in record.stages["governance"].answers["milestones"][0]
+
+
+async def test_when_slack_refuses_a_canvas_the_archive_is_a_file_and_the_coordinator_told(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    await close(community)
+    slack.fail_next("canvases.create", "team_tier_cannot_create_canvases")
+    await community.command("archive")
+    told = await community.ephemeral()
+    assert (
+        "as a Markdown file" in told["text"] and "team_tier_cannot_create_canvases" in told["text"]
+    )
+    assert slack.canvases == []
+    [file] = [f for f in slack.files if f.filename == "community-archive.md"]
+    assert file.channel == HOUSING and "# Archive: Housing policy" in file.content.decode()
+
+    # Where Slack allows it, the archive is a canvas in the channel too.
+    await community.command("archive")
+    told = await community.ephemeral(count=2)
+    assert "a canvas in the channel" in told["text"]
+    [canvas] = slack.canvases
+    assert canvas.channel_id == HOUSING
+
+
+async def test_a_split_naming_a_channel_that_exists_is_refused_on_that_field(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    view = await close(community, reason="split")
+    split = slack.views[view["id"]]
+    answers = {
+        "sub1_name": "Housing Finance",
+        "sub1_members": [BEN],
+        "sub2_name": "Data engineering",  # #data-engineering already exists
+        "sub2_members": [NOOR],
+    }
+    reply = await community.submit(split, as_values(answers))
+    assert reply.json["response_action"] == "errors"
+    assert "#data-engineering" in reply.json["errors"]["sub2_name"]
+    assert "sub1_name" not in reply.json["errors"]
+    # Nothing was created: neither channel, nor community.
+    assert slack.calls_to("conversations.create") == []
+    async with community.database.session() as session:
+        assert len((await session.exec(select(Community))).all()) == 1
+
+    # A private channel the app cannot see also takes its name: Slack refuses it after the
+    # form has closed, the coordinator is told plainly, and the other is started whole.
+    slack.workspace.channels["C0SECRET"] = Channel(
+        "C0SECRET", "rural-housing", is_private=True, members=[NOOR]
+    )
+    reply = await community.submit(split, as_values(answers | {"sub2_name": "Rural housing"}))
+    assert reply.body == "", reply.body
+    await slack.wait_for("chat.postMessage", lambda c: "grows out of" in c.args["text"])
+    [told] = await slack.wait_for("chat.postMessage", lambda c: "could not start" in c.args["text"])
+    assert told.args["channel"] == ASHA
+    assert "#rural-housing already exists" in told.args["text"]
+    assert "Nothing was created for it" in told.args["text"]
+    async with community.database.session() as session:
+        names = (await session.exec(select(Community.name).order_by(Community.id))).all()
+    assert names == ["Housing policy", "Housing Finance"]

@@ -33,6 +33,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.info": {"channels:read", "groups:read"},
     "conversations.join": {"channels:join"},
     "conversations.members": {"channels:read", "groups:read"},
+    "conversations.list": {"channels:read", "groups:read"},
     # im:write for a DM, mpim:write for a group DM (pairing a newcomer with a member).
     "conversations.open": {"im:write", "mpim:write"},
     "conversations.invite": {"channels:manage", "groups:write"},

@@ -125,6 +125,7 @@ class SlackMethods:
             "users.list": self.users_list,
             "conversations.info": self.conversations_info,
             "conversations.members": self.conversations_members,
+            "conversations.list": self.conversations_list,
             "conversations.open": self.conversations_open,
             "conversations.invite": self.conversations_invite,
             "conversations.join": self.conversations_join,
@@ -283,6 +284,28 @@ class SlackMethods:
         channel = self._channel(_required(args, "channel", "channel_not_found"))
         page, next_cursor = _paginate(list(channel.members), args)
         return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
+
+    def conversations_list(self, args: Args) -> Response:
+        """Channels the app can see: every public one, and private ones it is in (as Slack,
+        a private channel the app is not in is not listed, though its name is taken)."""
+        types = set(str(args.get("types") or "public_channel").split(","))
+        unknown = types - {"public_channel", "private_channel", "mpim", "im"}
+        if unknown:
+            raise SlackError("invalid_types")
+        exclude_archived = _flag(args, "exclude_archived")
+
+        def listed(channel: Channel) -> bool:
+            if channel.is_im or channel.is_mpim:
+                return False  # the app asks for channels only
+            if exclude_archived and channel.is_archived:
+                return False
+            if channel.is_private:
+                return "private_channel" in types and BOT_USER_ID in channel.members
+            return "public_channel" in types
+
+        found = [c.to_slack() for c in self.ws.channels.values() if listed(c)]
+        page, next_cursor = _paginate(found, args)
+        return {"channels": page, "response_metadata": {"next_cursor": next_cursor}}
 
     def conversations_open(self, args: Args) -> Response:
         if args.get("channel"):

@@ -21,9 +21,10 @@ from bot.answers import clean, field_error, is_empty
 from bot.catalogue import GOVERNANCE, ROLES, Field, Kind, Option
 from bot.clock import Clock
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
-from bot.services.errors import Gone, InvalidAnswers
+from bot.services.errors import EditConflict, Gone, InvalidAnswers
 from bot.services.lifecycle import CLOSED_NOTE as CLOSED_NOTE
 from bot.services.lifecycle import require_open
+from bot.services.meetings import cancel_for_closure
 from bot.services.milestones import Milestone, milestones_in, today_for
 from storage.db import Database
 from storage.models import Closure, Community, KnowledgeCapture
@@ -88,6 +89,7 @@ class Closing:
     record: CommunityRecord
     closure: Closure
     send_now: list[int]  # the prompts, for `send_now` after the ack
+    redraw: list[str]  # announcements of the meetings it cancelled, to show them cancelled
 
 
 def _validate(submitted: dict[str, Any], today: date) -> tuple[dict[str, Any], date, int]:
@@ -138,6 +140,10 @@ async def close_community(
                 session, team_id=team_id, community_id=community_id, now=now
             ):
                 require_open(await load_record(session, team_id=team_id, community_id=community_id))
+            # Its meetings still to come are cancelled, as a coordinator cancelling each would.
+            redraw = await cancel_for_closure(
+                session, team_id=team_id, community_id=community_id, user_id=user_id, now=now
+            )
             # Everything it had pending (meeting and milestone reminders, follow-ups) stops.
             await scheduled.cancel(session, team_id=team_id, community_id=community_id, now=now)
             closure = Closure(
@@ -159,8 +165,13 @@ async def close_community(
             await session.refresh(community)
     except IntegrityError:
         raise Gone("This community was closed a moment ago by another coordinator.") from None
+    except EditConflict:
+        raise Gone(
+            "Someone changed one of its meetings at the same moment. Nothing was closed: "
+            "please submit again."
+        ) from None
     record = CommunityRecord(community=community, stages=record.stages)
-    return Closing(record=record, closure=closure, send_now=send_now)
+    return Closing(record=record, closure=closure, send_now=send_now, redraw=redraw)
 
 
 async def _plan(

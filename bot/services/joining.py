@@ -19,6 +19,7 @@ from bot.services.communities import (
     require_coordinator,
 )
 from bot.services.errors import AlreadyDecided, InvalidAnswers, NoJoinRequest
+from bot.services.lifecycle import require_open
 from bot.services.welcomes import purpose
 from storage.db import Database
 from storage.models import JoinRequest, Membership
@@ -36,6 +37,11 @@ UNAPPROVED_JOIN = "unapproved_join"  # tells coordinators someone joined without
 
 PENDING, APPROVED, DECLINED = member_rows.PENDING, "approved", "declined"
 REASON_MAX = 500
+
+CLOSED_JOINING = (
+    "This community has closed, so it takes no new members: its channel and archive are kept "
+    "as its record."
+)
 
 
 def membership_policy(record: CommunityRecord) -> str:
@@ -102,6 +108,7 @@ async def ask_to_join(
     try:
         async with database.session() as session:
             record = await load_record(session, team_id=team_id, community_id=community_id)
+            require_open(record, CLOSED_JOINING)
             latest = await member_rows.latest_membership(
                 session, community_id=community_id, user_id=user_id
             )
@@ -161,6 +168,7 @@ async def decide(
             raise NoJoinRequest("that request no longer exists")
         record = await load_record(session, team_id=team_id, community_id=request.community_id)
         require_coordinator(record, coordinator)
+        require_open(record, CLOSED_JOINING)
         state = APPROVED if approve else DECLINED
         if not await member_rows.decide_join_request(
             session,

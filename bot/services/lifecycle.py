@@ -15,8 +15,8 @@ CLOSED = (
 class CommunityClosed(NotAllowed):
     """A change refused because the community is closed."""
 
-    def __init__(self) -> None:
-        super().__init__(CLOSED)
+    def __init__(self, explanation: str = CLOSED) -> None:
+        super().__init__(explanation)
 
 
 def is_closed(record: CommunityRecord) -> bool:
@@ -25,6 +25,7 @@ def is_closed(record: CommunityRecord) -> bool:
     return record.community.closed_at is not None
 
 
-def require_open(record: CommunityRecord) -> None:
+def require_open(record: CommunityRecord, explanation: str = CLOSED) -> None:
+    """Refuse a change to a closed community, saying why in words that fit the change."""
     if is_closed(record):
-        raise CommunityClosed()
+        raise CommunityClosed(explanation)

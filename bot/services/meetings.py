@@ -60,6 +60,12 @@ PLAN_AHEAD_ROW = "meeting_plan_ahead"
 PLAN_AHEAD = 2  # sessions of a series planned at any time
 RSVP_ANSWERS = (Option("going", "Going"), Option("maybe", "Maybe"), Option("cant", "Can't go"))
 
+CLOSED_MEETINGS = (
+    "This community is closed, so its meetings are cancelled and cannot be planned or changed: "
+    "its record is kept in the archive."
+)
+CLOSED_RSVP = "This community is closed, so its meetings are cancelled and no longer take answers."
+
 
 @dataclass(frozen=True)
 class Session:
@@ -156,7 +162,7 @@ async def create_meeting(
         if purpose == LAUNCH:
             require_coordinator(record, user_id)  # the launch is the coordinators' to call
         require_organiser(record, user_id)
-        require_open(record)  # a closed community plans nothing more
+        require_open(record, CLOSED_MEETINGS)  # a closed community plans nothing more
         meeting = Meeting(
             team_id=team_id,
             community_id=community_id,
@@ -183,10 +189,9 @@ async def edit_meeting(
 ) -> Planned:
     now = clock.now()
     async with _changing(database) as session:
-        meeting = await _active_meeting(session, team_id=team_id, meeting_id=meeting_id)
+        meeting, record = await _changeable(session, team_id=team_id, meeting_id=meeting_id)
         fields = LAUNCH_FIELDS if meeting.purpose == LAUNCH else MEETING_FIELDS
         details = check(submitted, fields=fields, now=now)
-        record = await load_record(session, team_id=team_id, community_id=meeting.community_id)
         require_organiser(record, user_id)
         await _next_version(session, meeting)
         for name, value in _columns(details).items():
@@ -211,25 +216,50 @@ async def cancel_meeting(
     """Cancel the meeting and every session still to come: nothing about it stays pending."""
     now = clock.now()
     async with _changing(database) as session:
-        meeting = await _active_meeting(session, team_id=team_id, meeting_id=meeting_id)
-        record = await load_record(session, team_id=team_id, community_id=meeting.community_id)
+        meeting, record = await _changeable(session, team_id=team_id, meeting_id=meeting_id)
         require_organiser(record, user_id)
-        await _next_version(session, meeting)
-        meeting.cancelled_at, meeting.cancelled_by = now, user_id
-        session.add(meeting)
-        await scheduled.cancel(
-            session,
-            team_id=team_id,
-            community_id=meeting.community_id,
-            subject=meeting_subject(meeting_id),
-            now=now,
-        )
-        for occurrence in await meeting_rows.occurrences_of(session, meeting_id=meeting_id):
-            if occurrence.cancelled_at is None and occurrence.starts_at > now:
-                occurrence.cancelled_at = now
-                session.add(occurrence)
-        redraw = await _changed_sessions(session, meeting, now)
+        redraw = await _cancel(session, meeting, user_id=user_id, now=now)
     return Planned(meeting=meeting, send_now=[], redraw=redraw)
+
+
+async def _cancel(
+    session: AsyncSession, meeting: Meeting, *, user_id: str, now: datetime
+) -> list[str]:
+    """Cancel the meeting, its pending rows and its sessions still to come; returns the
+    live messages (announcements) that must now show it cancelled."""
+    assert meeting.id is not None
+    await _next_version(session, meeting)
+    meeting.cancelled_at, meeting.cancelled_by = now, user_id
+    session.add(meeting)
+    await scheduled.cancel(
+        session,
+        team_id=meeting.team_id,
+        community_id=meeting.community_id,
+        subject=meeting_subject(meeting.id),
+        now=now,
+    )
+    for occurrence in await meeting_rows.occurrences_of(session, meeting_id=meeting.id):
+        if occurrence.cancelled_at is None and occurrence.starts_at > now:
+            occurrence.cancelled_at = now
+            session.add(occurrence)
+    return await _changed_sessions(session, meeting, now)
+
+
+async def cancel_for_closure(
+    session: AsyncSession, *, team_id: str, community_id: int, user_id: str, now: datetime
+) -> list[str]:
+    """In the closure's unit of work: cancel every meeting with a session still to come, as a
+    coordinator cancelling it would. Returns the announcements to redraw. A meeting changed at
+    the same moment refuses the closure (EditConflict), so no change slips in after it."""
+    redraw: list[str] = []
+    for meeting in await meeting_rows.active_meetings(
+        session, team_id=team_id, community_id=community_id
+    ):
+        assert meeting.id is not None
+        sessions = await meeting_rows.occurrences_of(session, meeting_id=meeting.id)
+        if any(o.cancelled_at is None and o.starts_at > now for o in sessions):
+            redraw += await _cancel(session, meeting, user_id=user_id, now=now)
+    return redraw
 
 
 async def plan_ahead(database: Database, clock: Clock, *, team_id: str, meeting_id: int) -> Planned:
@@ -248,6 +278,19 @@ async def _active_meeting(session: AsyncSession, *, team_id: str, meeting_id: in
     if meeting.cancelled_at is not None:
         raise Gone("That meeting was cancelled.")
     return meeting
+
+
+async def _changeable(
+    session: AsyncSession, *, team_id: str, meeting_id: int
+) -> tuple[Meeting, CommunityRecord]:
+    """The meeting and its community, if it may still be changed: not cancelled, and its
+    community not closed (checked first, so people are told why rather than "cancelled")."""
+    meeting = await meeting_rows.meeting_by_id(session, team_id=team_id, meeting_id=meeting_id)
+    if meeting is None:
+        raise Gone("That meeting no longer exists.")
+    record = await load_record(session, team_id=team_id, community_id=meeting.community_id)
+    require_open(record, CLOSED_MEETINGS)
+    return await _active_meeting(session, team_id=team_id, meeting_id=meeting_id), record
 
 
 @asynccontextmanager
@@ -456,8 +499,7 @@ async def meeting_for_edit(
     """The meeting and its form's values, for someone allowed to change it."""
     now = clock.now()
     async with database.session() as session:
-        meeting = await _active_meeting(session, team_id=team_id, meeting_id=meeting_id)
-        record = await load_record(session, team_id=team_id, community_id=meeting.community_id)
+        meeting, record = await _changeable(session, team_id=team_id, meeting_id=meeting_id)
         require_organiser(record, user_id)
         sessions = await meeting_rows.occurrences_of(session, meeting_id=meeting_id)
     next_start = next(
@@ -509,6 +551,10 @@ async def rsvp(
     now = clock.now()
     async with database.session() as session:
         found = await _session(session, team_id=team_id, occurrence_id=occurrence_id)
+        record = await load_record(
+            session, team_id=team_id, community_id=found.meeting.community_id
+        )
+        require_open(record, CLOSED_RSVP)
         if found.cancelled:
             raise Gone("That meeting was cancelled.")
         if found.occurrence.ends_at <= now:

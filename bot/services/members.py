@@ -14,7 +14,7 @@ from bot.clock import Clock
 from bot.services import joining, welcomes
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
 from bot.services.errors import InvalidAnswers, NotAMember
-from bot.services.lifecycle import CLOSED_NOTE, is_closed
+from bot.services.lifecycle import CLOSED_NOTE, is_closed, require_open
 from storage.db import Database
 from storage.repositories import communities as community_rows
 from storage.repositories import members as member_rows
@@ -288,6 +288,9 @@ async def set_level(
     async with database.session() as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
         require_coordinator(record, coordinator)
+        require_open(
+            record, "This community is closed, so its members' levels are kept as they were."
+        )
         if record.is_coordinator(user_id):
             raise InvalidAnswers(
                 {"level": "Coordinators are chosen in the roles stage (`/cop roles`)."}

@@ -22,6 +22,7 @@ from bot.catalogue import GOVERNANCE
 from bot.clock import Clock
 from bot.services.communities import CommunityRecord, load_record
 from bot.services.errors import EditConflict, Gone, NotAllowed
+from bot.services.lifecycle import require_open
 from storage.db import Database
 from storage.models import Community
 from storage.repositories import scheduled
@@ -156,6 +157,11 @@ async def mark_done(
                     raise NotAllowed(
                         "Only the milestone's owner or a coordinator can mark it done."
                     )
+                require_open(
+                    record,
+                    "This community is closed, so its milestones can no longer be changed: "
+                    "they are kept as its record, in the archive.",
+                )
                 if not item.get("done"):
                     now = clock.now()
                     items[index] = {**item, "done": today_for(record.community, now).isoformat()}

@@ -23,6 +23,7 @@ class Planned:
     name: str
     channel_name: str
     members: list[str]
+    number: int  # its place in the form: its fields are sub<number>_name and _members
 
 
 def channel_name(name: str) -> str:
@@ -43,13 +44,25 @@ def plan_split(entries: list[tuple[str, list[str]]]) -> list[Planned]:
             errors[f"sub{number}_name"] = "Please keep the name under 80 characters."
         elif not channel_name(name):
             errors[f"sub{number}_name"] = "Please use some letters or digits in the name."
+        elif any(p.channel_name == channel_name(name) for p in planned):
+            errors[f"sub{number}_name"] = "Two new communities would share a channel name."
         else:
-            planned.append(Planned(name, channel_name(name), members))
+            planned.append(Planned(name, channel_name(name), members, number))
     if not planned and not errors:
         errors["sub1_name"] = "Please name at least one new community."
     if errors:
         raise InvalidAnswers(errors)
     return planned
+
+
+def taken_names(planned: list[Planned], taken: set[str]) -> dict[str, str]:
+    """Errors, keyed by field, for the new communities whose channel name is already taken."""
+    return {
+        f"sub{sub.number}_name": f"There is already a channel called #{sub.channel_name}: "
+        "please choose another name. Nothing has been created yet."
+        for sub in planned
+        if sub.channel_name in taken
+    }
 
 
 async def start_sub_community(

@@ -34,6 +34,7 @@ from bot.services.health import (
     next_boundary,
 )
 from bot.services.joining import INVITATION, membership_policy
+from bot.services.lifecycle import require_open
 from bot.services.welcomes import purpose
 from storage.db import Database
 from storage.models import HealthPicture, Invitation, Perspective, SustainingSettings
@@ -55,6 +56,11 @@ MAX_RECIPIENTS = 20
 # Someone who pressed Join on an invitation and became a member within this long joined
 # through it.
 JOINED_THROUGH_WITHIN = timedelta(days=30)
+
+CLOSED_SUSTAINING = (
+    "This community is closed, so it takes no new settings, perspectives or invitations: its "
+    "record is kept in the archive."
+)
 
 
 class NoLongerWanted(CommunityError):
@@ -150,6 +156,7 @@ async def save_settings(
     async with database.session() as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
         require_coordinator(record, user_id)
+        require_open(record, CLOSED_SUSTAINING)
         saved = await rows.save_settings(
             session,
             team_id=team_id,
@@ -361,6 +368,7 @@ async def log_perspective(
     async with database.session() as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
         require_coordinator(record, user_id)
+        require_open(record, CLOSED_SUSTAINING)
         return await rows.add_perspective(
             session,
             team_id=team_id,
@@ -428,6 +436,7 @@ async def start_invitation(
     async with database.session() as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
         require_coordinator(record, user_id)
+        require_open(record, CLOSED_SUSTAINING)
         invitation = await rows.add_invitation(
             session,
             team_id=team_id,

@@ -22,6 +22,7 @@ from bot.catalogue import TERMS_OF_REFERENCE, Field, Kind, Question, stage
 from bot.clock import Clock
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
 from bot.services.errors import EditConflict, Gone, NotAllowed
+from bot.services.lifecycle import require_open
 from bot.services.milestones import today_for
 from bot.text import calendar_date, markdown_escape
 from storage.db import Database
@@ -58,6 +59,12 @@ class Drafted:
     record: CommunityRecord
     draft: TermsDraft
     previous: TermsDraft | None  # the draft this one replaces, if any
+
+
+CLOSED_TERMS = (
+    "This community is closed, so its terms of reference can no longer be drafted or agreed: "
+    "they are kept as its record, in the archive."
+)
 
 
 def document(drafted: Drafted, person: Person) -> str:
@@ -185,6 +192,7 @@ async def draft_terms(
         async with database.session() as session:
             record = await load_record(session, team_id=team_id, community_id=community_id)
             require_coordinator(record, user_id)
+            require_open(record, CLOSED_TERMS)
             previous = await terms_rows.latest_draft(
                 session, team_id=team_id, community_id=community_id
             )
@@ -274,6 +282,8 @@ async def agree(
     """A member's "I agree" to a draft that is still the current one."""
     async with database.session() as session:
         terms = await _terms(session, team_id=team_id, draft_id=draft_id)
+        record = await load_record(session, team_id=team_id, community_id=terms.community.id or 0)
+        require_open(record, CLOSED_TERMS)
         if not terms.current:
             raise Gone("There is a newer draft of the terms: please read that one.")
         await terms_rows.add_agreement(
@@ -294,6 +304,7 @@ async def mark_agreed(
         record = await load_record(session, team_id=team_id, community_id=terms.community.id or 0)
         if not record.is_coordinator(user_id):
             raise NotAllowed("Only the community's coordinators can mark the terms agreed.")
+        require_open(record, CLOSED_TERMS)
         if not terms.current:
             raise Gone("There is a newer draft of the terms: mark that one agreed.")
         if not await terms_rows.mark_agreed(session, draft_id=draft_id, user_id=user_id, now=now):

@@ -21,6 +21,7 @@ from bot.catalogue import ROLES, SCOPE, WAYS_OF_WORKING, Field, Kind
 from bot.clock import Clock
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
 from bot.services.errors import InvalidAnswers, NoCommunity
+from bot.services.lifecycle import require_open
 from bot.services.upcoming import UpcomingMeeting, next_meeting
 from bot.text import escape
 from storage.db import Database
@@ -251,6 +252,7 @@ async def save_welcome(
     async with database.session() as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
         require_coordinator(record, user_id)
+        require_open(record, "This community is closed, so it welcomes nobody any more.")
         await member_rows.save_welcome_settings(
             session,
             team_id=team_id,
