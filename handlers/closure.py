@@ -7,6 +7,7 @@ this module draws the forms and messages and talks to Slack.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -44,6 +45,8 @@ CAPTURE_FORM = "capture_form"
 SPLIT_FORM = "split_form"
 ARCHIVE_CHANNEL_FORM = "archive_channel_form"
 SHARE = "capture_share"
+# How long a split may spend listing channels before its ack (Slack allows 3 s in all).
+LISTING_BUDGET = 1.5
 ARCHIVE_CHANNEL = "closure_archive_channel"
 RECIPIENT_CHANNEL = "recipient_channel"
 NAMES_SHOWN = 30
@@ -585,7 +588,12 @@ def register(registry: Registry) -> None:
             )
             # A name already taken is said on its field, before anything is created: Slack
             # would refuse that channel and leave the split half done.
-            taken = taken_names(planned, await channel_names(client))
+            try:
+                async with asyncio.timeout(LISTING_BUDGET):
+                    existing = await channel_names(client)
+            except TimeoutError:  # a vast workspace: creating the channel will say instead
+                existing = set()
+            taken = taken_names(planned, existing)
             if taken:
                 raise InvalidAnswers(taken)
         except InvalidAnswers as invalid:
