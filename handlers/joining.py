@@ -24,7 +24,7 @@ from bot.services.errors import (
     NotCoordinator,
 )
 from bot.services.joining import Asked, Listing
-from bot.services.lifecycle import CommunityClosed
+from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.text import escape, mention, truncate
 from handlers.blocks import (
     Block,
@@ -331,6 +331,9 @@ def register(registry: Registry) -> None:
             return
         if request.state != joining.PENDING:
             await tell(_refusal(AlreadyDecided(request.state, request.decided_by)))
+            return
+        if is_closed(record):  # no form to fill in only to be refused on saving it
+            await tell(joining.CLOSED_JOINING)
             return
         assert request.id is not None
         view = decline_view(request.id, request.user_id)

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.services import members
 from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
-from bot.services.lifecycle import CommunityClosed
+from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.members import SETTABLE_LEVELS, Level, Roster, RosterEntry
 from bot.text import calendar_date, escape, mention
 from handlers.blocks import Block, as_id, button, context, metadata_of, modal, plain, section
@@ -70,12 +70,16 @@ def level_select(entry: RosterEntry) -> Block:
 
 def roster_view(roster: Roster, viewer: str) -> dict[str, Any]:
     community = roster.record.community
-    editing = roster.record.is_coordinator(viewer)
+    closed = is_closed(roster.record)  # its levels are kept as they were: nothing to choose
+    editing = roster.record.is_coordinator(viewer) and not closed
     intro = (
         f"*{escape(community.name)}* · {len(roster.entries)} members. Levels are suggested "
         "from the last 30 days' messages"
     )
-    intro += "; choose one to set it." if editing else "; coordinators can set them."
+    if closed:
+        intro += "; the community is closed, so they are kept as they were."
+    else:
+        intro += "; choose one to set it." if editing else "; coordinators can set them."
     blocks: list[Block] = [context(intro)]
     for entry in roster.entries[:ROSTER_ROWS]:
         settable = editing and entry.level != Level.COORDINATOR and entry.joined_at is not None

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
+from bot.catalogue import MEMBERS as MEMBERS_STAGE
 from bot.catalogue import ROLES, SCOPE
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.workspace import Channel
@@ -17,20 +18,31 @@ from bot.services.communities import community_in_channel
 from bot.services.lifecycle import is_closed
 from storage.models import (
     Community,
+    Invitation,
+    InvitationClick,
+    JoinRequest,
     KnowledgeCapture,
     Meeting,
     MeetingOccurrence,
+    Membership,
+    Perspective,
     Rsvp,
     ScheduledSend,
     StageRevision,
+    SustainingSettings,
+    TermsAgreement,
+    TermsDraft,
+    WelcomeSettings,
 )
 from storage.repositories.scheduled import OPEN_STATES
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
 from tests.test_communities import start_community
+from tests.test_joining import click_in_dm
+from tests.test_launch import launch, press
 from tests.test_meetings import announcements, meeting_values, plan_meeting
 from tests.test_milestones import add_milestone
 from tests.test_stages import as_values, open_stage
-from tests.test_welcomes import joined
+from tests.test_welcomes import LIAM, answer, joined, sent_to
 
 TYPED = "We need it <!channel> & *now* [see](http://x.example) # really"
 MEMBERS = (ASHA, BEN, CARMEN, NOOR)
@@ -508,3 +520,212 @@ async def test_a_split_naming_a_channel_that_exists_is_refused_on_that_field(
     async with community.database.session() as session:
         names = (await session.exec(select(Community.name).order_by(Community.id))).all()
     assert names == ["Housing policy", "Housing Finance"]
+
+
+# -- read-only after closure: terms, joining, levels, settings, invitations, welcomes ----------
+
+
+async def stored(cultivate: Cultivate, model: type[Any]) -> list[Any]:
+    async with cultivate.database.session() as session:
+        return list((await session.exec(select(model))).all())
+
+
+async def answered(slack: FakeSlack, words: str, *, count: int) -> list[dict[str, Any]]:
+    """Answers saying `words` under what someone clicked or typed (its response_url)."""
+    calls = await slack.wait_for("response_url", lambda c: words in c.args["text"], count=count)
+    return [dict(c.args) for c in calls]
+
+
+async def test_after_closure_the_terms_cannot_be_agreed_marked_agreed_or_drafted_again(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    message = await launch(community)
+    await close(community)
+    files = len(slack.files)
+
+    await press(community, message, "terms_agree", user=BEN)
+    await press(community, message, "terms_mark_agreed", user=ASHA)
+    await press(community, message, "terms_redraft", user=ASHA)
+    # Each is told why, privately in the channel.
+    notes = await slack.wait_for(
+        "chat.postEphemeral",
+        lambda c: "terms of reference can no longer" in c.args["text"],
+        count=3,
+    )
+    assert sorted(c.args["user"] for c in notes) == sorted([BEN, ASHA, ASHA])
+    assert {c.args["channel"] for c in notes} == {HOUSING}
+    assert await stored(community, TermsAgreement) == []
+    [draft] = await stored(community, TermsDraft)  # no second draft
+    assert draft.agreed_at is None
+    [kept] = await stored(community, Community)
+    assert kept.launched_at is None
+    assert len(slack.files) == files  # no new draft was uploaded
+
+
+async def test_after_closure_nobody_can_ask_to_join_and_requests_cannot_be_answered(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    await answer(community, MEMBERS_STAGE, membership="invitation")
+    await community.command("join", user=LIAM)
+    assert "I've asked the coordinators" in (await community.ephemeral())["text"]
+    await community.tick()
+    [asked] = sent_to(slack, ASHA, f"<@{LIAM}> asks to join")
+    await click_in_dm(community, asked, "Decline", user=ASHA)
+    decline = await community.opened_view("join_decline_form")  # opened before the closure
+    await close(community)
+
+    # Declining with the form opened before: refused on its field.
+    reply = await community.submit(decline, {"reason": {"reason": "Full"}})
+    assert "takes no new members" in reply.json["errors"]["reason"]
+    # Approving, or pressing Decline again: told why, under the message; no form opens.
+    await click_in_dm(community, asked, "Approve", user=ASHA)
+    await click_in_dm(community, asked, "Decline", user=ASHA)
+    answers = await answered(slack, "takes no new members", count=2)
+    assert all(a["response_type"] == "ephemeral" for a in answers)
+    assert len(slack.calls_to("views.open")) == 2  # the decline form and the closure form
+    # Asking again now: told why, not that he asked already; no second request is kept.
+    await community.command("join", user=LIAM)
+    await answered(slack, "takes no new members", count=3)
+
+    [request] = await stored(community, JoinRequest)
+    assert (request.user_id, request.state, request.decided_by) == (LIAM, "pending", None)
+    await community.tick()
+    assert slack.calls_to("conversations.invite") == []
+    assert sent_to(slack, LIAM, "Thank you for your interest") == []
+
+
+async def test_after_closure_a_members_level_cannot_be_set(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    await community.command("roster")
+    roster = await community.opened_view("roster")
+    await community.settled()  # its refresh with who is in the channel, if any, is done
+
+    def updates_to_roster() -> list[Any]:
+        return [c for c in slack.calls_to("views.update") if c.args["view_id"] == roster["id"]]
+
+    updates = len(updates_to_roster())
+    await close(community)
+
+    await community.click(
+        {
+            "action_id": f"roster_level:{BEN}",
+            "type": "static_select",
+            "selected_option": {"value": "core"},
+        },
+        view=roster,
+    )
+    [note] = await slack.wait_for(
+        "chat.postMessage", lambda c: "levels are kept as they were" in c.args["text"]
+    )
+    assert note.args["channel"] == ASHA and "Nothing was saved" in note.args["text"]
+    memberships = await stored(community, Membership)
+    assert all(m.level is None and m.level_set_by is None for m in memberships)
+    # The roster is shown again as it is, with no level left to choose.
+    await slack.wait_for(
+        "views.update", lambda c: c.args["view_id"] == roster["id"], count=updates + 1
+    )
+    blocks = updates_to_roster()[-1].args["view"]["blocks"]
+    assert "kept as they were" in blocks[0]["elements"][0]["text"]
+    assert not [b for b in blocks if "accessory" in b]
+
+
+FORMS_OPENED_BEFORE_CLOSURE = [
+    pytest.param(
+        "sustain",
+        "sustaining_settings",
+        {
+            "digest_period": "weekly",
+            "perspective_weeks": "13",
+            "report_period": "never",
+            "stage_override": "maturing",
+        },
+        "digest_period",
+        SustainingSettings,
+        "takes no new settings",
+        id="sustaining settings",
+    ),
+    pytest.param(
+        "perspective",
+        "perspective_form",
+        {
+            "guest": "Dr Amina Yusuf",
+            "organisation": "Shelter Lab",
+            "topic": "Housing first",
+            "day": "2026-12-10",
+        },
+        "guest",
+        Perspective,
+        "takes no new settings, perspectives",
+        id="a perspective",
+    ),
+    pytest.param(
+        "invite",
+        "invitation_form",
+        {"channel": "C0DATA"},
+        "channel",
+        Invitation,
+        "invitations",
+        id="an invitation",
+    ),
+    pytest.param(
+        "welcome",
+        "welcome_editor",
+        {"text": "Hello {name}"},
+        "text",
+        WelcomeSettings,
+        "welcomes nobody any more",
+        id="the welcome",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "form", "answers", "field", "model", "explanation"), FORMS_OPENED_BEFORE_CLOSURE
+)
+async def test_after_closure_a_coordinators_form_is_refused_on_its_field_and_nothing_saved(
+    community: Cultivate,
+    slack: FakeSlack,
+    command: str,
+    form: str,
+    answers: dict[str, str],
+    field: str,
+    model: type[Any],
+    explanation: str,
+) -> None:
+    await community.command(command)
+    view = await community.opened_view(form)
+    before = await stored(community, model)
+    await close(community)
+
+    reply = await community.submit(view, {key: {key: value} for key, value in answers.items()})
+    assert reply.json["response_action"] == "errors"
+    assert explanation in reply.json["errors"][field]
+    assert "community is closed" in reply.json["errors"][field]
+    assert await stored(community, model) == before
+    await community.settled()  # and nothing was posted (an invitation, in #data)
+    assert not [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "C0DATA"]
+
+
+async def test_after_closure_pressing_join_on_an_invitation_adds_nobody_and_is_not_counted(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    await community.command("invite")
+    view = await community.opened_view("invitation_form")
+    assert (await community.submit(view, {"channel": {"channel": "C0DATA"}})).body == ""
+    [posted] = await slack.wait_for(
+        "chat.postMessage", lambda c: c.args["channel"] == "C0DATA" and c.ok
+    )
+    join = posted.args["blocks"][-1]["elements"][0]
+    await close(community)
+
+    await community.click(
+        {"action_id": join["action_id"], "type": "button", "value": join["value"]},
+        user=LIAM,
+        channel="C0DATA",
+        message=posted.response["message"],
+    )
+    await answered(slack, "takes no new members", count=1)
+    assert slack.calls_to("conversations.invite") == []
+    assert await stored(community, InvitationClick) == []
+    assert await stored(community, JoinRequest) == []

@@ -34,7 +34,7 @@ from bot.services.health import (
     next_boundary,
 )
 from bot.services.joining import INVITATION, membership_policy
-from bot.services.lifecycle import require_open
+from bot.services.lifecycle import is_closed, require_open
 from bot.services.welcomes import purpose
 from storage.db import Database
 from storage.models import HealthPicture, Invitation, Perspective, SustainingSettings
@@ -456,7 +456,8 @@ async def invitation_posted(database: Database, *, invitation_id: int, ts: str) 
 async def invitation_clicked(
     database: Database, clock: Clock, *, team_id: str, invitation_id: int, user_id: str
 ) -> CommunityRecord | None:
-    """Someone pressed Join on an invitation. None if the invitation is gone."""
+    """Someone pressed Join on an invitation. None if the invitation is gone. A press on a
+    closed community's invitation is not counted (asking to join then says it is closed)."""
     async with database.session() as session:
         invitation = await rows.invitation_by_id(
             session, team_id=team_id, invitation_id=invitation_id
@@ -464,6 +465,8 @@ async def invitation_clicked(
         if invitation is None:
             return None
         record = await load_record(session, team_id=team_id, community_id=invitation.community_id)
+        if is_closed(record):
+            return record
         await rows.add_click(
             session,
             team_id=team_id,
