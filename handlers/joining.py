@@ -51,6 +51,8 @@ PURPOSE_EXCERPT = 300
 
 Tell = Callable[[str], Awaitable[None]]
 
+log = logging.getLogger(__name__)
+
 
 def directory_blocks(listings: list[Listing]) -> list[Block]:
     if not listings:
@@ -105,6 +107,11 @@ def request_blocks(record: CommunityRecord, user_id: str, request_id: int) -> li
 
 
 def decided_text(record: CommunityRecord, user_id: str, state: str, decided_by: str) -> str:
+    if state == joining.LAPSED:
+        return (
+            f":heavy_multiplication_x: {mention(user_id)}'s request to join "
+            f"*{escape(record.community.name)}* lapsed when the community closed; I told them."
+        )
     mark = ":white_check_mark:" if state == joining.APPROVED else ":heavy_multiplication_x:"
     return (
         f"{mark} {mention(decided_by)} {state} {mention(user_id)}'s request to join "
@@ -329,11 +336,11 @@ def register(registry: Registry) -> None:
         if not record.is_coordinator(body["user"]["id"]):
             await tell(_refusal(NotCoordinator(record.coordinators)))
             return
-        if request.state != joining.PENDING:
-            await tell(_refusal(AlreadyDecided(request.state, request.decided_by)))
-            return
         if is_closed(record):  # no form to fill in only to be refused on saving it
             await tell(joining.CLOSED_JOINING)
+            return
+        if request.state != joining.PENDING:
+            await tell(_refusal(AlreadyDecided(request.state, request.decided_by)))
             return
         assert request.id is not None
         view = decline_view(request.id, request.user_id)
@@ -426,9 +433,17 @@ def register(registry: Registry) -> None:
                 quoted = "\n".join(f">{line}" for line in escape(request.reason).splitlines())
                 text += f" They said:\n{quoted}\n"
             text += f" You're welcome to ask again later, or to talk to {coordinators}."
+        elif request.state == joining.LAPSED:
+            text = (
+                f"Thank you for your interest in *{name}*. It has closed, so it takes no new "
+                "members; what it learned is kept in its archive."
+            )
         else:
             raise Drop("the request is not answered")
         await client.chat_postMessage(channel=request.user_id, text=text)
+        if request.state == joining.LAPSED:  # nobody pressed a button: take them away now
+            assert request.id is not None
+            await mark_decided(client, request.id, due.team_id, log)
 
     async def report_unapproved(due: Due, client: AsyncWebClient) -> None:
         found = await joining.unapproved_member(

@@ -587,11 +587,18 @@ async def test_after_closure_nobody_can_ask_to_join_and_requests_cannot_be_answe
     await community.command("join", user=LIAM)
     await answered(slack, "takes no new members", count=3)
 
+    # His request lapsed at the closure: he is told so, once, and nobody is invited.
     [request] = await stored(community, JoinRequest)
-    assert (request.user_id, request.state, request.decided_by) == (LIAM, "pending", None)
+    assert (request.user_id, request.state, request.decided_by) == (LIAM, "lapsed", ASHA)
     await community.tick()
     assert slack.calls_to("conversations.invite") == []
-    assert sent_to(slack, LIAM, "Thank you for your interest") == []
+    [told] = sent_to(slack, LIAM, "Thank you for your interest")
+    assert "It has closed, so it takes no new members" in told.args["text"]
+    # The Approve and Decline buttons in Asha's DM give way to what happened.
+    lapsed = [c for c in slack.calls_to("chat.update") if c.args["ts"] == asked.response["ts"]]
+    assert "lapsed when the community closed" in lapsed[-1].args["text"]
+    await community.tick()
+    assert len(sent_to(slack, LIAM, "Thank you for your interest")) == 1
 
 
 async def test_after_closure_a_members_level_cannot_be_set(

@@ -22,6 +22,7 @@ from bot.catalogue import GOVERNANCE, ROLES, Field, Kind, Option
 from bot.clock import Clock
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
 from bot.services.errors import EditConflict, Gone, InvalidAnswers
+from bot.services.joining import lapse_pending_requests
 from bot.services.lifecycle import CLOSED_NOTE as CLOSED_NOTE
 from bot.services.lifecycle import require_open
 from bot.services.meetings import cancel_for_closure
@@ -146,6 +147,10 @@ async def close_community(
             )
             # Everything it had pending (meeting and milestone reminders, follow-ups) stops.
             await scheduled.cancel(session, team_id=team_id, community_id=community_id, now=now)
+            # Whoever is still waiting to join is told it has closed (after the cancel above).
+            await lapse_pending_requests(
+                session, team_id=team_id, community_id=community_id, closed_by=user_id, now=now
+            )
             closure = Closure(
                 team_id=team_id,
                 community_id=community_id,

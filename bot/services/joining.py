@@ -36,6 +36,7 @@ JOIN_ANSWER = "join_answer"  # invites (if approved) and tells the person
 UNAPPROVED_JOIN = "unapproved_join"  # tells coordinators someone joined without approval
 
 PENDING, APPROVED, DECLINED = member_rows.PENDING, "approved", "declined"
+LAPSED = "lapsed"  # still waiting when the community closed
 REASON_MAX = 500
 
 CLOSED_JOINING = (
@@ -191,6 +192,34 @@ async def decide(
         )
         await session.refresh(request)
     return request, record
+
+
+async def lapse_pending_requests(
+    session: AsyncSession, *, team_id: str, community_id: int, closed_by: str, now: datetime
+) -> int:
+    """At closure, in its unit of work: requests still waiting lapse, and each person who
+    asked is told (JOIN_ANSWER) rather than left waiting for an answer that cannot come."""
+    waiting = await member_rows.pending_join_requests(session, community_ids=[community_id])
+    for request in waiting:
+        assert request.id is not None
+        await member_rows.decide_join_request(
+            session,
+            request_id=request.id,
+            state=LAPSED,
+            decided_by=closed_by,
+            decided_at=now,
+            reason=None,
+        )
+        await scheduled.schedule(
+            session,
+            team_id=team_id,
+            community_id=community_id,
+            kind=JOIN_ANSWER,
+            due_at=now,
+            payload={"request": request.id},
+            dedupe_key=f"{JOIN_ANSWER}:{request.id}",
+        )
+    return len(waiting)
 
 
 async def join_request(
