@@ -89,6 +89,14 @@ def dms_to(slack: FakeSlack, person: str, words: str) -> list[dict[str, Any]]:
     ]
 
 
+async def every_member_invited(community: Cultivate, slack: FakeSlack) -> None:
+    """Wait for each member's capture DM (they go out concurrently, in any order), and for
+    the listener that sent them to have recorded them as sent."""
+    for person in MEMBERS:
+        await slack.wait_for("chat.postMessage", lambda c, p=person: c.args["channel"] == p)
+    await community.settled()
+
+
 def prompts_in_channel(slack: FakeSlack) -> list[dict[str, Any]]:
     return [m for m in slack.messages(HOUSING) if "please share what you learned" in m["text"]]
 
@@ -140,8 +148,7 @@ async def test_closing_asks_the_channel_and_every_member_and_keeps_each_answer(
     community: Cultivate, slack: FakeSlack
 ) -> None:
     await close(community)
-    for person in MEMBERS:  # the DMs go out concurrently: wait for each
-        await slack.wait_for("chat.postMessage", lambda c, p=person: c.args["channel"] == p)
+    await every_member_invited(community, slack)
     assert len(prompts_in_channel(slack)) == 1
     for person in MEMBERS:
         [dm] = dms_to(slack, person, "What did you learn")
@@ -170,7 +177,7 @@ async def test_cop_archive_uploads_a_markdown_file_with_the_captured_text_escape
     community: Cultivate, slack: FakeSlack
 ) -> None:
     await close(community)
-    await slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == NOOR)
+    await every_member_invited(community, slack)
     await share(community, CARMEN, achievements=TYPED, advice="Meet <monthly>")
     await community.command("archive")
     await slack.wait_for("files.completeUploadExternal")
@@ -194,7 +201,7 @@ async def test_reminders_go_only_to_those_who_have_not_answered_at_most_twice(
     community: Cultivate, slack: FakeSlack
 ) -> None:
     await close(community, closing_date="2026-12-31", capture_days="20")
-    await slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == NOOR)
+    await every_member_invited(community, slack)
     await share(community, BEN, achievements="Done it")
     for days in (3, 4, 10, 30):
         community.runtime.clock.advance(timedelta(days=days))
@@ -211,7 +218,7 @@ async def test_after_closure_nothing_is_pending_and_stages_are_read_only(
     assert before  # the newcomers' welcomes, still waiting for their batch
     scope = await open_stage(community, SCOPE)  # opened before the closure, saved after
     await close(community)
-    await slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == NOOR)
+    await every_member_invited(community, slack)
     await community.tick()
     rows = await open_rows(community)
     # Only the closure's own sends remain; everything the community had pending is cancelled.
@@ -259,7 +266,7 @@ async def test_a_double_submission_or_a_second_heartbeat_sends_nothing_twice(
     second = await community.submit(view, close_values())
     assert first.body == ""
     assert "closed" in second.json["errors"]["reason"]
-    await slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == NOOR)
+    await every_member_invited(community, slack)
     await community.tick()
     assert len(prompts_in_channel(slack)) == 1
     for person in MEMBERS:

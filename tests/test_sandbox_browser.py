@@ -18,12 +18,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.dispatch import DELIVERY_FAILED
 from bot.sandbox import Sandbox, running_sandbox
 from bot.settings import load_sandbox_settings
 from storage.db import Database
-from storage.repositories import scheduled
-from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM
+from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 if not CHROMIUM.exists():
@@ -81,10 +79,26 @@ async def type_in_composer(page: Any, text: str) -> None:
     await page.locator("#compose").press("Enter")
 
 
+async def travel(page: Any, button: str, seconds: int) -> None:
+    """Press a time-travel button, and wait until the page shows the sandbox's new time (so
+    it has read everything sent on the way)."""
+    clock = page.locator("#clock")
+    before = await clock.get_attribute("data-now") or "0"
+    await page.get_by_role("button", name=button).click()
+    await expect(page.locator("#composer-note")).to_have_text(
+        re.compile(rf"Travelled {button[1:]}: \d+ scheduled messages? sent\.")
+    )
+    await expect(clock).not_to_have_attribute("data-now", before)
+    after = float(await clock.get_attribute("data-now") or 0)
+    assert after - float(before) == pytest.approx(seconds)
+
+
 async def after_someone_joins(page: Any, sandbox: Sandbox) -> None:
-    """What the page shows once Ben has joined #housing-policy. The join reached the app as
-    `member_joined_channel`; a welcome feature's greeting is asserted here once it exists."""
-    await expect(page.locator("#timeline")).to_contain_text("@Ben has joined the channel")
+    """What follows Ben joining #housing-policy: the app hears of it (`member_joined_channel`),
+    welcomes him in a direct message only he sees, and greets him in the channel once the
+    batch window of joins has closed."""
+    timeline = page.locator("#timeline")
+    await expect(timeline).to_contain_text("@Ben has joined the channel")
     await expect(page.locator("#composer-note")).to_contain_text(
         "Ben Okafor joined; the app was told (member_joined_channel)"
     )
@@ -92,21 +106,58 @@ async def after_someone_joins(page: Any, sandbox: Sandbox) -> None:
     await expect(page.locator("#delivery-log")).to_contain_text("event member_joined_channel")
     delivered = [d for d in sandbox.deliveries if "member_joined_channel" in d.what]
     assert [d.status != 401 for d in delivered] == [True]  # the app verified it as Slack's
+    await page.locator("#deliveries summary").click()  # folded away again
+
+    # From Ben's seat: his direct messages with the app hold the welcome.
+    await page.locator("#viewer").select_option(label="Ben Okafor")
+    await page.locator("[data-app=messages]").click()
+    welcome = timeline.locator(".message", has_text="Welcome to Housing policy")
+    await expect(welcome).to_contain_text(
+        "Welcome to Housing policy, @Ben! We're glad you're here. Here is what you need to "
+        "take part."
+    )
+    await expect(welcome).to_contain_text("Housing policy <research>")  # its purpose, as typed
+    await expect(welcome).to_contain_text("Coordinators: @Asha")
+    await expect(welcome.get_by_role("button", name="Introduce yourself")).to_be_visible()
+
+    # Back as Asha: Ben's welcome is not in her messages with the app.
+    await page.locator("#viewer").select_option(label="Asha Raman")
+    await expect(page.locator("#viewer-about")).to_contain_text("Asia/Kolkata")
+    await expect(timeline).not_to_contain_text("Welcome to Housing policy")
+
+    # The channel greets everyone who joined in one window, once it has closed.
+    greeting = "Please welcome @Ben to Housing policy! Say hello, and introduce yourself"
+    await page.locator("#channels [data-channel]", has_text="housing-policy").click()
+    await expect(page.locator("#title")).to_have_text("# housing-policy")
+    await expect(timeline).not_to_contain_text(greeting)
+    await travel(page, "+1 hour", 3600)
+    await expect(timeline).to_contain_text(greeting)
 
 
-async def schedule_something_for_tomorrow(sandbox: Sandbox) -> str:
-    """A scheduled row due in a day, made through the scheduler's own repository, and the text
-    its sender will post. Meetings will schedule their reminders through a modal instead."""
-    async with sandbox.cultivate.runtime.database.session() as session:
-        await scheduled.schedule(
-            session,
-            team_id=TEAM,
-            community_id=1,
-            kind=DELIVERY_FAILED,
-            due_at=sandbox.clock.now() + timedelta(days=1),
-            payload={"what": "a meeting reminder", "error": "channel_not_found"},
-        )
-    return "I couldn't deliver a meeting reminder"
+async def plan_a_meeting(page: Any, sandbox: Sandbox) -> datetime:
+    """Plan a meeting two days ahead through `/cop meeting`'s form, filled in as a person
+    would, in the time zone the form names. Returns when it starts."""
+    await type_in_composer(page, "/cop meeting")
+    form = page.get_by_role("dialog", name="Plan a meeting")
+    reminders = form.get_by_role("group", name="Remind the channel")
+    await expect(reminders.get_by_label("1 day before")).to_be_checked()  # the defaults
+    await expect(reminders.get_by_label("1 hour before")).to_be_checked()
+    meeting_format = form.get_by_role("radiogroup", name="Format")
+    await expect(meeting_format.get_by_label("Online")).to_be_checked()
+    zone = ZoneInfo(await form.get_by_label("Time zone").input_value())
+    starts = (sandbox.clock.now() + timedelta(days=2)).astimezone(zone)
+    starts = starts.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    await form.get_by_label("Title").fill("Monthly <housing> call")
+    await form.get_by_label("Agenda").fill("Drafts & questions")
+    await form.get_by_label("Date").fill(starts.date().isoformat())
+    await form.get_by_label("Start time").fill(f"{starts:%H:%M}")
+    await form.get_by_label("Duration").select_option(label="1½ hours")
+    await meeting_format.get_by_label("Hybrid").check()
+    await form.get_by_label("Place or link").fill("Room 2")
+    await form.get_by_label("Facilitator").select_option(label="Ben Okafor")
+    await form.get_by_role("button", name="Save").click()
+    await expect(form).to_be_hidden()
+    return starts
 
 
 async def test_a_community_from_start_to_a_reminder_in_the_browser(
@@ -170,35 +221,38 @@ async def test_a_community_from_start_to_a_reminder_in_the_browser(
     await page.locator("#join-button").click()
     await after_someone_joins(page, sandbox)
 
-    await page.locator("#deliveries summary").click()  # fold the log away for the picture
-    for picture in (tmp_path / "sandbox.png", os.environ.get("SANDBOX_SCREENSHOT")):
-        if picture:
-            await page.screenshot(path=str(picture))
-
     # App Home: published when opened, with the community's progress.
     await page.locator("[data-app=home]").click()
     await expect(page.locator("#timeline")).to_contain_text("Your communities of practice")
     await expect(page.locator("#timeline")).to_contain_text("Housing policy in #housing-policy")
 
-    # Time travel: the reminder is not due in an hour; the day after, it arrives. (Other
-    # features send their own things as time passes, such as the channel's greeting for Ben.)
-    reminder = await schedule_something_for_tomorrow(sandbox)
-    clock_before = await page.locator("#clock").get_attribute("data-now")
-    await page.get_by_role("button", name="+1 hour").click()
-    await expect(page.locator("#composer-note")).to_have_text(
-        re.compile(r"Travelled 1 hour: \d+ scheduled messages? sent\.")
-    )
-    await page.locator("[data-app=messages]").click()
-    await expect(page.locator("#timeline")).not_to_contain_text(reminder)
-    await page.get_by_role("button", name="+1 day").click()
-    await expect(page.locator("#composer-note")).to_have_text(
-        re.compile(r"Travelled 1 day: [1-9]\d* scheduled messages? sent\.")
-    )
-    await expect(page.locator("#clock")).to_have_attribute(
-        "data-now", str(float(clock_before or 0) + 25 * 3600)
-    )
-    await page.locator("[data-app=messages]").click()
-    await expect(page.locator("#timeline")).to_contain_text(reminder)
+    # A meeting, planned through its form, announced in the channel with RSVP buttons.
+    await page.locator("#channels [data-channel]", has_text="housing-policy").click()
+    starts = await plan_a_meeting(page, sandbox)
+    timeline = page.locator("#timeline")
+    announcement = timeline.locator(".message", has_text="Monthly <housing> call")
+    await expect(announcement).to_contain_text("1½ hours · Hybrid · Room 2")
+    await expect(announcement).to_contain_text("Drafts & questions")
+    await announcement.get_by_role("button", name="Going (0)").click()
+    await expect(announcement.get_by_role("button", name="Going (1)")).to_be_visible()
+
+    # Time travel: the day-before reminder is not due in an hour; a day later, it is in the
+    # channel, with the moment in the browser's time zone.
+    reminder = "⏰ Monthly <housing> call starts tomorrow"
+    await travel(page, "+1 hour", 3600)
+    await expect(timeline).not_to_contain_text(reminder)
+    await travel(page, "+1 day", 86400)
+    await expect(timeline).to_contain_text(reminder)
+    now = sandbox.clock.now().astimezone(ZoneInfo(BROWSER_ZONE))
+    shown = starts.astimezone(ZoneInfo(BROWSER_ZONE))
+    day = {0: "today", 1: "tomorrow"}[(shown.date() - now.date()).days]
+    await expect(
+        timeline.locator(".message", has_text=reminder).locator("time.slack-date")
+    ).to_have_text(f"{day} at {shown.strftime('%-I:%M %p')}")
+
+    for picture in (tmp_path / "sandbox.png", os.environ.get("SANDBOX_SCREENSHOT")):
+        if picture:
+            await page.screenshot(path=str(picture))
 
 
 async def test_files_and_canvases_are_readable_in_the_page(page: Any, sandbox: Sandbox) -> None:
@@ -347,9 +401,10 @@ async def test_block_kit_and_every_form_control_as_slack_would_send_them(
     await form.get_by_label("Title").fill("Monthly call")
     await form.get_by_label("Notes").fill("Line one\nLine two")
     await form.get_by_label("Cadence").select_option("monthly")
-    await form.get_by_label("In Person").check()
-    await form.get_by_label("Slides").check()
-    await form.get_by_label("Handouts").check()
+    await form.get_by_role("radiogroup", name="Format").get_by_label("In Person").check()
+    needs = form.get_by_role("group", name="Needs")
+    await needs.get_by_label("Slides").check()
+    await needs.get_by_label("Handouts").check()
     await form.get_by_label("Host").select_option(label="Ben Okafor")
     await form.get_by_label("Guests").select_option(label=["Carmen Díaz", "Noor Haddad"])
     await form.get_by_label("Day").fill("2027-02-01")

@@ -467,7 +467,7 @@
     const control = formControl(element, current, remember, fieldId);
     const error = (viewErrors[viewId] || {})[blockId];
     return h("div", { class: `input-block${error ? " has-error" : ""}`, dataset: { blockId } },
-      h("label", { class: "field-label", for: fieldId }, plainText(block.label), block.optional ? h("span", { class: "optional" }, " (optional)") : null),
+      h("label", { class: "field-label", id: `${fieldId}-label`, for: fieldId }, plainText(block.label), block.optional ? h("span", { class: "optional" }, " (optional)") : null),
       control,
       block.hint ? h("div", { class: "hint", text: plainText(block.hint) }) : null,
       error ? h("div", { class: "error", role: "alert", text: error }) : null);
@@ -510,7 +510,8 @@
       case "checkboxes": {
         const many = element.type === "checkboxes";
         const chosen = new Set(many ? current || [] : current ? [current] : []);
-        const box = h("div", { class: "choices", id: fieldId, role: many ? "group" : "radiogroup" });
+        // A label's `for` cannot name a group: the group names its label instead.
+        const box = h("div", { class: "choices", id: fieldId, role: many ? "group" : "radiogroup", "aria-labelledby": `${fieldId}-label` });
         for (const option of element.options || []) {
           box.append(h("label", {},
             h("input", {
