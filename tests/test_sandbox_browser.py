@@ -132,6 +132,7 @@ async def after_someone_joins(page: Any, sandbox: Sandbox) -> None:
     await expect(timeline).not_to_contain_text(greeting)
     await travel(page, "+1 hour", 3600)
     await expect(timeline).to_contain_text(greeting)
+    await expect(timeline).to_contain_text("\N{WAVING HAND SIGN} Please welcome")  # not :wave:
 
 
 async def plan_a_meeting(page: Any, sandbox: Sandbox) -> datetime:

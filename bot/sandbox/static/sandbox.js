@@ -223,6 +223,13 @@
     return escapeHtml(unescapeSlack(label || target));
   }
 
+  // The shortcodes Cultivate writes, drawn as Slack draws them; any other stays as typed.
+  const EMOJI = {
+    wave: "\u{1F44B}", seedling: "\u{1F331}", heavy_multiplication_x: "\u2716\uFE0F",
+    white_check_mark: "\u2705", warning: "\u26A0\uFE0F", raised_hand: "\u270B",
+    inbox_tray: "\u{1F4E5}", calendar: "\u{1F4C6}", bulb: "\u{1F4A1}", tada: "\u{1F389}",
+  };
+
   function mrkdwn(raw) {
     const held = [];
     const hold = (html) => `\u0001${held.push(html) - 1}\u0002`;
@@ -231,6 +238,7 @@
     text = text.replace(/`([^`\n]+)`/g, (_, code) => hold(`<code>${escapeHtml(unescapeSlack(code))}</code>`));
     text = text.replace(/<([^<>\n]+)>/g, (_, inner) => hold(angle(inner)));
     let html = escapeHtml(unescapeSlack(text));
+    html = html.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] ?? whole);
     html = html.replace(/(^|[^\w*])\*(?=\S)([^*\n]*?\S)\*(?!\w)/g, "$1<b>$2</b>");
     html = html.replace(/(^|[^\w_])_(?=\S)([^_\n]*?\S)_(?!\w)/g, "$1<i>$2</i>");
     html = html.replace(/(^|[^\w~])~(?=\S)([^~\n]*?\S)~(?!\w)/g, "$1<s>$2</s>");
