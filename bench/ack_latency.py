@@ -16,7 +16,14 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.processes import SIGNING_SECRET, Process, environment, free_port, percentile
+from bench.processes import (
+    SIGNING_SECRET,
+    Process,
+    empty_database,
+    environment,
+    free_port,
+    percentile,
+)
 from bot.fakeslack import FakeSlack, SlackRequests
 
 Request = tuple[str, dict[str, str]]
@@ -56,6 +63,7 @@ async def main(total: int, database_url: str | None) -> None:
         workdir = Path(tmp)
         url = database_url or f"sqlite:///{workdir / 'bench.db'}"
         env = environment(api_url=slack.api_url, database_url=url)
+        await empty_database(url)
         Process(["bot", "migrate"], {**env, "PORT": str(free_port())}, workdir).popen.wait(60)
         cultivate = Process(["bot", "web"], env, workdir)
         bare = Process(["bench.bare_bolt"], {**env, "PORT": str(free_port())}, workdir)

@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
+from bench.processes import empty_database
 from bot.dispatch import Dispatcher, Due, Senders, SingleWorkspace
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.workspace import BOT_USER_ID, Channel
@@ -57,11 +58,8 @@ def scheduler_process(database_url: str, api_url: str, worker: str) -> None:
 
 
 async def prepare(database_url: str, rows: int, channels: int) -> None:
+    await empty_database(database_url)
     database = Database(database_url)
-    if not database.is_sqlite:
-        async with database.engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
     await upgrade(database)
     now = datetime.now(UTC)
     async with database.session() as session:

@@ -17,7 +17,14 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.processes import SIGNING_SECRET, Process, environment, free_port, percentile
+from bench.processes import (
+    SIGNING_SECRET,
+    Process,
+    empty_database,
+    environment,
+    free_port,
+    percentile,
+)
 from bot.fakeslack import FakeSlack, SlackRequests
 
 CHANNEL = "C0HOUSING"
@@ -28,6 +35,7 @@ async def main(people: int, seconds: float, database_url: str | None) -> None:
         workdir = Path(tmp)
         url = database_url or f"sqlite:///{workdir / 'bench.db'}"
         env = environment(api_url=slack.api_url, database_url=url, SCHEDULER_TICK_SECONDS="1")
+        await empty_database(url)
         Process(["bot", "migrate"], {**env, "PORT": str(free_port())}, workdir).popen.wait(60)
         web = Process(["bot", "web"], env, workdir)
         clock = Process(["bot", "clock"], {**env, "PORT": str(free_port())}, workdir)

@@ -10,7 +10,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from bench.processes import Process, environment, free_port
+from bench.processes import Process, empty_database, environment, free_port
 from bot.fakeslack import FakeSlack
 
 
@@ -19,6 +19,7 @@ async def main(database_url: str | None, idle: float) -> None:
         workdir = Path(tmp)
         url = database_url or f"sqlite:///{workdir / 'bench.db'}"
         env = environment(api_url=slack.api_url, database_url=url, SCHEDULER_TICK_SECONDS="1")
+        await empty_database(url)
         Process(["bot", "migrate"], {**env, "PORT": str(free_port())}, workdir).popen.wait(60)
         processes = {
             mode: Process(["bot", mode], {**env, "PORT": str(free_port())}, workdir)

@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import text
+
+from storage.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "bench-signing-secret"
@@ -110,3 +113,14 @@ def environment(*, api_url: str, database_url: str | None, **extra: str) -> dict
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def empty_database(database_url: str) -> None:
+    """Start each benchmark from an empty PostgreSQL schema, whatever ran on it before, so a
+    script gives the same figures alone as in bench/all.sh. (SQLite runs use a new file.)"""
+    database = Database(database_url)
+    if not database.is_sqlite:
+        async with database.engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    await database.dispose()
