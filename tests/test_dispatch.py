@@ -319,3 +319,48 @@ async def test_a_slow_send_renews_its_claim_so_nobody_takes_it_twice(
     release.set()
     assert await sending == 1
     assert notes(slack) == ["slow"]
+
+
+async def test_a_row_that_waited_its_turn_is_not_sent_if_another_process_took_it(
+    app: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    """A row claimed moments ago goes straight out; one that waited behind slow sends is
+    checked first, and if another process took it meanwhile, it is theirs to send."""
+    release, started = asyncio.Event(), asyncio.Event()
+
+    async def slow_first(due: Due, client: AsyncWebClient) -> None:
+        if due.payload["text"] == "first":
+            started.set()
+            await release.wait()
+        await post_note(due, client)
+
+    app.app.senders.register("slow_first", slow_first, description="a slow first note")
+    async with app.database.session() as session:
+        for text in ("first", "second"):
+            await scheduled.schedule(
+                session,
+                team_id=TEAM,
+                community_id=1,
+                kind="slow_first",
+                due_at=clock.now(),
+                payload={"channel": HOUSING, "text": text},
+            )
+    one_at_a_time = Dispatcher(
+        app.runtime, app.app.senders, app.app.clients, worker="busy", concurrency=1
+    )
+    sending = asyncio.create_task(one_at_a_time.run_once())
+    await started.wait()
+    # "second" waits its turn; meanwhile its lease runs out and another process takes it.
+    clock.advance(timedelta(minutes=1))
+    async with app.database.session() as session:
+        [second] = (
+            await session.exec(
+                select(ScheduledSend).where(ScheduledSend.payload["text"].as_string() == "second")
+            )
+        ).all()
+        second.claimed_by = "another"
+        session.add(second)
+    release.set()
+    assert await sending == 2
+    assert notes(slack) == ["first"]  # "second" is left to the process that took it
+    assert (await row(app, second.id or 0)).claimed_by == "another"
