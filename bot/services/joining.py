@@ -128,14 +128,13 @@ async def ask_to_join(
                 user_id=user_id,
                 requested_at=now,
             )
-            await scheduled.schedule(
+            await _schedule_about(
                 session,
+                kind=JOIN_REQUEST,
                 team_id=team_id,
                 community_id=community_id,
-                kind=JOIN_REQUEST,
-                due_at=now,
-                payload={"request": request.id},
-                dedupe_key=f"{JOIN_REQUEST}:{request.id}",
+                request_id=request.id,
+                now=now,
             )
     except IntegrityError:
         # A second click a moment after the first: its request is the one waiting.
@@ -181,14 +180,13 @@ async def decide(
         ):
             await session.refresh(request)  # whoever answered a moment before us
             raise AlreadyDecided(request.state, request.decided_by)
-        await scheduled.schedule(
+        await _schedule_about(
             session,
+            kind=JOIN_ANSWER,
             team_id=team_id,
             community_id=request.community_id,
-            kind=JOIN_ANSWER,
-            due_at=now,
-            payload={"request": request_id},
-            dedupe_key=f"{JOIN_ANSWER}:{request_id}",
+            request_id=request_id,
+            now=now,
         )
         await session.refresh(request)
     return request, record
@@ -210,16 +208,36 @@ async def lapse_pending_requests(
             decided_at=now,
             reason=None,
         )
-        await scheduled.schedule(
+        await _schedule_about(
             session,
+            kind=JOIN_ANSWER,
             team_id=team_id,
             community_id=community_id,
-            kind=JOIN_ANSWER,
-            due_at=now,
-            payload={"request": request.id},
-            dedupe_key=f"{JOIN_ANSWER}:{request.id}",
+            request_id=request.id,
+            now=now,
         )
     return len(waiting)
+
+
+async def _schedule_about(
+    session: AsyncSession,
+    *,
+    kind: str,
+    team_id: str,
+    community_id: int,
+    request_id: int | None,
+    now: datetime,
+) -> None:
+    """Something to send now about a join request, once however often it is scheduled."""
+    await scheduled.schedule(
+        session,
+        team_id=team_id,
+        community_id=community_id,
+        kind=kind,
+        due_at=now,
+        payload={"request": request_id},
+        dedupe_key=f"{kind}:{request_id}",
+    )
 
 
 async def join_request(
