@@ -37,14 +37,19 @@ async def app(cultivate: Cultivate) -> Cultivate:
 
 
 async def add_note(
-    cultivate: Cultivate, text: str, *, after: timedelta = timedelta(0), **extra: object
+    cultivate: Cultivate,
+    text: str,
+    *,
+    after: timedelta = timedelta(0),
+    kind: str = NOTE,
+    **extra: object,
 ) -> int:
     async with cultivate.database.session() as session:
         row = await scheduled.schedule(
             session,
             team_id=TEAM,
             community_id=1,
-            kind=NOTE,
+            kind=kind,
             due_at=cultivate.runtime.clock.now() + after,
             payload={"channel": HOUSING, "text": text},
             **extra,  # type: ignore[arg-type]
@@ -298,15 +303,7 @@ async def test_a_slow_send_renews_its_claim_so_nobody_takes_it_twice(
         await post_note(due, client)
 
     app.app.senders.register("slow_note", slow, description="a slow note")
-    async with app.database.session() as session:
-        await scheduled.schedule(
-            session,
-            team_id=TEAM,
-            community_id=1,
-            kind="slow_note",
-            due_at=clock.now(),
-            payload={"channel": HOUSING, "text": "slow"},
-        )
+    await add_note(app, "slow", kind="slow_note")
     lease = timedelta(seconds=0.3)  # renewed every 0.1s of real time
     sender = Dispatcher(app.runtime, app.app.senders, app.app.clients, worker="slow", lease=lease)
     other = Dispatcher(app.runtime, app.app.senders, app.app.clients, worker="other", lease=lease)
@@ -335,16 +332,8 @@ async def test_a_row_that_waited_its_turn_is_not_sent_if_another_process_took_it
         await post_note(due, client)
 
     app.app.senders.register("slow_first", slow_first, description="a slow first note")
-    async with app.database.session() as session:
-        for text in ("first", "second"):
-            await scheduled.schedule(
-                session,
-                team_id=TEAM,
-                community_id=1,
-                kind="slow_first",
-                due_at=clock.now(),
-                payload={"channel": HOUSING, "text": text},
-            )
+    await add_note(app, "first", kind="slow_first")
+    second_id = await add_note(app, "second", kind="slow_first")
     one_at_a_time = Dispatcher(
         app.runtime, app.app.senders, app.app.clients, worker="busy", concurrency=1
     )
@@ -353,14 +342,11 @@ async def test_a_row_that_waited_its_turn_is_not_sent_if_another_process_took_it
     # "second" waits its turn; meanwhile its lease runs out and another process takes it.
     clock.advance(timedelta(minutes=1))
     async with app.database.session() as session:
-        [second] = (
-            await session.exec(
-                select(ScheduledSend).where(ScheduledSend.payload["text"].as_string() == "second")
-            )
-        ).all()
+        second = await session.get(ScheduledSend, second_id)
+        assert second is not None
         second.claimed_by = "another"
         session.add(second)
     release.set()
     assert await sending == 2
     assert notes(slack) == ["first"]  # "second" is left to the process that took it
-    assert (await row(app, second.id or 0)).claimed_by == "another"
+    assert (await row(app, second_id)).claimed_by == "another"
