@@ -165,6 +165,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a hung client connection must not keep the test run alive
+    # socketserver listens with a backlog of 5. slack_sdk opens a connection per call, so a
+    # burst of concurrent calls overflowed it and the overflow waited on TCP's retry: measured
+    # with 32 calls in flight and 50 ms latency, 229 calls/s with it, 390 without.
+    request_queue_size = 1024
 
     def __init__(self, fake: FakeSlack) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
