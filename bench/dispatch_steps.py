@@ -1,0 +1,109 @@
+"""Where one scheduler process's time goes when it drains a backlog: per row, the Slack call,
+confirming the claim and recording the send, and the CPU it used. The fake Slack runs in a
+process of its own (50 ms latency), as in bench/dispatch.py; the dispatcher runs here, timed.
+
+    python -m bench.dispatch_steps [--rows 3000] [--channels 300] [--in-flight 8]
+        [--database-url postgresql://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from multiprocessing.synchronize import Event
+from pathlib import Path
+from typing import Any
+
+from bench.dispatch import KIND, post, prepare
+from bot.dispatch import Dispatcher, Senders, SingleWorkspace
+from bot.pacing import ChannelPacer
+from bot.runtime import Runtime
+from bot.slack_client import make_client
+from storage.db import Database
+from storage.repositories import scheduled
+
+spent: defaultdict[str, float] = defaultdict(float)
+
+
+def timed(step: str, function: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await function(*args, **kwargs)
+        finally:
+            spent[step] += time.perf_counter() - started
+
+    return run
+
+
+def fake_slack(channels: int, urls: Any, done: Event) -> None:
+    from bot.fakeslack import FakeSlack
+    from bot.fakeslack.workspace import BOT_USER_ID, Channel
+
+    with FakeSlack() as slack:
+        for n in range(channels):
+            channel = Channel(f"C{n:05d}", f"bench-{n}", members=[BOT_USER_ID])
+            slack.workspace.channels[channel.id] = channel
+        slack.latency = 0.05
+        urls.put(slack.api_url)
+        done.wait()
+        slack.problems.clear()
+
+
+async def drain(database_url: str, api_url: str, rows: int, channels: int, in_flight: int) -> None:
+    await prepare(database_url, rows, channels)
+    # The steps, timed where the dispatcher calls them.
+    scheduled.confirm_claim = timed("confirm the claim", scheduled.confirm_claim)  # type: ignore[assignment]
+    scheduled.finish = timed("record the send", scheduled.finish)  # type: ignore[assignment]
+    senders = Senders()
+    senders.register(KIND, timed("Slack call", post), description="a benchmark post")
+    client = make_client(token="xoxb-bench", base_url=api_url, pacer=ChannelPacer())
+    database = Database(database_url)
+    dispatcher = Dispatcher(
+        Runtime(database=database),
+        senders,
+        SingleWorkspace(client),
+        worker="steps",
+        concurrency=in_flight,
+    )
+    started, cpu, sent = time.perf_counter(), time.process_time(), 0
+    while handled := await dispatcher.run_once():
+        sent += handled
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    await database.dispose()
+    print(f"{rows} rows across {channels} channels, {in_flight} sends in flight\n")
+    print("| figure | value |\n| --- | ---: |")
+    print(f"| rows a second | {sent / elapsed:.0f} |")
+    for step, seconds in spent.items():
+        print(f"| {step}, ms a row | {1000 * seconds / sent:.1f} |")
+    print(f"| CPU, ms a row | {1000 * cpu / sent:.1f} |")
+    print(f"| share of the time the process was busy | {cpu / elapsed:.0%} |")
+
+
+def main(rows: int, channels: int, in_flight: int, database_url: str | None) -> None:
+    context = multiprocessing.get_context("spawn")
+    urls, done = context.Queue(), context.Event()
+    slack = context.Process(target=fake_slack, args=(channels, urls, done))
+    slack.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+            asyncio.run(drain(url, urls.get(timeout=30), rows, channels, in_flight))
+    finally:
+        done.set()
+        slack.join()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=3_000)
+    parser.add_argument("--channels", type=int, default=300)
+    parser.add_argument("--in-flight", type=int, default=8)
+    parser.add_argument("--database-url")
+    options = parser.parse_args()
+    main(options.rows, options.channels, options.in_flight, options.database_url)
