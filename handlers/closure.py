@@ -628,10 +628,6 @@ def register(registry: Registry) -> None:
                 continue
             channel_id = str(created["channel"]["id"])
             try:
-                invited = [u for u in sub.members if u != context.bot_user_id]
-                if user_id not in invited:
-                    invited.append(user_id)
-                await client.conversations_invite(channel=channel_id, users=",".join(invited))
                 await start_sub_community(
                     runtime.database,
                     runtime.clock,
@@ -641,14 +637,29 @@ def register(registry: Registry) -> None:
                     channel_id=channel_id,
                     name=sub.name,
                 )
-            except (SlackApiError, CommunityError) as error:
-                reason = error.response.get("error") if isinstance(error, SlackApiError) else error
+            except CommunityError as error:
                 await tell_privately(
                     client,
                     user_id=user_id,
-                    text=f"I could not start *{escape(sub.name)}*: {escape(str(reason))}.",
+                    text=f"I could not start *{escape(sub.name)}*: {escape(str(error))}.",
                 )
                 continue
+            invited = [u for u in sub.members if u != context.bot_user_id]
+            if user_id not in invited:
+                invited.append(user_id)
+            try:
+                await client.conversations_invite(channel=channel_id, users=",".join(invited))
+            except SlackApiError as error:
+                # The community stands in its new channel either way; the coordinator can add
+                # its members by hand.
+                people = ", ".join(mention(u) for u in invited)
+                await tell_privately(
+                    client,
+                    user_id=user_id,
+                    text=f"*{escape(sub.name)}* has started in <#{channel_id}>, but Slack would "
+                    f"not let me invite its members "
+                    f"(`{escape(str(error.response.get('error')))}`): please add {people} there.",
+                )
             await client.chat_postMessage(
                 channel=channel_id,
                 text=f"🌱 *{escape(sub.name)}* grows out of *{escape(parent.community.name)}* "

@@ -743,3 +743,30 @@ async def test_after_closure_pressing_join_on_an_invitation_adds_nobody_and_is_n
     assert slack.calls_to("conversations.invite") == []
     assert await stored(community, InvitationClick) == []
     assert await stored(community, JoinRequest) == []
+
+
+async def test_a_split_whose_members_cannot_be_invited_still_starts_and_says_so(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    view = await close(community, reason="split")
+    slack.fail_next("conversations.invite", "user_is_restricted")
+    answers = {"sub1_name": "Housing Finance", "sub1_members": [BEN, NOOR]}
+    reply = await community.submit(slack.views[view["id"]], as_values(answers))
+    assert reply.body == "", reply.body
+
+    [told] = await slack.wait_for(
+        "chat.postMessage", lambda c: "would not let me invite" in c.args["text"]
+    )
+    assert told.args["channel"] == ASHA
+    assert "`user_is_restricted`" in told.args["text"]
+    assert all(f"<@{person}>" in told.args["text"] for person in (BEN, NOOR, ASHA))
+    # The community stands in its new channel, with the parent's scope, and says where it grew.
+    [created] = slack.calls_to("conversations.create")
+    channel = created.response["channel"]["id"]
+    await slack.wait_for(
+        "chat.postMessage",
+        lambda c: c.args["channel"] == channel and "grows out of" in c.args["text"],
+    )
+    async with community.database.session() as session:
+        names = (await session.exec(select(Community.name).order_by(Community.id))).all()
+    assert names == ["Housing policy", "Housing Finance"]
