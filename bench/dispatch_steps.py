@@ -1,5 +1,6 @@
-"""Where one scheduler process's time goes when it drains a backlog: per row, the Slack call,
-confirming the claim and recording the send, and the CPU it used. The fake Slack runs in a
+"""Where one scheduler process's time goes when it drains a backlog: per row, the Slack call
+(and, within it, waiting for the channel's turn), confirming the claim and recording the send,
+and the CPU it used. The fake Slack runs in a
 process of its own (50 ms latency), as in bench/dispatch.py; the dispatcher runs here, timed.
 
     python -m bench.dispatch_steps [--rows 3000] [--channels 300] [--in-flight 8]
@@ -62,7 +63,9 @@ async def drain(database_url: str, api_url: str, rows: int, channels: int, in_fl
     scheduled.finish = timed("record the send", scheduled.finish)  # type: ignore[assignment]
     senders = Senders()
     senders.register(KIND, timed("Slack call", post), description="a benchmark post")
-    client = make_client(token="xoxb-bench", base_url=api_url, pacer=ChannelPacer())
+    pacer = ChannelPacer()
+    pacer.wait_turn = timed("wait for the channel's turn", pacer.wait_turn)  # type: ignore[method-assign]
+    client = make_client(token="xoxb-bench", base_url=api_url, pacer=pacer)
     database = Database(database_url)
     dispatcher = Dispatcher(
         Runtime(database=database),
