@@ -32,12 +32,11 @@ from bot.services.splitting import (
 )
 from bot.text import calendar_date, escape, mention
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
-from handlers.cop import CopRequest
+from handlers.cop import CopRequest, community_here
 from handlers.deliveries import post_once
 from handlers.forms import errors_on_blocks, input_block, read_state
 from handlers.meetings import Meetings
 from handlers.registry import Registry, Surface
-from handlers.stages import NO_COMMUNITY
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
 CLOSE_FORM = "closure_form"
@@ -213,11 +212,8 @@ def register(registry: Registry) -> None:
     meetings = Meetings(registry)  # its redraw of a cancelled meeting's announcement
 
     async def record_in(request: CopRequest, action: str) -> CommunityRecord | None:
-        record = await community_in_channel(
-            runtime.database, team_id=request.team_id, channel_id=request.channel_id
-        )
+        record = await community_here(runtime.database, request)
         if record is None:
-            await request.tell(NO_COMMUNITY)
             return None
         if not record.is_coordinator(request.user_id):
             await request.tell(who_can(record, action))

@@ -19,10 +19,9 @@ from bot.services.communities import (
 from bot.services.errors import AlreadyACommunity, InvalidAnswers
 from bot.text import escape, mention
 from handlers.blocks import Block, metadata_of, modal, plain
-from handlers.cop import CopRequest
+from handlers.cop import CopRequest, community_here
 from handlers.progress import community_blocks
 from handlers.registry import Registry, Surface
-from handlers.stages import NO_COMMUNITY
 from handlers.views import TOO_SLOW, open_modal
 
 START_FORM = "community_start"
@@ -140,11 +139,8 @@ def register(registry: Registry) -> None:
 
     @cop.subcommand("status", summary="how far this community has got, and what to do next")
     async def status(request: CopRequest) -> None:
-        record = await community_in_channel(
-            runtime.database, team_id=request.team_id, channel_id=request.channel_id
-        )
+        record = await community_here(runtime.database, request)
         if record is None:
-            await request.tell(NO_COMMUNITY)
             return
         blocks = await community_blocks(registry, record, request.user_id, Surface.STATUS)
         await request.tell(f"How {record.community.name} is doing", blocks=blocks)

@@ -12,12 +12,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
+from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.errors import NoCommunity
 from handlers.blocks import as_id
-from handlers.cop import CopRequest
+from handlers.cop import CopRequest, community_here
 from handlers.registry import Registry
-from handlers.stages import NO_COMMUNITY
 from handlers.views import TOO_SLOW, tell_privately
 
 # Opens the form for a community; False when Slack's trigger had already expired.
@@ -38,11 +37,8 @@ def register_coordinator_form(
     database = registry.runtime.database
 
     async def from_command(request: CopRequest) -> None:
-        record = await community_in_channel(
-            database, team_id=request.team_id, channel_id=request.channel_id
-        )
+        record = await community_here(database, request)
         if record is None:
-            await request.tell(NO_COMMUNITY)
             return
         if not record.is_coordinator(request.user_id):
             await request.tell(refusal)

@@ -13,9 +13,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.services.communities import CommunityRecord, community_in_channel
 from bot.text import escape, truncate
+from storage.db import Database
 
 COMMAND = "/cop"
+NO_COMMUNITY = "This channel isn't a community yet. `/cop start` makes it one."
 # Subcommands at work after their ack, per process; the rest wait their turn. Unbounded, a burst
 # of commands left hundreds of tasks contending for the event loop and the database, and a form
 # saved meanwhile (which must finish before its ack) missed Slack's 3 seconds.
@@ -39,6 +42,17 @@ class CopRequest:
     async def tell(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Answer only the person who typed the command."""
         await self.respond(text=text, blocks=blocks, response_type="ephemeral")
+
+
+async def community_here(database: Database, request: CopRequest) -> CommunityRecord | None:
+    """The community of the channel the command was typed in; None, and the person told how
+    to make it one, if it is not a community."""
+    record = await community_in_channel(
+        database, team_id=request.team_id, channel_id=request.channel_id
+    )
+    if record is None:
+        await request.tell(NO_COMMUNITY)
+    return record
 
 
 Subcommand = Callable[[CopRequest], Awaitable[None]]

@@ -13,7 +13,7 @@ from bot.catalogue import GOVERNANCE
 from bot.clock import Clock
 from bot.dispatch import Drop, Due
 from bot.services import health, lifecycle, sustaining
-from bot.services.communities import CommunityRecord, community_in_channel
+from bot.services.communities import CommunityRecord
 from bot.services.development import Development, development
 from bot.services.errors import NoCommunity
 from bot.services.health import HealthFigures, Period
@@ -22,9 +22,8 @@ from bot.services.pictures import Picture, draw_all, stakeholders_of
 from bot.services.sustaining import NoLongerWanted, UploadedPicture
 from bot.text import calendar_date, escape, mention
 from handlers.blocks import Block, context, header, section
-from handlers.cop import CopRequest
+from handlers.cop import CopRequest, community_here
 from handlers.registry import Registry, Surface
-from handlers.stages import NO_COMMUNITY
 from storage.db import Database
 
 NAMES_SHOWN = 10  # people named in one figure; the rest are counted
@@ -241,11 +240,8 @@ def register(registry: Registry) -> None:
 
     @cop.subcommand("health", summary="coordinators: is the community alive? figures and pictures")
     async def show_health(request: CopRequest) -> None:
-        record = await community_in_channel(
-            database, team_id=request.team_id, channel_id=request.channel_id
-        )
+        record = await community_here(database, request)
         if record is None:
-            await request.tell(NO_COMMUNITY)
             return
         if not record.is_coordinator(request.user_id):
             await request.tell(COORDINATORS_ONLY)

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue import LAUNCH_AGENDA
-from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
+from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.meeting_form import LAUNCH, LAUNCH_FIELDS, new_form_values
 from bot.services.meetings import create_meeting, upcoming
@@ -37,12 +37,11 @@ from bot.services.terms import (
 from bot.text import escape, mention, slack_time
 from handlers import meeting_views
 from handlers.blocks import Block, actions, button, context, metadata_of, plain, section
-from handlers.cop import CopRequest
+from handlers.cop import CopRequest, community_here
 from handlers.forms import errors_on_blocks, read_state
 from handlers.live import redraw
 from handlers.meetings import Meetings, refusal
 from handlers.registry import Registry, Surface
-from handlers.stages import NO_COMMUNITY
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
 LAUNCH_FORM = "launch_form"
@@ -190,11 +189,8 @@ def register(registry: Registry) -> None:
 
     @cop.subcommand("launch", summary="plan the launch workshop and draft the terms of reference")
     async def launch(request: CopRequest) -> None:
-        record = await community_in_channel(
-            runtime.database, team_id=request.team_id, channel_id=request.channel_id
-        )
+        record = await community_here(runtime.database, request)
         if record is None:
-            await request.tell(NO_COMMUNITY)
             return
         if not record.is_coordinator(request.user_id):
             await request.tell("Only this community's coordinators can plan its launch.")

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
-from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
+from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.errors import CommunityError, EditConflict, Gone, InvalidAnswers, NoCommunity
 from bot.services.meeting_form import (
     LAUNCH,
@@ -47,12 +47,11 @@ from bot.services.meetings import (
 from bot.text import escape, mention
 from handlers import meeting_views as views
 from handlers.blocks import Block, metadata_of, section
-from handlers.cop import CopRequest
+from handlers.cop import CopRequest, community_here
 from handlers.deliveries import post_once
 from handlers.forms import errors_on_blocks, read_state
 from handlers.live import redraw
 from handlers.registry import Registry, Surface
-from handlers.stages import NO_COMMUNITY
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
 OCCURRENCE = re.compile(r"^occurrence:(\d+)$")
@@ -107,11 +106,8 @@ def register(registry: Registry) -> None:
 
     @cop.subcommand("meeting", summary="plan a meeting, or a series, with reminders and RSVPs")
     async def plan(request: CopRequest) -> None:
-        record = await community_in_channel(
-            runtime.database, team_id=request.team_id, channel_id=request.channel_id
-        )
+        record = await community_here(runtime.database, request)
         if record is None:
-            await request.tell(NO_COMMUNITY)
             return
         if not can_organise(record, request.user_id):
             await request.tell(
@@ -132,11 +128,8 @@ def register(registry: Registry) -> None:
 
     @cop.subcommand("meetings", summary="the meetings coming up, to change or cancel them")
     async def listing(request: CopRequest) -> None:
-        record = await community_in_channel(
-            runtime.database, team_id=request.team_id, channel_id=request.channel_id
-        )
+        record = await community_here(runtime.database, request)
         if record is None:
-            await request.tell(NO_COMMUNITY)
             return
         await request.tell(
             f"Meetings of {escape(record.community.name)}",

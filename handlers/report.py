@@ -10,15 +10,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.clock import Clock
 from bot.dispatch import Due
 from bot.services import report, sustaining
-from bot.services.communities import CommunityRecord, community_in_channel
+from bot.services.communities import CommunityRecord
 from bot.services.development import Development
 from bot.services.health import HealthFigures
 from bot.services.report import ReportPicture
 from bot.text import escape, mention
-from handlers.cop import CopRequest
+from handlers.cop import CopRequest, community_here
 from handlers.health import current_figures, figures_for, run_round, upload_pictures, wanted
 from handlers.registry import Registry
-from handlers.stages import NO_COMMUNITY
 from storage.db import Database
 
 COORDINATORS_ONLY = "Only this community's coordinators can compile its report."
@@ -74,11 +73,8 @@ def register(registry: Registry) -> None:
 
     @cop.subcommand("report", summary="coordinators: a report for the participating organisations")
     async def compile_report(request: CopRequest) -> None:
-        record = await community_in_channel(
-            database, team_id=request.team_id, channel_id=request.channel_id
-        )
+        record = await community_here(database, request)
         if record is None:
-            await request.tell(NO_COMMUNITY)
             return
         if not record.is_coordinator(request.user_id):
             await request.tell(COORDINATORS_ONLY)

@@ -13,15 +13,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import members
-from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
+from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
 from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.members import SETTABLE_LEVELS, Level, Roster, RosterEntry
 from bot.text import calendar_date, escape, mention
 from handlers.blocks import Block, as_id, button, context, metadata_of, modal, plain, section
-from handlers.cop import CopRequest
+from handlers.cop import CopRequest, community_here
 from handlers.registry import Registry, Surface
-from handlers.stages import NO_COMMUNITY
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
 ROSTER_VIEW = "roster"
@@ -212,11 +211,8 @@ def register(registry: Registry) -> None:
 
     @cop.subcommand("roster", summary="who takes part in this community, and at what level")
     async def open_roster(request: CopRequest) -> None:
-        record = await community_in_channel(
-            database, team_id=request.team_id, channel_id=request.channel_id
-        )
+        record = await community_here(database, request)
         if record is None:
-            await request.tell(NO_COMMUNITY)
             return
         if not await show(
             request.client,

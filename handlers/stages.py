@@ -18,7 +18,6 @@ from bot.services.communities import (
     CommunityRecord,
     StageRecord,
     community_by_id,
-    community_in_channel,
 )
 from bot.services.errors import (
     CommunityError,
@@ -40,7 +39,7 @@ from handlers.blocks import (
     plain,
     section,
 )
-from handlers.cop import CopRequest
+from handlers.cop import CopRequest, community_here
 from handlers.forms import describe, describe_item, errors_on_blocks, input_block, read_state
 from handlers.registry import Registry
 from handlers.views import TOO_SLOW, open_modal, tell_privately
@@ -49,7 +48,6 @@ STAGE_FORM = "stage_form"
 LIST_ITEM = "stage_list_item"
 OPEN_STAGE = "open_stage"
 REMOVE = "remove"
-NO_COMMUNITY = "This channel isn't a community yet. `/cop start` makes it one."
 
 
 @dataclass(frozen=True)
@@ -397,11 +395,8 @@ def register(registry: Registry) -> None:
 
 def _stage_command(runtime: Runtime, stage: Stage) -> Any:
     async def open_stage(request: CopRequest) -> None:
-        record = await community_in_channel(
-            runtime.database, team_id=request.team_id, channel_id=request.channel_id
-        )
+        record = await community_here(runtime.database, request)
         if record is None:
-            await request.tell(NO_COMMUNITY)
             return
         opened = await open_modal(
             request.client,

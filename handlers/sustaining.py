@@ -9,7 +9,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 
 from bot.services import sustaining
-from bot.services.communities import community_in_channel
 from bot.services.development import DevelopmentStage
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.health import Cadence
@@ -17,10 +16,9 @@ from bot.services.lifecycle import CommunityClosed
 from bot.services.sustaining import NEVER, Plan
 from bot.text import escape
 from handlers.blocks import Block, as_id, context, metadata_of, modal, plain
-from handlers.cop import CopRequest
+from handlers.cop import CopRequest, community_here
 from handlers.health import current_figures
 from handlers.registry import Registry
-from handlers.stages import NO_COMMUNITY
 from handlers.views import TOO_SLOW, open_modal
 
 SETTINGS_FORM = "sustaining_settings"
@@ -128,11 +126,8 @@ def register(registry: Registry) -> None:
         "sustain", summary="coordinators: digest, new perspectives, sponsor report, stage"
     )
     async def settings(request: CopRequest) -> None:
-        record = await community_in_channel(
-            database, team_id=request.team_id, channel_id=request.channel_id
-        )
+        record = await community_here(database, request)
         if record is None:
-            await request.tell(NO_COMMUNITY)
             return
         if not record.is_coordinator(request.user_id):
             await request.tell(COORDINATORS_ONLY)

@@ -18,7 +18,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
 from bot.services import welcomes
-from bot.services.communities import community_in_channel
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
 from bot.services.lifecycle import CommunityClosed
 from bot.services.members import member_joined, member_left
@@ -35,10 +34,9 @@ from handlers.blocks import (
     plain,
     section,
 )
-from handlers.cop import CopRequest
+from handlers.cop import CopRequest, community_here
 from handlers.forms import input_block, read_state
 from handlers.registry import Registry
-from handlers.stages import NO_COMMUNITY
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
 INTRODUCE = "introduce"
@@ -462,11 +460,8 @@ def register(registry: Registry) -> None:
 
     @cop.subcommand("welcome", summary="coordinators: edit the message newcomers receive")
     async def edit_welcome(request: CopRequest) -> None:
-        record = await community_in_channel(
-            database, team_id=request.team_id, channel_id=request.channel_id
-        )
+        record = await community_here(database, request)
         if record is None:
-            await request.tell(NO_COMMUNITY)
             return
         if not record.is_coordinator(request.user_id):
             await request.tell(
