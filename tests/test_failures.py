@@ -22,6 +22,7 @@ from storage.models import ScheduledSend
 from storage.repositories import scheduled
 from tests.conftest import ASHA, BEN, HOUSING, TEAM, Cultivate, settings_for
 from tests.test_communities import start_community
+from tests.test_dispatch import add_note, row
 from tests.test_home import open_home, texts
 from tests.test_stages import as_values, open_stage
 
@@ -41,27 +42,6 @@ async def community(cultivate: Cultivate) -> Cultivate:
     return cultivate
 
 
-async def schedule_broken(cultivate: Cultivate) -> int:
-    async with cultivate.database.session() as session:
-        row = await scheduled.schedule(
-            session,
-            team_id=TEAM,
-            community_id=1,
-            kind=BROKEN,
-            due_at=cultivate.runtime.clock.now(),
-            payload={},
-        )
-        assert row is not None and row.id is not None
-        return row.id
-
-
-async def stored(cultivate: Cultivate, send_id: int) -> ScheduledSend:
-    async with cultivate.database.session() as session:
-        found = await session.get(ScheduledSend, send_id)
-        assert found is not None
-        return found
-
-
 def sent_to(slack: FakeSlack, user: str) -> list[str]:
     return [
         c.args["text"]
@@ -73,18 +53,18 @@ def sent_to(slack: FakeSlack, user: str) -> list[str]:
 async def test_a_crashing_sender_is_retried_then_the_coordinators_are_told_once(
     community: Cultivate, slack: FakeSlack, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    send_id = await schedule_broken(community)
+    send_id = await add_note(community, "unused", kind=BROKEN)
     await community.tick()
-    row = await stored(community, send_id)
-    assert (row.state, row.attempts) == ("pending", 1)  # retried later, not given up at once
+    first = await row(community, send_id)
+    assert (first.state, first.attempts) == ("pending", 1)  # retried later, not given up at once
     assert sent_to(slack, ASHA) == []
 
     for _ in range(10):  # well past the last attempt: more ticks tell nobody again
         clock.advance(timedelta(hours=1))
         await community.tick()
 
-    row = await stored(community, send_id)
-    assert (row.state, row.attempts) == ("failed", 5)
+    last = await row(community, send_id)
+    assert (last.state, last.attempts) == ("failed", 5)
     [notice] = sent_to(slack, ASHA)
     assert "I couldn't send the archive for *Housing policy* in <#C0HOUSING>" in notice
     assert "It has been logged" in notice and "Slack said" not in notice
@@ -105,12 +85,8 @@ async def test_a_row_whose_process_dies_every_time_fails_instead_of_being_retrie
         tried.append(due.attempts)
 
     community.app.senders.register("fatal", never_finishes, description="a welcome message")
+    send_id = await add_note(community, "unused", kind="fatal")
     async with community.database.session() as session:
-        row = await scheduled.schedule(
-            session, team_id=TEAM, community_id=1, kind="fatal", due_at=clock.now(), payload={}
-        )
-        assert row is not None and row.id is not None
-        send_id = row.id
         # Five processes claimed it and died while sending: the last lease ran out.
         for _ in range(5):
             await scheduled.claim_due(
@@ -125,7 +101,7 @@ async def test_a_row_whose_process_dies_every_time_fails_instead_of_being_retrie
 
     await community.tick()
     assert tried == []
-    assert (await stored(community, send_id)).state == "failed"
+    assert (await row(community, send_id)).state == "failed"
     [notice] = sent_to(slack, ASHA)
     assert "I couldn't send a welcome message" in notice and "It has been logged" in notice
 
@@ -195,11 +171,11 @@ async def test_the_number_of_attempts_is_a_setting(
     app.senders.register(BROKEN, crash, description="the archive")
     dispatcher = app.dispatcher(worker="test")
     async with database.session() as session:
-        row = await scheduled.schedule(
+        added = await scheduled.schedule(
             session, team_id=TEAM, community_id=None, kind=BROKEN, due_at=clock.now(), payload={}
         )
-        assert row is not None and row.id is not None
-        send_id = row.id
+        assert added is not None and added.id is not None
+        send_id = added.id
     await dispatcher.run_until_idle()
     clock.advance(timedelta(minutes=1))
     await dispatcher.run_until_idle()
