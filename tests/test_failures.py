@@ -81,10 +81,10 @@ async def test_a_row_whose_process_dies_every_time_fails_instead_of_being_retrie
 ) -> None:
     tried: list[int] = []
 
-    async def never_finishes(due: Due, client: AsyncWebClient) -> None:
+    async def would_send(due: Due, client: AsyncWebClient) -> None:
         tried.append(due.attempts)
 
-    community.app.senders.register("fatal", never_finishes, description="a welcome message")
+    community.app.senders.register("fatal", would_send, description="a welcome message")
     send_id = await add_note(community, "unused", kind="fatal")
     async with community.database.session() as session:
         # Five processes claimed it and died while sending: the last lease ran out.
