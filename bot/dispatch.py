@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 DELIVERY_FAILED = "delivery_failed"
 # What a row's error says when its sender crashed (our bug, not Slack refusing): the notice and
 # App Home then say it has been logged rather than quote Slack.
-CRASHED = "internal error"
+CRASHED = "crashed"  # never one of Slack's error codes, which are snake_case
 # How long a claim holds before another scheduler may take the row. Short, so a killed
 # process's rows go out again within seconds; a live process renews its claims while it
 # sends, so a slow send is never taken for a dead one.
