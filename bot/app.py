@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_sdk.errors import SlackApiError
 
 from bot.dispatch import Dispatcher, Senders, SingleWorkspace, SlackClients
 from bot.installations import (
@@ -42,9 +41,17 @@ class Cultivate:
     runtime: Runtime
     clients: SlackClients  # the bot's client for each team, for work done outside a request
     lease: timedelta  # how long a scheduler's claim on a row holds
+    attempts: int  # tries at a scheduled send before it is marked failed
 
     def dispatcher(self, *, worker: str | None = None) -> Dispatcher:
-        return Dispatcher(self.runtime, self.senders, self.clients, worker=worker, lease=self.lease)
+        return Dispatcher(
+            self.runtime,
+            self.senders,
+            self.clients,
+            worker=worker,
+            lease=self.lease,
+            max_attempts=self.attempts,
+        )
 
 
 def create_app(
@@ -85,19 +92,11 @@ def create_app(
         )
         clients = SingleWorkspace(client)
 
-    @bolt.error
-    async def on_error(error: Exception) -> None:
-        if isinstance(error, SlackApiError):
-            # Slack refused a call (a user who left, a channel archived): worth a line, not
-            # a traceback. Anything else is our bug and gets one.
-            log.warning("Slack refused %s: %s", error.response.api_url, error.response.get("error"))
-            return
-        log.exception("a listener failed", exc_info=error)
-
     senders = Senders()
     lease = timedelta(seconds=settings.scheduler_lease_seconds)
     # Requests that schedule something for "now" send it at once through this one.
-    sender = Dispatcher(runtime, senders, clients, lease=lease)
+    attempts = settings.scheduler_attempts
+    sender = Dispatcher(runtime, senders, clients, lease=lease, max_attempts=attempts)
     cop = register_all(bolt, runtime, senders, settings, dispatcher=sender)
     return Cultivate(
         bolt=bolt,
@@ -106,6 +105,7 @@ def create_app(
         runtime=runtime,
         clients=clients,
         lease=lease,
+        attempts=attempts,
     )
 
 

@@ -32,6 +32,9 @@ from storage.repositories.scheduled import SendState
 log = logging.getLogger(__name__)
 
 DELIVERY_FAILED = "delivery_failed"
+# What a row's error says when its sender crashed (our bug, not Slack refusing): the notice and
+# App Home then say it has been logged rather than quote Slack.
+CRASHED = "crashed"  # never one of Slack's error codes, which are snake_case
 # How long a claim holds before another scheduler may take the row. Short, so a killed
 # process's rows go out again within seconds; a live process renews its claims while it
 # sends, so a slow send is never taken for a dead one.
@@ -83,6 +86,11 @@ class Due:
             attempts=row.attempts,
             stale_at=row.stale_at,
         )
+
+
+def is_crash(error: str | None) -> bool:
+    """Whether a row failed because its sender crashed, rather than because Slack refused."""
+    return bool(error) and str(error).startswith(CRASHED)
 
 
 class Drop(Exception):
@@ -232,11 +240,18 @@ class Dispatcher:
         logs.team_id.set(due.team_id)
         logs.community_id.set(due.community_id)
         async with self._concurrency:
+            if due.attempts > self.max_attempts:
+                # Claimed again after its last attempt's lease ran out: the process sending it
+                # died each time (a row that kills its sender would otherwise be tried for ever).
+                await self._fail(due, f"{CRASHED}: stopped while sending")
+                return
             try:
                 await self._send(due)
-            except Exception:  # never let one row stop the others
-                log.exception("scheduled %s #%d failed unexpectedly", due.kind, due.id)
-                await self._retry_or_fail(due, "unexpected error", retry_after=None)
+            except Exception as error:  # never let one row stop the others
+                logs.crash(log, f"scheduled {due.kind} #{due.id} failed unexpectedly", error)
+                await self._retry_or_fail(
+                    due, f"{CRASHED}: {type(error).__name__}", retry_after=None
+                )
 
     async def _send(self, due: Due) -> None:
         now = self.runtime.clock.now()
@@ -323,6 +338,7 @@ class Dispatcher:
                         "failed_id": due.id,
                         "what": self.senders.describe(due.kind),
                         "error": reason[:200],
+                        "crashed": is_crash(reason),
                     },
                 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import traceback
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -18,6 +19,13 @@ request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # Slack tokens have these shapes; a line that somehow carries one is redacted before output.
 TOKEN = re.compile(r"xox[abpre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
+
+
+def crash(logger: logging.Logger, what: str, error: BaseException) -> None:
+    """Log a bug: where it happened (the exception's type and the frames it passed through),
+    not its message, which may quote what a person typed or stored."""
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    logger.error("%s: %s\nTraceback (message left out):\n%s", what, type(error).__name__, frames)
 
 
 class ContextFilter(logging.Filter):

@@ -55,6 +55,8 @@ class Settings:
     port: int
     scheduler_tick_seconds: float
     scheduler_lease_seconds: float
+    # Attempts at a scheduled send before it is marked failed and the coordinators are told.
+    scheduler_attempts: int
     # Everyone who joins a community within this many seconds is greeted in one message.
     welcome_batch_seconds: int
     # Days into a closure's capture period when members who have not answered are reminded.
@@ -197,6 +199,7 @@ class _Common(TypedDict):
     port: int
     scheduler_tick_seconds: float
     scheduler_lease_seconds: float
+    scheduler_attempts: int
     welcome_batch_seconds: int
     capture_reminder_days: tuple[int, ...]
     log_level: str
@@ -225,6 +228,7 @@ def _common(
     lease = _positive_number(
         get("SCHEDULER_LEASE_SECONDS") or "20", "SCHEDULER_LEASE_SECONDS", problems
     )
+    attempts = _integer(get("SCHEDULER_ATTEMPTS") or "5", "SCHEDULER_ATTEMPTS", 1, 20, problems)
     batch = _integer(
         get("WELCOME_BATCH_SECONDS") or "60", "WELCOME_BATCH_SECONDS", 1, 86400, problems
     )
@@ -241,6 +245,7 @@ def _common(
         port=port,
         scheduler_tick_seconds=seconds,
         scheduler_lease_seconds=lease,
+        scheduler_attempts=attempts,
         welcome_batch_seconds=batch,
         capture_reminder_days=reminder_days,
         log_level=level,

@@ -12,6 +12,7 @@ from handlers import (
     closure,
     communities,
     deliveries,
+    failures,
     health,
     home,
     installs,
@@ -51,6 +52,7 @@ FEATURES = (
     home,
     deliveries,
     installs,
+    failures,
 )
 
 

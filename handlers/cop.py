@@ -11,14 +11,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import logs
 from bot.services.communities import CommunityRecord, community_in_channel
 from bot.text import escape, truncate
 from storage.db import Database
 
 COMMAND = "/cop"
 NO_COMMUNITY = "This channel isn't a community yet. `/cop start` makes it one."
+WENT_WRONG = (
+    "Sorry, something went wrong with `{command}` and it did not finish. "
+    "It has been logged so it can be fixed."
+)
 # Subcommands at work after their ack, per process; the rest wait their turn. Unbounded, a burst
 # of commands left hundreds of tasks contending for the event loop and the database, and a form
 # saved meanwhile (which must finish before its ack) missed Slack's 3 seconds.
@@ -129,4 +135,21 @@ class CopCommand:
             bot_user_id=context.bot_user_id,
         )
         async with self._at_work:
-            await entry.handler(request)
+            try:
+                await entry.handler(request)
+            except Exception as error:  # a bug, or Slack refusing: the person must hear of it
+                await self._went_wrong(request, name, error)
+
+    async def _went_wrong(self, request: CopRequest, name: str, error: Exception) -> None:
+        """Log what failed (never the text typed) and tell the person it did not work."""
+        what = f"{COMMAND} {name}"
+        if isinstance(error, SlackApiError):
+            request.logger.warning(
+                "Slack refused a call in %s: %s", what, error.response.get("error")
+            )
+        else:
+            logs.crash(request.logger, f"{what} failed", error)
+        try:
+            await request.tell(WENT_WRONG.format(command=what))
+        except Exception as telling:  # the response_url expired or Slack is down: log only
+            logs.crash(request.logger, f"could not tell the person that {what} failed", telling)

@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.dispatch import DELIVERY_FAILED, Drop, Due
+from bot.dispatch import DELIVERY_FAILED, Drop, Due, is_crash
 from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.deliveries import Delivery, outlook
 from bot.services.errors import NoCommunity
@@ -73,6 +73,38 @@ def _line(registry: Registry, delivery: Delivery, moment: str) -> str:
     return f"• {what}{about} — {moment}"
 
 
+def _failed_line(registry: Registry, delivery: Delivery) -> str:
+    when = delivery.finished_at or delivery.due_at
+    if is_crash(delivery.error):
+        # Our bug, not Slack's refusal: say what did not happen, in words.
+        what = registry.senders.describe(delivery.kind)
+        about = f" ({escape(delivery.about)})" if delivery.about else ""
+        day = slack_time(when, "{date_short_pretty}")
+        return (
+            f"• {what[:1].upper()}{what[1:]}{about} could not be sent on {day}; it has been logged."
+        )
+    return _line(
+        registry,
+        delivery,
+        f"failed {slack_time(when)} (Slack said `{escape(delivery.error or 'unknown')}`)",
+    )
+
+
+def _notice(*, what: str, community: str, channel_id: str, crashed: bool, error: str) -> str:
+    """The DM telling a coordinator what did not happen (`what` and `community` escaped)."""
+    if crashed:
+        return (
+            f"I couldn't send {what} for *{community}* in <#{channel_id}>: something went "
+            "wrong on my side, not in Slack, each time I tried. It has been logged so it can be "
+            "fixed. The community's Home tab lists what could not be sent."
+        )
+    return (
+        f"I couldn't deliver {what} for *{community}* "
+        f"in <#{channel_id}> after several tries (Slack said: `{error}`). "
+        "The community's Home tab lists what failed."
+    )
+
+
 def register(registry: Registry) -> None:
     runtime = registry.runtime
 
@@ -85,12 +117,12 @@ def register(registry: Registry) -> None:
             )
         except NoCommunity:
             raise Drop("the community is gone") from None
-        what = escape(str(due.payload.get("what", "a scheduled message")))
-        error = escape(str(due.payload.get("error", "unknown")))
-        text = (
-            f"I couldn't deliver {what} for *{escape(record.community.name)}* "
-            f"in <#{record.community.channel_id}> after several tries (Slack said: `{error}`). "
-            "The community's Home tab lists what failed."
+        text = _notice(
+            what=escape(str(due.payload.get("what", "a scheduled message"))),
+            community=escape(record.community.name),
+            channel_id=record.community.channel_id,
+            crashed=bool(due.payload.get("crashed")),
+            error=escape(str(due.payload.get("error", "unknown"))),
         )
         for coordinator in record.coordinators:
             await client.chat_postMessage(channel=coordinator, text=text)
@@ -119,15 +151,7 @@ def register(registry: Registry) -> None:
         else:
             blocks.append(context("Nothing is scheduled for this community."))
         if seen.failed:
-            lines = [
-                _line(
-                    registry,
-                    d,
-                    f"failed {slack_time(d.finished_at or d.due_at)}"
-                    f" (Slack said `{escape(d.error or 'unknown')}`)",
-                )
-                for d in seen.failed
-            ]
+            lines = [_failed_line(registry, d) for d in seen.failed]
             blocks.append(section("⚠️ *Could not be delivered*\n" + "\n".join(lines)))
         return blocks
 

@@ -34,6 +34,7 @@ def test_defaults() -> None:
     assert settings.scheduler_tick_seconds == 15
     assert settings.welcome_batch_seconds == 60
     assert settings.scheduler_lease_seconds == 20
+    assert settings.scheduler_attempts == 5
     assert settings.log_level == "INFO"
     assert not settings.socket_mode
 
@@ -76,6 +77,8 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         ({**GOOD, "WELCOME_BATCH_SECONDS": "0"}, "WELCOME_BATCH_SECONDS"),
         ({**GOOD, "SCHEDULER_TICK_SECONDS": "nan"}, "SCHEDULER_TICK_SECONDS"),
         ({**GOOD, "SCHEDULER_LEASE_SECONDS": "-5"}, "SCHEDULER_LEASE_SECONDS"),
+        ({**GOOD, "SCHEDULER_ATTEMPTS": "0"}, "SCHEDULER_ATTEMPTS"),
+        ({**GOOD, "SCHEDULER_ATTEMPTS": "lots"}, "SCHEDULER_ATTEMPTS"),
         ({**GOOD, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({**GOOD, "CAPTURE_REMINDER_DAYS": "3,7,10"}, "CAPTURE_REMINDER_DAYS"),
         ({**GOOD, "CAPTURE_REMINDER_DAYS": "0"}, "CAPTURE_REMINDER_DAYS"),

@@ -3,8 +3,10 @@ levels as a pyramid, and the stakeholder map. Drawn headless (matplotlib's Agg c
 pyplot, so drawing is safe off the event loop's thread) as PNG, each with alt text that says
 in words what it shows.
 
-Sized and lettered to be read at Slack's preview size: 960 x 540 pixels, with type large
-enough to stay legible when Slack scales the picture to half that.
+Sized and lettered to be read at Slack's preview size: 960 x 540 pixels (the stakeholder map
+1200 wide, for its key), with no type under 13 points, so it stays legible when Slack scales the
+picture to half that. The stakeholder map names nobody on the map itself: each point carries
+numbers and a key beside it names them, so names never print over each other.
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ if TYPE_CHECKING:
 
 WIDTH, HEIGHT, DPI = 8.0, 4.5, 120  # inches at DPI: 960 x 540 pixels
 ALT_MAX = 1000  # Slack's limit for a file's alt text
-TITLE_SIZE, LABEL_SIZE, TICK_SIZE = 19, 15, 14
+# Points at DPI. Nothing is lettered smaller than SMALL_SIZE: 13 points is 22 pixels here, still
+# 11 when Slack shows the picture at half its width.
+TITLE_SIZE, LABEL_SIZE, TICK_SIZE, SMALL_SIZE = 19, 15, 14, 13
+# The stakeholder map is wider, for its key, and taller when the key has many lines.
+MAP_WIDTH, MAP_HEIGHT = 10.0, 5.625  # 1200 x 675 pixels
+KEY_PITCH = SMALL_SIZE * 1.45  # points from one line of the key to the next
+KEY_NUMBERS = SMALL_SIZE * 1.3  # points from the key's edge to the right of its numbers
+KEY_MARGIN = 1.3  # inches of the figure's height outside the key: the title, the x axis
 INK, ACCENT, SOFT, MUTED = "#1f3b2a", "#d9822b", "#9cc5a1", "#6b6b6b"
 
 MEMBERS_ACTIVITY = "members_activity"
@@ -54,15 +63,25 @@ class Picture:
     alt_text: str
 
 
-def _figure() -> Figure:
+def _figure(width: float = WIDTH, height: float = HEIGHT) -> Figure:
     # Imported when first drawing, not at start-up: matplotlib's first import builds a font
     # cache, which would hold up the app's start (and its first ack) by seconds.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
+
+
+def _title(figure: Figure, name: str, what: str) -> None:
+    """ "<community>: <what>" across the top, the name cut short (…) until it fits."""
+    shown = truncate(name, 40)
+    title = figure.suptitle(f"{shown}: {what}", fontsize=TITLE_SIZE, parse_math=False)
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    while title.get_window_extent(renderer).width > figure.bbox.width * 0.96 and len(shown) > 1:
+        shown = shown[:-1]
+        title.set_text(f"{shown.rstrip()}…: {what}")
 
 
 def _png(figure: Figure) -> bytes:
@@ -82,7 +101,7 @@ def _plural(count: int, noun: str) -> str:
 # -- members and activity over time -------------------------------------------------------
 
 
-def members_and_activity(name: str, weeks: Sequence[Week], timezone: str) -> Picture:
+def members_figure(name: str, weeks: Sequence[Week], timezone: str) -> Figure:
     zone = ZoneInfo(timezone)
     figure = _figure()
     people, talk = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
@@ -110,7 +129,12 @@ def members_and_activity(name: str, weeks: Sequence[Week], timezone: str) -> Pic
         axes.tick_params(labelsize=TICK_SIZE)
         axes.spines[["top", "right"]].set_visible(False)
         axes.yaxis.get_major_locator().set_params(integer=True)
-    figure.suptitle(f"{truncate(name, 40)}: members and activity", fontsize=TITLE_SIZE)
+    _title(figure, name, "members and activity")
+    return figure
+
+
+def members_and_activity(name: str, weeks: Sequence[Week], timezone: str) -> Picture:
+    zone = ZoneInfo(timezone)
     first, last = weeks[0], weeks[-1]
     busiest = max(weeks, key=lambda w: w.messages)
     end = calendar_date(last.ends.astimezone(zone).date())
@@ -125,7 +149,7 @@ def members_and_activity(name: str, weeks: Sequence[Week], timezone: str) -> Pic
         MEMBERS_ACTIVITY,
         "members-and-activity.png",
         "Members and activity over time",
-        _png(figure),
+        _png(members_figure(name, weeks, timezone)),
         _alt(alt),
     )
 
@@ -138,7 +162,7 @@ def _short(moment: datetime, zone: ZoneInfo) -> str:
 # -- the participation pyramid ------------------------------------------------------------
 
 
-def levels_pyramid(name: str, levels: dict[Level, int]) -> Picture:
+def levels_figure(name: str, levels: dict[Level, int]) -> Figure:
     figure = _figure()
     axes = figure.subplots()
     counts = [levels.get(level, 0) for level in PYRAMID]
@@ -168,18 +192,20 @@ def levels_pyramid(name: str, levels: dict[Level, int]) -> Picture:
     axes.tick_params(labelsize=LABEL_SIZE, length=0)
     axes.spines[["top", "right", "bottom", "left"]].set_visible(False)
     total = sum(counts)
-    figure.suptitle(
-        f"{truncate(name, 40)}: {_plural(total, 'member')} by participation",
-        fontsize=TITLE_SIZE,
-    )
+    _title(figure, name, f"{_plural(total, 'member')} by participation")
+    return figure
+
+
+def levels_pyramid(name: str, levels: dict[Level, int]) -> Picture:
+    counts = [levels.get(level, 0) for level in PYRAMID]
+    total = sum(counts)
     described = ", ".join(f"{c} {level.value}" for level, c in zip(PYRAMID, counts, strict=True))
     alt = (
         f"Pyramid of {name}'s {_plural(total, 'member')} by level of participation, from the "
         f"top: {described}. Each bar's width is the number of members at that level."
     )
-    return Picture(
-        LEVELS, "participation-levels.png", "Levels of participation", _png(figure), _alt(alt)
-    )
+    png = _png(levels_figure(name, levels))
+    return Picture(LEVELS, "participation-levels.png", "Levels of participation", png, _alt(alt))
 
 
 # -- the stakeholder map ------------------------------------------------------------------
@@ -211,11 +237,40 @@ def stakeholders_of(answers: dict[str, Any]) -> list[Stakeholder]:
     ]
 
 
-def stakeholder_map(name: str, stakeholders: Sequence[Stakeholder]) -> Picture:
-    figure = _figure()
-    axes = figure.subplots()
-    # The four quarters, faintly, with what each suggests doing. Neutral stakeholders sit
-    # between them; medium influence counts as enough to matter.
+def _cell(stakeholder: Stakeholder) -> tuple[int, int]:
+    return SUPPORT_SCALE[stakeholder.support or ""], INFLUENCE_SCALE[stakeholder.influence or ""]
+
+
+def _numbered(stakeholders: Sequence[Stakeholder]) -> list[tuple[int, Stakeholder]]:
+    """The placed stakeholders numbered in reading order of the map (top row first, left to
+    right), so those sharing a point have consecutive numbers and one short label ("4-7")."""
+    placed = sorted(
+        (s for s in stakeholders if s.placed), key=lambda s: (-_cell(s)[1], _cell(s)[0])
+    )
+    return list(enumerate(placed, start=1))
+
+
+def _numbers(numbers: Sequence[int]) -> str:
+    if len(numbers) == 1:
+        return str(numbers[0])
+    if len(numbers) == 2:
+        return f"{numbers[0]}, {numbers[1]}"
+    return f"{numbers[0]}–{numbers[-1]}"
+
+
+def stakeholder_figure(name: str, stakeholders: Sequence[Stakeholder]) -> Figure:
+    """The map: each point carries the numbers of the stakeholders there, and a key beside it
+    names them, so names never print over each other however many share a point."""
+    numbered = _numbered(stakeholders)
+    unplaced = [s for s in stakeholders if not s.placed]
+    key_lines = len(numbered) + (1 + len(unplaced) if unplaced else 0)
+    # Taller only when the key needs it; the width, and so the type at preview size, stays.
+    height = max(MAP_HEIGHT, KEY_MARGIN + key_lines * KEY_PITCH / 72)
+    figure = _figure(MAP_WIDTH, height)
+    axes, key = figure.subplots(1, 2, width_ratios=(3, 2))
+    # The four quarters, faintly, with what each suggests doing, named in their outer corners
+    # (clear of the points). Neutral stakeholders sit between them; medium influence counts
+    # as enough to matter.
     quarters = (
         (-2.6, -0.5, 1.5, 3.6, "#f6e3d3", "Win over"),
         (0.5, 2.6, 1.5, 3.6, "#dcebdc", "Involve closely"),
@@ -226,84 +281,112 @@ def stakeholder_map(name: str, stakeholders: Sequence[Stakeholder]) -> Picture:
         axes.axvspan(left, right, (bottom - 0.4) / 3.2, (top - 0.4) / 3.2, color=colour, zorder=0)
         axes.text(
             left + 0.08 if left < 0 else right - 0.08,
-            top - 0.08 if top > 3 else bottom + 0.08,
+            top - 0.06 if top > 3 else bottom + 0.06,
             label,
             ha="left" if left < 0 else "right",
             va="top" if top > 3 else "bottom",
-            fontsize=TICK_SIZE,
+            fontsize=SMALL_SIZE,
             color=MUTED,
             style="italic",
         )
-    placed = [s for s in stakeholders if s.placed]
-    cells: dict[tuple[int, int], list[Stakeholder]] = {}
-    for stakeholder in placed:
-        key = (
-            SUPPORT_SCALE[stakeholder.support or ""],
-            INFLUENCE_SCALE[stakeholder.influence or ""],
+    cells: dict[tuple[int, int], list[int]] = {}
+    for number, stakeholder in numbered:
+        cells.setdefault(_cell(stakeholder), []).append(number)
+    for (x, y), numbers in cells.items():
+        axes.text(
+            x,
+            y,
+            _numbers(numbers),
+            ha="center",
+            va="center",
+            fontsize=SMALL_SIZE,
+            fontweight="bold",
+            color="white",
+            bbox={"boxstyle": "round,pad=0.35", "facecolor": INK, "edgecolor": "none"},
+            zorder=4,
         )
-        cells.setdefault(key, []).append(stakeholder)
-    for (x, y), group in cells.items():
-        for n, stakeholder in enumerate(group):
-            # Several in one cell are stacked a little apart, so every label can be read.
-            offset = (n - (len(group) - 1) / 2) * 0.22
-            axes.scatter([x], [y + offset], s=110, color=INK, zorder=3)
-            # Labels point inwards from the right-hand edge, so none runs off the picture.
-            leftwards = x == max(SUPPORT_SCALE.values())
-            axes.annotate(
-                truncate(stakeholder.name, 26),
-                (x, y + offset),
-                xytext=(-9 if leftwards else 9, 0),
-                textcoords="offset points",
-                ha="right" if leftwards else "left",
-                va="center",
-                fontsize=TICK_SIZE,
-                color=INK,
-                zorder=4,
-                parse_math=False,
-            )
     axes.set_xlim(-2.6, 2.6)
     axes.set_ylim(0.4, 3.6)
     axes.set_xticks(
-        list(SUPPORT_SCALE.values()), [s.capitalize() for s in SUPPORT_SCALE], fontsize=TICK_SIZE
+        list(SUPPORT_SCALE.values()), [s.capitalize() for s in SUPPORT_SCALE], fontsize=SMALL_SIZE
     )
     axes.set_yticks(
         list(INFLUENCE_SCALE.values()),
         [i.capitalize() for i in INFLUENCE_SCALE],
-        fontsize=TICK_SIZE,
+        fontsize=SMALL_SIZE,
     )
     axes.set_xlabel("Support", fontsize=LABEL_SIZE)
     axes.set_ylabel("Influence", fontsize=LABEL_SIZE)
     axes.spines[["top", "right"]].set_visible(False)
-    unplaced = [s for s in stakeholders if not s.placed]
-    if not placed:
-        axes.text(
-            0, 2, "No stakeholder has support and influence yet", ha="center", fontsize=LABEL_SIZE
-        )
-    if unplaced:
-        names = ", ".join(truncate(s.name, 20) for s in unplaced[:4])
-        more = f" and {len(unplaced) - 4} more" if len(unplaced) > 4 else ""
-        figure.text(
-            0.01,
-            0.01,
-            f"Not placed (no support or influence yet): {names}{more}",
-            fontsize=11,
-            color=MUTED,
-            parse_math=False,
-        )
-    figure.suptitle(f"{truncate(name, 40)}: stakeholder map", fontsize=TITLE_SIZE)
+    if not numbered:
+        axes.text(0, 2, "No stakeholder placed yet", ha="center", va="center", fontsize=LABEL_SIZE)
+    _title(figure, name, "stakeholder map")
+    _draw_key(figure, key, numbered, unplaced)
+    return figure
 
-    def said(s: Stakeholder) -> str:
+
+def _draw_key(
+    figure: Figure,
+    key: Any,
+    numbered: Sequence[tuple[int, Stakeholder]],
+    unplaced: Sequence[Stakeholder],
+) -> None:
+    """The names, one a line from the key's top, each cut short (…) to stay inside the key."""
+    from matplotlib.transforms import ScaledTranslation
+
+    key.set_axis_off()
+    # (number, text, bold): names line up after the numbers; a heading starts at the edge.
+    lines: list[tuple[str, str, bool]] = []
+    for number, s in numbered:
         where = f" ({s.organisation})" if s.organisation else ""
-        return f"{s.name}{where}: {s.influence} influence, {s.support}"
+        lines.append((str(number), f"{s.name}{where}", False))
+    if unplaced:
+        lines.append(("", "Not placed yet:", True))
+        lines += [("", s.name, False) for s in unplaced]
+    if not lines:
+        lines.append(("", "No stakeholders listed yet", True))
+    figure.draw_without_rendering()  # lays the figure out, so the key's width is known
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    right = key.get_window_extent(renderer).x1
+    for row, (number, text, bold) in enumerate(lines):
+        down = -row * KEY_PITCH / 72
+
+        def at(points: float, down: float = down) -> Any:
+            return key.transAxes + ScaledTranslation(points / 72, down, figure.dpi_scale_trans)
+
+        style = {"va": "top", "fontsize": SMALL_SIZE, "color": INK, "parse_math": False}
+        if number:  # right-aligned in their own column
+            key.text(0, 1, number, transform=at(KEY_NUMBERS), ha="right", **style)
+        indent = 0 if bold else KEY_NUMBERS + SMALL_SIZE * 0.6
+        weight = "bold" if bold else "normal"
+        drawn = key.text(0, 1, text, transform=at(indent), ha="left", fontweight=weight, **style)
+        shown = text
+        while drawn.get_window_extent(renderer).x1 > right and len(shown) > 1:
+            shown = shown[:-1]
+            drawn.set_text(shown.rstrip() + "…")
+
+
+def stakeholder_map(name: str, stakeholders: Sequence[Stakeholder]) -> Picture:
+    numbered = _numbered(stakeholders)
+    unplaced = [s for s in stakeholders if not s.placed]
+
+    def said(number: int, s: Stakeholder) -> str:
+        where = f" ({s.organisation})" if s.organisation else ""
+        return f"{number}, {s.name}{where}: {s.influence} influence, {s.support}"
 
     alt = (
         f"Stakeholder map of {name}: each stakeholder placed by influence (low to high, "
-        f"upwards) against support (opposed to champion, rightwards). "
+        f"upwards) against support (opposed to champion, rightwards), numbered, with a key. "
     )
-    alt += "; ".join(said(s) for s in placed) + "." if placed else "No stakeholder is placed yet."
+    alt += (
+        "; ".join(said(n, s) for n, s in numbered) + "."
+        if numbered
+        else "No stakeholder is placed yet."
+    )
     if unplaced:
         alt += " Not placed, without support or influence: " + ", ".join(s.name for s in unplaced)
         alt += "."
+    figure = stakeholder_figure(name, stakeholders)
     return Picture(STAKEHOLDERS, "stakeholder-map.png", "Stakeholder map", _png(figure), _alt(alt))
 
 
