@@ -20,6 +20,7 @@ from handlers import (
     meetings,
     milestones,
     perspectives,
+    privacy,
     recruitment,
     redelivery,
     report,
@@ -51,6 +52,7 @@ FEATURES = (
     home,
     deliveries,
     installs,
+    privacy,
 )
 
 

@@ -21,6 +21,7 @@ from bot.dispatch import Drop, Due
 from bot.services import closure as closing
 from bot.services.archive import CommunityArchive, compile_archive, render_json, render_markdown
 from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
+from bot.services.erasure import FORMER_MEMBER, is_erased
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.lifecycle import is_closed
 from bot.services.milestones import today_for
@@ -197,6 +198,9 @@ async def _names(client: AsyncWebClient, people: set[str]) -> dict[str, str]:
     """Display names for a file that Slack will not render mentions in."""
     names = {}
     for user_id in sorted(people):
+        if is_erased(user_id):  # a stand-in for someone erased: no one to look up
+            names[user_id] = FORMER_MEMBER
+            continue
         try:
             user = (await client.users_info(user=user_id)).get("user") or {}
         except SlackApiError:

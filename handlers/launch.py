@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue import LAUNCH_AGENDA
 from bot.services.communities import CommunityRecord, community_by_id
+from bot.services.erasure import FORMER_MEMBER, is_erased
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.meeting_form import LAUNCH, LAUNCH_FIELDS, new_form_values
 from bot.services.meetings import create_meeting, upcoming
@@ -117,6 +118,9 @@ async def _names(client: AsyncWebClient, people: set[str]) -> dict[str, str]:
     """Display names for a document that Slack will not render mentions in."""
     names = {}
     for user_id in sorted(people):
+        if is_erased(user_id):  # a stand-in for someone erased: no one to look up
+            names[user_id] = FORMER_MEMBER
+            continue
         try:
             user = (await client.users_info(user=user_id)).get("user") or {}
         except SlackApiError:

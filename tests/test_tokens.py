@@ -123,6 +123,7 @@ def run_main(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *argv: str, **env:
         "SLACK_CLIENT_SECRET": "fake-client-secret",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'cultivate.db'}",
         "LOG_LEVEL": "WARNING",
+        "TOKEN_ENCRYPTION_KEYS": KEY,
         **env,
     }
     for name, value in settings.items():
@@ -168,8 +169,7 @@ def test_rotate_key_on_the_command_line(
 def test_oauth_without_a_key_stops_at_start_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("TOKEN_ENCRYPTION_KEYS", raising=False)
-    assert run_main(monkeypatch, tmp_path, "web") == 2
+    assert run_main(monkeypatch, tmp_path, "web", TOKEN_ENCRYPTION_KEYS="") == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("cultivate: TOKEN_ENCRYPTION_KEYS: not set")
 
