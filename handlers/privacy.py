@@ -66,7 +66,7 @@ def forget_view(held: Holdings) -> dict[str, Any]:
         *holdings_blocks(held),
     ]
     if held.nothing:
-        return modal(title="What Cultivate holds", blocks=blocks)
+        return modal(title="What Cultivate holds", blocks=blocks, callback_id=FORGET_FORM)
     orphaned = held.left_without_coordinator
     if orphaned:
         names = ", ".join(f"*{escape(n)}*" for n in orphaned)

@@ -70,6 +70,7 @@ class Way(StrEnum):
     CLEAR = "clear"  # emptied
     PEOPLE = "people"  # JSON holding lists of people: they are taken out of every list
     PAYLOAD = "payload"  # JSON input of a scheduled send: their id becomes the stand-in
+    KEY = "key"  # a text key with their id inside ("capture:3:reminder:1:U123"): likewise
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ PERSON_COLUMNS: tuple[PersonColumn, ...] = (
     PersonColumn(Membership, "user_id", Way.STAND_IN, "your memberships, joined and left"),
     PersonColumn(Membership, "level_set_by", Way.STAND_IN, "participation levels you set"),
     PersonColumn(ScheduledSend, "payload", Way.PAYLOAD, "messages scheduled to you or naming you"),
+    PersonColumn(ScheduledSend, "dedupe_key", Way.KEY, "messages scheduled to you (their keys)"),
+    PersonColumn(ScheduledSend, "subject", Way.KEY, "messages scheduled about you"),
     PersonColumn(Installation, "installer_user_id", Way.CLEAR, "installing Cultivate"),
     PersonColumn(ActivityDay, "user_id", Way.STAND_IN, "days with your message counts"),
     PersonColumn(MemberProfile, "user_id", Way.STAND_IN, "your introductions"),
@@ -122,6 +125,7 @@ PERSON_COLUMNS: tuple[PersonColumn, ...] = (
 NOT_PEOPLE: frozenset[tuple[str, str]] = frozenset(
     {
         ("communities", "channel_id"),
+        ("scheduled_sends", "claimed_by"),  # the scheduler process holding the row
         ("stage_revisions", "stage"),
         ("meeting_occurrences", "actions"),
         ("meetings", "reminders"),
@@ -202,6 +206,8 @@ async def holdings(database: Database, *, team_id: str, user_id: str) -> Holding
             )
         counts = []
         for spec in PERSON_COLUMNS:
+            if spec.way is Way.KEY:
+                continue  # the same rows as their payloads: counted once, there
             if spec.way in (Way.STAND_IN, Way.CLEAR):
                 n = await people.count_naming(
                     session, model=spec.model, column=spec.column, team_id=team_id, user_id=user_id
@@ -226,6 +232,8 @@ async def _mentioning(
     rows = await people.rows_mentioning(
         session, model=spec.model, column=spec.column, team_id=team_id, text=user_id
     )
+    if spec.way is Way.KEY:
+        return list(rows)
     # The text search is a first cut: a longer id containing this one is not them.
     return [r for r in rows if _names(getattr(r, spec.column), user_id)]
 
@@ -338,7 +346,9 @@ async def _erase_column(
     rows = await _mentioning(session, spec, team_id=team_id, user_id=user_id)
     for row in rows:
         value = getattr(row, spec.column)
-        if spec.way is Way.PEOPLE:
+        if spec.way is Way.KEY:
+            setattr(row, spec.column, value.replace(user_id, stand_in))
+        elif spec.way is Way.PEOPLE:
             setattr(row, spec.column, _without(value, user_id))
         else:
             setattr(row, spec.column, _replaced(value, user_id, stand_in))
