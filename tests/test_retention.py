@@ -16,6 +16,7 @@ from sqlmodel import SQLModel
 from bot.clock import ManualClock
 from bot.housekeeping import housekeeping
 from bot.runtime import Runtime
+from bot.services import joining
 from bot.services.retention import tidy
 from bot.services.workspaces import erase_workspace
 from storage.db import Database
@@ -224,6 +225,7 @@ async def test_a_deleted_or_archived_channel_marks_its_community_gone_and_sends_
         still_open = await scheduled.open_for_community(session, team_id=TEAM, community_id=1)
     assert community.gone_at == clock.now()
     assert still_open == []  # its digests too
+    assert await joining.directory(cultivate.database, team_id=TEAM, viewer=BEN) == []
     assert await open_keys(cultivate) == ["elsewhere"]
 
     # Another channel's deletion changes nothing.
