@@ -21,7 +21,6 @@ from bot.dispatch import Drop, Due
 from bot.services import closure as closing
 from bot.services.archive import CommunityArchive, compile_archive, render_json, render_markdown
 from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
-from bot.services.erasure import FORMER_MEMBER, is_erased
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.lifecycle import is_closed
 from bot.services.milestones import today_for
@@ -31,6 +30,7 @@ from bot.services.splitting import (
     start_sub_community,
     taken_names,
 )
+from bot.stand_ins import FORMER_MEMBER, is_erased
 from bot.text import calendar_date, escape, mention
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
 from handlers.cop import CopRequest, community_here

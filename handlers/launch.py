@@ -19,7 +19,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue import LAUNCH_AGENDA
 from bot.services.communities import CommunityRecord, community_by_id
-from bot.services.erasure import FORMER_MEMBER, is_erased
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.meeting_form import LAUNCH, LAUNCH_FIELDS, new_form_values
 from bot.services.meetings import create_meeting, upcoming
@@ -35,6 +34,7 @@ from bot.services.terms import (
     record_publication,
     terms_by_id,
 )
+from bot.stand_ins import FORMER_MEMBER, is_erased
 from bot.text import escape, mention, slack_time
 from handlers import meeting_views
 from handlers.blocks import Block, actions, button, context, metadata_of, plain, section

@@ -4,14 +4,13 @@
 does to it. A new table or column that names someone goes here (tests/test_erasure.py fails
 until it does). Counts stay true: a row that counts towards a community's figures (a
 membership, a day's message count, an RSVP) keeps counting, under an anonymous stand-in that
-nothing links back to the person, and a stand-in is never looked up or shown as a name.
+nothing links back to the person (`bot.stand_ins`), never looked up or shown as a name.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -22,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.catalogue import ROLES
 from bot.clock import Clock
+from bot.stand_ins import FORMER_MEMBER, new_stand_in
 from bot.text import escape
 from storage.db import Database
 from storage.models import (
@@ -50,19 +50,6 @@ from storage.repositories import people, scheduled
 from storage.repositories import stages as stage_rows
 
 log = logging.getLogger(__name__)
-
-STAND_IN_PREFIX = "erased-"
-FORMER_MEMBER = "a former member"
-
-
-def is_erased(user_id: str) -> bool:
-    """Whether this is an erased person's stand-in: never a Slack user, never a name."""
-    return user_id.startswith(STAND_IN_PREFIX)
-
-
-def _stand_in() -> str:
-    # Random, not derived from the id: nothing that has the id can find the rows again.
-    return STAND_IN_PREFIX + secrets.token_hex(8)
 
 
 class Way(StrEnum):
@@ -298,7 +285,7 @@ async def erase_person(
     without their name, or removed, as they chose. `names` (their display and real names, as
     Slack has them) are taken out of the stored terms-of-reference documents, which were
     rendered with names in them."""
-    stand_in = _stand_in()
+    stand_in = new_stand_in()
     now = clock.now()
     erased = Erased()
     async with database.session() as session:
