@@ -4,7 +4,7 @@ putting a new one first, running `python -m bot rotate-key`, then dropping the o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -28,24 +28,22 @@ class TokenCipher:
     def decrypt(self, stored: str) -> str:
         if is_plaintext(stored):
             return stored  # stored before encryption came in; sealed at the next start
-        try:
-            return self._fernet.decrypt(stored.encode()).decode()
-        except InvalidToken:
-            raise TokenKeyError(
-                "a stored bot token opens with none of TOKEN_ENCRYPTION_KEYS; put back the key "
-                "it was encrypted with (after the new one) and run python -m bot rotate-key"
-            ) from None
+        return self._open(self._fernet.decrypt, stored)
 
     def rotate(self, stored: str) -> str:
         """The same token, encrypted with the first key."""
         if is_plaintext(stored):
             return self.encrypt(stored)
+        return self._open(self._fernet.rotate, stored)
+
+    @staticmethod
+    def _open(step: Callable[[bytes], bytes], stored: str) -> str:
         try:
-            return self._fernet.rotate(stored.encode()).decode()
+            return step(stored.encode()).decode()
         except InvalidToken:
             raise TokenKeyError(
                 "a stored bot token opens with none of TOKEN_ENCRYPTION_KEYS; put back the key "
-                "it was encrypted with (after the new one) and run rotate-key again"
+                "it was encrypted with (after the new one) and run python -m bot rotate-key"
             ) from None
 
 

@@ -19,7 +19,7 @@ from bot.text import escape
 from handlers.blocks import Block, context, divider, modal, plain, section
 from handlers.cop import CopRequest
 from handlers.registry import Registry
-from handlers.views import open_modal
+from handlers.views import TOO_SLOW, open_modal
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def register(registry: Registry) -> None:
             logger=request.logger,
         )
         if opened is None:
-            await request.tell("Slack took too long to open the form. Please try again.")
+            await request.tell(TOO_SLOW)
 
     @app.view(FORGET_FORM)
     async def confirmed(

@@ -24,7 +24,6 @@ from storage.migrate import upgrade
 from storage.models import (
     ActivityDay,
     Community,
-    Installation,
     OAuthState,
     ProcessedEvent,
     ScheduledSend,
@@ -35,7 +34,7 @@ from storage.repositories.scheduled import OPEN_STATES
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, TEAM, Cultivate
 from tests.test_communities import start_community
 from tests.test_installs import SECOND, Installable, installable  # noqa: F401
-from tests.test_tokens import run_main
+from tests.test_tokens import an_installation, run_main
 
 OTHER = "T0OTHER"
 
@@ -53,20 +52,22 @@ async def rows_of(database: Database, team_id: str) -> dict[str, int]:
     return counts
 
 
+def a_community(team_id: str, channel_id: str, now: datetime) -> Community:
+    return Community(
+        team_id=team_id,
+        channel_id=channel_id,
+        name="Housing",
+        domain="",
+        timezone="UTC",
+        created_by=ASHA,
+        created_at=now,
+    )
+
+
 async def another_team(database: Database, now: datetime) -> None:
     """A second workspace's community, which no erasure of the first may touch."""
     async with database.session() as session:
-        session.add(
-            Community(
-                team_id=OTHER,
-                channel_id="C0OTHER",
-                name="Other",
-                domain="",
-                timezone="UTC",
-                created_by="U0OTHER",
-                created_at=now,
-            )
-        )
+        session.add(a_community(OTHER, "C0OTHER", now))
 
 
 async def test_an_uninstalled_workspace_is_erased_after_the_retention_period(
@@ -125,15 +126,7 @@ async def test_housekeeping_deletes_what_is_past_its_period(
 ) -> None:
     now = clock.now()
     async with database.session() as session:
-        community = Community(
-            team_id=TEAM,
-            channel_id=HOUSING,
-            name="Housing",
-            domain="",
-            timezone="UTC",
-            created_by=ASHA,
-            created_at=now,
-        )
+        community = a_community(TEAM, HOUSING, now)
         session.add(community)
         await session.flush()
         for days_ago in (401, 399):
@@ -260,26 +253,8 @@ def test_purge_team_erases_one_workspace_now(
         await upgrade(database)
         await another_team(database, now)
         async with database.session() as session:
-            session.add(
-                Community(
-                    team_id=TEAM,
-                    channel_id=HOUSING,
-                    name="Housing",
-                    domain="",
-                    timezone="UTC",
-                    created_by=ASHA,
-                    created_at=now,
-                )
-            )
-            session.add(
-                Installation(
-                    team_id=TEAM,
-                    bot_token="sealed",
-                    bot_id="B1",
-                    bot_user_id="U1",
-                    installed_at=now,
-                )
-            )
+            session.add(a_community(TEAM, HOUSING, now))
+            session.add(an_installation(TEAM, "sealed"))
         await database.dispose()
 
     asyncio.run(two_teams())

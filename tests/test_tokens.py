@@ -43,6 +43,17 @@ def oauth_settings(slack: FakeSlack, database_url: str, keys: str):  # type: ign
     )
 
 
+def an_installation(team_id: str, bot_token: str) -> Installation:
+    """A workspace's row as an OAuth install leaves it, with the token as given."""
+    return Installation(
+        team_id=team_id,
+        bot_token=bot_token,
+        bot_id="B1",
+        bot_user_id="U1",
+        installed_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+
+
 async def stored_tokens(database: Database) -> list[str]:
     """The token column as the database holds it, read past the models."""
     async with database.engine.connect() as connection:
@@ -94,15 +105,7 @@ async def test_a_token_stored_before_encryption_is_sealed_and_still_works(
     database: Database, clock: ManualClock
 ) -> None:
     async with database.session() as session:
-        session.add(
-            Installation(
-                team_id=SECOND,
-                bot_token=TOKEN,
-                bot_id="B1",
-                bot_user_id="U1",
-                installed_at=clock.now(),
-            )
-        )
+        session.add(an_installation(SECOND, TOKEN))
     cipher = TokenCipher([KEY])
     assert cipher.decrypt(TOKEN) == TOKEN  # still usable before the start seals it
     assert await rotate_keys(database, cipher, plaintext_only=True) == 1
@@ -139,15 +142,7 @@ def test_rotate_key_on_the_command_line(
     async def installed() -> None:
         await upgrade(database)
         async with database.session() as session:
-            session.add(
-                Installation(
-                    team_id=SECOND,
-                    bot_token=TokenCipher([KEY]).encrypt(TOKEN),
-                    bot_id="B1",
-                    bot_user_id="U1",
-                    installed_at=datetime(2026, 12, 1, tzinfo=UTC),
-                )
-            )
+            session.add(an_installation(SECOND, TokenCipher([KEY]).encrypt(TOKEN)))
         await database.dispose()
 
     asyncio.run(installed())

@@ -235,22 +235,15 @@ def _names(value: Any, user_id: str) -> bool:
     return False
 
 
-def _without(value: Any, user_id: str) -> Any:
-    """Their id taken out of every list of people, mentions of them in text neutralised."""
+def _rewritten(value: Any, user_id: str, stand_in: str | None) -> Any:
+    """JSON with the person gone: with a stand-in, their id becomes it (a payload keeps its
+    shape); without, they are taken out of every list of people. Mentions of them in text
+    read "a former member" either way."""
     if isinstance(value, list):
-        return [_without(v, user_id) for v in value if v != user_id]
+        kept = value if stand_in is not None else [v for v in value if v != user_id]
+        return [_rewritten(v, user_id, stand_in) for v in kept]
     if isinstance(value, dict):
-        return {k: _without(v, user_id) for k, v in value.items()}
-    if isinstance(value, str):
-        return _MENTION(user_id).sub(FORMER_MEMBER, value)
-    return value
-
-
-def _replaced(value: Any, user_id: str, stand_in: str) -> Any:
-    if isinstance(value, list):
-        return [_replaced(v, user_id, stand_in) for v in value]
-    if isinstance(value, dict):
-        return {k: _replaced(v, user_id, stand_in) for k, v in value.items()}
+        return {k: _rewritten(v, user_id, stand_in) for k, v in value.items()}
     if value == user_id:
         return stand_in
     if isinstance(value, str):
@@ -335,10 +328,9 @@ async def _erase_column(
         value = getattr(row, spec.column)
         if spec.way is Way.KEY:
             setattr(row, spec.column, value.replace(user_id, stand_in))
-        elif spec.way is Way.PEOPLE:
-            setattr(row, spec.column, _without(value, user_id))
         else:
-            setattr(row, spec.column, _replaced(value, user_id, stand_in))
+            kept = stand_in if spec.way is Way.PAYLOAD else None
+            setattr(row, spec.column, _rewritten(value, user_id, kept))
         session.add(row)
     await session.flush()
     return len(rows)
