@@ -1,4 +1,4 @@
-"""`python -m bot [run|web|clock|migrate|sandbox]`.
+"""`python -m bot [run|web|clock|migrate|sandbox|rotate-key|new-key|purge-team TEAM_ID]`.
 
 run      the web server and the scheduler in one process (a small install; the default);
          with no Slack credential set at all, the sandbox instead
@@ -6,6 +6,9 @@ web      only the HTTP server (Slack's requests and /healthz)
 clock    only the scheduler
 migrate  bring the database schema up to date, then exit
 sandbox  try Cultivate in a browser, against a local stand-in for Slack (no workspace needed)
+rotate-key  re-encrypt every stored bot token with the first of TOKEN_ENCRYPTION_KEYS
+new-key     print a new key for TOKEN_ENCRYPTION_KEYS
+purge-team  erase every row of one workspace now (python -m bot purge-team T0123ABCD)
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -25,10 +29,11 @@ from dotenv import load_dotenv
 
 from bot import logs
 from bot.app import create_app
-from bot.housekeeping import forget_old_events
+from bot.housekeeping import housekeeping
 from bot.runtime import Runtime
 from bot.scheduler import create_scheduler
 from bot.server import EVENTS_PATH, create_web_app
+from bot.services.workspaces import erase_workspace
 from bot.settings import (
     Settings,
     SettingsError,
@@ -36,12 +41,15 @@ from bot.settings import (
     load_sandbox_settings,
     load_settings,
 )
+from bot.tokens import TokenCipher, TokenKeyError, new_key, rotate_keys
 from storage.db import Database
 from storage.migrate import upgrade
 
 log = logging.getLogger("cultivate")
 
-MODES = ("run", "web", "clock", "migrate", "sandbox")
+MODES = ("run", "web", "clock", "migrate", "sandbox", "rotate-key", "new-key", "purge-team")
+# Slack team ids: T (or E for an Enterprise Grid organisation) then capitals and digits.
+TEAM_ID = re.compile(r"[TE][A-Z0-9]{2,31}")
 RETRY_CAP_SECONDS = 30.0
 DRAIN_SECONDS = 10.0  # how long a stopping process waits for work in flight
 
@@ -49,7 +57,23 @@ DRAIN_SECONDS = 10.0  # how long a stopping process waits for work in flight
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.split("\n\n")[0])
     parser.add_argument("mode", nargs="?", default="run", choices=MODES)
-    mode = parser.parse_args(argv).mode
+    parser.add_argument("team_id", nargs="?", help="purge-team: the workspace's team id")
+    arguments = parser.parse_args(argv)
+    mode, team_id = arguments.mode, arguments.team_id
+    if mode == "new-key":
+        print(new_key())
+        return 0
+    if mode == "purge-team" and (team_id is None or not TEAM_ID.fullmatch(team_id)):
+        given = "no team id" if team_id is None else f"{team_id!r} is not a Slack team id"
+        print(
+            f"cultivate: purge-team: {given}; give the workspace's id, e.g. "
+            "python -m bot purge-team T0123ABCD",
+            file=sys.stderr,
+        )
+        return 2
+    if team_id is not None and mode != "purge-team":
+        print(f"cultivate: {mode}: takes no team id (only purge-team does)", file=sys.stderr)
+        return 2
 
     load_dotenv(Path(".env"), override=False)  # the working directory's; the real environment wins
     # No Slack credential at all means someone trying Cultivate out: open the sandbox. Any
@@ -63,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     logs.configure(settings.log_level_number, json_lines=settings.log_json)
+    if mode in ("rotate-key", "purge-team"):
+        return asyncio.run(_maintain(settings, mode, team_id or ""))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(settings, mode))
     return 0
@@ -81,6 +107,38 @@ async def _serve(settings: Settings, mode: str) -> None:
         await _run(
             settings, database, web_server=mode in ("run", "web"), clock=mode in ("run", "clock")
         )
+    finally:
+        await database.dispose()
+
+
+async def _maintain(settings: Settings, mode: str, team_id: str) -> int:
+    """One maintenance task on the database, said in one line; 0 if it was done."""
+    database = Database(settings.database_url)
+    try:
+        await _migrate(database)
+        if mode == "purge-team":
+            deleted = await erase_workspace(database, team_id=team_id)
+            if not deleted:
+                print(
+                    f"cultivate: purge-team: nothing is stored for team {team_id}", file=sys.stderr
+                )
+                return 1
+            print(f"erased team {team_id}: {deleted} rows deleted")
+            return 0
+        if not settings.token_encryption_keys:
+            print(
+                "cultivate: rotate-key: TOKEN_ENCRYPTION_KEYS is not set; put the new key first "
+                "and the old ones after it",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            count = await rotate_keys(database, TokenCipher(settings.token_encryption_keys))
+        except TokenKeyError as error:
+            print(f"cultivate: rotate-key: {error}", file=sys.stderr)
+            return 1
+        print(f"re-encrypted {count} bot tokens with the first key of TOKEN_ENCRYPTION_KEYS")
+        return 0
     finally:
         await database.dispose()
 
@@ -129,6 +187,11 @@ async def _run_sandbox(settings: Settings, database: Database) -> None:
 
 async def _run(settings: Settings, database: Database, *, web_server: bool, clock: bool) -> None:
     runtime = Runtime(database=database)
+    if settings.oauth:
+        # Tokens stored before encryption came in are encrypted before anything uses them.
+        await rotate_keys(
+            database, TokenCipher(settings.token_encryption_keys), plaintext_only=True
+        )
     # The clock process builds the app too: features register their senders with it.
     cultivate = create_app(settings, runtime)
     bolt = cultivate.bolt if web_server else None
@@ -137,7 +200,12 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
     dispatcher = cultivate.dispatcher()
     scheduler = create_scheduler(
         settings.scheduler_tick_seconds,
-        {"dispatch": dispatcher.run_once, "housekeeping": lambda: forget_old_events(runtime)},
+        {
+            "dispatch": dispatcher.run_once,
+            "housekeeping": lambda: housekeeping(
+                runtime, activity_days=settings.activity_retention_days
+            ),
+        },
     )
     if clock:
         scheduler.start()

@@ -27,6 +27,7 @@ from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack_client import make_client
+from bot.tokens import TokenCipher
 from handlers import register_all
 from handlers.cop import CopCommand
 
@@ -64,7 +65,9 @@ def create_app(
     )
     clients: SlackClients
     if settings.oauth:
-        store = DatabaseInstallationStore(runtime.database, runtime.clock)
+        store = DatabaseInstallationStore(
+            runtime.database, runtime.clock, TokenCipher(settings.token_encryption_keys)
+        )
         bolt = AsyncApp(
             client=client,
             signing_secret=settings.slack_signing_secret or "",

@@ -1,14 +1,16 @@
-"""Tidying that runs on the scheduler's heartbeat."""
+"""Tidying that runs on the scheduler's heartbeat: the retention rules (bot.services.retention)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot.runtime import Runtime
+from bot.services.retention import EVENT_IDS_KEPT, Tidied, tidy
 from storage.repositories.events import forget_events_before
 
-# Slack stops redelivering an event after about an hour; a day is a wide margin.
-REMEMBER_EVENTS_FOR = timedelta(days=1)
+REMEMBER_EVENTS_FOR = EVENT_IDS_KEPT
+
+
+async def housekeeping(runtime: Runtime, *, activity_days: int) -> Tidied:
+    return await tidy(runtime.database, runtime.clock, activity_days=activity_days)
 
 
 async def forget_old_events(runtime: Runtime) -> int:

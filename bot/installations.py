@@ -18,9 +18,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.clock import Clock
 from bot.pacing import ChannelPacer
 from bot.slack_client import make_client
+from bot.tokens import TokenCipher
 from storage.db import Database
 from storage.models import Installation
-from storage.repositories import installations
+from storage.repositories import departures, installations
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,10 @@ BOT_SCOPES = (
 class DatabaseInstallationStore(AsyncInstallationStore):
     """Bot installations, one per team. Cultivate asks for no user tokens."""
 
-    def __init__(self, database: Database, clock: Clock) -> None:
+    def __init__(self, database: Database, clock: Clock, cipher: TokenCipher) -> None:
         self.database = database
         self.clock = clock
+        self.cipher = cipher  # tokens are stored encrypted, never in the clear
 
     @property
     def logger(self) -> logging.Logger:
@@ -63,7 +65,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
             team_name=installation.team_name,
             enterprise_id=installation.enterprise_id,
             app_id=installation.app_id,
-            bot_token=installation.bot_token,
+            bot_token=self.cipher.encrypt(installation.bot_token),
             bot_id=installation.bot_id or "",
             bot_user_id=installation.bot_user_id or "",
             bot_scopes=",".join(installation.bot_scopes or []),
@@ -72,7 +74,11 @@ class DatabaseInstallationStore(AsyncInstallationStore):
         )
         async with self.database.session() as session:
             await installations.save_installation(session, installation=row)
+            # Back within the retention period: nothing of the team is erased after all.
+            kept = await departures.cancel_departure(session, team_id=installation.team_id)
         log.info("installed in team %s", installation.team_id)  # never the token
+        if kept:
+            log.info("team %s came back: its data is kept", installation.team_id)
 
     async def async_save_bot(self, bot: Bot) -> None:
         raise NotImplementedError("bots are saved with their installation")
@@ -106,7 +112,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
             enterprise_id=row.enterprise_id,
             team_id=row.team_id,
             team_name=row.team_name,
-            bot_token=row.bot_token,
+            bot_token=self.cipher.decrypt(row.bot_token),
             bot_id=row.bot_id,
             bot_user_id=row.bot_user_id,
             bot_scopes=row.bot_scopes,

@@ -44,6 +44,27 @@ class RedactTokens(logging.Filter):
         return True
 
 
+# Bolt's own debug lines that print a request's or response's body (so message text).
+_BODY_LINES = ("Responding with status", "Received the following", "Sending a request")
+
+
+# Our own loggers: module names, and "cultivate". Their lines name ids and counts, never text.
+_OURS = ("cultivate", "bot", "handlers", "storage", "bench")
+
+
+class NoMessageText(logging.Filter):
+    """What people write is never logged, at any level. Libraries print whole bodies and
+    query parameters at DEBUG (Slack's SDK a message's text, aiosqlite an INSERT's values),
+    so only our own debug lines are written, and not Bolt's lines that print a body."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.INFO:
+            return True
+        if record.name.split(".")[0].split(":")[0] not in _OURS:
+            return False
+        return not str(record.msg).startswith(_BODY_LINES)
+
+
 class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -77,6 +98,7 @@ def configure(level: int, *, json_lines: bool) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(ContextFilter())
     handler.addFilter(RedactTokens())
+    handler.addFilter(NoMessageText())
     handler.setFormatter(JSONFormatter() if json_lines else PlainFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

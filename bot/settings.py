@@ -10,6 +10,8 @@ half-filled `.env` is a mistake to name, never a reason to fall back.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -63,6 +65,13 @@ class Settings:
     capture_reminder_days: tuple[int, ...]
     log_level: str
     log_json: bool
+    # Fernet keys for the bot tokens stored in the database (OAuth mode): the first encrypts,
+    # every one decrypts, so a new key goes first and an old one stays until `rotate-key` ran.
+    token_encryption_keys: tuple[str, ...] = ()
+    # A workspace that uninstalls is erased this many days later unless it comes back.
+    uninstall_retention_days: int = 30
+    # Each person's daily message counts are kept this long, then deleted.
+    activity_retention_days: int = 400
     # The sandbox: Slack is a local stand-in whose Web API address is only known once it is
     # started (`slack_api_url` is then set with `dataclasses.replace`).
     sandbox: bool = False
@@ -156,6 +165,12 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         api_url += "/"  # slack_sdk joins method names onto the base URL
 
     common = _common(get, problems, database=DEFAULT_DATABASE_URL, log_level="INFO", tick="15")
+    keys = _fernet_keys(get("TOKEN_ENCRYPTION_KEYS"), problems)
+    if client_id is not None and client_secret is not None and bot_token is None and not keys:
+        problems.append(
+            "TOKEN_ENCRYPTION_KEYS: not set; installing in many workspaces stores each one's bot "
+            "token encrypted: make a key with python -m bot new-key and set it here"
+        )
 
     if problems:
         raise SettingsError(problems)
@@ -166,6 +181,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         slack_client_secret=client_secret,
         slack_app_token=app_token,
         slack_api_url=api_url,
+        token_encryption_keys=keys,
         **common,
     )
 
@@ -204,6 +220,8 @@ class _Common(TypedDict):
     capture_reminder_days: tuple[int, ...]
     log_level: str
     log_json: bool
+    uninstall_retention_days: int
+    activity_retention_days: int
 
 
 def _common(
@@ -234,6 +252,13 @@ def _common(
     )
     reminder_days = _days(get("CAPTURE_REMINDER_DAYS") or "3,7", "CAPTURE_REMINDER_DAYS", problems)
 
+    uninstall_days = _integer(
+        get("UNINSTALL_RETENTION_DAYS") or "30", "UNINSTALL_RETENTION_DAYS", 0, 3650, problems
+    )
+    activity_days = _integer(
+        get("ACTIVITY_RETENTION_DAYS") or "400", "ACTIVITY_RETENTION_DAYS", 1, 3650, problems
+    )
+
     level = (get("LOG_LEVEL") or log_level).upper()
     if level not in LOG_LEVELS:
         problems.append(f"LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -250,7 +275,28 @@ def _common(
         capture_reminder_days=reminder_days,
         log_level=level,
         log_json=log_format == "json",
+        uninstall_retention_days=uninstall_days,
+        activity_retention_days=activity_days,
     )
+
+
+def _fernet_keys(raw: str | None, problems: list[str]) -> tuple[str, ...]:
+    """Comma-separated Fernet keys (32 url-safe base64 bytes each), checked here so a mistyped
+    key stops the start rather than the first install."""
+    if raw is None:
+        return ()
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    for number, key in enumerate(keys, start=1):
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+        except (ValueError, binascii.Error):
+            valid = False
+        if not valid:
+            problems.append(
+                f"TOKEN_ENCRYPTION_KEYS: key {number} is not a Fernet key (44 characters of "
+                "url-safe base64); make one with python -m bot new-key"
+            )
+    return keys
 
 
 def _days(raw: str, name: str, problems: list[str]) -> tuple[int, ...]:

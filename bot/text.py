@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from bot.stand_ins import FORMER_MEMBER, is_erased
+
 # Characters that would turn typed text into Markdown structure: emphasis, code, links and
 # images, headings, tables, strikethrough. CommonMark lets any of them be backslash-escaped.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
@@ -24,7 +26,8 @@ def truncate(text: str, limit: int) -> str:
 
 
 def mention(user_id: str) -> str:
-    return f"<@{user_id}>"
+    """A person as Slack shows them; someone erased (their stand-in) as "a former member"."""
+    return FORMER_MEMBER if is_erased(user_id) else f"<@{user_id}>"
 
 
 def slack_time(moment: datetime, token: str = "{date_short_pretty} at {time}") -> str:

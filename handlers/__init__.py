@@ -21,6 +21,7 @@ from handlers import (
     meetings,
     milestones,
     perspectives,
+    privacy,
     recruitment,
     redelivery,
     report,
@@ -53,6 +54,7 @@ FEATURES = (
     deliveries,
     installs,
     failures,
+    privacy,
 )
 
 

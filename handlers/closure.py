@@ -30,6 +30,7 @@ from bot.services.splitting import (
     start_sub_community,
     taken_names,
 )
+from bot.stand_ins import FORMER_MEMBER, is_erased
 from bot.text import calendar_date, escape, mention
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
 from handlers.cop import CopRequest, community_here
@@ -197,6 +198,9 @@ async def _names(client: AsyncWebClient, people: set[str]) -> dict[str, str]:
     """Display names for a file that Slack will not render mentions in."""
     names = {}
     for user_id in sorted(people):
+        if is_erased(user_id):  # a stand-in for someone erased: no one to look up
+            names[user_id] = FORMER_MEMBER
+            continue
         try:
             user = (await client.users_info(user=user_id)).get("user") or {}
         except SlackApiError:

@@ -143,7 +143,7 @@ def register(registry: Registry) -> None:
         if record is None:
             return
         blocks = await community_blocks(registry, record, request.user_id, Surface.STATUS)
-        await request.tell(f"How {record.community.name} is doing", blocks=blocks)
+        await request.tell(f"How {escape(record.community.name)} is doing", blocks=blocks)
 
     @app.view(START_FORM)
     async def started(

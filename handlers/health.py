@@ -251,7 +251,7 @@ def register(registry: Registry) -> None:
         blocks.append(
             context("I'm drawing the pictures: they'll be in your messages with me in a moment.")
         )
-        await request.tell(f"How {record.community.name} is doing", blocks=blocks)
+        await request.tell(f"How {escape(record.community.name)} is doing", blocks=blocks)
         await upload_pictures(
             request.client,
             database,
@@ -288,7 +288,7 @@ def register(registry: Registry) -> None:
             ),
         )
         await client.chat_postMessage(
-            channel=user_id, text=f"Health digest: {record.community.name}", blocks=blocks
+            channel=user_id, text=f"Health digest: {escape(record.community.name)}", blocks=blocks
         )
         await upload_pictures(
             client,

@@ -400,7 +400,7 @@ def register(registry: Registry) -> None:
                 continue
             posted = await client.chat_postMessage(
                 channel=coordinator,
-                text=f"{mention(request.user_id)} asks to join {record.community.name}",
+                text=f"{mention(request.user_id)} asks to join {escape(record.community.name)}",
                 blocks=request_blocks(record, request.user_id, request.id),
             )
             notices.append(

@@ -34,6 +34,7 @@ from bot.services.terms import (
     record_publication,
     terms_by_id,
 )
+from bot.stand_ins import FORMER_MEMBER, is_erased
 from bot.text import escape, mention, slack_time
 from handlers import meeting_views
 from handlers.blocks import Block, actions, button, context, metadata_of, plain, section
@@ -117,6 +118,9 @@ async def _names(client: AsyncWebClient, people: set[str]) -> dict[str, str]:
     """Display names for a document that Slack will not render mentions in."""
     names = {}
     for user_id in sorted(people):
+        if is_erased(user_id):  # a stand-in for someone erased: no one to look up
+            names[user_id] = FORMER_MEMBER
+            continue
         try:
             user = (await client.users_info(user=user_id)).get("user") or {}
         except SlackApiError:

@@ -147,7 +147,7 @@ def register(registry: Registry) -> None:
         )
         await client.chat_postMessage(
             channel=str(due.payload["user"]),
-            text=f"Time for a new perspective in {community.name}",
+            text=f"Time for a new perspective in {escape(community.name)}",
             blocks=[section(text), context(last), actions(log_button(community.id))],
         )
 

@@ -185,7 +185,9 @@ def register(registry: Registry) -> None:
         name = content.record.community.name
         blocks = invitation_blocks(content, saved.id)
         try:
-            posted = await _post(client, channel_id=channel_id, text=f"Join {name}", blocks=blocks)
+            posted = await _post(
+                client, channel_id=channel_id, text=f"Join {escape(name)}", blocks=blocks
+            )
         except SlackApiError as error:
             logger.info("could not post an invitation: %s", error.response.get("error"))
             await tell_privately(

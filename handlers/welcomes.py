@@ -283,7 +283,7 @@ def register(registry: Registry) -> None:
         content = found.content
         await client.chat_postMessage(
             channel=user_id,
-            text=f"Welcome to {content.community.name}!",
+            text=f"Welcome to {escape(content.community.name)}!",
             blocks=welcome_blocks(content, user_id),
             unfurl_links=False,
         )

@@ -34,6 +34,8 @@ class Community(SQLModel, table=True):
     # Set when a coordinator closes the community: from then on it is read-only (see
     # `bot.services.lifecycle.is_closed`), while its members share what they learned.
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Set when Slack says its channel was deleted or archived: nothing more is sent for it.
+    gone_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class StageRevision(SQLModel, table=True):
@@ -160,12 +162,25 @@ class Installation(SQLModel, table=True):
     team_name: str | None = Field(default=None, max_length=200)
     enterprise_id: str | None = Field(default=None, max_length=SLACK_ID)
     app_id: str | None = Field(default=None, max_length=SLACK_ID)
-    bot_token: str = Field(max_length=255)
+    bot_token: str = Field(max_length=1000)  # encrypted (bot.tokens), never the token itself
     bot_id: str = Field(max_length=SLACK_ID)
     bot_user_id: str = Field(max_length=SLACK_ID)
     bot_scopes: str = Field(default="", max_length=2000)
     installer_user_id: str | None = Field(default=None, max_length=SLACK_ID)
     installed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class TeamDeparture(SQLModel, table=True):
+    """A workspace that uninstalled the app: every row of the team is erased at `erase_at`
+    (housekeeping does it) unless it installs again before then, which deletes this row."""
+
+    __tablename__ = "team_departures"
+    __table_args__ = (UniqueConstraint("team_id", name="uq_team_departure_team"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    departed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    erase_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
 class OAuthState(SQLModel, table=True):

@@ -10,6 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from bot import logs
+from tests.conftest import BEN, Cultivate
+from tests.test_communities import start_community
+from tests.test_welcomes import said
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +55,17 @@ def test_a_token_in_a_message_is_redacted() -> None:
     log.warning("request failed with headers %s", {"Authorization": "Bearer xoxb-123-456-abc"})
     assert "xoxb-123" not in stream.getvalue()
     assert "(redacted)" in stream.getvalue()
+
+
+async def test_no_message_text_is_logged_even_at_debug(cultivate: Cultivate) -> None:
+    stream = io.StringIO()
+    logs.configure(logging.DEBUG, json_lines=False)
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream)
+    await start_community(cultivate, name="Quokka circle")
+    await said(cultivate, BEN, "the zebra crossing is unsafe")
+    await cultivate.settled()
+    written = stream.getvalue()
+    assert "DEBUG" in written  # debug lines were written…
+    assert "Quokka" not in written and "zebra" not in written  # …but no one's words

@@ -69,6 +69,11 @@ EVENT_SCOPES: dict[str, set[str]] = {
     "message.groups": {"groups:history"},
     "message.im": {"im:history"},
     "message.mpim": {"mpim:history"},
+    "channel_deleted": {"channels:read"},
+    "channel_archive": {"channels:read"},
+    "group_deleted": {"groups:read"},
+    "group_archive": {"groups:read"},
+    "user_change": {"users:read"},
 }
 
 

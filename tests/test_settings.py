@@ -18,6 +18,8 @@ from bot.settings import (
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "secret"}
+KEY = "0Hk0VJAR7G8KmDzVXBvdmvxQhbFMbl3AwHuK-WkzyQA="  # a Fernet key, for tests only
+OAUTH = {"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c"}
 
 
 def problems(env: dict[str, str]) -> list[str]:
@@ -50,10 +52,14 @@ def test_heroku_postgres_url_is_accepted_as_given() -> None:
 
 
 def test_many_workspaces_install_with_client_id_and_secret_instead_of_a_token() -> None:
-    settings = load_settings(
-        {"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c"}
-    )
+    settings = load_settings({**OAUTH, "TOKEN_ENCRYPTION_KEYS": KEY})
     assert settings.oauth and settings.slack_bot_token is None
+    assert settings.token_encryption_keys == (KEY,)
+
+
+def test_retention_periods_have_defaults() -> None:
+    settings = load_settings(GOOD)
+    assert (settings.uninstall_retention_days, settings.activity_retention_days) == (30, 400)
 
 
 def test_socket_mode_needs_no_signing_secret() -> None:
@@ -85,6 +91,10 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         ({**GOOD, "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "SLACK_BOT_TOKEN"),
         ({"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET"),
         ({"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_SECRET": "s"}, "SLACK_CLIENT_ID"),
+        (OAUTH, "TOKEN_ENCRYPTION_KEYS"),
+        ({**OAUTH, "TOKEN_ENCRYPTION_KEYS": f"{KEY},not-a-key"}, "TOKEN_ENCRYPTION_KEYS"),
+        ({**GOOD, "UNINSTALL_RETENTION_DAYS": "a month"}, "UNINSTALL_RETENTION_DAYS"),
+        ({**GOOD, "ACTIVITY_RETENTION_DAYS": "0"}, "ACTIVITY_RETENTION_DAYS"),
     ],
 )
 def test_each_bad_setting_is_named(env: dict[str, str], variable: str) -> None:

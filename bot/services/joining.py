@@ -53,6 +53,8 @@ def membership_policy(record: CommunityRecord) -> str:
 
 def is_listed(record: CommunityRecord) -> bool:
     """A community private to its members is left out of the directory."""
+    if record.community.gone_at is not None:  # its channel was deleted or archived
+        return False
     return record.stages[WAYS_OF_WORKING.key].answers.get("public_domain") != "private"
 
 

@@ -21,8 +21,9 @@ class CommunityClosed(NotAllowed):
 
 def is_closed(record: CommunityRecord) -> bool:
     """Closed from the moment a coordinator closes it with `/cop close`: from then on its
-    stages are read-only while members share what they learned."""
-    return record.community.closed_at is not None
+    stages are read-only while members share what they learned. A community whose channel
+    was deleted or archived is closed too: nothing more is planned for it."""
+    return record.community.closed_at is not None or record.community.gone_at is not None
 
 
 def require_open(record: CommunityRecord, explanation: str = CLOSED) -> None:

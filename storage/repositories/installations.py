@@ -39,3 +39,13 @@ async def consume_state(session: AsyncSession, *, state: str, now: datetime) -> 
         delete(OAuthState).where(col(OAuthState.state) == state, col(OAuthState.expires_at) > now)
     )
     return result.rowcount == 1
+
+
+async def all_installations(session: AsyncSession) -> list[Installation]:
+    result = await session.exec(select(Installation).order_by(col(Installation.id)))
+    return list(result.all())
+
+
+async def delete_expired_states(session: AsyncSession, *, now: datetime) -> int:
+    result = await session.exec(delete(OAuthState).where(col(OAuthState.expires_at) <= now))
+    return result.rowcount

@@ -291,3 +291,24 @@ async def latest_open_due(
         )
     )
     return result.first()
+
+
+async def cancel_for_person(
+    session: AsyncSession, *, team_id: str, user_id: str, now: datetime
+) -> int:
+    """Cancel what has not been sent yet to one person: rows whose payload's `user` is them
+    (every sender that messages a person directly names them there)."""
+    result = await session.exec(
+        select(ScheduledSend).where(
+            ScheduledSend.team_id == team_id, col(ScheduledSend.state).in_(OPEN_STATES)
+        )
+    )
+    ids = [row.id for row in result.all() if row.payload.get("user") == user_id]
+    if not ids:
+        return 0
+    cancelled = await session.exec(
+        update(ScheduledSend)
+        .where(col(ScheduledSend.id).in_(ids), col(ScheduledSend.state).in_(OPEN_STATES))
+        .values(state=SendState.CANCELLED, finished_at=now, lease_until=None)
+    )
+    return cancelled.rowcount
