@@ -28,6 +28,7 @@ from bot.services.errors import (
 )
 from bot.services.stages import save_answers, save_list_item
 from bot.text import escape, mention, slack_time, truncate
+from handlers.access import community_for
 from handlers.blocks import (
     Block,
     actions,
@@ -253,11 +254,16 @@ def register(registry: Registry) -> None:
             logger.warning("open_stage with a value we did not make: %r", action.get("value"))
             return
         try:
-            record = await community_by_id(
-                runtime.database, team_id=context.team_id or "", community_id=community_id
+            # A private channel's answers are for the people in it, whoever holds the id.
+            record = await community_for(
+                runtime.database,
+                client,
+                team_id=context.team_id or "",
+                user_id=user_id,
+                community_id=community_id,
             )
-        except NoCommunity:
-            await tell_privately(client, user_id=user_id, text="That community no longer exists.")
+        except NoCommunity as refused:
+            await tell_privately(client, user_id=user_id, text=str(refused))
             return
         opened = await open_modal(
             client,

@@ -34,6 +34,9 @@ class Community(SQLModel, table=True):
     # Set when a coordinator closes the community: from then on it is read-only (see
     # `bot.services.lifecycle.is_closed`), while its members share what they learned.
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Whether its channel is private, as Slack said at `/cop start` and since (rename and
+    # conversion events): a private channel's community is shown only to its members.
+    is_private: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class StageRevision(SQLModel, table=True):
