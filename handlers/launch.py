@@ -36,7 +36,7 @@ from bot.services.terms import (
 )
 from bot.text import escape, mention, slack_time
 from handlers import meeting_views
-from handlers.blocks import Block, actions, button, context, metadata_of, plain, section
+from handlers.blocks import Block, actions, as_id, button, context, metadata_of, plain, section
 from handlers.cop import CopRequest, community_here
 from handlers.forms import errors_on_blocks, read_state
 from handlers.live import redraw
@@ -252,7 +252,7 @@ def register(registry: Registry) -> None:
                 runtime.database,
                 runtime.clock,
                 team_id=context.team_id or "",
-                community_id=int(metadata_of(view).get("community") or 0),
+                community_id=as_id(metadata_of(view).get("community")),
                 user_id=user_id,
                 submitted=read_state(LAUNCH_FIELDS, view.get("state") or {}),
                 purpose=LAUNCH,

@@ -17,11 +17,19 @@ from bot.fakeslack import FakeSlack
 from bot.fakeslack.workspace import BOT_USER_ID, Channel
 from bot.services.access import UNKNOWN
 from bot.services.communities import start_community as start_in_database
-from storage.models import Community, JoinRequest, KnowledgeCapture, MemberProfile, StageRevision
+from storage.models import (
+    Community,
+    JoinRequest,
+    KnowledgeCapture,
+    MemberProfile,
+    Rsvp,
+    StageRevision,
+)
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
 from tests.test_closure import close, community, prompts_in_channel  # noqa: F401 (fixture)
 from tests.test_communities import start_community
 from tests.test_joining import answers_to
+from tests.test_meetings import announcements, meeting_values, plan_meeting
 from tests.test_stages import as_values
 from tests.test_welcomes import LIAM, answer, joined, left
 
@@ -384,3 +392,87 @@ async def test_a_workspace_admin_adopts_a_community_whose_coordinators_have_left
     assert "already coordinate" in (await cultivate.ephemeral(count=4))["text"]
     await cultivate.command("adopt", user=NOOR, channel=RANDOM)
     assert "isn't a community" in (await cultivate.ephemeral(count=5))["text"]
+
+
+# -- forged and malformed ids anywhere ---------------------------------------------------
+
+FORMS = (
+    "community_start",
+    "stage_form",
+    "stage_list_item",
+    "closure_form",
+    "capture_form",
+    "split_form",
+    "archive_channel_form",
+    "join_decline_form",
+    "introduction",
+    "welcome_editor",
+    "meeting_form",
+    "meeting_notes",
+    "launch_form",
+    "perspective_form",
+    "invitation_form",
+    "sustaining_settings",
+)
+KEYS = (
+    "community",
+    "closure",
+    "request",
+    "meeting",
+    "occurrence",
+    "session",
+    "channel",
+    "version",
+    "index",
+    "parent",
+)
+
+
+@pytest.mark.parametrize("callback_id", FORMS)
+async def test_forged_metadata_in_any_form_is_refused_never_a_5xx(
+    cultivate: Cultivate, three: dict[str, int], slack: FakeSlack, callback_id: str
+) -> None:
+    forgeries = [
+        {key: "abc" for key in KEYS},
+        {key: three["other_team"] for key in KEYS},
+        {key: three["private"] for key in KEYS},
+        {key: -1 for key in KEYS},
+        {key: "9" * 40 for key in KEYS},
+        {key: None for key in KEYS},
+    ]
+    before = await communities(cultivate)
+    for metadata in [*(json.dumps(f) for f in forgeries), "{not json", "[]", ""]:
+        view = {"type": "modal", "callback_id": callback_id, "private_metadata": metadata}
+        reply = await cultivate.submit(view, {}, user=BEN)
+        assert reply.status < 500, (metadata, reply.body)
+    await cultivate.settled()
+    assert await communities(cultivate) == before
+    for method in ("conversations.create", "conversations.invite", "canvases.create"):
+        assert slack.calls_to(method) == [], method
+
+
+async def test_a_channel_made_private_takes_rsvps_only_from_the_people_in_it(
+    cultivate: Cultivate, slack: FakeSlack
+) -> None:
+    await start_community(cultivate, timezone="UTC")
+    await plan_meeting(cultivate, meeting_values())
+    (announcement,) = announcements(slack)
+    going = next(
+        e
+        for b in announcement["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith("rsvp:")
+    )
+    slack.workspace.channels[HOUSING].is_private = True
+    converted = {"type": "message", "subtype": "channel_convert_to_private", "user": ASHA}
+    await cultivate.event({**converted, "channel": HOUSING, "channel_type": "group"})
+    await cultivate.settled()
+    click = {"action_id": going["action_id"], "type": "button", "value": going["value"]}
+    await cultivate.click(click, user=BEN, channel=HOUSING, message=announcement)
+    (told,) = await slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == BEN)
+    assert "no longer exists" in told.args["text"]
+    await cultivate.click(click, user=CARMEN, channel=HOUSING, message=announcement)
+    await cultivate.settled()
+    async with cultivate.database.session() as session:
+        assert [r.user_id for r in (await session.exec(select(Rsvp))).all()] == [CARMEN]
