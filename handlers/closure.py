@@ -608,7 +608,10 @@ def register(registry: Registry) -> None:
         await ack()
         for sub in planned:
             try:
-                created = await client.conversations_create(name=sub.channel_name)
+                # A private community's offspring start private too.
+                created = await client.conversations_create(
+                    name=sub.channel_name, is_private=parent.community.is_private
+                )
             except SlackApiError as error:
                 # Taken a moment ago, or by a private channel the app cannot see: nothing was
                 # created for this one.
@@ -636,6 +639,7 @@ def register(registry: Registry) -> None:
                     user_id=user_id,
                     channel_id=channel_id,
                     name=sub.name,
+                    is_private=bool(created["channel"].get("is_private")),
                 )
             except CommunityError as error:
                 await tell_privately(

@@ -26,7 +26,12 @@ from storage.models import (
     StageRevision,
 )
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
-from tests.test_closure import close, community, prompts_in_channel  # noqa: F401 (fixture)
+from tests.test_closure import (  # noqa: F401 (community: a fixture)
+    close,
+    close_values,
+    community,
+    prompts_in_channel,
+)
 from tests.test_communities import start_community
 from tests.test_joining import answers_to
 from tests.test_meetings import announcements, meeting_values, plan_meeting
@@ -476,3 +481,22 @@ async def test_a_channel_made_private_takes_rsvps_only_from_the_people_in_it(
     await cultivate.settled()
     async with cultivate.database.session() as session:
         assert [r.user_id for r in (await session.exec(select(Rsvp))).all()] == [CARMEN]
+
+
+async def test_a_private_community_splits_into_private_channels(
+    cultivate: Cultivate, slack: FakeSlack
+) -> None:
+    add_private_channel(slack, NOOR, CARMEN)
+    await start_community(cultivate, name="Board matters", user=NOOR, channel=SECRET)
+    await cultivate.command("close", user=NOOR, channel=SECRET)
+    view = await cultivate.opened_view("closure_form")
+    values = close_values(reason="split", recipients=[NOOR])
+    assert (await cultivate.submit(view, values, user=NOOR)).status == 200
+    split = slack.views[view["id"]]
+    answers = as_values({"sub1_name": "Board finance", "sub1_members": [CARMEN]})
+    assert (await cultivate.submit(split, answers, user=NOOR)).body == ""
+    await slack.wait_for("chat.postMessage", lambda c: "grows out of" in c.args["text"])
+    (created,) = [c for c in slack.calls_to("conversations.create") if c.ok]
+    channel_id = created.response["channel"]["id"]
+    assert slack.workspace.channels[channel_id].is_private
+    assert (await communities(cultivate))[channel_id].is_private

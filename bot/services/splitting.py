@@ -100,8 +100,10 @@ async def start_sub_community(
     user_id: str,
     channel_id: str,
     name: str,
+    is_private: bool,
 ) -> Community:
-    """Start the new channel as a community, its scope pre-filled from the parent's."""
+    """Start the new channel as a community, its scope pre-filled from the parent's.
+    `is_private`: what Slack said of the channel it created."""
     parent = await community_by_id(database, team_id=team_id, community_id=parent_id)
     require_coordinator(parent, user_id)
     if not is_closed(parent):
@@ -115,6 +117,7 @@ async def start_sub_community(
         domain=parent.community.domain,
         timezone=parent.community.timezone,
         starter=user_id,
+        is_private=is_private,
     )
     scope = parent.stages[SCOPE.key].answers
     if scope and community.id is not None:
