@@ -14,6 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import access
 from bot.services.communities import CommunityRecord
+from bot.services.errors import NoCommunity
+from handlers.views import tell_privately
 from storage.db import Database
 
 PAGE = 200
@@ -72,3 +74,22 @@ async def community_for(
         community_id=community_id,
         in_channel=slack_says_in_channel(client),
     )
+
+
+async def community_pressed(
+    database: Database,
+    client: AsyncWebClient,
+    *,
+    team_id: str,
+    user_id: str,
+    community_id: Any,
+) -> CommunityRecord | None:
+    """The community a button (or the view it sits in) names, if the person who pressed it may
+    see it; None, and they are told why in a direct message, if not."""
+    try:
+        return await community_for(
+            database, client, team_id=team_id, user_id=user_id, community_id=community_id
+        )
+    except NoCommunity as refused:
+        await tell_privately(client, user_id=user_id, text=str(refused))
+        return None

@@ -13,8 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services.communities import CommunityRecord
-from bot.services.errors import NoCommunity
-from handlers.access import community_for
+from handlers.access import community_pressed
 from handlers.cop import CopRequest, community_here
 from handlers.registry import Registry
 from handlers.views import TOO_SLOW, tell_privately
@@ -59,16 +58,14 @@ def register_coordinator_form(
     ) -> None:
         await ack()
         user_id = body["user"]["id"]
-        try:
-            record = await community_for(
-                database,
-                client,
-                team_id=context.team_id or "",
-                user_id=user_id,
-                community_id=action.get("value"),
-            )
-        except NoCommunity as refused:
-            await tell_privately(client, user_id=user_id, text=str(refused))
+        record = await community_pressed(
+            database,
+            client,
+            team_id=context.team_id or "",
+            user_id=user_id,
+            community_id=action.get("value"),
+        )
+        if record is None:
             return
         if not record.is_coordinator(user_id):
             await tell_privately(client, user_id=user_id, text=refusal)

@@ -17,7 +17,7 @@ from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, Not
 from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.members import SETTABLE_LEVELS, Level, Roster, RosterEntry
 from bot.text import calendar_date, escape, mention
-from handlers.access import channel_members, community_for
+from handlers.access import channel_members, community_pressed
 from handlers.blocks import Block, button, context, metadata_of, modal, plain, section
 from handlers.cop import CopRequest, community_here
 from handlers.registry import Registry, Surface
@@ -225,16 +225,14 @@ def register(registry: Registry) -> None:
     ) -> None:
         await ack()
         user_id = body["user"]["id"]
-        try:
-            record = await community_for(
-                database,
-                client,
-                team_id=context.team_id or "",
-                user_id=user_id,
-                community_id=action.get("value"),
-            )
-        except NoCommunity as refused:
-            await tell_privately(client, user_id=user_id, text=str(refused))
+        record = await community_pressed(
+            database,
+            client,
+            team_id=context.team_id or "",
+            user_id=user_id,
+            community_id=action.get("value"),
+        )
+        if record is None:
             return
         if not await show(
             client,
@@ -257,16 +255,14 @@ def register(registry: Registry) -> None:
         await ack()
         view = body.get("view") or {}
         team_id, viewer = context.team_id or "", body["user"]["id"]
-        try:
-            record = await community_for(
-                database,
-                client,
-                team_id=team_id,
-                user_id=viewer,
-                community_id=metadata_of(view).get("community"),
-            )
-        except NoCommunity as refused:
-            await tell_privately(client, user_id=viewer, text=str(refused))
+        record = await community_pressed(
+            database,
+            client,
+            team_id=team_id,
+            user_id=viewer,
+            community_id=metadata_of(view).get("community"),
+        )
+        if record is None:
             return
         assert record.community.id is not None
         community_id = record.community.id
