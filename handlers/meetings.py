@@ -47,7 +47,7 @@ from bot.services.meetings import (
 from bot.text import escape, mention
 from handlers import meeting_views as views
 from handlers.access import community_for, slack_says_in_channel
-from handlers.blocks import Block, as_id, metadata_of, section
+from handlers.blocks import Block, as_id, as_int, metadata_of, section
 from handlers.cop import CopRequest, community_here
 from handlers.deliveries import post_once
 from handlers.forms import errors_on_blocks, read_state
@@ -198,7 +198,7 @@ def register(registry: Registry) -> None:
     ) -> None:
         await ack()
         value, user_id = str(action.get("value") or ""), body["user"]["id"]
-        if not value.isdigit():
+        if not as_int(value):
             return
         team_id = context.team_id or ""
         try:
@@ -206,7 +206,7 @@ def register(registry: Registry) -> None:
                 runtime.database,
                 runtime.clock,
                 team_id=team_id,
-                occurrence_id=int(value),
+                occurrence_id=as_id(value),
                 user_id=user_id,
                 answer=action["action_id"].partition(":")[2],
                 in_channel=slack_says_in_channel(client),
@@ -233,7 +233,7 @@ def register(registry: Registry) -> None:
                 runtime.database,
                 runtime.clock,
                 team_id=context.team_id or "",
-                meeting_id=int(str(action.get("value") or "0")),
+                meeting_id=as_id(action.get("value")),
                 user_id=user_id,
             )
         except (CommunityError, ValueError) as refused:
@@ -271,7 +271,7 @@ def register(registry: Registry) -> None:
                 runtime.database,
                 runtime.clock,
                 team_id=team_id,
-                meeting_id=int(value) if value.isdigit() else 0,
+                meeting_id=as_id(value),
                 user_id=user_id,
             )
         except CommunityError as refused:
@@ -304,11 +304,11 @@ def register(registry: Registry) -> None:
     ) -> None:
         await ack()
         value, user_id = str(action.get("value") or ""), body["user"]["id"]
-        if not value.isdigit():
+        if not as_int(value):
             return
         try:
             found = await session_by_id(
-                runtime.database, team_id=context.team_id or "", occurrence_id=int(value)
+                runtime.database, team_id=context.team_id or "", occurrence_id=as_id(value)
             )
             # The form shows the meeting: a private channel's only to the people in it.
             await community_for(

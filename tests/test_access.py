@@ -33,6 +33,7 @@ from tests.test_closure import (  # noqa: F401 (community: a fixture)
     prompts_in_channel,
 )
 from tests.test_communities import start_community
+from tests.test_home import open_home
 from tests.test_joining import answers_to
 from tests.test_meetings import announcements, meeting_values, plan_meeting
 from tests.test_stages import as_values
@@ -500,3 +501,53 @@ async def test_a_private_community_splits_into_private_channels(
     channel_id = created.response["channel"]["id"]
     assert slack.workspace.channels[channel_id].is_private
     assert (await communities(cultivate))[channel_id].is_private
+
+
+async def test_app_home_shows_a_private_community_only_while_its_coordinator_is_in_the_channel(
+    cultivate: Cultivate, slack: FakeSlack
+) -> None:
+    add_private_channel(slack, NOOR)
+    await start_community(cultivate, name="Board matters", user=NOOR, channel=SECRET)
+    assert "Board matters" in json.dumps(await open_home(cultivate, NOOR))
+    await left(cultivate, NOOR, channel=SECRET)
+    await cultivate.settled()
+    assert "Board matters" not in json.dumps(await open_home(cultivate, NOOR))
+
+
+BUTTONS = (
+    "directory_join:{n}",
+    "join_approve",
+    "join_decline",
+    "open_roster:{n}",
+    "open_stage:{n}:scope",
+    "open_invitation:{n}",
+    "invitation_join",
+    "introduce",
+    "capture_share",
+    "rsvp:going",
+    "meeting_edit:{n}",
+    "meeting_cancel:{n}",
+    "meeting_write_notes",
+    "terms_agree",
+    "terms_mark_agreed",
+    "terms_redraft",
+    "milestone_done",
+    "closure_archive_channel",
+)
+
+
+@pytest.mark.parametrize("action_id", BUTTONS)
+async def test_forged_button_values_are_refused_never_a_5xx(
+    cultivate: Cultivate, three: dict[str, int], slack: FakeSlack, action_id: str
+) -> None:
+    other, private = three["other_team"], three["private"]
+    values = ["abc", str(other), str(private), f"{private}:scope", "-1", "²", "9" * 40, ""]
+    for value in values:
+        action = {"action_id": action_id.format(n=private), "type": "button", "value": value}
+        reply = await cultivate.click(action, user=BEN, channel=RANDOM, message={"ts": "1.1"})
+        assert reply.status == 200, (value, reply.body)
+    await cultivate.settled()
+    await cultivate.tick()
+    for method in ("views.open", "conversations.invite", "conversations.archive"):
+        assert slack.calls_to(method) == [], method
+    assert await join_requests(cultivate) == []
