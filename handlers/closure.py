@@ -26,6 +26,7 @@ from bot.services.lifecycle import is_closed
 from bot.services.milestones import today_for
 from bot.services.splitting import (
     MAX_SUBCOMMUNITIES,
+    check_split,
     plan_split,
     start_sub_community,
     taken_names,
@@ -438,15 +439,18 @@ def register(registry: Registry) -> None:
         await ack()
         user_id, closure_id = body["user"]["id"], as_id(action.get("value"))
         try:
-            closure = await closing.closure_by_id(
-                runtime.database, team_id=context.team_id or "", closure_id=closure_id
+            # Refused before the form opens, as it would be on saving: outsiders, and after
+            # the closing date.
+            _, record = await closing.capture_closure(
+                runtime.database,
+                runtime.clock,
+                team_id=context.team_id or "",
+                closure_id=closure_id,
+                user_id=user_id,
             )
         except CommunityError as refused:
             await tell_privately(client, user_id=user_id, text=str(refused))
             return
-        record = await community_by_id(
-            runtime.database, team_id=closure.team_id, community_id=closure.community_id
-        )
         earlier = await closing.latest_capture(
             runtime.database, closure_id=closure_id, user_id=user_id
         )
@@ -581,10 +585,13 @@ def register(registry: Registry) -> None:
                     for n in range(1, MAX_SUBCOMMUNITIES + 1)
                 ]
             )
-            closure = await closing.closure_by_id(
+            # Who may split, and whether this community may, before any channel is created.
+            closure, parent = await check_split(
                 runtime.database,
+                runtime.clock,
                 team_id=team_id,
                 closure_id=as_id(metadata_of(view).get("closure")),
+                user_id=user_id,
             )
             # A name already taken is said on its field, before anything is created: Slack
             # would refuse that channel and leave the split half done.
@@ -603,12 +610,12 @@ def register(registry: Registry) -> None:
             await ack(response_action="errors", errors={"sub1_name": str(refused)})
             return
         await ack()
-        parent = await community_by_id(
-            runtime.database, team_id=team_id, community_id=closure.community_id
-        )
         for sub in planned:
             try:
-                created = await client.conversations_create(name=sub.channel_name)
+                # A private community's offspring start private too.
+                created = await client.conversations_create(
+                    name=sub.channel_name, is_private=parent.community.is_private
+                )
             except SlackApiError as error:
                 # Taken a moment ago, or by a private channel the app cannot see: nothing was
                 # created for this one.
@@ -636,6 +643,7 @@ def register(registry: Registry) -> None:
                     user_id=user_id,
                     channel_id=channel_id,
                     name=sub.name,
+                    is_private=bool(created["channel"].get("is_private")),
                 )
             except CommunityError as error:
                 await tell_privately(

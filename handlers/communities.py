@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
@@ -13,19 +15,37 @@ from bot.services import sustaining
 from bot.services.communities import (
     DOMAIN_MAX,
     NAME_MAX,
+    channel_privacy_changed,
     community_in_channel,
     start_community,
 )
-from bot.services.errors import AlreadyACommunity, InvalidAnswers
+from bot.services.communities import adopt as adopt_community
+from bot.services.errors import (
+    AlreadyACommunity,
+    CommunityError,
+    InvalidAnswers,
+    NoCommunity,
+    NotCoordinator,
+)
 from bot.text import escape, mention
+from handlers.access import channel_members, slack_says_in_channel
 from handlers.blocks import Block, metadata_of, modal, plain
-from handlers.cop import CopRequest, community_here
+from handlers.cop import NO_COMMUNITY, CopRequest, community_here
 from handlers.progress import community_blocks
 from handlers.registry import Registry, Surface
 from handlers.views import TOO_SLOW, open_modal
 
 START_FORM = "community_start"
 DEFAULT_TIMEZONE = "UTC"
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,30}")
+# Slack allows 3 s for the whole answer to a form; asking it about the channel gets this much.
+CHANNEL_CHECK_BUDGET = 1.5
+NOT_YOUR_CHANNEL = (
+    "I can only start a community in a channel you are in, from `/cop start` typed there (in "
+    "a private channel, add me first: `/invite @Cultivate`). Nothing was created."
+)
+CONVERSIONS = {"channel_convert_to_private": True, "channel_convert_to_public": False}
+SLACK_SLOW = "Slack was slow to confirm the channel. Please press Start again."
 
 
 def _text_input(
@@ -91,6 +111,25 @@ async def _channel_name(client: AsyncWebClient, channel_id: str, logger: logging
     return str((response.get("channel") or {}).get("name") or "")
 
 
+async def _checked_channel(
+    client: AsyncWebClient, channel_id: str, starter: str, logger: logging.Logger
+) -> bool | str:
+    """Whether the channel a start form names is private, as Slack says; or, as a string,
+    why it cannot be started there: not a channel, or the starter is not in it."""
+    if not CHANNEL_ID.fullmatch(channel_id):
+        return NOT_YOUR_CHANNEL
+    try:
+        info = (await client.conversations_info(channel=channel_id)).get("channel") or {}
+    except SlackApiError as error:
+        logger.info("start refused, conversations.info: %s", error.response.get("error"))
+        return NOT_YOUR_CHANNEL
+    if info.get("is_im") or info.get("is_mpim") or info.get("is_archived"):
+        return NOT_YOUR_CHANNEL
+    if not await slack_says_in_channel(client)(channel_id, starter):
+        return NOT_YOUR_CHANNEL
+    return bool(info.get("is_private"))
+
+
 async def post_in_channel(
     client: AsyncWebClient, *, channel_id: str, text: str, logger: logging.Logger
 ) -> bool:
@@ -145,6 +184,105 @@ def register(registry: Registry) -> None:
         blocks = await community_blocks(registry, record, request.user_id, Surface.STATUS)
         await request.tell(f"How {escape(record.community.name)} is doing", blocks=blocks)
 
+    @cop.subcommand(
+        "adopt", summary="for a workspace admin: coordinate a community whose coordinators left"
+    )
+    async def adopt(request: CopRequest) -> None:
+        try:
+            person = (await request.client.users_info(user=request.user_id)).get("user") or {}
+        except SlackApiError as error:
+            request.logger.warning("users.info failed: %s", error.response.get("error"))
+            await request.tell("Slack would not tell me who you are just now. Please try again.")
+            return
+        present = await channel_members(request.client, request.channel_id)
+        if present is None:
+            await request.tell(
+                "Slack would not tell me who is in this channel: add me to it and try again."
+            )
+            return
+        try:
+            record = await adopt_community(
+                runtime.database,
+                runtime.clock,
+                team_id=request.team_id,
+                channel_id=request.channel_id,
+                user_id=request.user_id,
+                is_workspace_admin=bool(person.get("is_admin") or person.get("is_owner")),
+                in_channel=set(present),
+            )
+        except NoCommunity:
+            await request.tell(NO_COMMUNITY)
+            return
+        except NotCoordinator as coordinated:
+            names = ", ".join(mention(c) for c in coordinated.coordinators)
+            await request.tell(
+                f"This community still has a coordinator in its channel ({names}): only a "
+                "community whose coordinators have all left can be adopted. Nothing changed."
+            )
+            return
+        except CommunityError as refused:
+            await request.tell(str(refused))
+            return
+        name = escape(record.community.name)
+        await post_in_channel(
+            request.client,
+            channel_id=request.channel_id,
+            text=f"{mention(request.user_id)}, a workspace admin, now coordinates *{name}*: its "
+            "coordinators had all left this channel. `/cop roles` changes who coordinates it.",
+            logger=request.logger,
+        )
+        await request.tell(f"You now coordinate *{name}*. `/cop status` shows what to do next.")
+
+    async def refresh_privacy(
+        client: AsyncWebClient, team_id: str, channel_id: str, logger: logging.Logger
+    ) -> None:
+        """Slack says the channel changed: ask it whether the channel is private now."""
+        if not team_id or not channel_id:
+            return
+        try:
+            info = (await client.conversations_info(channel=channel_id)).get("channel") or {}
+        except SlackApiError as error:
+            logger.info("conversations.info after a change: %s", error.response.get("error"))
+            return
+        if "is_private" in info:
+            await channel_privacy_changed(
+                runtime.database,
+                team_id=team_id,
+                channel_id=channel_id,
+                is_private=bool(info["is_private"]),
+            )
+
+    async def renamed(
+        event: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        channel = event.get("channel")
+        channel_id = str(channel.get("id") if isinstance(channel, dict) else channel or "")
+        await refresh_privacy(client, context.team_id or "", channel_id, logger)
+
+    app.event("channel_rename")(renamed)
+    app.event("group_rename")(renamed)
+
+    async def converted(
+        event: dict[str, Any], context: AsyncBoltContext, logger: logging.Logger
+    ) -> None:
+        # The event is Slack's word for what the channel became (and arrives in order with
+        # the channel's messages), so it is recorded as it says.
+        is_private = CONVERSIONS[str(event.get("subtype"))]
+        changed = await channel_privacy_changed(
+            runtime.database,
+            team_id=context.team_id or "",
+            channel_id=str(event.get("channel") or ""),
+            is_private=is_private,
+        )
+        if changed:
+            logger.info("a community's channel became %s", "private" if is_private else "public")
+
+    for subtype in CONVERSIONS:
+        app.event({"type": "message", "subtype": subtype})(converted)
+
     @app.view(START_FORM)
     async def started(
         ack: AsyncAck,
@@ -161,6 +299,17 @@ def register(registry: Registry) -> None:
             return str(((values.get(block_id) or {}).get(block_id) or {}).get("value") or "")
 
         starter = body["user"]["id"]
+        # The channel in the form's metadata is only a claim: Slack, not the payload, says
+        # whether the starter is in it (only someone there could have typed /cop start in it)
+        # and whether it is private.
+        try:
+            async with asyncio.timeout(CHANNEL_CHECK_BUDGET):
+                checked = await _checked_channel(client, channel_id, starter, logger)
+        except TimeoutError:
+            checked = SLACK_SLOW
+        if isinstance(checked, str):
+            await ack(response_action="errors", errors={"name": checked})
+            return
         try:
             community = await start_community(
                 runtime.database,
@@ -171,6 +320,7 @@ def register(registry: Registry) -> None:
                 domain=typed("domain"),
                 timezone=typed("timezone"),
                 starter=starter,
+                is_private=checked,
             )
         except InvalidAnswers as invalid:
             await ack(response_action="errors", errors=invalid.errors)

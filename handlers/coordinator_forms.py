@@ -12,9 +12,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services.communities import CommunityRecord, community_by_id
-from bot.services.errors import NoCommunity
-from handlers.blocks import as_id
+from bot.services.communities import CommunityRecord
+from handlers.access import community_pressed
 from handlers.cop import CopRequest, community_here
 from handlers.registry import Registry
 from handlers.views import TOO_SLOW, tell_privately
@@ -59,12 +58,14 @@ def register_coordinator_form(
     ) -> None:
         await ack()
         user_id = body["user"]["id"]
-        try:
-            record = await community_by_id(
-                database, team_id=context.team_id or "", community_id=as_id(action.get("value"))
-            )
-        except NoCommunity:
-            await tell_privately(client, user_id=user_id, text="That community no longer exists.")
+        record = await community_pressed(
+            database,
+            client,
+            team_id=context.team_id or "",
+            user_id=user_id,
+            community_id=action.get("value"),
+        )
+        if record is None:
             return
         if not record.is_coordinator(user_id):
             await tell_privately(client, user_id=user_id, text=refusal)

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
-from bot.services import joining
+from bot.services import access, joining
 from bot.services.communities import CommunityRecord, community_in_channel
 from bot.services.errors import (
     AlreadyDecided,
@@ -26,6 +26,7 @@ from bot.services.errors import (
 from bot.services.joining import Asked, Listing
 from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.text import escape, mention, truncate
+from handlers.access import slack_says_in_channel
 from handlers.blocks import (
     Block,
     actions,
@@ -176,10 +177,15 @@ def register(registry: Registry) -> None:
     ) -> None:
         try:
             asked, record = await joining.ask_to_join(
-                database, clock, team_id=team_id, community_id=community_id, user_id=user_id
+                database,
+                clock,
+                team_id=team_id,
+                community_id=community_id,
+                user_id=user_id,
+                in_channel=slack_says_in_channel(client),
             )
         except NoCommunity:
-            await tell("That community no longer exists.")
+            await tell(access.UNKNOWN)
             return
         except CommunityClosed as closed:
             await tell(str(closed))

@@ -37,7 +37,17 @@ from bot.services.terms import (
 from bot.stand_ins import FORMER_MEMBER, is_erased
 from bot.text import escape, mention, slack_time
 from handlers import meeting_views
-from handlers.blocks import Block, actions, button, context, metadata_of, plain, section
+from handlers.blocks import (
+    Block,
+    actions,
+    as_id,
+    as_int,
+    button,
+    context,
+    metadata_of,
+    plain,
+    section,
+)
 from handlers.cop import CopRequest, community_here
 from handlers.forms import errors_on_blocks, read_state
 from handlers.live import redraw
@@ -256,7 +266,7 @@ def register(registry: Registry) -> None:
                 runtime.database,
                 runtime.clock,
                 team_id=context.team_id or "",
-                community_id=int(metadata_of(view).get("community") or 0),
+                community_id=as_id(metadata_of(view).get("community")),
                 user_id=user_id,
                 submitted=read_state(LAUNCH_FIELDS, view.get("state") or {}),
                 purpose=LAUNCH,
@@ -292,10 +302,10 @@ def register(registry: Registry) -> None:
         await ack()
         user_id, value = body["user"]["id"], str(action.get("value") or "")
         channel = (body.get("channel") or {}).get("id")
-        if not value.isdigit():
+        if not as_int(value):
             return
         try:
-            record = await _record(context.team_id or "", int(value))
+            record = await _record(context.team_id or "", as_id(value))
             if not record.is_coordinator(user_id):  # saves the lookups; the save checks again
                 raise NotCoordinator(record.coordinators)
             await publish_terms(client, record, user_id)
@@ -320,21 +330,21 @@ def register(registry: Registry) -> None:
         await ack()
         user_id, value = body["user"]["id"], str(action.get("value") or "")
         team_id = context.team_id or ""
-        if not value.isdigit():
+        if not as_int(value):
             return
         try:
             await agree(
                 runtime.database,
                 runtime.clock,
                 team_id=team_id,
-                draft_id=int(value),
+                draft_id=as_id(value),
                 user_id=user_id,
             )
         except CommunityError as refused:
             channel = (body.get("channel") or {}).get("id")
             await tell_privately(client, user_id=user_id, text=refusal(refused), channel_id=channel)
             return
-        await redraw_terms(client, team_id=team_id, draft_id=int(value))
+        await redraw_terms(client, team_id=team_id, draft_id=as_id(value))
 
     @app.action(MARK_AGREED)
     async def marked(
@@ -347,14 +357,14 @@ def register(registry: Registry) -> None:
         await ack()
         user_id, value = body["user"]["id"], str(action.get("value") or "")
         team_id = context.team_id or ""
-        if not value.isdigit():
+        if not as_int(value):
             return
         try:
             terms, launched = await mark_agreed(
                 runtime.database,
                 runtime.clock,
                 team_id=team_id,
-                draft_id=int(value),
+                draft_id=as_id(value),
                 user_id=user_id,
             )
         except CommunityError as refused:

@@ -46,7 +46,8 @@ from bot.services.meetings import (
 )
 from bot.text import escape, mention
 from handlers import meeting_views as views
-from handlers.blocks import Block, metadata_of, section
+from handlers.access import community_for, slack_says_in_channel
+from handlers.blocks import Block, as_id, as_int, metadata_of, section
 from handlers.cop import CopRequest, community_here
 from handlers.deliveries import post_once
 from handlers.forms import errors_on_blocks, read_state
@@ -165,7 +166,7 @@ def register(registry: Registry) -> None:
                     runtime.database,
                     runtime.clock,
                     team_id=team_id,
-                    meeting_id=int(meta["meeting"]),
+                    meeting_id=as_id(meta["meeting"]),
                     user_id=user_id,
                     submitted=submitted,
                 )
@@ -174,7 +175,7 @@ def register(registry: Registry) -> None:
                     runtime.database,
                     runtime.clock,
                     team_id=team_id,
-                    community_id=int(meta.get("community") or 0),
+                    community_id=as_id(meta.get("community")),
                     user_id=user_id,
                     submitted=submitted,
                 )
@@ -197,7 +198,7 @@ def register(registry: Registry) -> None:
     ) -> None:
         await ack()
         value, user_id = str(action.get("value") or ""), body["user"]["id"]
-        if not value.isdigit():
+        if not as_int(value):
             return
         team_id = context.team_id or ""
         try:
@@ -205,9 +206,10 @@ def register(registry: Registry) -> None:
                 runtime.database,
                 runtime.clock,
                 team_id=team_id,
-                occurrence_id=int(value),
+                occurrence_id=as_id(value),
                 user_id=user_id,
                 answer=action["action_id"].partition(":")[2],
+                in_channel=slack_says_in_channel(client),
             )
         except CommunityError as refused:
             channel = (body.get("channel") or {}).get("id")
@@ -231,7 +233,7 @@ def register(registry: Registry) -> None:
                 runtime.database,
                 runtime.clock,
                 team_id=context.team_id or "",
-                meeting_id=int(str(action.get("value") or "0")),
+                meeting_id=as_id(action.get("value")),
                 user_id=user_id,
             )
         except (CommunityError, ValueError) as refused:
@@ -269,7 +271,7 @@ def register(registry: Registry) -> None:
                 runtime.database,
                 runtime.clock,
                 team_id=team_id,
-                meeting_id=int(value) if value.isdigit() else 0,
+                meeting_id=as_id(value),
                 user_id=user_id,
             )
         except CommunityError as refused:
@@ -302,11 +304,19 @@ def register(registry: Registry) -> None:
     ) -> None:
         await ack()
         value, user_id = str(action.get("value") or ""), body["user"]["id"]
-        if not value.isdigit():
+        if not as_int(value):
             return
         try:
             found = await session_by_id(
-                runtime.database, team_id=context.team_id or "", occurrence_id=int(value)
+                runtime.database, team_id=context.team_id or "", occurrence_id=as_id(value)
+            )
+            # The form shows the meeting: a private channel's only to the people in it.
+            await community_for(
+                runtime.database,
+                client,
+                team_id=context.team_id or "",
+                user_id=user_id,
+                community_id=found.meeting.community_id,
             )
         except CommunityError as refused:
             await tell_privately(client, user_id=user_id, text=refusal(refused))
@@ -325,7 +335,7 @@ def register(registry: Registry) -> None:
     ) -> None:
         block_ids = [f.key for f in NOTES_FIELDS]
         team_id = context.team_id or ""
-        occurrence_id = int(metadata_of(view).get("session") or 0)
+        occurrence_id = as_id(metadata_of(view).get("session"))
         try:
             found = await save_notes(
                 runtime.database,

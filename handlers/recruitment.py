@@ -240,6 +240,7 @@ def register(registry: Registry) -> None:
                 team_id=team_id,
                 community_id=record.community.id or 0,
                 user_id=user_id,
+                invited=True,  # its coordinators posted this invitation
             )
         except NoCommunity:
             await tell("That community no longer exists.")

@@ -9,16 +9,16 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import members
-from bot.services.communities import CommunityRecord, community_by_id
+from bot.services.communities import CommunityRecord
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
 from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.members import SETTABLE_LEVELS, Level, Roster, RosterEntry
 from bot.text import calendar_date, escape, mention
-from handlers.blocks import Block, as_id, button, context, metadata_of, modal, plain, section
+from handlers.access import channel_members, community_pressed
+from handlers.blocks import Block, button, context, metadata_of, modal, plain, section
 from handlers.cop import CopRequest, community_here
 from handlers.registry import Registry, Surface
 from handlers.views import TOO_SLOW, open_modal, tell_privately
@@ -34,21 +34,25 @@ LOOKUPS = 100  # people newly found in the channel looked up (bot or not) per op
 COUNTED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 
 
-def entry_line(entry: RosterEntry) -> str:
+def entry_line(entry: RosterEntry, *, counts: bool) -> str:
+    """One member's line. Message counts (`counts`) are for coordinators only: everyone else
+    sees levels, never how much each person talks."""
     line = f"{mention(entry.user_id)} · *{entry.level.label}*"
     if entry.level != Level.COORDINATOR and entry.chosen is not None:
         line += f" (suggested: {entry.suggested.value})"
     elif entry.level != Level.COORDINATOR:
         line += " (suggested)"
-    activity = f"{entry.messages} message{'s' if entry.messages != 1 else ''}"
-    if entry.messages:
-        activity += f" on {entry.active_days} day{'s' if entry.active_days != 1 else ''}"
-    details = [f"{activity} in 30 days"]
+    details = []
+    if counts:
+        activity = f"{entry.messages} message{'s' if entry.messages != 1 else ''}"
+        if entry.messages:
+            activity += f" on {entry.active_days} day{'s' if entry.active_days != 1 else ''}"
+        details.append(f"{activity} in 30 days")
     if entry.joined_at is not None:
         details.append(f"joined {calendar_date(entry.joined_at.date())}")
     if entry.introduced:
         details.append("introduced")
-    return f"{line}\n{' · '.join(details)}"
+    return f"{line}\n{' · '.join(details)}" if details else line
 
 
 def level_select(entry: RosterEntry) -> Block:
@@ -70,7 +74,8 @@ def level_select(entry: RosterEntry) -> Block:
 def roster_view(roster: Roster, viewer: str) -> dict[str, Any]:
     community = roster.record.community
     closed = is_closed(roster.record)  # its levels are kept as they were: nothing to choose
-    editing = roster.record.is_coordinator(viewer) and not closed
+    coordinating = roster.record.is_coordinator(viewer)
+    editing = coordinating and not closed
     intro = (
         f"*{escape(community.name)}* · {len(roster.entries)} members. Levels are suggested "
         "from the last 30 days' messages"
@@ -84,7 +89,7 @@ def roster_view(roster: Roster, viewer: str) -> dict[str, Any]:
         settable = editing and entry.level != Level.COORDINATOR and entry.joined_at is not None
         blocks.append(
             section(
-                entry_line(entry),
+                entry_line(entry, counts=coordinating),
                 block_id=f"member.{entry.user_id}",
                 accessory=level_select(entry) if settable else None,
             )
@@ -116,21 +121,6 @@ def summary_blocks(roster: Roster, viewer: str, surface: Surface) -> list[Block]
         waiting = roster.waiting_requests
         text += f"\n:inbox_tray: {waiting} request{'s' if waiting != 1 else ''} to join waiting"
     return [section(text, accessory=roster_button(roster.record.community.id or 0))]
-
-
-async def channel_members(client: AsyncWebClient, channel_id: str) -> list[str] | None:
-    """Everyone in the channel, page by page; None if Slack will not say."""
-    found: list[str] = []
-    cursor: str | None = None
-    try:
-        while True:
-            page = await client.conversations_members(channel=channel_id, limit=200, cursor=cursor)
-            found += page.get("members") or []
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-            if cursor is None:
-                return found
-    except SlackApiError:
-        return None
 
 
 def register(registry: Registry) -> None:
@@ -235,12 +225,14 @@ def register(registry: Registry) -> None:
     ) -> None:
         await ack()
         user_id = body["user"]["id"]
-        try:
-            record = await community_by_id(
-                database, team_id=context.team_id or "", community_id=as_id(action.get("value"))
-            )
-        except NoCommunity:
-            await tell_privately(client, user_id=user_id, text="That community no longer exists.")
+        record = await community_pressed(
+            database,
+            client,
+            team_id=context.team_id or "",
+            user_id=user_id,
+            community_id=action.get("value"),
+        )
+        if record is None:
             return
         if not await show(
             client,
@@ -263,7 +255,17 @@ def register(registry: Registry) -> None:
         await ack()
         view = body.get("view") or {}
         team_id, viewer = context.team_id or "", body["user"]["id"]
-        community_id = as_id(metadata_of(view).get("community"))
+        record = await community_pressed(
+            database,
+            client,
+            team_id=team_id,
+            user_id=viewer,
+            community_id=metadata_of(view).get("community"),
+        )
+        if record is None:
+            return
+        assert record.community.id is not None
+        community_id = record.community.id
         chosen = (action.get("selected_option") or {}).get("value")
         try:
             await members.set_level(

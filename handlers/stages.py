@@ -28,6 +28,7 @@ from bot.services.errors import (
 )
 from bot.services.stages import save_answers, save_list_item
 from bot.text import escape, mention, slack_time, truncate
+from handlers.access import community_pressed
 from handlers.blocks import (
     Block,
     actions,
@@ -252,12 +253,15 @@ def register(registry: Registry) -> None:
         if stage is None or not stage.has_form or community_id is None:
             logger.warning("open_stage with a value we did not make: %r", action.get("value"))
             return
-        try:
-            record = await community_by_id(
-                runtime.database, team_id=context.team_id or "", community_id=community_id
-            )
-        except NoCommunity:
-            await tell_privately(client, user_id=user_id, text="That community no longer exists.")
+        # A private channel's answers are for the people in it, whoever holds the id.
+        record = await community_pressed(
+            runtime.database,
+            client,
+            team_id=context.team_id or "",
+            user_id=user_id,
+            community_id=community_id,
+        )
+        if record is None:
             return
         opened = await open_modal(
             client,

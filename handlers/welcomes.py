@@ -389,7 +389,7 @@ def register(registry: Registry) -> None:
         await ack()
         user_id = body["user"]["id"]
         try:
-            record, saved = await welcomes.profile_of(
+            record, saved = await welcomes.introducer_profile(
                 database,
                 team_id=context.team_id or "",
                 community_id=as_id(action.get("value")),
@@ -397,6 +397,9 @@ def register(registry: Registry) -> None:
             )
         except NoCommunity:
             await tell_privately(client, user_id=user_id, text="That community no longer exists.")
+            return
+        except CommunityError as refused:
+            await tell_privately(client, user_id=user_id, text=str(refused))
             return
         answers = {spec.key: getattr(saved, spec.key) for spec in PROFILE_FIELDS} if saved else {}
         view = introduction_view(record.community.id or 0, record.community.name, answers)
@@ -421,11 +424,14 @@ def register(registry: Registry) -> None:
         except InvalidAnswers as invalid:
             await ack(response_action="errors", errors=invalid.errors)
             return
-        except CommunityError:
+        except NoCommunity:
             await ack(
                 response_action="errors",
                 errors={PROFILE_FIELDS[0].key: "This community no longer exists."},
             )
+            return
+        except CommunityError as refused:
+            await ack(response_action="errors", errors={PROFILE_FIELDS[0].key: str(refused)})
             return
         # Saved: the form says what happens next, instead of vanishing.
         await ack(

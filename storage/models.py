@@ -36,6 +36,9 @@ class Community(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     # Set when Slack says its channel was deleted or archived: nothing more is sent for it.
     gone_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Whether its channel is private, as Slack said at `/cop start` and since (rename and
+    # conversion events): a private channel's community is shown only to its members.
+    is_private: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class StageRevision(SQLModel, table=True):

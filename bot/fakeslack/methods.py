@@ -216,6 +216,14 @@ class SlackMethods:
             raise SlackError("not_in_channel")
         return channel
 
+    def _visible(self, ref: str) -> Channel:
+        """A conversation the app may read about: as Slack, a private channel the app is not
+        in is not found."""
+        channel = self._channel(ref)
+        if channel.is_private and not channel.is_mpim and BOT_USER_ID not in channel.members:
+            raise SlackError("channel_not_found")
+        return channel
+
     def _user(self, user_id: str) -> Any:
         person = self.ws.person(user_id)
         if person is None:
@@ -273,7 +281,7 @@ class SlackMethods:
     # -- conversations -------------------------------------------------------------------
 
     def conversations_info(self, args: Args) -> Response:
-        channel = self._channel(_required(args, "channel", "channel_not_found"))
+        channel = self._visible(_required(args, "channel", "channel_not_found"))
         info = channel.to_slack()
         # Like Slack, the member count is only computed when asked for.
         if _flag(args, "include_num_members") and not channel.is_im:
@@ -281,7 +289,7 @@ class SlackMethods:
         return {"channel": info}
 
     def conversations_members(self, args: Args) -> Response:
-        channel = self._channel(_required(args, "channel", "channel_not_found"))
+        channel = self._visible(_required(args, "channel", "channel_not_found"))
         page, next_cursor = _paginate(list(channel.members), args)
         return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
 

@@ -58,6 +58,8 @@ class Person:
     is_bot: bool = False
     bot_id: str | None = None
     deleted: bool = False
+    is_admin: bool = False  # a workspace admin (users.info says so)
+    is_owner: bool = False
 
     def to_slack(self, now: float) -> dict[str, Any]:
         """The user object as users.info / users.list return it, with DST-correct offsets."""
@@ -86,8 +88,8 @@ class Person:
             "tz_label": _TZ_LABELS.get(abbreviation, abbreviation),
             "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
             "profile": profile,
-            "is_admin": False,
-            "is_owner": False,
+            "is_admin": self.is_admin or self.is_owner,
+            "is_owner": self.is_owner,
             "is_bot": self.is_bot,
             "is_app_user": False,
             "updated": 1700000000,

@@ -16,12 +16,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.answers import clean, field_error, is_empty
 from bot.catalogue import GOVERNANCE, ROLES, Field, Kind, Option
 from bot.clock import Clock
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
-from bot.services.errors import EditConflict, Gone, InvalidAnswers
+from bot.services.errors import EditConflict, Gone, InvalidAnswers, NotAllowed
 from bot.services.joining import lapse_pending_requests
 from bot.services.lifecycle import CLOSED_NOTE as CLOSED_NOTE
 from bot.services.lifecycle import require_open
@@ -272,6 +273,45 @@ async def latest_capture(
     return mine[-1] if mine else None
 
 
+CAPTURE_OVER = (
+    "Sharing what you learned closed on the community's closing date; its archive keeps what "
+    "was shared."
+)
+MEMBERS_ONLY = "Only the community's members, present or past, can share what it learned."
+
+
+def still_capturing(closure: Closure, community: Community, now: datetime) -> bool:
+    """Members share what they learned until the closing date (in the community's time zone)
+    and the celebration that ends it."""
+    return closure.celebrated_at is None and today_for(community, now) <= closure.closing_date
+
+
+async def capture_closure(
+    database: Database, clock: Clock, *, team_id: str, closure_id: int, user_id: str
+) -> tuple[Closure, CommunityRecord]:
+    """The closure a person may share what they learned for: one of this team, whose
+    community they belong or belonged to, until its closing date. Refused otherwise."""
+    async with database.session() as session:
+        closure = await closure_rows.closure_by_id(session, team_id=team_id, closure_id=closure_id)
+        if closure is None or closure.id is None:
+            raise Gone("That closure no longer exists.")
+        record = await load_record(session, team_id=team_id, community_id=closure.community_id)
+        await _require_capturer(session, closure, record, user_id, clock.now())
+    return closure, record
+
+
+async def _require_capturer(
+    session: AsyncSession, closure: Closure, record: CommunityRecord, user_id: str, now: datetime
+) -> None:
+    latest = await member_rows.latest_membership(
+        session, community_id=closure.community_id, user_id=user_id
+    )
+    if latest is None and not record.is_coordinator(user_id):
+        raise NotAllowed(MEMBERS_ONLY)
+    if not still_capturing(closure, record.community, now):
+        raise NotAllowed(CAPTURE_OVER)
+
+
 async def save_capture(
     database: Database,
     clock: Clock,
@@ -281,7 +321,8 @@ async def save_capture(
     user_id: str,
     submitted: dict[str, Any],
 ) -> KnowledgeCapture:
-    """Keep one person's answer as their newest version; earlier ones stay as history."""
+    """Keep one person's answer as their newest version; earlier ones stay as history. Only
+    from the community's members, present or past, and only until the closing date."""
     answers = {k: v for k, v in clean(submitted).items() if not is_empty(v)}
     errors = {
         spec.key: error
@@ -299,6 +340,8 @@ async def save_capture(
             )
             if closure is None:
                 raise Gone("That closure no longer exists.")
+            record = await load_record(session, team_id=team_id, community_id=closure.community_id)
+            await _require_capturer(session, closure, record, user_id, clock.now())
             version = await closure_rows.latest_capture_version(
                 session, closure_id=closure_id, user_id=user_id
             )

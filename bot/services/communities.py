@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -13,10 +13,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.answers import Answers, first_unanswered
 from bot.catalogue import ROLES, SETUP_STAGES, Question, Stage
 from bot.clock import Clock
-from bot.services.errors import AlreadyACommunity, InvalidAnswers, NoCommunity, NotCoordinator
+from bot.services.errors import (
+    AlreadyACommunity,
+    EditConflict,
+    InvalidAnswers,
+    NoCommunity,
+    NotAllowed,
+    NotCoordinator,
+)
 from storage.db import Database
 from storage.models import Community, StageRevision
 from storage.repositories import communities as community_rows
+from storage.repositories import members as member_rows
 from storage.repositories import stages as stage_rows
 
 NAME_MAX = 80
@@ -87,8 +95,10 @@ async def start_community(
     domain: str,
     timezone: str,
     starter: str,
+    is_private: bool = False,
 ) -> Community:
-    """Make the channel a community, with the starter as its first coordinator."""
+    """Make the channel a community, with the starter as its first coordinator. Whether the
+    channel is private comes from Slack (conversations.info), never from a form."""
     name, domain, timezone = name.strip(), domain.strip(), timezone.strip()
     errors = {}
     if not name:
@@ -114,6 +124,7 @@ async def start_community(
                 timezone=timezone,
                 created_by=starter,
                 created_at=now,
+                is_private=is_private,
             )
             assert community.id is not None
             # The roles stage's answer is where coordinators live, so the starter's role has
@@ -178,7 +189,88 @@ async def communities_for_person(
             session, team_id=team_id, user_id=user_id
         )
         records = await _records(session, communities)
-    return [r for r in records if r.community.id in belongs or r.is_coordinator(user_id)]
+    # A private channel's community only for the people in it, coordinators or not.
+    return [
+        r
+        for r in records
+        if r.community.id in belongs or (r.is_coordinator(user_id) and not r.community.is_private)
+    ]
+
+
+async def channel_privacy_changed(
+    database: Database, *, team_id: str, channel_id: str, is_private: bool
+) -> bool:
+    """Slack said the channel is (now) private or public; True if a community's record
+    changed."""
+    async with database.session() as session:
+        return await community_rows.set_private(
+            session, team_id=team_id, channel_id=channel_id, is_private=is_private
+        )
+
+
+async def adopt(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    is_workspace_admin: bool,
+    in_channel: Collection[str],
+) -> CommunityRecord:
+    """A workspace admin or owner becomes the coordinator of a community none of whose
+    coordinators is still in its channel (`in_channel`: who Slack says is in it now)."""
+    try:
+        async with database.session() as session:
+            community = await community_rows.community_for_channel(
+                session, team_id=team_id, channel_id=channel_id
+            )
+            if community is None or community.id is None:
+                raise NoCommunity("this channel is not a community")
+            record = (await _records(session, [community]))[0]
+            if record.is_coordinator(user_id):
+                raise NotAllowed("You already coordinate this community.")
+            still_here = [c for c in record.coordinators if c in in_channel]
+            if still_here:
+                raise NotCoordinator(still_here)
+            if not is_workspace_admin:
+                raise NotAllowed(
+                    "Only a workspace admin or owner can adopt a community whose coordinators "
+                    "have all left its channel. Nothing changed."
+                )
+            if user_id not in in_channel:
+                raise NotAllowed("Join this channel first: its coordinator takes part in it.")
+            roles = record.stages[ROLES.key]
+            # The departed coordinators stay named (the roles stage is where they can be
+            # removed); the adopter is added to them.
+            answers = dict(roles.answers)
+            answers["coordinators"] = [*record.coordinators, user_id]
+            now = clock.now()
+            await stage_rows.add_revision(
+                session,
+                team_id=team_id,
+                community_id=community.id,
+                stage=ROLES.key,
+                version=roles.version + 1,
+                answers=answers,
+                edited_by=user_id,
+                edited_at=now,
+            )
+            latest = await member_rows.latest_membership(
+                session, community_id=community.id, user_id=user_id
+            )
+            if latest is None or latest.left_at is not None:
+                await community_rows.add_membership(
+                    session,
+                    team_id=team_id,
+                    community_id=community.id,
+                    user_id=user_id,
+                    joined_at=now,
+                )
+            adopted = (await _records(session, [community]))[0]
+    except IntegrityError:
+        raise EditConflict(None, None) from None
+    return adopted
 
 
 async def records_in_team(session: AsyncSession, *, team_id: str) -> list[CommunityRecord]:

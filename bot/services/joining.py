@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.catalogue import MEMBERS, WAYS_OF_WORKING
 from bot.clock import Clock
+from bot.services.access import InChannel, community_for
 from bot.services.communities import (
     CommunityRecord,
     load_record,
@@ -46,14 +47,19 @@ CLOSED_JOINING = (
 
 
 def membership_policy(record: CommunityRecord) -> str:
-    """Open or by invitation, as the members stage says; open until it says otherwise."""
+    """Open or by invitation, as the members stage says; open until it says otherwise. A
+    private channel's community is by invitation whatever the stage says: nobody is added to
+    a private channel without a coordinator's approval."""
+    if record.community.is_private:
+        return INVITATION
     answer = record.stages[MEMBERS.key].answers.get("membership")
     return INVITATION if answer == INVITATION else OPEN
 
 
 def is_listed(record: CommunityRecord) -> bool:
-    """A community private to its members is left out of the directory."""
-    if record.community.gone_at is not None:  # its channel was deleted or archived
+    """A community private to its members, or in a private channel, or whose channel is gone,
+    is left out of the directory."""
+    if record.community.is_private or record.community.gone_at is not None:
         return False
     return record.stages[WAYS_OF_WORKING.key].answers.get("public_domain") != "private"
 
@@ -105,8 +111,27 @@ class Asked(StrEnum):
 
 
 async def ask_to_join(
-    database: Database, clock: Clock, *, team_id: str, community_id: int, user_id: str
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    community_id: int,
+    user_id: str,
+    invited: bool = False,
+    in_channel: InChannel | None = None,
 ) -> tuple[Asked, CommunityRecord]:
+    """Join an open community, or ask a community by invitation's coordinators. Someone may
+    only ask a private channel's community if they can see it (they are in its channel) or
+    pressed an invitation its coordinators posted (`invited`); otherwise it is refused as if
+    it did not exist."""
+    if not invited:
+        await community_for(
+            database,
+            team_id=team_id,
+            user_id=user_id,
+            community_id=community_id,
+            in_channel=in_channel,
+        )
     now = clock.now()
     try:
         async with database.session() as session:

@@ -31,6 +31,7 @@ from bot.answers import clean, field_error
 from bot.catalogue import ROLES, Option
 from bot.clock import Clock
 from bot.recurrence import Recurrence, Series, local_time
+from bot.services.access import InChannel, community_for
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
 from bot.services.errors import EditConflict, Gone, InvalidAnswers, NotAllowed
 from bot.services.lifecycle import require_open
@@ -544,10 +545,21 @@ async def rsvp(
     occurrence_id: int,
     user_id: str,
     answer: str,
+    in_channel: InChannel | None = None,
 ) -> Session:
-    """Record someone's answer (replacing any earlier one) and note the announcement changed."""
+    """Record someone's answer (replacing any earlier one) and note the announcement changed.
+    A private channel's meetings take answers only from the people in it."""
     if answer not in {o.value for o in RSVP_ANSWERS}:
         raise InvalidAnswers({"answer": "Not an answer we know."})
+    async with database.session() as session:
+        meeting = (await _session(session, team_id=team_id, occurrence_id=occurrence_id)).meeting
+    await community_for(
+        database,
+        team_id=team_id,
+        user_id=user_id,
+        community_id=meeting.community_id,
+        in_channel=in_channel,
+    )
     now = clock.now()
     async with database.session() as session:
         found = await _session(session, team_id=team_id, occurrence_id=occurrence_id)

@@ -7,11 +7,19 @@ from dataclasses import dataclass
 
 from bot.catalogue import SCOPE
 from bot.clock import Clock
-from bot.services.communities import community_by_id, require_coordinator, start_community
-from bot.services.errors import InvalidAnswers, NotAllowed
+from bot.services.closure import SPLIT, still_capturing
+from bot.services.communities import (
+    CommunityRecord,
+    community_by_id,
+    load_record,
+    require_coordinator,
+    start_community,
+)
+from bot.services.errors import Gone, InvalidAnswers, NotAllowed
 from bot.services.lifecycle import is_closed
 from storage.db import Database
-from storage.models import Community
+from storage.models import Closure, Community
+from storage.repositories import closures as closure_rows
 from storage.repositories import stages as stage_rows
 
 MAX_SUBCOMMUNITIES = 3
@@ -65,6 +73,24 @@ def taken_names(planned: list[Planned], taken: set[str]) -> dict[str, str]:
     }
 
 
+async def check_split(
+    database: Database, clock: Clock, *, team_id: str, closure_id: int, user_id: str
+) -> tuple[Closure, CommunityRecord]:
+    """Whether this person may split this closure's community, checked before any channel is
+    created: a coordinator of a community closing to split, before its closing date."""
+    async with database.session() as session:
+        closure = await closure_rows.closure_by_id(session, team_id=team_id, closure_id=closure_id)
+        if closure is None:
+            raise Gone("That closure no longer exists. Nothing was created.")
+        record = await load_record(session, team_id=team_id, community_id=closure.community_id)
+    require_coordinator(record, user_id)
+    if closure.reason != SPLIT:
+        raise NotAllowed("This community is not closing to split. Nothing was created.")
+    if not still_capturing(closure, record.community, clock.now()):
+        raise NotAllowed("This community's closure has ended. Nothing was created.")
+    return closure, record
+
+
 async def start_sub_community(
     database: Database,
     clock: Clock,
@@ -74,8 +100,10 @@ async def start_sub_community(
     user_id: str,
     channel_id: str,
     name: str,
+    is_private: bool,
 ) -> Community:
-    """Start the new channel as a community, its scope pre-filled from the parent's."""
+    """Start the new channel as a community, its scope pre-filled from the parent's.
+    `is_private`: what Slack said of the channel it created."""
     parent = await community_by_id(database, team_id=team_id, community_id=parent_id)
     require_coordinator(parent, user_id)
     if not is_closed(parent):
@@ -89,6 +117,7 @@ async def start_sub_community(
         domain=parent.community.domain,
         timezone=parent.community.timezone,
         starter=user_id,
+        is_private=is_private,
     )
     scope = parent.stages[SCOPE.key].answers
     if scope and community.id is not None:

@@ -20,7 +20,7 @@ from bot.answers import Answers, clean, field_error, is_empty
 from bot.catalogue import ROLES, SCOPE, WAYS_OF_WORKING, Field, Kind
 from bot.clock import Clock
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
-from bot.services.errors import InvalidAnswers, NoCommunity
+from bot.services.errors import InvalidAnswers, NoCommunity, NotAMember
 from bot.services.lifecycle import require_open
 from bot.services.upcoming import UpcomingMeeting, next_meeting
 from bot.text import escape
@@ -374,6 +374,32 @@ async def profile_of(
     return record, found
 
 
+INTRODUCE_CLOSED = "This community has closed, so it takes no new introductions."
+MEMBERS_INTRODUCE = "Only the community's members can introduce themselves in it."
+
+
+async def _require_introducer(session: AsyncSession, record: CommunityRecord, user_id: str) -> None:
+    """Introductions come only from current members of a community that is still open."""
+    assert record.community.id is not None
+    latest = await member_rows.latest_membership(
+        session, community_id=record.community.id, user_id=user_id
+    )
+    if latest is None or latest.left_at is not None:
+        raise NotAMember(MEMBERS_INTRODUCE)
+    require_open(record, INTRODUCE_CLOSED)
+
+
+async def introducer_profile(
+    database: Database, *, team_id: str, community_id: int, user_id: str
+) -> tuple[CommunityRecord, MemberProfile | None]:
+    """What a member said about themselves before, for the form; refused to anyone else."""
+    async with database.session() as session:
+        record = await load_record(session, team_id=team_id, community_id=community_id)
+        await _require_introducer(session, record, user_id)
+        found = await member_rows.profile(session, community_id=community_id, user_id=user_id)
+    return record, found
+
+
 async def introduction(
     database: Database, *, team_id: str, community_id: int, user_id: str
 ) -> tuple[CommunityRecord, MemberProfile] | None:
@@ -411,6 +437,7 @@ async def save_profile(
     now = clock.now()
     async with database.session() as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
+        await _require_introducer(session, record, user_id)
         saved = await member_rows.save_profile(
             session,
             team_id=team_id,

@@ -20,6 +20,7 @@ async def add_community(
     timezone: str,
     created_by: str,
     created_at: datetime,
+    is_private: bool = False,
 ) -> Community:
     community = Community(
         team_id=team_id,
@@ -29,6 +30,7 @@ async def add_community(
         timezone=timezone,
         created_by=created_by,
         created_at=created_at,
+        is_private=is_private,
     )
     session.add(community)
     await session.flush()
@@ -52,6 +54,22 @@ async def community_by_id(
         select(Community).where(Community.team_id == team_id, Community.id == community_id)
     )
     return result.first()
+
+
+async def set_private(
+    session: AsyncSession, *, team_id: str, channel_id: str, is_private: bool
+) -> bool:
+    """Record whether the channel is private; True if its community's record changed."""
+    result = await session.exec(
+        update(Community)
+        .where(
+            col(Community.team_id) == team_id,
+            col(Community.channel_id) == channel_id,
+            col(Community.is_private) != is_private,
+        )
+        .values(is_private=is_private)
+    )
+    return result.rowcount > 0
 
 
 async def communities_in_team(session: AsyncSession, *, team_id: str) -> Sequence[Community]:
