@@ -123,6 +123,13 @@ POLICY_AREAS = _options(
     ("copyright", "Copyright"),
 )
 
+# Milestones Cultivate records itself, so they are marked done when they happen.
+LAUNCH_WORKSHOP_HELD, TERMS_AGREED = "launch_workshop", "terms_agreed"
+MILESTONE_EVENTS = _options(
+    (LAUNCH_WORKSHOP_HELD, "the launch workshop is held"),
+    (TERMS_AGREED, "the terms of reference are agreed"),
+)
+
 MEMBERSHIP = _options(
     ("open", "Open: anyone may join"),
     ("invitation", "By invitation only"),
@@ -233,6 +240,14 @@ GOVERNANCE = Stage(
                 ),
                 Field(
                     "done", "Done on", Kind.DATE, hint="Leave empty until it is done.", topic="done"
+                ),
+                Field(
+                    "done_when",
+                    "Or done when Cultivate sees",
+                    Kind.CHOICE,
+                    options=MILESTONE_EVENTS,
+                    hint="For a milestone Cultivate records itself: it is marked done that day.",
+                    topic="done when",
                 ),
             ),
         ),

@@ -23,7 +23,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answers import is_answered, stage_errors
-from bot.catalogue import SETUP_STAGES, Field, Kind, Question
+from bot.catalogue import SCOPE, SETUP_STAGES, Field, Kind, Question
 from bot.clock import ManualClock
 from bot.dispatch import Dispatcher, Senders, SingleWorkspace
 from bot.fakeslack import FakeSlack
@@ -259,7 +259,14 @@ async def test_every_surface_and_document_renders_every_answer(
     content = await report.content(
         database, clock, record=record, figures=figures, development=found
     )
-    report.compile_report(content, [])
+    sponsor = report.build(content, [])
+    markdown, word = to_markdown(sponsor, names), to_docx(sponsor, names)
+    scope = record.stages["scope"]
+    for key in ("aims", "benefits", "outputs"):
+        if is_answered(SCOPE.question(key), scope.answers):
+            for piece in fragments(SCOPE.question(key), scope.answers[key]):
+                assert markdown_escape(piece) in markdown
+                assert piece in "\n".join(t for _, t in docx_text(word))
 
     # The closing celebration.
     closed = await closing.close_community(

@@ -49,7 +49,11 @@ async def launch(cultivate: Cultivate, *, user: str = ASHA, **answers: Any) -> d
 
 def markdown_files(slack: FakeSlack) -> list[Any]:
     """The terms as Markdown files (each draft is uploaded beside its Word document)."""
-    return [f for f in slack.files if f.filename.endswith(".md")]
+    return [
+        f
+        for f in slack.files
+        if f.filename.startswith("terms-of-reference") and f.filename.endswith(".md")
+    ]
 
 
 async def terms_message(cultivate: Cultivate, *, count: int = 1) -> dict[str, Any]:

@@ -189,7 +189,7 @@ def gaps(
     record: CommunityRecord, *, sections: Iterable[TermsSection] = TERMS_OF_REFERENCE
 ) -> list[Line]:
     """What is missing, one line each: questions not answered, policies not yet agreed,
-    milestones without an owner."""
+    milestones still to do without an owner."""
     lines: list[Line] = []
     for section in sections:
         for stage_key, question_key in section.answers:
@@ -212,7 +212,7 @@ def gaps(
     for item in items_in_order(
         milestones, record.stages[GOVERNANCE.key].answers.get("milestones") or []
     ):
-        if not item.get("owner"):
+        if not item.get("owner") and not item.get("done"):
             due = calendar_date(date.fromisoformat(str(item["due"])))
             lines.append((f"Milestones: {item.get('title')}, due {due}, has no owner.",))
     return lines
