@@ -29,7 +29,7 @@ from bot.services.document import (
     paragraphs,
 )
 from bot.services.milestones import today_for
-from bot.services.writing import gaps_section, inline, people_in, topics
+from bot.services.writing import gaps_section, inline, meeting_held, people_in, topics
 from bot.text import calendar_date
 from storage.db import Database
 from storage.models import (
@@ -147,13 +147,7 @@ def build(archive: CommunityArchive) -> Document:
     if not archive.sessions:
         document.add(Paragraph(("No meetings were held.",), note=True))
     for meeting, held in archive.sessions:
-        document.add(Heading(f"{meeting.title}, {_day(archive, held.starts_at)}", 3))
-        if held.notes:
-            document.add(*paragraphs(held.notes))
-        if held.actions:
-            document.add(Paragraph(("Actions:",)), Bullets(tuple((a,) for a in held.actions)))
-        if not held.notes and not held.actions:
-            document.add(Paragraph(("No notes were kept.",), note=True))
+        document.add(*meeting_held(community, meeting, held))
 
     document.add(Heading("What members learned"))
     latest = archive.latest_captures()

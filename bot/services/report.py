@@ -22,19 +22,17 @@ from bot.services.document import (
     Document,
     Heading,
     Image,
-    Line,
     Paragraph,
+    Part,
     Quote,
     Table,
-    paragraphs,
 )
 from bot.services.health import HealthFigures
 from bot.services.members import Level
-from bot.services.milestones import today_for
 from bot.services.pictures import STAKEHOLDERS, Picture
 from bot.services.sustaining import Recruitment
-from bot.services.writing import gaps_section, people_in, topics
-from bot.text import calendar_date, truncate
+from bot.services.writing import gaps_section, meeting_held, people_in, topics
+from bot.text import calendar_date
 from storage.db import Database
 from storage.models import Meeting, MeetingOccurrence, MemberProfile, Perspective
 from storage.repositories import meetings as meeting_rows
@@ -148,26 +146,16 @@ def _figures(content: ReportContent) -> Table:
     return Table(("Figure", "Value"), tuple(rows))
 
 
-def _meetings(content: ReportContent) -> list[Heading | Paragraph | Bullets]:
+def _meetings(content: ReportContent) -> list[Part]:
     """What each meeting of the period produced: its notes, shortened, and its actions."""
-    parts: list[Heading | Paragraph | Bullets] = [Heading("What the meetings produced")]
+    parts: list[Part] = [Heading("What the meetings produced")]
     if not content.meetings:
         return [*parts, Paragraph(("No meeting was held in the period.",), note=True)]
     community = content.record.community
     for meeting, held in content.meetings:
-        day = calendar_date(today_for(community, held.starts_at))
-        parts.append(Heading(f"{meeting.title}, {day}", 3))
-        notes = (held.notes or "").strip()
-        if notes:
-            parts += paragraphs(truncate(notes, NOTES_SHOWN))
-        actions = [a for a in held.actions if a.strip()]
-        if actions:
-            shown: list[Line] = [(a,) for a in actions[:ACTIONS_SHOWN]]
-            if len(actions) > ACTIONS_SHOWN:
-                shown.append((f"and {len(actions) - ACTIONS_SHOWN} more",))
-            parts += [Paragraph(("Actions agreed:",)), Bullets(tuple(shown))]
-        if not notes and not actions:
-            parts.append(Paragraph(("No notes were kept.",), note=True))
+        parts += meeting_held(
+            community, meeting, held, notes_shown=NOTES_SHOWN, actions_shown=ACTIONS_SHOWN
+        )
     return parts
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.answers import Answers, is_answered, is_empty
 from bot.catalogue import (
@@ -39,7 +40,8 @@ from bot.services.document import (
     Strong,
     paragraphs,
 )
-from bot.text import calendar_date
+from bot.text import calendar_date, truncate
+from storage.models import Community, Meeting, MeetingOccurrence
 
 
 def _people(user_ids: Iterable[str]) -> Line:
@@ -233,3 +235,32 @@ def gaps_section(
             ),
         ]
     return [Heading("Gaps"), Bullets(tuple(found))]
+
+
+# -- meetings -------------------------------------------------------------------------------
+
+
+def meeting_held(
+    community: Community,
+    meeting: Meeting,
+    held: MeetingOccurrence,
+    *,
+    notes_shown: int | None = None,
+    actions_shown: int | None = None,
+) -> list[Part]:
+    """What a meeting produced: its notes and the actions agreed, in full (the archive) or
+    shortened to `notes_shown` characters and `actions_shown` actions (the sponsor report)."""
+    day = calendar_date(held.starts_at.astimezone(ZoneInfo(community.timezone)).date())
+    parts: list[Part] = [Heading(f"{meeting.title}, {day}", 3)]
+    notes = (held.notes or "").strip()
+    if notes:
+        parts += paragraphs(truncate(notes, notes_shown) if notes_shown else notes)
+    actions = [a for a in held.actions if a.strip()]
+    if actions:
+        shown: list[Line] = [(a,) for a in actions[:actions_shown]]
+        if len(actions) > len(shown):
+            shown.append((f"and {len(actions) - len(shown)} more",))
+        parts += [Paragraph(("Actions agreed:",)), Bullets(tuple(shown))]
+    if not notes and not actions:
+        parts.append(Paragraph(("No notes were kept.",), note=True))
+    return parts
