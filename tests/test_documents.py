@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.catalogue import SETUP_STAGES, TERMS_OF_REFERENCE
+from bot.catalogue import SETUP_STAGES, TERMS_OF_REFERENCE, Kind
 from bot.clock import ManualClock
 from bot.fakeslack import FakeSlack
 from bot.services.document import docx_text
+from bot.services.writing import INLINE
 from storage.models import Community, MeetingOccurrence
 from storage.repositories import stages as stage_rows
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
@@ -61,6 +62,16 @@ ANSWERS: dict[str, dict[str, Any]] = {
 }
 QUESTIONS = {q.label for s in SETUP_STAGES for q in s.questions}
 STAKEHOLDER_WORDS = ("Housing Board", "City Council", "Wants fewer evictions", "Sceptical")
+
+
+def test_every_kind_has_a_writer_and_every_question_a_topic_in_one_section() -> None:
+    assert set(INLINE) == set(Kind) - {Kind.LIST}  # a list is written item by item
+    placed = [pair for section in TERMS_OF_REFERENCE for pair in section.answers]
+    asked = [(s.key, q.key) for s in SETUP_STAGES for q in s.questions]
+    assert sorted(placed) == sorted(asked)  # every question once, under one topic
+    for stage in SETUP_STAGES:
+        for question in stage.questions:
+            assert question.topic and not question.topic.endswith("?"), question.key
 
 
 @pytest.fixture
