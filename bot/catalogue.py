@@ -261,7 +261,7 @@ GOVERNANCE = Stage(
             item_fields=(
                 Field("name", "Name or group", Kind.LINE, required=True, max_length=150),
                 Field(
-                    "user", "Slack user, if they are in this workspace", Kind.USER, topic="in Slack"
+                    "user", "Slack user, if they are in this workspace", Kind.USER, topic="contact"
                 ),
                 Field("organisation", "Organisation", Kind.LINE, max_length=150, topic="of"),
                 Field("interests", "Interests and views", Kind.TEXT, max_length=1000),

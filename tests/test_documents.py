@@ -159,7 +159,7 @@ async def test_terms_and_archive_are_topic_sections_with_names_dates_and_gaps(
     ]
     assert "### Need\n\nCouncils each solve the same \\*housing\\* problems alone." in markdown
     assert (
-        "- **Housing Board** (in Slack Noor Haddad; of City Council; support Sceptical" in markdown
+        "- **Housing Board** (contact Noor Haddad; of City Council; support Sceptical" in markdown
     )
     # In the canvas, which stays in Slack, people are mentions that show their current name.
     assert "![](@U0NOOR)" in slack.canvases[0].document_content["markdown"]  # type: ignore[index]
@@ -238,6 +238,14 @@ def assert_reads_as_a_document_without_people(markdown: str, word: bytes) -> Non
     assert [t for style, t in docx_text(word) if style == "Heading1"] == level_two
 
 
+async def overdue_in_status(community: Cultivate) -> str:
+    count = len(community.slack.calls_to("response_url"))
+    await community.command("status")
+    blocks = (await community.ephemeral(count=count + 1)).get("blocks") or []
+    texts = [str((b.get("text") or {}).get("text") or "") for b in blocks]
+    return "\n".join(t for t in texts if "Overdue milestones" in t)
+
+
 async def test_the_report_marks_the_held_workshop_done_and_says_what_meetings_produced(
     community: Cultivate, slack: FakeSlack, clock: ManualClock
 ) -> None:
@@ -248,6 +256,7 @@ async def test_the_report_marks_the_held_workshop_done_and_says_what_meetings_pr
     await run_until(community, clock, datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
     markdown, _, _ = await report_files(community, slack)
     assert "| Launch workshop | Sat 5 Dec 2026 | overdue |" in markdown  # not held yet
+    assert "Launch workshop" in await overdue_in_status(community)
 
     await run_until(community, clock, datetime(2026, 12, 9, 9, 0, tzinfo=UTC))
     async with community.database.session() as session:
@@ -257,6 +266,7 @@ async def test_the_report_marks_the_held_workshop_done_and_says_what_meetings_pr
         session.add(held)
     markdown, _, _ = await report_files(community, slack)
     assert "| Launch workshop | Sat 5 Dec 2026 | done Tue 8 Dec 2026 |" in markdown
+    assert "Launch workshop" not in await overdue_in_status(community)  # /cop status agrees
     produced = section(markdown, "What the meetings produced")
     assert "### Launch workshop, Tue 8 Dec 2026" in produced
     assert "We agreed the terms &lt;!here&gt;" in produced and "…" in produced  # summarised

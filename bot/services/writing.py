@@ -151,7 +151,10 @@ def topics(
             question = stage(stage_key).question(question_key)
             answers = record.stages[stage_key].answers
             if is_answered(question, answers):
-                parts += [Heading(question.heading, 3), *answer(question, answers)]
+                # A topic of one question ("Policies") needs no second heading of that name.
+                if question.heading != section.title:
+                    parts.append(Heading(question.heading, 3))
+                parts += answer(question, answers)
                 written += 1
         if not written:
             parts.append(Paragraph((empty,), note=True))
