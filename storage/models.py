@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false, text
+from sqlalchemy import JSON, Boolean, Column, Index, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -430,6 +430,11 @@ class SustainingSettings(SQLModel, table=True):
     report_period: str = Field(default="never", max_length=16)
     report_recipients: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    # The sponsor report names stakeholders (their views, support and the map) only when a
+    # coordinator has said it may: it goes outside the community.
+    report_names_stakeholders: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
     # Wenger's stage of development as a coordinator chose it; None: derived.
     stage_override: str | None = Field(default=None, max_length=16)
