@@ -27,7 +27,7 @@ from bot import logs
 from bot.app import create_app
 from bot.housekeeping import forget_old_events
 from bot.runtime import Runtime
-from bot.scheduler import create_scheduler
+from bot.scheduler import Heartbeat, create_scheduler
 from bot.server import EVENTS_PATH, create_web_app
 from bot.settings import (
     Settings,
@@ -135,12 +135,17 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
     stopping = _stop_on_signals()
 
     dispatcher = cultivate.dispatcher()
-    scheduler = create_scheduler(
-        settings.scheduler_tick_seconds,
-        {"dispatch": dispatcher.run_once, "housekeeping": lambda: forget_old_events(runtime)},
-    )
+    heartbeats: dict[str, Heartbeat] = {}
     if clock:
-        scheduler.start()
+        heartbeats |= {
+            "dispatch": dispatcher.run_once,
+            "housekeeping": lambda: forget_old_events(runtime),
+        }
+    if clock or web_server:
+        # Events another process acked and did not live to handle: any process can.
+        heartbeats["inbox"] = cultivate.inbox.sweep
+    scheduler = create_scheduler(settings.scheduler_tick_seconds, heartbeats)
+    scheduler.start()
 
     # Socket Mode takes Slack's requests over a websocket; HTTP then only serves /healthz.
     http_bolt = bolt if bolt is not None and not settings.socket_mode else None
@@ -151,6 +156,7 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
             signing_secret=settings.slack_signing_secret,
             dispatcher=dispatcher if clock else None,
             tick_seconds=settings.scheduler_tick_seconds,
+            inbox=cultivate.inbox,
         )
     )
     await runner.setup()

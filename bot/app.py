@@ -18,6 +18,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 
 from bot.dispatch import Dispatcher, Senders, SingleWorkspace, SlackClients
+from bot.inbox import Inbox
 from bot.installations import (
     BOT_SCOPES,
     DatabaseInstallationStore,
@@ -42,6 +43,7 @@ class Cultivate:
     runtime: Runtime
     clients: SlackClients  # the bot's client for each team, for work done outside a request
     lease: timedelta  # how long a scheduler's claim on a row holds
+    inbox: Inbox  # events acked and not yet handled, kept in the database
 
     def dispatcher(self, *, worker: str | None = None) -> Dispatcher:
         return Dispatcher(self.runtime, self.senders, self.clients, worker=worker, lease=self.lease)
@@ -106,6 +108,7 @@ def create_app(
         runtime=runtime,
         clients=clients,
         lease=lease,
+        inbox=Inbox(runtime, bolt, lease=lease),
     )
 
 

@@ -1,9 +1,24 @@
-"""Time is injected, never read from a global, so tests (and the sandbox) can move it."""
+"""Time is injected, never read from a global, so tests (and the sandbox) can move it.
+
+Two readings of "now":
+- `now()`: this host's time, for what a person sees and for planning (a welcome in ten
+  minutes, a meeting's reminder).
+- `shared_now(session)`: the time every process agrees on, for what processes compare with
+  each other: claims, leases and whether a row is due. In production that is the database's
+  clock (PostgreSQL's `now()`, SQLite's own), read inside the unit of work that compares, so
+  two hosts whose clocks disagree still agree on who holds a row. A ManualClock answers with
+  its own time instead: tests and the sandbox run every scheduler in one process on that one
+  clock, so it is already shared, and moving it moves what is due.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.clock import database_now
 
 
 class Clock(Protocol):
@@ -11,10 +26,17 @@ class Clock(Protocol):
         """The current time, timezone-aware, in UTC."""
         ...
 
+    async def shared_now(self, session: AsyncSession) -> datetime:
+        """The time claims, leases and due times are compared with (see the module's doc)."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    async def shared_now(self, session: AsyncSession) -> datetime:
+        return await database_now(session)
 
 
 class ManualClock:
@@ -26,6 +48,9 @@ class ManualClock:
         self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:
+        return self._now
+
+    async def shared_now(self, session: AsyncSession) -> datetime:
         return self._now
 
     def advance(self, delta: timedelta) -> datetime:

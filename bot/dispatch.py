@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
+from bot.once import once_per_row
 from bot.runtime import Runtime
 from storage.models import ScheduledSend
 from storage.repositories import scheduled
@@ -168,8 +169,7 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Claim and send what is due now; returns how many rows were handled."""
-        now = self.runtime.clock.now()
-        handled = await self._claim_and_send(now, ids=None)
+        handled = await self._claim_and_send(ids=None)
         self._last_heartbeat = time.monotonic()
         return handled
 
@@ -184,10 +184,13 @@ class Dispatcher:
         heartbeat. A row it cannot send goes the usual way (retry, fail, tell)."""
         if not ids:
             return 0
-        return await self._claim_and_send(self.runtime.clock.now(), ids=ids)
+        return await self._claim_and_send(ids=ids)
 
-    async def _claim_and_send(self, now: datetime, *, ids: list[int] | None) -> int:
+    async def _claim_and_send(self, *, ids: list[int] | None) -> int:
+        # Every comparison of due times and leases is made on the shared clock (the
+        # database's in production), never a host's: see bot/clock.py.
         async with self.runtime.database.session() as session:
+            now = await self.runtime.clock.shared_now(session)
             rows = await scheduled.claim_due(
                 session, worker=self.worker, now=now, lease=self.lease, limit=self.batch, ids=ids
             )
@@ -196,7 +199,7 @@ class Dispatcher:
             return 0
         renewing = asyncio.create_task(self._renew([due.id for due in claimed]))
         try:
-            await asyncio.gather(*(self._handle(due) for due in claimed))
+            await asyncio.gather(*(self._handle(due, now) for due in claimed))
         finally:
             renewing.cancel()
         return len(claimed)
@@ -208,11 +211,9 @@ class Dispatcher:
             await asyncio.sleep(interval)
             try:
                 async with self.runtime.database.session() as session:
+                    now = await self.runtime.clock.shared_now(session)
                     await scheduled.renew_leases(
-                        session,
-                        worker=self.worker,
-                        ids=ids,
-                        lease_until=self.runtime.clock.now() + self.lease,
+                        session, worker=self.worker, ids=ids, lease_until=now + self.lease
                     )
             except Exception:  # a missed renewal only risks a retake, never a loss
                 log.exception("could not renew the scheduler's claims")
@@ -227,20 +228,19 @@ class Dispatcher:
                 break
         return total
 
-    async def _handle(self, due: Due) -> None:
+    async def _handle(self, due: Due, claimed_at: datetime) -> None:
         # Each row runs in its own task, so these reach only this row's log lines.
         logs.team_id.set(due.team_id)
         logs.community_id.set(due.community_id)
         async with self._concurrency:
             try:
-                await self._send(due)
+                await self._send(due, claimed_at)
             except Exception:  # never let one row stop the others
                 log.exception("scheduled %s #%d failed unexpectedly", due.kind, due.id)
                 await self._retry_or_fail(due, "unexpected error", retry_after=None)
 
-    async def _send(self, due: Due) -> None:
-        now = self.runtime.clock.now()
-        if due.stale_at is not None and now > due.stale_at:
+    async def _send(self, due: Due, claimed_at: datetime) -> None:
+        if due.stale_at is not None and claimed_at > due.stale_at:
             log.info("dropped %s #%d: too late to be useful", due.kind, due.id)
             await self._finish(due, SendState.DROPPED, "too late to be useful")
             return
@@ -250,6 +250,7 @@ class Dispatcher:
             await self._finish(due, SendState.FAILED, f"no sender for {due.kind}")
             return
         async with self.runtime.database.session() as session:
+            now = await self.runtime.clock.shared_now(session)
             still_ours = await scheduled.confirm_claim(
                 session, send_id=due.id, worker=self.worker, now=now, lease=self.lease
             )
@@ -261,7 +262,7 @@ class Dispatcher:
             await self._finish(due, SendState.CANCELLED, "the app is not installed in this team")
             return
         try:
-            await sender(due, client)
+            await sender(due, once_per_row(client, due.id, due.attempts))
         except Drop as reason:
             log.info("dropped %s #%d: %s", due.kind, due.id, reason)
             await self._finish(due, SendState.DROPPED, str(reason))
@@ -292,8 +293,8 @@ class Dispatcher:
             return
         # Exponential backoff (30s, 1m, 2m, 4m…), or exactly what Slack asked us to wait.
         delay = retry_after if retry_after is not None else 30 * 2 ** (due.attempts - 1)
-        due_at = self.runtime.clock.now() + timedelta(seconds=delay)
         async with self.runtime.database.session() as session:
+            due_at = await self.runtime.clock.shared_now(session) + timedelta(seconds=delay)
             await scheduled.retry_later(
                 session, send_id=due.id, worker=self.worker, due_at=due_at, error=reason[:500]
             )
@@ -307,7 +308,7 @@ class Dispatcher:
                 send_id=due.id,
                 worker=self.worker,
                 state=SendState.FAILED,
-                now=self.runtime.clock.now(),
+                now=await self.runtime.clock.shared_now(session),
                 error=reason[:500],
             )
             if finished and due.community_id is not None and due.kind != DELIVERY_FAILED:
@@ -333,6 +334,6 @@ class Dispatcher:
                 send_id=due.id,
                 worker=self.worker,
                 state=state,
-                now=self.runtime.clock.now(),
+                now=await self.runtime.clock.shared_now(session),
                 error=error,
             )
