@@ -63,9 +63,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     logs.configure(settings.log_level_number, json_lines=settings.log_json)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings, mode))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(settings, mode))
+    except Refused as refusal:
+        print(f"cultivate: {refusal}", file=sys.stderr)
+        return 2
     return 0
+
+
+class Refused(Exception):
+    """A reason not to start, said in one line."""
 
 
 async def _serve(settings: Settings, mode: str) -> None:
@@ -114,8 +122,12 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 async def _run_sandbox(settings: Settings, database: Database) -> None:
-    from bot.sandbox import running_sandbox
+    from bot.sandbox.sandbox import NotASandboxDatabase, refuse_other_teams, running_sandbox
 
+    try:
+        await refuse_other_teams(database)
+    except NotASandboxDatabase as refusal:
+        raise Refused(str(refusal)) from None
     stopping = _stop_on_signals()
     async with running_sandbox(settings, database) as sandbox:
         print(

@@ -45,8 +45,15 @@ class Cultivate:
     lease: timedelta  # how long a scheduler's claim on a row holds
     inbox: Inbox  # events acked and not yet handled, kept in the database
 
-    def dispatcher(self, *, worker: str | None = None) -> Dispatcher:
-        return Dispatcher(self.runtime, self.senders, self.clients, worker=worker, lease=self.lease)
+    def dispatcher(self, *, worker: str | None = None, team_id: str | None = None) -> Dispatcher:
+        return Dispatcher(
+            self.runtime,
+            self.senders,
+            self.clients,
+            worker=worker,
+            lease=self.lease,
+            team_id=team_id,
+        )
 
 
 def create_app(

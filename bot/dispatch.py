@@ -156,6 +156,7 @@ class Dispatcher:
         batch: int = 100,
         max_attempts: int = 5,
         concurrency: int = 8,
+        team_id: str | None = None,  # only this team's rows (the sandbox's), if given
     ) -> None:
         self.runtime = runtime
         self.senders = senders
@@ -164,6 +165,7 @@ class Dispatcher:
         self.lease = lease
         self.batch = batch
         self.max_attempts = max_attempts
+        self.team_id = team_id
         self._concurrency = asyncio.Semaphore(concurrency)
         self._last_heartbeat: float | None = None  # time.monotonic(), for health checks
 
@@ -192,7 +194,13 @@ class Dispatcher:
         async with self.runtime.database.session() as session:
             now = await self.runtime.clock.shared_now(session)
             rows = await scheduled.claim_due(
-                session, worker=self.worker, now=now, lease=self.lease, limit=self.batch, ids=ids
+                session,
+                worker=self.worker,
+                now=now,
+                lease=self.lease,
+                limit=self.batch,
+                ids=ids,
+                team_id=self.team_id,
             )
             claimed = [Due.of(row) for row in rows]
         if not claimed:
