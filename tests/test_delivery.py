@@ -4,8 +4,8 @@ headers is refused without a trace of its body, and the sandbox keeps to its own
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -196,18 +196,22 @@ async def test_the_sandbox_refuses_a_database_holding_another_workspace(
     with FakeSlack() as fake:
         env = environment(api_url=fake.api_url, database_url=database_url, PORT=str(free_port()))
     env = {k: v for k, v in env.items() if not k.startswith("SLACK_")}
-    ran = subprocess.run(
-        [sys.executable, "-m", "bot", "sandbox"],
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
         env={**env, "PYTHONPATH": str(ROOT)},
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    assert ran.returncode != 0
-    [line] = ran.stderr.strip().splitlines()
+    async with asyncio.timeout(120):
+        stdout, stderr = await process.communicate()
+    assert process.returncode != 0
+    [line] = stderr.decode().strip().splitlines()
     assert "another Slack workspace" in line and OTHER_TEAM in line
-    assert "Cultivate sandbox: open" not in ran.stdout
+    assert "Cultivate sandbox: open" not in stdout.decode()
 
 
 async def test_the_sandbox_scheduler_claims_only_its_own_teams_rows(
