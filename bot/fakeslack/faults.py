@@ -32,6 +32,7 @@ class Faults:
         self._per_second: float | None = None
         self._last_post: dict[str, float] = {}
         self.latency: float = 0.0
+        self.answers_held: dict[str, float] = {}  # method -> seconds between doing and answering
 
     def fail_next(self, method: str, error: str, times: int = 1) -> None:
         with self._lock:
@@ -57,6 +58,7 @@ class Faults:
             self._per_second = None
             self._last_post.clear()
             self.latency = 0.0
+            self.answers_held.clear()
 
     def take_error(self, method: str) -> str | None:
         """The queued Slack error for this call, consuming it."""
