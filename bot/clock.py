@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.clock import database_now
@@ -26,7 +27,7 @@ class Clock(Protocol):
         """The current time, timezone-aware, in UTC."""
         ...
 
-    async def shared_now(self, session: AsyncSession) -> datetime:
+    async def shared_now(self, session: AsyncSession | AsyncConnection) -> datetime:
         """The time claims, leases and due times are compared with (see the module's doc)."""
         ...
 
@@ -35,7 +36,7 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-    async def shared_now(self, session: AsyncSession) -> datetime:
+    async def shared_now(self, session: AsyncSession | AsyncConnection) -> datetime:
         return await database_now(session)
 
 
@@ -50,7 +51,7 @@ class ManualClock:
     def now(self) -> datetime:
         return self._now
 
-    async def shared_now(self, session: AsyncSession) -> datetime:
+    async def shared_now(self, session: AsyncSession | AsyncConnection) -> datetime:
         return self._now
 
     def advance(self, delta: timedelta) -> datetime:

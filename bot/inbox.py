@@ -18,12 +18,16 @@ means done.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Generic, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import logs
 from bot.dispatch import DEFAULT_LEASE, default_worker_name
@@ -48,6 +52,41 @@ def _running_listeners_inline(bolt: AsyncApp) -> AsyncApp:
     return inline
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Batched(Generic[T, R]):
+    """Items submitted while a batch is being written wait for the next batch, written as one.
+    Each submitter gets its own item's result, or the batch's error."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]]) -> None:
+        self._write = write
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        result: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, result))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._drain())
+        return await result
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                results = await self._write([item for item, _ in batch])
+            except Exception as error:
+                for _, result in batch:
+                    if not result.done():
+                        result.set_exception(error)
+                continue
+            for (_, result), value in zip(batch, results, strict=True):
+                if not result.done():
+                    result.set_result(value)
+
+
 class Inbox:
     def __init__(
         self,
@@ -66,24 +105,59 @@ class Inbox:
         self._slots = asyncio.Semaphore(EVENTS_AT_ONCE)
         self._held: set[int] = set()  # rows this process has claimed and not finished
         self._renewing: asyncio.Task[None] | None = None
+        # Events arriving (or finishing) together are written together: a burst of joins
+        # costs a few statements, not one each, and each waits for one at most.
+        self._arriving = Batched(self._keep)
+        self._finishing = Batched(self._finish)
+        self._door: AsyncConnection | None = None
 
     async def receive(self, *, team_id: str, event_id: str, body: str) -> int | None:
         """Keep a verified event, claimed by this process, before it is acked. None if it
         was received before (Slack redelivers what it thinks we missed): ack and drop it."""
-        async with self.runtime.database.session() as session:
-            now = await self.runtime.clock.shared_now(session)
-            row = await events.receive(
-                session,
-                team_id=team_id,
-                event_id=event_id,
-                body=body,
-                received_at=now,
-                claimed_by=self.worker,
-                lease_until=now + self.lease,
-            )
+        row = await self._arriving.submit((team_id, event_id, body))
         if row is not None:
             self._hold(row)
         return row
+
+    async def _keep(self, batch: list[tuple[str, str, str]]) -> list[int | None]:
+        """Write events that arrived together in one statement. On PostgreSQL through a
+        connection of the inbox's own, in autocommit (one INSERT is atomic alone): an ack then
+        waits for two round trips to the database, not a pool checkout and a transaction."""
+        database = self.runtime.database
+        if database.is_sqlite:  # one connection per process: take it in turn
+            async with database.engine.begin() as connection:
+                rows = await self._insert(connection, batch)
+        else:
+            if self._door is None:
+                connection = await database.engine.connect()
+                self._door = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                rows = await self._insert(self._door, batch)
+            except Exception:
+                door, self._door = self._door, None
+                with contextlib.suppress(Exception):
+                    await door.close()
+                raise
+        # The same event twice in one batch: only the first is handled.
+        return [rows.pop((team, event), None) for team, event, _ in batch]
+
+    async def _insert(
+        self, connection: AsyncConnection, batch: list[tuple[str, str, str]]
+    ) -> dict[tuple[str, str], int]:
+        now = await self.runtime.clock.shared_now(connection)
+        return await events.receive(
+            connection,
+            received=batch,
+            received_at=now,
+            claimed_by=self.worker,
+            lease_until=now + self.lease,
+        )
+
+    async def close(self) -> None:
+        """Give back the inbox's own connection (when the server stops)."""
+        door, self._door = self._door, None
+        if door is not None:
+            await door.close()
 
     async def handle(self, row: int, body: str, attempts: int = 1) -> None:
         """Run an event's listeners, then mark its row done (if it is still ours)."""
@@ -96,10 +170,17 @@ class Inbox:
                 else:
                     await self._dispatch(body)
                     state = EventState.DONE
-            async with self.runtime.database.session() as session:
-                await events.finish(session, event_row=row, worker=self.worker, state=state)
+            await self._finishing.submit((row, state))
         finally:
             self._held.discard(row)
+
+    async def _finish(self, batch: list[tuple[int, EventState]]) -> list[None]:
+        async with self.runtime.database.session() as session:
+            for state in EventState:
+                rows = [row for row, finished in batch if finished == state]
+                if rows:
+                    await events.finish(session, rows=rows, worker=self.worker, state=state)
+        return [None] * len(batch)
 
     async def sweep(self) -> int:
         """Handle what another process acked and did not finish (the heartbeat's work)."""

@@ -68,6 +68,13 @@ def create_web_app(
             await asyncio.wait(handling, timeout=10)
 
     web_app.on_shutdown.append(finish_handling)
+    if inbox is not None:
+        door = inbox
+
+        async def close_inbox(_: web.Application) -> None:
+            await door.close()
+
+        web_app.on_cleanup.append(close_inbox)
 
     async def health(_: web.Request) -> web.Response:
         report: dict[str, object] = {"status": "ok"}

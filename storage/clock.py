@@ -5,21 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-# PostgreSQL's now() is the start of the current transaction: read here, it is the same
-# instant an UPDATE in this unit of work would see. SQLite has no server; its clock is the
-# one machine's that holds the file.
-_NOW = {
-    "postgresql": "SELECT now()",
-    "sqlite": "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')",
-}
 
-
-async def database_now(session: AsyncSession) -> datetime:
-    bind = session.bind
-    dialect = bind.dialect.name if bind is not None else "sqlite"
-    value = (await session.exec(text(_NOW[dialect]))).scalar_one()  # type: ignore[call-overload]
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+async def database_now(executor: AsyncSession | AsyncConnection) -> datetime:
+    """PostgreSQL's now(): the start of the current transaction, so read here it is the same
+    instant an UPDATE in this unit of work would see. SQLite has no server: its clock is the
+    one machine's that holds the file, read without a round trip."""
+    if isinstance(executor, AsyncConnection):
+        dialect = executor.dialect.name
+    else:
+        dialect = executor.bind.dialect.name if executor.bind is not None else "sqlite"
+    if dialect != "postgresql":
+        return datetime.now(UTC)
+    if isinstance(executor, AsyncConnection):
+        value = (await executor.execute(text("SELECT now()"))).scalar_one()
+    else:
+        value = (await executor.exec(text("SELECT now()"))).scalar_one()  # type: ignore[call-overload]
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

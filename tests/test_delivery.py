@@ -89,6 +89,7 @@ async def test_an_event_acked_by_a_process_that_died_is_handled_by_another(
     # signature would by now be too old for Bolt: the inbox does not check it again.
     died = Inbox(cultivate.runtime, cultivate.app.bolt, worker="died", lease=cultivate.app.lease)
     assert await died.receive(team_id=TEAM, event_id="Ev0DIED", body=body) is not None
+    await died.close()
     survivor = cultivate.app.inbox
 
     assert await survivor.sweep() == 0  # its claim holds until its lease runs out

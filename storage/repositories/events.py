@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import delete, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import insert_or_merge
 from storage.models import ProcessedEvent
 
 
@@ -23,34 +24,41 @@ class EventState(StrEnum):
 
 
 async def receive(
-    session: AsyncSession,
+    connection: AsyncConnection,
     *,
-    team_id: str,
-    event_id: str,
-    body: str,
+    received: Sequence[tuple[str, str, str]],
     received_at: datetime,
     claimed_by: str,
     lease_until: datetime,
-) -> int | None:
-    """Keep an event, claimed by the process that is about to ack it; None if it was received
-    before (a redelivery). The dedupe row and the event are one row: both are kept or neither.
-    One INSERT … ON CONFLICT DO NOTHING, so a redelivery costs no error and no savepoint."""
-    inserted = await session.exec(
-        insert_or_merge(session, ProcessedEvent)
+) -> dict[tuple[str, str], int]:
+    """Keep events (team id, event id, body), claimed by the process that is about to ack
+    them; returns the row of each (team id, event id) that was new. One received before (a
+    redelivery) gets no row. The dedupe row and the event are one row: both are kept or
+    neither. One INSERT … ON CONFLICT DO NOTHING for the lot."""
+    if not received:
+        return {}
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    inserted = await connection.execute(
+        insert(ProcessedEvent)
         .values(
-            team_id=team_id,
-            event_id=event_id,
-            received_at=received_at,
-            body=body,
-            state=EventState.CLAIMED,
-            attempts=1,
-            claimed_by=claimed_by,
-            lease_until=lease_until,
+            [
+                {
+                    "team_id": team_id,
+                    "event_id": event_id,
+                    "received_at": received_at,
+                    "body": body,
+                    "state": EventState.CLAIMED,
+                    "attempts": 1,
+                    "claimed_by": claimed_by,
+                    "lease_until": lease_until,
+                }
+                for team_id, event_id, body in received
+            ]
         )
         .on_conflict_do_nothing(index_elements=["team_id", "event_id"])
-        .returning(ProcessedEvent.id)
+        .returning(ProcessedEvent.id, ProcessedEvent.team_id, ProcessedEvent.event_id)
     )
-    return inserted.scalar_one_or_none()
+    return {(team_id, event_id): row for row, team_id, event_id in inserted.all()}
 
 
 async def first_delivery(
@@ -139,19 +147,21 @@ async def renew(
     return result.rowcount
 
 
-async def finish(session: AsyncSession, *, event_row: int, worker: str, state: EventState) -> bool:
-    """Record that an event's listeners ran (or gave up on). The body is dropped: nothing
-    keeps what Slack sent longer than it takes to handle it."""
+async def finish(
+    session: AsyncSession, *, rows: Sequence[int], worker: str, state: EventState
+) -> int:
+    """Record that events' listeners ran (or were given up on), where the rows are still
+    ours. The body is dropped: nothing keeps what Slack sent longer than it takes to handle."""
     result = await session.exec(
         update(ProcessedEvent)
         .where(
-            col(ProcessedEvent.id) == event_row,
+            col(ProcessedEvent.id).in_(rows),
             col(ProcessedEvent.claimed_by) == worker,
             col(ProcessedEvent.state) == EventState.CLAIMED,
         )
         .values(state=state, lease_until=None, body=None)
     )
-    return result.rowcount == 1
+    return result.rowcount
 
 
 async def forget_events_before(session: AsyncSession, *, before: datetime) -> int:
