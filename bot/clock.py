@@ -16,10 +16,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.clock import database_now
+from storage.clock import database_now, now_in_sql
 
 
 class Clock(Protocol):
@@ -31,6 +32,10 @@ class Clock(Protocol):
         """The time claims, leases and due times are compared with (see the module's doc)."""
         ...
 
+    def shared_now_in_sql(self, dialect: str) -> datetime | ColumnElement[datetime]:
+        """The same time, to be read by the database within the statement that writes it."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
@@ -38,6 +43,9 @@ class SystemClock:
 
     async def shared_now(self, session: AsyncSession | AsyncConnection) -> datetime:
         return await database_now(session)
+
+    def shared_now_in_sql(self, dialect: str) -> datetime | ColumnElement[datetime]:
+        return now_in_sql(dialect)
 
 
 class ManualClock:
@@ -52,6 +60,9 @@ class ManualClock:
         return self._now
 
     async def shared_now(self, session: AsyncSession | AsyncConnection) -> datetime:
+        return self._now
+
+    def shared_now_in_sql(self, dialect: str) -> datetime | ColumnElement[datetime]:
         return self._now
 
     def advance(self, delta: timedelta) -> datetime:

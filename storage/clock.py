@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, func, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,3 +24,9 @@ async def database_now(executor: AsyncSession | AsyncConnection) -> datetime:
     else:
         value = (await executor.exec(text("SELECT now()"))).scalar_one()  # type: ignore[call-overload]
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def now_in_sql(dialect: str) -> datetime | ColumnElement[datetime]:
+    """The database's now() to write within a statement, saving the round trip of reading
+    it first; on SQLite, the machine's time (the same clock)."""
+    return func.now() if dialect == "postgresql" else datetime.now(UTC)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import ColumnElement, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,9 +27,9 @@ async def receive(
     connection: AsyncConnection,
     *,
     received: Sequence[tuple[str, str, str]],
-    received_at: datetime,
+    received_at: datetime | ColumnElement[datetime],
     claimed_by: str,
-    lease_until: datetime,
+    lease_until: datetime | ColumnElement[datetime],
 ) -> dict[tuple[str, str], int]:
     """Keep events (team id, event id, body), claimed by the process that is about to ack
     them; returns the row of each (team id, event id) that was new. One received before (a
