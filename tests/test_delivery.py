@@ -19,8 +19,9 @@ from bot.clock import ManualClock
 from bot.dispatch import Due
 from bot.fakeslack import FakeSlack
 from bot.inbox import Inbox
+from bot.pacing import ChannelPacer
 from bot.sandbox.sandbox import NotASandboxDatabase, refuse_other_teams
-from bot.slack_client import is_repeatable
+from bot.slack_client import is_repeatable, make_client
 from storage.db import Database
 from storage.models import ProcessedEvent, ScheduledSend
 from storage.repositories import scheduled
@@ -167,11 +168,22 @@ async def test_a_row_tried_again_after_slack_took_its_posts_sends_none_again(
         assert (await session.get(ScheduledSend, row.id)).state == "sent"  # type: ignore[union-attr]
 
 
-def test_a_dropped_connection_is_retried_by_the_client_only_for_reads() -> None:
-    for method in ("chat.postMessage", "chat.update", "files.completeUploadExternal"):
+async def test_a_dropped_connection_is_retried_by_the_client_only_for_reads(
+    slack: FakeSlack,
+) -> None:
+    client = make_client(token="xoxb-test", base_url=slack.api_url, pacer=ChannelPacer(0))
+    slack.drop_answers("chat.postMessage")
+    with pytest.raises(aiohttp.ClientError):
+        await client.chat_postMessage(channel=BEN, text="once only")
+    dm = slack.workspace.open_dm([BEN])[0]
+    assert [m["text"] for m in slack.messages(dm.id)] == ["once only"]  # taken, not repeated
+
+    slack.drop_answers("users.info")
+    person = await client.users_info(user=BEN)  # a read: tried again, and answered
+    assert person["user"]["id"] == BEN
+    assert len(slack.calls_to("users.info")) == 2
+    for method in ("chat.update", "files.completeUploadExternal", "views.publish"):
         assert not is_repeatable(f"https://slack.com/api/{method}")
-    for method in ("conversations.history", "users.info", "conversations.open", "auth.test"):
-        assert is_repeatable(f"https://slack.com/api/{method}")
 
 
 # -- the sandbox keeps to its own data ------------------------------------------------------

@@ -150,6 +150,9 @@ class _Handler(BaseHTTPRequestHandler):
                 held = fake.faults.answers_held.get(url.path.removeprefix("/api/"), 0.0)
                 if held:
                     time.sleep(held)
+                if fake.faults.take_drop(url.path.removeprefix("/api/")):
+                    self.close_connection = True  # done, but the caller hears nothing back
+                    return
         elif url.path.startswith("/upload/"):
             answer = fake.handle_upload(url.path.removeprefix("/upload/"), body)
         elif url.path.startswith("/respond/"):
@@ -288,6 +291,11 @@ class FakeSlack:
             self.faults.answers_held[method] = seconds
         else:
             self.faults.answers_held.pop(method, None)
+
+    def drop_answers(self, method: str, times: int = 1) -> None:
+        """Do what the next `times` calls of `method` ask, then close the connection without
+        answering: the caller sees a dropped connection after Slack took its call."""
+        self.faults.drop_next(method, times)
 
     # -- the Slack client's side ---------------------------------------------------------
 
