@@ -20,10 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -85,6 +86,22 @@ class Batched(Generic[T, R]):
             for (_, result), value in zip(batch, results, strict=True):
                 if not result.done():
                     result.set_result(value)
+
+
+# A message's words: what people wrote is never kept, not even while its event waits in the
+# inbox. Cultivate counts who posted where and when; no listener reads these.
+MESSAGE_WORDS = frozenset({"text", "blocks", "attachments", "files", "message", "previous_message"})
+
+
+def kept_body(payload: dict[str, Any]) -> str:
+    """The event as the inbox keeps it: all of it, but a message without its words."""
+    event = payload.get("event")
+    if isinstance(event, dict) and event.get("type") == "message":
+        words = MESSAGE_WORDS & event.keys()
+        if words:
+            event = {key: value for key, value in event.items() if key not in words}
+            payload = {**payload, "event": event}
+    return json.dumps(payload, separators=(",", ":"))
 
 
 class Inbox:

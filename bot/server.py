@@ -27,7 +27,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import logs
 from bot.dispatch import Dispatcher
-from bot.inbox import Inbox
+from bot.inbox import Inbox, kept_body
 from bot.payloads import is_well_formed
 from bot.runtime import Runtime
 from storage.db import Database
@@ -123,13 +123,14 @@ def create_web_app(
                 and isinstance(event_id, str)
                 and event_id
             ):
+                kept = kept_body(bolt_request.body)
                 row = await inbox.receive(
-                    team_id=str(bolt_request.body["team_id"]), event_id=event_id, body=body
+                    team_id=str(bolt_request.body["team_id"]), event_id=event_id, body=kept
                 )
                 if row is None:
                     log.info("skipped a second delivery of event %s", event_id)
                 else:
-                    task = asyncio.create_task(inbox.handle(row, body), name=EVENT_TASK)
+                    task = asyncio.create_task(inbox.handle(row, kept), name=EVENT_TASK)
                     handling.add(task)
                     task.add_done_callback(handling.discard)
                 return web.Response(status=200)

@@ -23,11 +23,11 @@ from bot.pacing import ChannelPacer
 from bot.sandbox.sandbox import NotASandboxDatabase, refuse_other_teams
 from bot.slack_client import is_repeatable, make_client
 from storage.db import Database
-from storage.models import ProcessedEvent, ScheduledSend
+from storage.models import ActivityDay, ProcessedEvent, ScheduledSend
 from storage.repositories import scheduled
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, TEAM, Cultivate
 from tests.test_communities import start_community
-from tests.test_welcomes import joined, welcome_dms
+from tests.test_welcomes import joined, said, welcome_dms
 
 SECRET_WORDS = "do-not-log-me-7f3a"
 
@@ -121,6 +121,31 @@ async def test_an_event_is_done_once_its_listeners_have_run(
     async with cultivate.database.session() as session:
         [row] = (await session.exec(select(ProcessedEvent))).all()
     assert (row.state, row.body, row.attempts) == ("done", None, 1)
+
+
+async def test_a_message_waiting_in_the_inbox_is_kept_without_its_words(
+    cultivate: Cultivate, monkeypatch: pytest.MonkeyPatch, clock: ManualClock
+) -> None:
+    await start_community(cultivate, timezone="UTC")
+    inbox = cultivate.app.inbox
+
+    async def died_before_handling(row: int, body: str, attempts: int = 1) -> None:
+        """The process acked the event and was killed before its listeners ran."""
+
+    monkeypatch.setattr(inbox, "handle", died_before_handling)
+    assert (await said(cultivate, BEN, f"my password is {SECRET_WORDS}")).status == 200
+    async with cultivate.database.session() as session:
+        [row] = (await session.exec(select(ProcessedEvent))).all()
+    assert row.body is not None and BEN in row.body and HOUSING in row.body
+    assert SECRET_WORDS not in row.body and "password" not in row.body
+
+    # Another process handles it from what was kept: the message is counted all the same.
+    monkeypatch.undo()
+    clock.advance(cultivate.app.lease + timedelta(seconds=1))
+    assert await inbox.sweep() == 1
+    async with cultivate.database.session() as session:
+        days = (await session.exec(select(ActivityDay))).all()
+    assert [(d.user_id, d.messages) for d in days] == [(BEN, 1)]
 
 
 # -- once, everywhere it can be checked ------------------------------------------------------

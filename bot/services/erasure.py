@@ -113,6 +113,10 @@ NOT_PEOPLE: frozenset[tuple[str, str]] = frozenset(
     {
         ("communities", "channel_id"),
         ("scheduled_sends", "claimed_by"),  # the scheduler process holding the row
+        ("processed_events", "claimed_by"),  # the process handling the event
+        # An event's body as Slack sent it, held only until its listeners ran (milliseconds),
+        # then dropped: it is gone long before anyone could ask to be forgotten.
+        ("processed_events", "body"),
         ("stage_revisions", "stage"),
         ("meeting_occurrences", "actions"),
         ("meetings", "reminders"),
