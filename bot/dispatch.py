@@ -326,12 +326,13 @@ class Dispatcher:
     async def _fail(self, due: Due, reason: str) -> None:
         log.warning("gave up on %s #%d: %s", due.kind, due.id, reason)
         async with self.runtime.database.session() as session:
+            now = await self.runtime.clock.shared_now(session)
             finished = await scheduled.finish(
                 session,
                 send_id=due.id,
                 worker=self.worker,
                 state=SendState.FAILED,
-                now=await self.runtime.clock.shared_now(session),
+                now=now,
                 error=reason[:500],
             )
             if finished and due.community_id is not None and due.kind != DELIVERY_FAILED:
@@ -341,7 +342,7 @@ class Dispatcher:
                     team_id=due.team_id,
                     community_id=due.community_id,
                     kind=DELIVERY_FAILED,
-                    due_at=self.runtime.clock.now(),
+                    due_at=now,
                     dedupe_key=f"{DELIVERY_FAILED}:{due.id}",
                     payload={
                         "failed_id": due.id,
