@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.catalogue import LAUNCH_AGENDA
 from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
+from bot.services.lifecycle import CLOSED, is_closed
 from bot.services.meeting_form import LAUNCH, LAUNCH_FIELDS, new_form_values
 from bot.services.meetings import create_meeting, upcoming
 from bot.services.terms import (
@@ -48,6 +49,7 @@ from handlers.blocks import (
     plain,
     section,
 )
+from handlers.coordinator_forms import open_closed
 from handlers.cop import CopRequest, community_here
 from handlers.forms import errors_on_blocks, read_state
 from handlers.live import redraw
@@ -205,6 +207,20 @@ def register(registry: Registry) -> None:
     async def launch(request: CopRequest) -> None:
         record = await community_here(runtime.database, request)
         if record is None:
+            return
+        if is_closed(record):  # a read-only note, not a form refused only at Save
+            launched = record.community.launched_at
+            lines = [f"It was launched {slack_time(launched)}."] if launched else []
+            if not await open_closed(
+                request.client,
+                record,
+                request.trigger_id,
+                request.logger,
+                title="Launch",
+                why=CLOSED,
+                lines=lines,
+            ):
+                await request.tell(CLOSED)
             return
         if not record.is_coordinator(request.user_id):
             await request.tell("Only this community's coordinators can plan its launch.")
