@@ -33,6 +33,7 @@ from bot.services.splitting import (
 )
 from bot.stand_ins import FORMER_MEMBER, is_erased
 from bot.text import calendar_date, escape, mention
+from handlers.access import community_pressed
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
 from handlers.cop import CopRequest, community_here
 from handlers.deliveries import post_once
@@ -45,6 +46,7 @@ from storage.models import Closure
 CLOSE_FORM = "closure_form"
 CAPTURE_FORM = "capture_form"
 CLOSE_CONFIRM = "closure_confirm"
+EXPORT = "closure_export"
 ARCHIVE_CHANNEL_FORM = "archive_channel_form"
 SHARE = "capture_share"
 # How long a split may spend listing channels before its ack (Slack allows 3 s in all).
@@ -676,17 +678,47 @@ def register(registry: Registry) -> None:
     @cop.subcommand("export", summary="the community's record as Markdown and JSON")
     async def export(request: CopRequest) -> None:
         record = await record_in(request, "export its record")
-        if record is None or record.community.id is None:
+        if record is None:
             return
+        await send_export(request.client, record, request.user_id)
+        await request.tell("I've sent you the record as Markdown and JSON in a direct message.")
+
+    @app.action(EXPORT)
+    async def export_pressed(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        record = await community_pressed(
+            runtime.database,
+            client,
+            team_id=context.team_id or "",
+            user_id=user_id,
+            community_id=action.get("value"),
+        )
+        if record is None:
+            return
+        if not record.is_coordinator(user_id):
+            await tell_privately(client, user_id=user_id, text=who_can(record, "export its record"))
+            return
+        await send_export(client, record, user_id)
+
+    async def send_export(client: AsyncWebClient, record: CommunityRecord, user_id: str) -> None:
+        """The community's record as Markdown and JSON, in a direct message."""
+        assert record.community.id is not None
         archive = await compile_archive(
             runtime.database,
             runtime.clock,
-            team_id=request.team_id,
+            team_id=record.community.team_id,
             community_id=record.community.id,
         )
-        names = await _names(request.client, archive.people())
-        opened = await request.client.conversations_open(users=request.user_id)
-        await request.client.files_upload_v2(
+        names = await _names(client, archive.people())
+        opened = await client.conversations_open(users=user_id)
+        await client.files_upload_v2(
             channel=opened["channel"]["id"],
             initial_comment=f"The record of *{escape(record.community.name)}*, for safekeeping.",
             file_uploads=[
@@ -702,7 +734,6 @@ def register(registry: Registry) -> None:
                 },
             ],
         )
-        await request.tell("I've sent you the record as Markdown and JSON in a direct message.")
 
     # -- sub-communities, started once the closure is confirmed --------------------------------
 
@@ -877,22 +908,22 @@ def register(registry: Registry) -> None:
     )
 
     async def capture_status(record: CommunityRecord, viewer: str, surface: Surface) -> list[Block]:
+        """A closed community's Home: who shared what they learned, and its record to export.
+        Where it stands (closing, or closed with its archive) is its next step, above."""
         if not is_closed(record) or record.community.id is None:
             return []
-        if not record.is_coordinator(viewer):
-            return [context("📚 This community is closed: its archive holds what it learned.")]
         progress = await closing.capture_progress(
             runtime.database, team_id=record.community.team_id, community_id=record.community.id
         )
         if progress is None:
             return []
-        shared = ", ".join(mention(u) for u in progress.answered[:NAMES_SHOWN]) or "nobody yet"
-        return [
-            context(
-                f"📚 Closing {calendar_date(progress.closure.closing_date)}. Shared what they "
-                f"learned ({len(progress.answered)}): {shared}. Still to answer: "
-                f"{len(progress.waiting)}."
-            )
-        ]
+        shared = ", ".join(mention(u) for u in progress.answered[:NAMES_SHOWN]) or "nobody"
+        text = f"📚 *Shared what they learned* ({len(progress.answered)}): {shared}."
+        capturing = closing.still_capturing(progress.closure, record.community, runtime.clock.now())
+        coordinator = record.is_coordinator(viewer)
+        if capturing and coordinator:
+            text += f" Still to answer: {len(progress.waiting)}."
+        export = button("Export the record", action_id=EXPORT, value=str(record.community.id))
+        return [section(text, accessory=export if coordinator else None)]
 
     registry.sections.append(capture_status)

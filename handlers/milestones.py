@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.dispatch import Drop, Due
 from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.errors import CommunityError, NoCommunity
+from bot.services.lifecycle import is_closed
 from bot.services.milestones import MILESTONE_REMINDER, mark_done, overdue, still_due
 from bot.text import calendar_date, escape, mention
 from handlers.blocks import Block, actions, button, section
@@ -105,7 +106,7 @@ def register(registry: Registry) -> None:
         record: CommunityRecord, viewer: str, surface: Surface
     ) -> list[Block]:
         late = overdue(record, runtime.clock.now())
-        if not late:
+        if not late or is_closed(record):  # a closed community's milestones are its record
             return []
         lines = [
             f"• *{escape(m.title)}*, due {calendar_date(m.due)}"
