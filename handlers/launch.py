@@ -401,6 +401,8 @@ def register(registry: Registry) -> None:
         assert community.id is not None
         if community.launched_at is not None:
             return [context(f"🚀 Launched {slack_time(community.launched_at)}.")]
+        if is_closed(record):
+            return []  # never launched, and nothing to plan now
         terms = await latest_terms(
             runtime.database, team_id=community.team_id, community_id=community.id
         )

@@ -402,6 +402,9 @@ def register(registry: Registry) -> None:
         except CommunityError as refused:
             await tell_privately(client, user_id=user_id, text=str(refused))
             return
+        if is_closed(record):  # no form that would only be refused on saving it
+            await tell_privately(client, user_id=user_id, text=welcomes.INTRODUCE_CLOSED)
+            return
         answers = {spec.key: getattr(saved, spec.key) for spec in PROFILE_FIELDS} if saved else {}
         view = introduction_view(record.community.id or 0, record.community.name, answers)
         if not await open_modal(client, trigger_id=body["trigger_id"], view=view, logger=logger):
