@@ -52,6 +52,29 @@ async def open_closed(
     return await open_modal(client, trigger_id=trigger_id, view=view, logger=logger) is not None
 
 
+async def show_closed(
+    request: CopRequest,
+    record: CommunityRecord,
+    *,
+    title: str,
+    why: str,
+    lines: list[str] | None = None,
+) -> None:
+    """`/cop <form>` in a closed community: its read-only summary (or, if Slack's trigger
+    expired, the reason in a line)."""
+    opened = await open_closed(
+        request.client,
+        record,
+        request.trigger_id,
+        request.logger,
+        title=title,
+        why=why,
+        lines=lines,
+    )
+    if not opened:
+        await request.tell(why)
+
+
 def register_coordinator_form(
     registry: Registry,
     *,

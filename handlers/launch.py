@@ -49,7 +49,7 @@ from handlers.blocks import (
     plain,
     section,
 )
-from handlers.coordinator_forms import open_closed
+from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest, community_here
 from handlers.forms import errors_on_blocks, read_state
 from handlers.live import redraw
@@ -211,16 +211,13 @@ def register(registry: Registry) -> None:
         if is_closed(record):  # a read-only note, not a form refused only at Save
             launched = record.community.launched_at
             lines = [f"It was launched {slack_time(launched)}."] if launched else []
-            if not await open_closed(
-                request.client,
+            await show_closed(
+                request,
                 record,
-                request.trigger_id,
-                request.logger,
                 title="Launch",
                 why=CLOSED,
                 lines=lines,
-            ):
-                await request.tell(CLOSED)
+            )
             return
         if not record.is_coordinator(request.user_id):
             await request.tell("Only this community's coordinators can plan its launch.")

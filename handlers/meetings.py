@@ -50,7 +50,7 @@ from bot.text import escape, mention
 from handlers import meeting_views as views
 from handlers.access import community_for, slack_says_in_channel
 from handlers.blocks import Block, as_id, as_int, metadata_of, section
-from handlers.coordinator_forms import open_closed
+from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest, community_here
 from handlers.deliveries import post_once
 from handlers.forms import errors_on_blocks, read_state
@@ -114,15 +114,12 @@ def register(registry: Registry) -> None:
         if record is None:
             return
         if is_closed(record):  # a read-only note, not a form refused only at Save
-            if not await open_closed(
-                request.client,
+            await show_closed(
+                request,
                 record,
-                request.trigger_id,
-                request.logger,
                 title="Plan a meeting",
                 why=CLOSED_MEETINGS,
-            ):
-                await request.tell(CLOSED_MEETINGS)
+            )
             return
         if not can_organise(record, request.user_id):
             await request.tell(

@@ -16,7 +16,7 @@ from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.sustaining import NEVER, Plan
 from bot.text import escape
 from handlers.blocks import Block, as_id, context, metadata_of, modal, plain
-from handlers.coordinator_forms import open_closed
+from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest, community_here
 from handlers.health import current_figures
 from handlers.registry import Registry
@@ -131,15 +131,12 @@ def register(registry: Registry) -> None:
         if record is None:
             return
         if is_closed(record):  # a read-only note, not a form refused only at Save
-            if not await open_closed(
-                request.client,
+            await show_closed(
+                request,
                 record,
-                request.trigger_id,
-                request.logger,
                 title="Sustaining",
                 why=sustaining.CLOSED_SUSTAINING,
-            ):
-                await request.tell(sustaining.CLOSED_SUSTAINING)
+            )
             return
         if not record.is_coordinator(request.user_id):
             await request.tell(COORDINATORS_ONLY)

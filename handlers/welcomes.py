@@ -34,7 +34,7 @@ from handlers.blocks import (
     plain,
     section,
 )
-from handlers.coordinator_forms import open_closed
+from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest, community_here
 from handlers.forms import input_block, read_state
 from handlers.registry import Registry
@@ -484,16 +484,13 @@ def register(registry: Registry) -> None:
         )
         if is_closed(record):  # its welcome as it was, read-only: nobody is welcomed now
             why = "This community is closed, so it welcomes nobody any more."
-            if not await open_closed(
-                request.client,
+            await show_closed(
+                request,
                 record,
-                request.trigger_id,
-                request.logger,
                 title="Welcome message",
                 why=why,
                 lines=[f"*Its welcome was:*\n{escape(content.text)}"],
-            ):
-                await request.tell(why)
+            )
             return
         view = editor_view(content, request.user_id, text=content.text, pair=content.pair_newcomers)
         if not await open_modal(
