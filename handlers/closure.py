@@ -28,12 +28,13 @@ from bot.services.lifecycle import is_closed
 from bot.services.milestones import today_for
 from bot.services.splitting import (
     MAX_SUBCOMMUNITIES,
-    check_split,
+    Planned,
     plan_split,
     start_sub_community,
     taken_names,
 )
 from bot.text import calendar_date, escape, mention
+from handlers.access import community_pressed
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
 from handlers.cop import CopRequest, community_here
 from handlers.deliveries import post_once
@@ -42,10 +43,12 @@ from handlers.meetings import Meetings
 from handlers.names import real_names
 from handlers.registry import Registry, Surface
 from handlers.views import TOO_SLOW, open_modal, tell_privately
+from storage.models import Closure
 
 CLOSE_FORM = "closure_form"
 CAPTURE_FORM = "capture_form"
-SPLIT_FORM = "split_form"
+CLOSE_CONFIRM = "closure_confirm"
+EXPORT = "closure_export"
 ARCHIVE_CHANNEL_FORM = "archive_channel_form"
 SHARE = "capture_share"
 # How long a split may spend listing channels before its ack (Slack allows 3 s in all).
@@ -53,6 +56,11 @@ LISTING_BUDGET = 1.5
 ARCHIVE_CHANNEL = "closure_archive_channel"
 RECIPIENT_CHANNEL = "recipient_channel"
 NAMES_SHOWN = 30
+METADATA_LIMIT = 3000  # Slack's limit on a view's private_metadata
+STALE = (
+    "These answers can no longer be used (the closing date may have passed): please run "
+    "`/cop close` again."
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +101,58 @@ def close_form(record: CommunityRecord, today: Any) -> dict[str, Any]:
         title="Close the community",
         blocks=blocks,
         callback_id=CLOSE_FORM,
-        submit="Close",
+        submit="Next",
+        close="Cancel",
         metadata={"community": record.community.id},
+    )
+
+
+def confirm_view(
+    plan: closing.ClosePlan, *, user_id: str, metadata: dict[str, Any]
+) -> dict[str, Any]:
+    """The closure's last step: what will happen, said before anything does. For a split, the
+    sub-communities are named here too, so nothing closes until they are confirmed with it."""
+    record, name = plan.record, escape(plan.record.community.name)
+    split = plan.answers["reason"] == closing.SPLIT
+    meetings = (
+        f"Its {plan.meetings} meeting{'s' if plan.meetings != 1 else ''} still to come "
+        "are cancelled, and their announcements say so; every pending reminder stops."
+        if plan.meetings
+        else "Every pending reminder and follow-up stops."
+    )
+    lines = [
+        f"*Closing {name} cannot be undone.* When you press *Close the community*:",
+        "• It becomes read-only at once: its stages, meetings, welcome and settings can no "
+        "longer be changed.",
+        f"• {meetings}",
+        f"• Its {plan.members} member{'s' if plan.members != 1 else ''} are asked, in "
+        f"<#{record.community.channel_id}> and by direct message, to share what they learned, "
+        f"within {plan.capture_days} days.",
+        f"• On {calendar_date(plan.closing_date)} the celebration is posted in the channel, "
+        "with the archive of everything it recorded.",
+    ]
+    if split:
+        lines.append(
+            "• The new communities below start at once, each in a new channel with this "
+            "community's scope; its members are invited."
+        )
+    blocks: list[Block] = [
+        section("\n".join(lines)),
+        context(
+            closing.reason_words(
+                str(plan.answers["reason"]), str(plan.answers.get("note") or ""), user_id
+            )
+        ),
+    ]
+    if split:
+        blocks += split_blocks()
+    return modal(
+        title="Close the community?",
+        blocks=blocks,
+        callback_id=CLOSE_CONFIRM,
+        submit="Close the community",
+        close="Cancel",
+        metadata=metadata,
     )
 
 
@@ -112,9 +170,11 @@ def capture_form(closure_id: int, name: str, earlier: dict[str, Any]) -> dict[st
     )
 
 
-def split_form(closure_id: int) -> dict[str, Any]:
+def split_blocks() -> list[Block]:
     blocks: list[Block] = [
-        section("Name each new community and choose its members. I'll create its channel.")
+        section(
+            "*The new communities.* Name each one and choose its members: I'll create its channel."
+        )
     ]
     for n in range(1, MAX_SUBCOMMUNITIES + 1):
         blocks.append(
@@ -129,13 +189,21 @@ def split_form(closure_id: int) -> dict[str, Any]:
                 None,
             )
         )
-    return modal(
-        title="Sub-communities",
-        blocks=blocks,
-        callback_id=SPLIT_FORM,
-        submit="Create",
-        metadata={"closure": closure_id},
-    )
+    return blocks
+
+
+def not_closed(why: str) -> dict[str, Any]:
+    return modal(title="Not closed", blocks=[section(f"{escape(why)}\n\nNothing was closed.")])
+
+
+def refusal(error: CommunityError) -> str:
+    if isinstance(error, NotCoordinator):
+        return "Only this community's coordinators can close it."
+    return str(error)
+
+
+def why(closure: Closure) -> str:
+    return closing.reason_words(closure.reason, closure.note, closure.closed_by)
 
 
 def share_button(closure_id: int) -> Block:
@@ -146,7 +214,7 @@ def share_button(closure_id: int) -> Block:
 
 def celebration_text(c: closing.Celebration) -> tuple[str, list[Block]]:
     name = escape(c.record.community.name)
-    lines = [f"🎉 *Celebrating {name}*", ""]
+    lines = [f"🎉 *Celebrating {name}*", why(c.closure), ""]
     if c.milestones_done:
         titles = ", ".join(escape(m.title) for m in c.milestones_done)
         lines.append(f"✅ {len(c.milestones_done)} milestones completed: {titles}")
@@ -303,6 +371,51 @@ def register(registry: Registry) -> None:
             await request.tell(TOO_SLOW)
 
     @app.view(CLOSE_FORM)
+    async def close_checked(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """The first step checks everything and closes nothing: the confirmation follows."""
+        user_id = body["user"]["id"]
+        state = view.get("state") or {}
+        channel = ((state.get("values") or {}).get(RECIPIENT_CHANNEL) or {}).get(
+            RECIPIENT_CHANNEL
+        ) or {}
+        submitted = read_state(closing.CLOSE_FIELDS, state)
+        community_id = as_id(metadata_of(view).get("community"))
+        try:
+            plan = await closing.check_close(
+                runtime.database,
+                runtime.clock,
+                team_id=context.team_id or "",
+                community_id=community_id,
+                user_id=user_id,
+                submitted=submitted,
+            )
+        except InvalidAnswers as invalid:
+            block_ids = [f.key for f in closing.CLOSE_FIELDS]
+            await ack(response_action="errors", errors=errors_on_blocks(invalid.errors, block_ids))
+            return
+        except CommunityError as refused:
+            await ack(response_action="errors", errors={"reason": refusal(refused)})
+            return
+        metadata = {
+            "community": community_id,
+            "answers": submitted,
+            "channel": channel.get("selected_conversation"),
+        }
+        confirm = confirm_view(plan, user_id=user_id, metadata=metadata)
+        if len(confirm["private_metadata"]) > METADATA_LIMIT:
+            await ack(
+                response_action="errors",
+                errors={
+                    "recipients": "Too many people to carry to the next step: please name "
+                    "fewer here, or choose a channel that receives the knowledge instead."
+                },
+            )
+            return
+        await ack(response_action="update", view=confirm)
+
+    @app.view(CLOSE_CONFIRM)
     async def closed(
         ack: AsyncAck,
         body: dict[str, Any],
@@ -310,46 +423,77 @@ def register(registry: Registry) -> None:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        user_id = body["user"]["id"]
-        state = view.get("state") or {}
-        channel = ((state.get("values") or {}).get(RECIPIENT_CHANNEL) or {}).get(
-            RECIPIENT_CHANNEL
-        ) or {}
-        block_ids = [f.key for f in closing.CLOSE_FIELDS]
+        user_id, team_id = body["user"]["id"], context.team_id or ""
+        meta = metadata_of(view)
+        submitted = meta.get("answers") if isinstance(meta.get("answers"), dict) else {}
+        channel = meta.get("channel") if isinstance(meta.get("channel"), str) else None
+        community_id = as_id(meta.get("community"))
+        planned: list[Planned] = []
         try:
+            if submitted.get("reason") == closing.SPLIT:
+                # The new communities are checked before anything closes or is created.
+                planned = await check_subs(client, view)
             done = await closing.close_community(
                 runtime.database,
                 runtime.clock,
-                team_id=context.team_id or "",
-                community_id=as_id(metadata_of(view).get("community")),
+                team_id=team_id,
+                community_id=community_id,
                 user_id=user_id,
-                submitted=read_state(closing.CLOSE_FIELDS, state),
-                recipient_channel=channel.get("selected_conversation"),
+                submitted=submitted,
+                recipient_channel=channel,
                 reminder_days=reminder_days,
             )
         except InvalidAnswers as invalid:
-            await ack(response_action="errors", errors=errors_on_blocks(invalid.errors, block_ids))
-            return
-        except NotCoordinator:
-            await ack(
-                response_action="errors",
-                errors={"reason": "Only this community's coordinators can close it."},
-            )
+            errors = invalid.errors
+            if all(key.startswith("sub") for key in errors):
+                await ack(response_action="errors", errors=errors)
+            else:  # the first step's answers, gone stale (a date now past) or forged
+                await ack(response_action="update", view=not_closed(STALE))
             return
         except CommunityError as refused:
-            await ack(response_action="errors", errors={"reason": str(refused)})
+            await ack(response_action="update", view=not_closed(refusal(refused)))
             return
-        assert done.closure.id is not None
-        if done.closure.reason == closing.SPLIT:
-            await ack(response_action="update", view=split_form(done.closure.id))
-        else:
-            await ack()
+        await ack()
         # The cancelled meetings' announcements show it, as when a coordinator cancels one.
         for subject in done.redraw:
             await meetings.redraw_session(
                 client, team_id=done.record.community.team_id, subject=subject
             )
         await registry.dispatcher.send_now(done.send_now)
+        if planned:
+            await start_subs(
+                client,
+                planned,
+                closure=done.closure,
+                parent=done.record,
+                user_id=user_id,
+                bot_user_id=context.bot_user_id,
+            )
+
+    async def check_subs(client: AsyncWebClient, view: dict[str, Any]) -> list[Planned]:
+        fields = tuple(
+            Field(f"sub{n}_{part}", part, kind)
+            for n in range(1, MAX_SUBCOMMUNITIES + 1)
+            for part, kind in (("name", Kind.LINE), ("members", Kind.USERS))
+        )
+        values = read_state(fields, view.get("state") or {})
+        planned = plan_split(
+            [
+                (str(values.get(f"sub{n}_name") or ""), list(values.get(f"sub{n}_members") or []))
+                for n in range(1, MAX_SUBCOMMUNITIES + 1)
+            ]
+        )
+        # A name already taken is said on its field, before anything is created: Slack
+        # would refuse that channel and leave the split half done.
+        try:
+            async with asyncio.timeout(LISTING_BUDGET):
+                existing = await channel_names(client)
+        except TimeoutError:  # a vast workspace: creating the channel will say instead
+            existing = set()
+        taken = taken_names(planned, existing)
+        if taken:
+            raise InvalidAnswers(taken)
+        return planned
 
     # -- the capture -----------------------------------------------------------------------
 
@@ -364,7 +508,7 @@ def register(registry: Registry) -> None:
         text = (
             f"📚 *{name}* is closing on {calendar_date(closure.closing_date)}. Before it does, "
             f"please share what you learned: you have {closure.capture_days} days. What you "
-            "share goes into the community's archive, which outlives this channel."
+            "share goes into the community's archive, which outlives this channel.\n" + why(closure)
         )
         await post_once(
             client,
@@ -389,11 +533,15 @@ def register(registry: Registry) -> None:
             raise Drop("already answered, or no longer a member")
         name = escape(record.community.name)
         text = (
-            f"A reminder: *{name}* would value what you learned before it closes on "
-            f"{calendar_date(closure.closing_date)}."
-            if reminder
-            else f"*{name}* is closing on {calendar_date(closure.closing_date)}. What did you "
-            "learn there? Your answers go into its archive, so the knowledge is not lost."
+            (
+                f"A reminder: *{name}* would value what you learned before it closes on "
+                f"{calendar_date(closure.closing_date)}."
+                if reminder
+                else f"*{name}* is closing on {calendar_date(closure.closing_date)}. What did you "
+                "learn there? Your answers go into its archive, so the knowledge is not lost."
+            )
+            + "\n"
+            + why(closure)
         )
         await client.chat_postMessage(
             channel=str(due.payload["user"]),
@@ -514,84 +662,73 @@ def register(registry: Registry) -> None:
     @cop.subcommand("export", summary="the community's record as Markdown and JSON")
     async def export(request: CopRequest) -> None:
         record = await record_in(request, "export its record")
-        if record is None or record.community.id is None:
+        if record is None:
             return
+        await send_export(request.client, record, request.user_id)
+        await request.tell(
+            "I've sent you the record as Markdown, Word and JSON in a direct message."
+        )
+
+    @app.action(EXPORT)
+    async def export_pressed(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        record = await community_pressed(
+            runtime.database,
+            client,
+            team_id=context.team_id or "",
+            user_id=user_id,
+            community_id=action.get("value"),
+        )
+        if record is None:
+            return
+        if not record.is_coordinator(user_id):
+            await tell_privately(client, user_id=user_id, text=who_can(record, "export its record"))
+            return
+        await send_export(client, record, user_id)
+
+    async def send_export(client: AsyncWebClient, record: CommunityRecord, user_id: str) -> None:
+        """The community's record as Markdown, Word and JSON, in a direct message."""
+        assert record.community.id is not None
         archive = await compile_archive(
             runtime.database,
             runtime.clock,
-            team_id=request.team_id,
+            team_id=record.community.team_id,
             community_id=record.community.id,
         )
-        names = await real_names(request.client, archive.people())
-        opened = await request.client.conversations_open(users=request.user_id)
+        names = await real_names(client, archive.people())
+        opened = await client.conversations_open(users=user_id)
         json_file = {
             "content": render_json(archive),
             "filename": "community-record.json",
             "title": "Community record (JSON)",
         }
-        await request.client.files_upload_v2(
+        await client.files_upload_v2(
             channel=opened["channel"]["id"],
             initial_comment=f"The record of *{escape(record.community.name)}*, for safekeeping.",
             file_uploads=upload_files(
                 build_archive(archive), names, stem="community-record", extra=[json_file]
             ),
         )
-        await request.tell(
-            "I've sent you the record as Markdown, Word and JSON in a direct message."
-        )
 
-    # -- sub-communities ---------------------------------------------------------------------
+    # -- sub-communities, started once the closure is confirmed --------------------------------
 
-    @app.view(SPLIT_FORM)
-    async def split(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
+    async def start_subs(
         client: AsyncWebClient,
-        context: AsyncBoltContext,
+        planned: list[Planned],
+        *,
+        closure: Closure,
+        parent: CommunityRecord,
+        user_id: str,
+        bot_user_id: str | None,
     ) -> None:
-        user_id, team_id = body["user"]["id"], context.team_id or ""
-        fields = tuple(
-            Field(f"sub{n}_{part}", part, kind)
-            for n in range(1, MAX_SUBCOMMUNITIES + 1)
-            for part, kind in (("name", Kind.LINE), ("members", Kind.USERS))
-        )
-        values = read_state(fields, view.get("state") or {})
-        try:
-            planned = plan_split(
-                [
-                    (
-                        str(values.get(f"sub{n}_name") or ""),
-                        list(values.get(f"sub{n}_members") or []),
-                    )
-                    for n in range(1, MAX_SUBCOMMUNITIES + 1)
-                ]
-            )
-            # Who may split, and whether this community may, before any channel is created.
-            closure, parent = await check_split(
-                runtime.database,
-                runtime.clock,
-                team_id=team_id,
-                closure_id=as_id(metadata_of(view).get("closure")),
-                user_id=user_id,
-            )
-            # A name already taken is said on its field, before anything is created: Slack
-            # would refuse that channel and leave the split half done.
-            try:
-                async with asyncio.timeout(LISTING_BUDGET):
-                    existing = await channel_names(client)
-            except TimeoutError:  # a vast workspace: creating the channel will say instead
-                existing = set()
-            taken = taken_names(planned, existing)
-            if taken:
-                raise InvalidAnswers(taken)
-        except InvalidAnswers as invalid:
-            await ack(response_action="errors", errors=invalid.errors)
-            return
-        except CommunityError as refused:
-            await ack(response_action="errors", errors={"sub1_name": str(refused)})
-            return
-        await ack()
+        team_id = parent.community.team_id
         for sub in planned:
             try:
                 # A private community's offspring start private too.
@@ -634,7 +771,7 @@ def register(registry: Registry) -> None:
                     text=f"I could not start *{escape(sub.name)}*: {escape(str(error))}.",
                 )
                 continue
-            invited = [u for u in sub.members if u != context.bot_user_id]
+            invited = [u for u in sub.members if u != bot_user_id]
             if user_id not in invited:
                 invited.append(user_id)
             try:
@@ -753,22 +890,22 @@ def register(registry: Registry) -> None:
     )
 
     async def capture_status(record: CommunityRecord, viewer: str, surface: Surface) -> list[Block]:
+        """A closed community's Home: who shared what they learned, and its record to export.
+        Where it stands (closing, or closed with its archive) is its next step, above."""
         if not is_closed(record) or record.community.id is None:
             return []
-        if not record.is_coordinator(viewer):
-            return [context("📚 This community is closed: its archive holds what it learned.")]
         progress = await closing.capture_progress(
             runtime.database, team_id=record.community.team_id, community_id=record.community.id
         )
         if progress is None:
             return []
-        shared = ", ".join(mention(u) for u in progress.answered[:NAMES_SHOWN]) or "nobody yet"
-        return [
-            context(
-                f"📚 Closing {calendar_date(progress.closure.closing_date)}. Shared what they "
-                f"learned ({len(progress.answered)}): {shared}. Still to answer: "
-                f"{len(progress.waiting)}."
-            )
-        ]
+        shared = ", ".join(mention(u) for u in progress.answered[:NAMES_SHOWN]) or "nobody"
+        text = f"📚 *Shared what they learned* ({len(progress.answered)}): {shared}."
+        capturing = closing.still_capturing(progress.closure, record.community, runtime.clock.now())
+        coordinator = record.is_coordinator(viewer)
+        if capturing and coordinator:
+            text += f" Still to answer: {len(progress.waiting)}."
+        export = button("Export the record", action_id=EXPORT, value=str(record.community.id))
+        return [section(text, accessory=export if coordinator else None)]
 
     registry.sections.append(capture_status)

@@ -21,6 +21,7 @@ from bot.catalogue import LAUNCH_AGENDA
 from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.document import to_markdown, upload_files
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
+from bot.services.lifecycle import CLOSED, is_closed
 from bot.services.meeting_form import LAUNCH, LAUNCH_FIELDS, new_form_values
 from bot.services.meetings import create_meeting, upcoming
 from bot.services.terms import (
@@ -48,6 +49,7 @@ from handlers.blocks import (
     plain,
     section,
 )
+from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest, community_here
 from handlers.forms import errors_on_blocks, read_state
 from handlers.live import redraw
@@ -191,6 +193,17 @@ def register(registry: Registry) -> None:
     async def launch(request: CopRequest) -> None:
         record = await community_here(runtime.database, request)
         if record is None:
+            return
+        if is_closed(record):  # a read-only note, not a form refused only at Save
+            launched = record.community.launched_at
+            lines = [f"It was launched {slack_time(launched)}."] if launched else []
+            await show_closed(
+                request,
+                record,
+                title="Launch",
+                why=CLOSED,
+                lines=lines,
+            )
             return
         if not record.is_coordinator(request.user_id):
             await request.tell("Only this community's coordinators can plan its launch.")
@@ -371,6 +384,8 @@ def register(registry: Registry) -> None:
         assert community.id is not None
         if community.launched_at is not None:
             return [context(f"🚀 Launched {slack_time(community.launched_at)}.")]
+        if is_closed(record):
+            return []  # never launched, and nothing to plan now
         terms = await latest_terms(
             runtime.database, team_id=community.team_id, community_id=community.id
         )

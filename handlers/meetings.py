@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.dispatch import Drop, Due
 from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.errors import CommunityError, EditConflict, Gone, InvalidAnswers, NoCommunity
+from bot.services.lifecycle import is_closed
 from bot.services.meeting_form import (
     LAUNCH,
     LAUNCH_FIELDS,
@@ -23,6 +24,7 @@ from bot.services.meeting_form import (
 )
 from bot.services.meetings import (
     ANNOUNCEMENT,
+    CLOSED_MEETINGS,
     NOTES_PROMPT,
     PLAN_AHEAD_ROW,
     REMINDER,
@@ -48,6 +50,7 @@ from bot.text import escape, mention
 from handlers import meeting_views as views
 from handlers.access import community_for, slack_says_in_channel
 from handlers.blocks import Block, as_id, as_int, metadata_of, section
+from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest, community_here
 from handlers.deliveries import post_once
 from handlers.forms import errors_on_blocks, read_state
@@ -109,6 +112,14 @@ def register(registry: Registry) -> None:
     async def plan(request: CopRequest) -> None:
         record = await community_here(runtime.database, request)
         if record is None:
+            return
+        if is_closed(record):  # a read-only note, not a form refused only at Save
+            await show_closed(
+                request,
+                record,
+                title="Plan a meeting",
+                why=CLOSED_MEETINGS,
+            )
             return
         if not can_organise(record, request.user_id):
             await request.tell(

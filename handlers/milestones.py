@@ -14,6 +14,7 @@ from bot.dispatch import Drop, Due
 from bot.services import rhythm
 from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.errors import CommunityError, NoCommunity
+from bot.services.lifecycle import is_closed
 from bot.services.milestones import MILESTONE_REMINDER, mark_done, still_due, today_for
 from bot.text import calendar_date, escape, mention
 from handlers.blocks import Block, actions, button, section
@@ -105,6 +106,8 @@ def register(registry: Registry) -> None:
     async def overdue_milestones(
         record: CommunityRecord, viewer: str, surface: Surface
     ) -> list[Block]:
+        if is_closed(record):
+            return []  # a closed community's milestones are its record, nothing to chase
         # Done as the figures count it: typed, or seen happening (the launch workshop held).
         states = await rhythm.milestones(
             runtime.database,

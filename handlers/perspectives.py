@@ -14,7 +14,7 @@ from bot.dispatch import Due
 from bot.services import sustaining
 from bot.services.communities import CommunityRecord
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
-from bot.services.lifecycle import CommunityClosed
+from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.sustaining import PERSPECTIVE_FIELDS
 from bot.text import calendar_date, escape
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
@@ -79,6 +79,17 @@ def register(registry: Registry) -> None:
         view = perspective_view(record, logged)
         return await open_modal(client, trigger_id=trigger_id, view=view, logger=logger) is not None
 
+    async def logged_before(record: CommunityRecord) -> list[str]:
+        assert record.community.id is not None
+        logged = await sustaining.perspectives(
+            database, team_id=record.community.team_id, community_id=record.community.id
+        )
+        if not logged:
+            return ["No new perspectives were logged."]
+        return [
+            "*New perspectives it welcomed:*\n" + "\n".join(perspective_line(p) for p in logged)
+        ]
+
     register_coordinator_form(
         registry,
         subcommand="perspective",
@@ -86,6 +97,9 @@ def register(registry: Registry) -> None:
         button_action=LOG_PERSPECTIVE,
         refusal=COORDINATORS_ONLY,
         open_form=open_form,
+        title="New perspective",
+        closed=logged_before,
+        why=sustaining.CLOSED_SUSTAINING,
     )
 
     @app.view(PERSPECTIVE_FORM)
@@ -167,7 +181,8 @@ def register(registry: Registry) -> None:
         logged = await sustaining.perspectives(
             database, team_id=community.team_id, community_id=community.id
         )
-        coordinator = record.is_coordinator(viewer)
+        # A closed community logs no more guests: no button that would only be refused.
+        coordinator = record.is_coordinator(viewer) and not is_closed(record)
         if not logged and not coordinator:
             return []
         text = f"*New perspectives:* {len(logged)} guest{'s' if len(logged) != 1 else ''} logged"

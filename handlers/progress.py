@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.answers import progress
 from bot.catalogue import SETUP_STAGES
 from bot.services.communities import CommunityRecord
+from bot.services.journey import NextStep, next_step
 from bot.text import escape, mention, slack_time
 from handlers.blocks import Block, context, section
 from handlers.registry import Registry, Surface
@@ -17,16 +18,18 @@ async def community_blocks(
 ) -> list[Block]:
     """A community as `/cop status` and App Home show it: the checklist's progress, then what
     each feature adds for this viewer."""
-    blocks = progress_blocks(record, viewer)
+    step = await next_step(registry.runtime.database, registry.runtime.clock, record)
+    blocks = progress_blocks(record, viewer, step)
     for contribute in registry.sections:
         blocks += await contribute(record, viewer, surface)
     return blocks
 
 
-def progress_blocks(record: CommunityRecord, user_id: str) -> list[Block]:
+def progress_blocks(record: CommunityRecord, user_id: str, step: NextStep) -> list[Block]:
     community = record.community
     assert community.id is not None
-    editing = record.is_coordinator(user_id)
+    # A closed community's answers are its record: anyone may view them, nobody edit them.
+    editing = record.is_coordinator(user_id) and not step.closed
     title = f"*{escape(community.name)}* in <#{community.channel_id}>"
     if community.domain:
         title += f"\n{escape(community.domain)}"
@@ -46,13 +49,5 @@ def progress_blocks(record: CommunityRecord, user_id: str) -> list[Block]:
                 ),
             )
         )
-    blocks.append(context(next_step(record)))
+    blocks.append(context(step.text))
     return blocks
-
-
-def next_step(record: CommunityRecord) -> str:
-    step = record.next_question()
-    if step is None:
-        return "*Next:* every setup question has an answer. Plan the launch workshop."
-    stage, question = step
-    return f"*Next:* {question.label} (`/cop {stage.key}`)"

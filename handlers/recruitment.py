@@ -23,7 +23,7 @@ from bot.services import joining, sustaining
 from bot.services.communities import CommunityRecord
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
 from bot.services.joining import Asked
-from bot.services.lifecycle import CommunityClosed
+from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.sustaining import InvitationContent
 from bot.text import escape, mention
 from handlers.blocks import (
@@ -134,6 +134,17 @@ def register(registry: Registry) -> None:
         view = invitation_view(sustaining.invitation_content(record))
         return await open_modal(client, trigger_id=trigger_id, view=view, logger=logger) is not None
 
+    async def recruited(record: CommunityRecord) -> list[str]:
+        assert record.community.id is not None
+        found = await sustaining.recruitment(
+            database, team_id=record.community.team_id, community_id=record.community.id
+        )
+        return [
+            f"Its invitation was posted {found.posted} time{'s' if found.posted != 1 else ''}; "
+            f"{found.clicked} pressed Join, {found.joined} joined through it. It invites nobody "
+            "now."
+        ]
+
     register_coordinator_form(
         registry,
         subcommand="invite",
@@ -141,6 +152,9 @@ def register(registry: Registry) -> None:
         button_action=OPEN_INVITATION,
         refusal=COORDINATORS_ONLY,
         open_form=open_form,
+        title="Invite people",
+        closed=recruited,
+        why=sustaining.CLOSED_SUSTAINING,
     )
 
     @app.view(INVITATION_FORM)
@@ -274,8 +288,8 @@ def register(registry: Registry) -> None:
     ) -> list[Block]:
         community = record.community
         assert community.id is not None
-        if not record.is_coordinator(viewer):
-            return []
+        if not record.is_coordinator(viewer) or is_closed(record):
+            return []  # a closed community invites nobody: nothing to offer
         found = await sustaining.recruitment(
             database, team_id=community.team_id, community_id=community.id
         )

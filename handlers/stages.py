@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.answers import is_answered
+from bot.answers import is_answered, progress
 from bot.catalogue import SETUP_STAGES, STAGES, Kind, Question, Stage, find_stage
 from bot.runtime import Runtime
 from bot.services.communities import (
@@ -26,6 +26,8 @@ from bot.services.errors import (
     NoCommunity,
     NotCoordinator,
 )
+from bot.services.journey import NextStep, next_step
+from bot.services.lifecycle import CLOSED, is_closed
 from bot.services.stages import save_answers, save_list_item
 from bot.text import escape, mention, slack_time, truncate
 from handlers.access import community_pressed
@@ -109,7 +111,7 @@ def open_stage_button(community_id: int, stage: Stage, *, label: str | None = No
 def stage_view(record: CommunityRecord, stage: Stage, user_id: str) -> dict[str, Any]:
     """The stage's form for its coordinators; a read-only summary for anyone else."""
     saved = record.stages[stage.key]
-    if record.is_coordinator(user_id):
+    if record.is_coordinator(user_id) and not is_closed(record):
         return _form(record, saved, base_version=saved.version)
     return _summary(record, saved)
 
@@ -181,8 +183,11 @@ def _summary(record: CommunityRecord, saved: StageRecord) -> dict[str, Any]:
             else "_Not answered yet._"
         )
         blocks.append(section(f"*{question.label}*\n{shown}"))
-    coordinators = ", ".join(mention(c) for c in record.coordinators)
-    blocks.append(context(f"Only the coordinators ({coordinators}) can change these answers."))
+    if is_closed(record):  # nobody may change them: say why rather than offer a form
+        blocks.append(context(CLOSED))
+    else:
+        coordinators = ", ".join(mention(c) for c in record.coordinators)
+        blocks.append(context(f"Only the coordinators ({coordinators}) can change these answers."))
     return modal(title=stage.title, blocks=blocks)
 
 
@@ -218,6 +223,16 @@ def _item_view(
         close="Back",
         metadata=metadata,
     )
+
+
+def saved_note(record: CommunityRecord, stage: Stage, step: NextStep) -> tuple[str, list[Block]]:
+    """ "Saved scope: 7 of 7 answered. Next: …" with a button opening the next stage's form."""
+    answered, total = progress(stage, record.stages[stage.key].answers)
+    text = f"✅ Saved *{stage.title}*: {answered} of {total} answered.\n{step.text}"
+    accessory = None
+    if step.stage is not None and record.community.id is not None:
+        accessory = open_stage_button(record.community.id, step.stage, label="Open")
+    return text, [section(text, accessory=accessory)]
 
 
 def _refusal(error: CommunityError) -> str:
@@ -274,7 +289,11 @@ def register(registry: Registry) -> None:
 
     @app.view(STAGE_FORM)
     async def save_stage(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         form = FormContext.of(view)
         if form is None or form.question is not None:
@@ -300,6 +319,28 @@ def register(registry: Registry) -> None:
             await ack(response_action="errors", errors={block_ids[0]: _refusal(refused)})
             return
         await ack()
+        await tell_saved(
+            client, team_id=context.team_id or "", form=form, user_id=body["user"]["id"]
+        )
+
+    async def tell_saved(
+        client: AsyncWebClient, *, team_id: str, form: FormContext, user_id: str
+    ) -> None:
+        """What was saved, and the next step as a button: privately, in the community's
+        channel (or a direct message when the person is not in it)."""
+        record = await community_by_id(
+            runtime.database, team_id=team_id, community_id=form.community_id
+        )
+        text, blocks = saved_note(
+            record, form.stage, await next_step(runtime.database, runtime.clock, record)
+        )
+        await tell_privately(
+            client,
+            user_id=user_id,
+            text=text,
+            blocks=blocks,
+            channel_id=record.community.channel_id,
+        )
 
     @app.action(re.compile(r"^list_(add|edit):"))
     async def edit_list(

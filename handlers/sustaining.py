@@ -12,10 +12,11 @@ from bot.services import sustaining
 from bot.services.development import DevelopmentStage
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.health import Cadence
-from bot.services.lifecycle import CommunityClosed
+from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.sustaining import NEVER, Plan
 from bot.text import escape
 from handlers.blocks import Block, as_id, context, metadata_of, modal, plain
+from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest, community_here
 from handlers.health import current_figures
 from handlers.registry import Registry
@@ -147,6 +148,14 @@ def register(registry: Registry) -> None:
     async def settings(request: CopRequest) -> None:
         record = await community_here(database, request)
         if record is None:
+            return
+        if is_closed(record):  # a read-only note, not a form refused only at Save
+            await show_closed(
+                request,
+                record,
+                title="Sustaining",
+                why=sustaining.CLOSED_SUSTAINING,
+            )
             return
         if not record.is_coordinator(request.user_id):
             await request.tell(COORDINATORS_ONLY)

@@ -38,13 +38,20 @@ async def open_modal(
 
 
 async def tell_privately(
-    client: AsyncWebClient, *, user_id: str, text: str, channel_id: str | None = None
+    client: AsyncWebClient,
+    *,
+    user_id: str,
+    text: str,
+    channel_id: str | None = None,
+    blocks: list[dict[str, Any]] | None = None,
 ) -> None:
     """A note to one person where there is no response_url (App Home, modals)."""
     if channel_id and channel_id.startswith(("C", "G")):
         try:
-            await client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+            await client.chat_postEphemeral(
+                channel=channel_id, user=user_id, text=text, blocks=blocks
+            )
             return
         except SlackApiError:
             pass  # not in that channel: fall back to a direct message
-    await client.chat_postMessage(channel=user_id, text=text)
+    await client.chat_postMessage(channel=user_id, text=text, blocks=blocks)

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.dispatch import Drop, Due
 from bot.services import welcomes
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
-from bot.services.lifecycle import CommunityClosed
+from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.members import member_joined, member_left
 from bot.services.welcomes import PROFILE_FIELDS, WELCOME_TEXT, WelcomeContent
 from bot.text import escape, mention, slack_time, truncate
@@ -34,6 +34,7 @@ from handlers.blocks import (
     plain,
     section,
 )
+from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest, community_here
 from handlers.forms import input_block, read_state
 from handlers.registry import Registry
@@ -401,6 +402,9 @@ def register(registry: Registry) -> None:
         except CommunityError as refused:
             await tell_privately(client, user_id=user_id, text=str(refused))
             return
+        if is_closed(record):  # no form that would only be refused on saving it
+            await tell_privately(client, user_id=user_id, text=welcomes.INTRODUCE_CLOSED)
+            return
         answers = {spec.key: getattr(saved, spec.key) for spec in PROFILE_FIELDS} if saved else {}
         view = introduction_view(record.community.id or 0, record.community.name, answers)
         if not await open_modal(client, trigger_id=body["trigger_id"], view=view, logger=logger):
@@ -469,7 +473,7 @@ def register(registry: Registry) -> None:
         record = await community_here(database, request)
         if record is None:
             return
-        if not record.is_coordinator(request.user_id):
+        if not record.is_coordinator(request.user_id) and not is_closed(record):
             await request.tell(
                 "Only this community's coordinators can change its welcome. `/cop roster` "
                 "shows who they are."
@@ -478,6 +482,16 @@ def register(registry: Registry) -> None:
         content = await welcomes.welcome_content(
             database, clock, team_id=request.team_id, community_id=record.community.id or 0
         )
+        if is_closed(record):  # its welcome as it was, read-only: nobody is welcomed now
+            why = "This community is closed, so it welcomes nobody any more."
+            await show_closed(
+                request,
+                record,
+                title="Welcome message",
+                why=why,
+                lines=[f"*Its welcome was:*\n{escape(content.text)}"],
+            )
+            return
         view = editor_view(content, request.user_id, text=content.text, pair=content.pair_newcomers)
         if not await open_modal(
             request.client, trigger_id=request.trigger_id, view=view, logger=request.logger

@@ -16,7 +16,9 @@ from bot.clock import ManualClock
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.workspace import BOT_USER_ID, Channel
 from bot.services.access import UNKNOWN
+from bot.services.communities import community_in_channel
 from bot.services.communities import start_community as start_in_database
+from bot.services.lifecycle import is_closed
 from storage.models import (
     Community,
     JoinRequest,
@@ -25,7 +27,7 @@ from storage.models import (
     Rsvp,
     StageRevision,
 )
-from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
+from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
 from tests.test_closure import (  # noqa: F401 (community: a fixture)
     close,
     close_values,
@@ -233,24 +235,32 @@ async def test_a_split_by_a_non_coordinator_creates_no_channel(
     split = slack.views[view["id"]]
     answers = as_values({"sub1_name": "Breakaway", "sub1_members": [BEN]})
     reply = await community.submit(split, answers, user=BEN)
-    assert reply.json["response_action"] == "errors"
-    assert "coordinators" in reply.json["errors"]["sub1_name"]
-    for metadata in ('{"closure": "abc"}', '{"closure": 999}', "[]"):
+    assert reply.json["response_action"] == "update"
+    assert "Only this community's coordinators" in json.dumps(reply.json["view"])
+    for metadata in ('{"community": "abc"}', '{"community": 999}', "[]"):
         reply = await community.submit({**split, "private_metadata": metadata}, answers)
-        assert reply.status == 200 and reply.json["response_action"] == "errors"
+        assert reply.status == 200 and reply.json["response_action"] == "update"
+        assert "Nothing was closed" in json.dumps(reply.json["view"])
     await community.settled()
     assert slack.calls_to("conversations.create") == []
+    record = await community_in_channel(community.database, team_id=TEAM, channel_id=HOUSING)
+    assert record is not None and not is_closed(record)
 
 
-async def test_a_split_form_for_a_closure_that_is_not_a_split_creates_no_channel(
+async def test_a_forged_split_confirmation_for_a_closed_community_creates_no_channel(
     community: Cultivate,  # noqa: F811
     slack: FakeSlack,
 ) -> None:
     view = await close(community)  # concluded, not split
-    await community.command("close")  # a split form never offered: forge one
-    split = {**view, "callback_id": "split_form", "private_metadata": '{"closure": 1}'}
+    answers = {"reason": "split", "closing_date": "2026-12-15", "capture_days": "14"}
+    metadata = json.dumps({"community": 1, "answers": answers})
+    split = {**view, "callback_id": "closure_confirm", "private_metadata": metadata}
     reply = await community.submit(split, as_values({"sub1_name": "Breakaway"}))
-    assert "not closing to split" in reply.json["errors"]["sub1_name"]
+    assert reply.json["response_action"] == "update"
+    assert "already closed" in json.dumps(reply.json["view"]) or "closed" in json.dumps(
+        reply.json["view"]
+    )
+    assert "Nothing was closed" in json.dumps(reply.json["view"])
     assert slack.calls_to("conversations.create") == []
 
 
@@ -408,7 +418,7 @@ FORMS = (
     "stage_list_item",
     "closure_form",
     "capture_form",
-    "split_form",
+    "closure_confirm",
     "archive_channel_form",
     "join_decline_form",
     "introduction",

@@ -73,11 +73,16 @@ def close_values(**changes: Any) -> dict[str, dict[str, Any]]:
 
 
 async def close(cultivate: Cultivate, **changes: Any) -> dict[str, Any]:
-    """Run `/cop close` as the coordinator and submit the form; returns the submitted view."""
+    """Run `/cop close` as the coordinator, submit the form and, unless it splits, confirm;
+    returns the view (a split's confirmation, with its fields, is `slack.views[view["id"]]`)."""
     await cultivate.command("close")
     view = await cultivate.opened_view("closure_form")
     reply = await cultivate.submit(view, close_values(**changes))
     assert reply.status == 200, reply.body
+    assert reply.json["response_action"] == "update", reply.body
+    if changes.get("reason") != "split":
+        reply = await cultivate.submit(cultivate.slack.views[view["id"]], {})
+        assert reply.body == "", reply.body
     return view
 
 
@@ -235,11 +240,13 @@ async def test_after_closure_nothing_is_pending_and_stages_are_read_only(
         ).all()
     assert [r.answers["need"] for r in needs] == [TYPED]
 
-    # Nor can a meeting be planned any more.
+    # Nor can a meeting be planned any more: a read-only note says why, and offers no Save.
     await community.command("meeting")
-    form = await community.opened_view("meeting_form")
-    refused = await community.submit(form, meeting_values())
-    assert "closed" in str(refused.json["errors"])
+    [note] = await slack.wait_for(
+        "views.open", lambda c: c.args["view"]["title"]["text"] == "Plan a meeting"
+    )
+    assert "submit" not in note.args["view"] and "callback_id" not in note.args["view"]
+    assert "meetings are cancelled" in json.dumps(note.args["view"]["blocks"])
 
     # The closing date: the celebration, and afterwards nothing pending at all.
     community.runtime.clock.advance(timedelta(days=15))
@@ -262,10 +269,14 @@ async def test_a_double_submission_or_a_second_heartbeat_sends_nothing_twice(
 ) -> None:
     await community.command("close")
     view = await community.opened_view("closure_form")
-    first = await community.submit(view, close_values())
-    second = await community.submit(view, close_values())
+    await community.submit(view, close_values())
+    confirm = dict(slack.views[view["id"]])
+    first = await community.submit(confirm, {})
+    second = await community.submit(confirm, {})
     assert first.body == ""
-    assert "closed" in second.json["errors"]["reason"]
+    assert second.json["response_action"] == "update"
+    assert "community is closed" in json.dumps(second.json["view"])
+    assert "Nothing was closed" in json.dumps(second.json["view"])
     await every_member_invited(community, slack)
     await community.tick()
     assert len(prompts_in_channel(slack)) == 1
@@ -283,7 +294,7 @@ async def test_a_split_creates_the_channels_invites_the_members_and_copies_the_s
 ) -> None:
     view = await close(community, reason="split")
     split = slack.views[view["id"]]
-    assert split["callback_id"] == "split_form"
+    assert split["callback_id"] == "closure_confirm"
     reply = await community.submit(
         split,
         as_values(
@@ -438,11 +449,13 @@ async def test_after_closure_meetings_and_milestones_cannot_be_changed(
         message={"ts": "1.2", "blocks": listing["blocks"]},
     )
     assert "community is closed" in (await community.ephemeral(count=2))["text"]
-    # Planning a new one (here, the launch workshop) is refused on the form too.
+    # Planning a new one (here, the launch workshop) offers no form, only why.
     await community.command("launch")
-    launch = await community.opened_view("launch_form")
-    refused = await community.submit(launch, meeting_values())
-    assert "community is closed" in str(refused.json["errors"])
+    [note] = await slack.wait_for(
+        "views.open", lambda c: c.args["view"]["title"]["text"] == "Launch"
+    )
+    assert "submit" not in note.args["view"]
+    assert "community is closed" in json.dumps(note.args["view"]["blocks"])
     [after] = await meeting_rows(community)
     assert (after.title, after.plan_version, after.cancelled_at) == (
         before.title,
@@ -451,7 +464,9 @@ async def test_after_closure_meetings_and_milestones_cannot_be_changed(
     )
     # The edit button opened no form after the closure: only the plan and the early edit.
     forms = [
-        c for c in slack.calls_to("views.open") if c.args["view"]["callback_id"] == "meeting_form"
+        c
+        for c in slack.calls_to("views.open")
+        if c.args["view"].get("callback_id") == "meeting_form"
     ]
     assert len(forms) == 2
 

@@ -28,9 +28,11 @@ from bot.services.lifecycle import CLOSED_NOTE as CLOSED_NOTE
 from bot.services.lifecycle import require_open
 from bot.services.meetings import cancel_for_closure
 from bot.services.milestones import Milestone, milestones_in, today_for
+from bot.text import escape, mention
 from storage.db import Database
 from storage.models import Closure, Community, KnowledgeCapture
 from storage.repositories import closures as closure_rows
+from storage.repositories import meetings as meeting_rows
 from storage.repositories import members as member_rows
 from storage.repositories import scheduled
 
@@ -116,6 +118,57 @@ def _validate(submitted: dict[str, Any], today: date) -> tuple[dict[str, Any], d
     if errors:
         raise InvalidAnswers(errors)
     return submitted, closing, days
+
+
+@dataclass(frozen=True)
+class ClosePlan:
+    """What closing would do, checked but not yet done: shown on the confirmation step."""
+
+    record: CommunityRecord
+    answers: dict[str, Any]
+    closing_date: date
+    capture_days: int
+    members: int
+    meetings: int  # meetings with a session still to come, which closing cancels
+
+
+async def check_close(
+    database: Database,
+    clock: Clock,
+    *,
+    team_id: str,
+    community_id: int,
+    user_id: str,
+    submitted: dict[str, Any],
+) -> ClosePlan:
+    """Everything `close_community` would refuse, refused now and nothing changed: the close
+    form's first step, so the confirmation only ever offers a closure that can happen."""
+    now = clock.now()
+    async with database.session() as session:
+        record = await load_record(session, team_id=team_id, community_id=community_id)
+        require_coordinator(record, user_id)
+        require_open(record)
+        answers, closing, days = _validate(submitted, today_for(record.community, now))
+        members = await member_rows.current_members(session, community_id=community_id)
+        meetings = 0
+        for meeting in await meeting_rows.active_meetings(
+            session, team_id=team_id, community_id=community_id
+        ):
+            assert meeting.id is not None
+            sessions = await meeting_rows.occurrences_of(session, meeting_id=meeting.id)
+            meetings += any(o.cancelled_at is None and o.starts_at > now for o in sessions)
+    return ClosePlan(record, answers, closing, days, len(members), meetings)
+
+
+def reason_words(reason: str, note: str, by: str) -> str:
+    """Why it closed, and the coordinator's note, as one paragraph (escaped) for every message
+    the closure sends: the announcement, the prompts and the celebration."""
+    if reason == OTHER:  # the note says which reason: it is the why
+        return f"*Why, from {mention(by)}:* {escape(note)}"
+    lines = [f"*Why:* {CLOSE_FIELDS[0].option_label(reason)}."]
+    if note:
+        lines.append(f"*A note from {mention(by)}:* {escape(note)}")
+    return "\n".join(lines)
 
 
 async def close_community(

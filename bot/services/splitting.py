@@ -7,19 +7,15 @@ from dataclasses import dataclass
 
 from bot.catalogue import SCOPE
 from bot.clock import Clock
-from bot.services.closure import SPLIT, still_capturing
 from bot.services.communities import (
-    CommunityRecord,
     community_by_id,
-    load_record,
     require_coordinator,
     start_community,
 )
-from bot.services.errors import Gone, InvalidAnswers, NotAllowed
+from bot.services.errors import InvalidAnswers, NotAllowed
 from bot.services.lifecycle import is_closed
 from storage.db import Database
-from storage.models import Closure, Community
-from storage.repositories import closures as closure_rows
+from storage.models import Community
 from storage.repositories import stages as stage_rows
 
 MAX_SUBCOMMUNITIES = 3
@@ -71,24 +67,6 @@ def taken_names(planned: list[Planned], taken: set[str]) -> dict[str, str]:
         for sub in planned
         if sub.channel_name in taken
     }
-
-
-async def check_split(
-    database: Database, clock: Clock, *, team_id: str, closure_id: int, user_id: str
-) -> tuple[Closure, CommunityRecord]:
-    """Whether this person may split this closure's community, checked before any channel is
-    created: a coordinator of a community closing to split, before its closing date."""
-    async with database.session() as session:
-        closure = await closure_rows.closure_by_id(session, team_id=team_id, closure_id=closure_id)
-        if closure is None:
-            raise Gone("That closure no longer exists. Nothing was created.")
-        record = await load_record(session, team_id=team_id, community_id=closure.community_id)
-    require_coordinator(record, user_id)
-    if closure.reason != SPLIT:
-        raise NotAllowed("This community is not closing to split. Nothing was created.")
-    if not still_capturing(closure, record.community, clock.now()):
-        raise NotAllowed("This community's closure has ended. Nothing was created.")
-    return closure, record
 
 
 async def start_sub_community(
