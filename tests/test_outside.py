@@ -8,13 +8,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.catalogue import MEMBERS, ROLES, SCOPE
 from bot.clock import ManualClock
 from bot.fakeslack import FakeSlack
 from storage.models import Closure
 from storage.repositories import closures as closure_rows
-from tests.conftest import ASHA, BEN, TEAM, Cultivate
+from tests.conftest import ASHA, BEN, NOOR, TEAM, Cultivate
 from tests.test_communities import start_community
 from tests.test_joining import RANDOM, buttons
+from tests.test_welcomes import answer
 
 ARCHIVE = "https://example.slack.com/files/U0ASHA/F0ARCHIVE/housing-archive.md"
 
@@ -80,3 +82,50 @@ async def test_a_closed_community_without_a_published_archive_says_so(
     assert buttons(blocks) == []
     assert "archive has not been published yet" in str(blocks)
     assert "Communities of practice you can join" not in str(blocks)
+
+
+# -- the invitation to copy -----------------------------------------------------------------
+
+
+async def copy_text(cultivate: Cultivate, count: int = 1) -> str:
+    await cultivate.command("invite")
+    view = await cultivate.opened_view("invitation_form", count=count)
+    (copy,) = [b for b in view["blocks"] if b.get("block_id") == "copy"]
+    assert copy["text"]["type"] == "plain_text"  # shown, and copied, exactly as it is
+    return str(copy["text"]["text"])
+
+
+async def test_the_invitation_to_copy_is_plain_text_with_real_names_and_links(
+    cultivate: Cultivate, slack: FakeSlack
+) -> None:
+    await start_community(cultivate, timezone="UTC")
+    await answer(cultivate, SCOPE, aims="Share what works", benefits="Fewer mistakes")
+    await answer(cultivate, ROLES, coordinators=[ASHA, NOOR])
+    text = await copy_text(cultivate)
+    assert text.startswith("Join Housing policy, a community of practice\nShare what works")
+    assert "What you'll get\nFewer mistakes" in text
+    assert (
+        "Anyone may join: open #housing-policy "
+        "(https://cultivate-sandbox.slack.com/archives/C0HOUSING) in Slack" in text
+    )
+    assert "Questions? Ask Asha Raman or Noor Haddad." in text
+    for markup in (":seedling:", "*", "<#", "<@", "`"):
+        assert markup not in text
+    assert {c.args["user"] for c in slack.calls_to("users.info") if c.ok} >= {ASHA, NOOR}
+
+    # By invitation: how to ask, in words that work outside Slack, and still the link.
+    await answer(cultivate, MEMBERS, membership="invitation")
+    text = await copy_text(cultivate, count=2)
+    assert "Membership is by invitation: in Slack, type /cop communities" in text
+    assert "Its channel: #housing-policy (https://cultivate-sandbox.slack.com/archives/" in text
+    assert "*" not in text and "<" not in text
+
+
+async def test_the_invitation_opens_without_names_when_slack_will_not_say(
+    cultivate: Cultivate, slack: FakeSlack
+) -> None:
+    await start_community(cultivate, timezone="UTC")
+    slack.faults.fail_next("users.info", "user_not_found", times=5)
+    text = await copy_text(cultivate)
+    assert "Questions? Ask the coordinators." in text
+    assert "U0ASHA" not in text
