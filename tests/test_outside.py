@@ -8,14 +8,27 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.catalogue import MEMBERS, ROLES, SCOPE
+from bot.catalogue import (
+    GOVERNANCE,
+    MEMBERS,
+    POLICY_AREAS,
+    ROLES,
+    SCOPE,
+    SETUP_STAGES,
+    WAYS_OF_WORKING,
+    Stage,
+)
 from bot.clock import ManualClock
 from bot.fakeslack import FakeSlack
+from bot.services.communities import community_by_id
+from bot.services.gaps import gaps
+from bot.services.stages import save_list_item
 from storage.models import Closure
 from storage.repositories import closures as closure_rows
 from tests.conftest import ASHA, BEN, NOOR, TEAM, Cultivate
 from tests.test_communities import start_community
 from tests.test_joining import RANDOM, buttons
+from tests.test_sustaining import status_blocks
 from tests.test_welcomes import answer
 
 ARCHIVE = "https://example.slack.com/files/U0ASHA/F0ARCHIVE/housing-archive.md"
@@ -129,3 +142,72 @@ async def test_the_invitation_opens_without_names_when_slack_will_not_say(
     text = await copy_text(cultivate)
     assert "Questions? Ask the coordinators." in text
     assert "U0ASHA" not in text
+
+
+async def add_items(
+    cultivate: Cultivate, stage: Stage, key: str, items: list[dict[str, Any]], *, user: str = ASHA
+) -> None:
+    """A coordinator adds items to a list question, one by one as its editor saves them."""
+    for item in items:
+        record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
+        await save_list_item(
+            cultivate.database,
+            cultivate.runtime.clock,
+            team_id=TEAM,
+            community_id=1,
+            stage=stage,
+            question_key=key,
+            user_id=user,
+            index=None,
+            item=item,
+            base_version=record.stages[stage.key].version,
+        )
+
+
+# -- gaps in /cop status --------------------------------------------------------------------
+
+
+async def test_status_shows_the_gaps_unanswered_questions_and_policies_not_agreed(
+    cultivate: Cultivate,
+) -> None:
+    await start_community(cultivate, timezone="UTC")
+    agreed = [
+        {"area": area.value, "approach": "Written down", "status": "agreed"}
+        for area in POLICY_AREAS
+        if area.value != "copyright"
+    ]
+    await add_items(
+        cultivate,
+        WAYS_OF_WORKING,
+        "policies",
+        [*agreed, {"area": "copyright", "approach": "Ask legal", "status": "draft"}],
+    )
+    blocks = await status_blocks(cultivate, user=BEN)
+    (gaps,) = [
+        b["text"]["text"] for b in blocks if b.get("text", {}).get("text", "").startswith("*Gaps:*")
+    ]
+    questions = sum(len(stage.questions) for stage in SETUP_STAGES)
+    # Every question but two (the coordinators, set at the start, and the policies), and the
+    # one policy still a draft.
+    assert gaps.startswith(f"*Gaps:* {questions - 2 + 1} gaps\n")
+    assert "• Defining the scope: Is there a genuine need for a Community of Practice?" in gaps
+    assert "more." in gaps  # the rest counted, not listed
+
+    await answer(cultivate, SCOPE, **{q.key: "Yes" for q in SCOPE.questions})
+    await answer(cultivate, GOVERNANCE, decisions="By consensus")
+    blocks = await status_blocks(cultivate, user=BEN, count=2)
+    (gaps,) = [
+        b["text"]["text"] for b in blocks if b.get("text", {}).get("text", "").startswith("*Gaps:*")
+    ]
+    assert "Defining the scope" not in gaps and "decision making" not in gaps
+    assert f"{questions - 2 - len(SCOPE.questions) - 1 + 1} gaps" in gaps
+
+    # Past the first lines shown, the draft policy is still a gap; the agreed ones are not.
+    everything = await _gaps_of(cultivate)
+    assert "Policies: Copyright, not yet agreed." in everything
+    assert not any("Privacy" in line for line in everything)
+
+
+async def _gaps_of(cultivate: Cultivate) -> list[str]:
+    record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
+    return gaps(record)
