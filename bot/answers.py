@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from typing import Any
+from zoneinfo import available_timezones
 
 from bot.catalogue import Field, Kind, Question, Stage
 
@@ -51,6 +52,17 @@ def field_error(spec: Field, value: Any) -> str | None:
                 time.fromisoformat(value)
             except (TypeError, ValueError):
                 return "Please pick a time."
+        case Kind.NUMBER:
+            # Slack's number_input submits a string; ASCII digits only ("²" is a digit to
+            # str.isdigit but not to int()).
+            text = str(value)
+            if not (text.isascii() and text.isdigit()) or not (
+                spec.minimum <= int(text) <= spec.maximum
+            ):
+                return f"A whole number from {spec.minimum} to {spec.maximum}."
+        case Kind.ZONE:
+            if not isinstance(value, str) or value not in available_timezones():
+                return "Not a time zone we know; search for a name like Europe/London."
         case Kind.LIST:
             if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
                 return "Expected a list."

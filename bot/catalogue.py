@@ -20,6 +20,8 @@ class Kind(StrEnum):
     USERS = "users"  # several people
     DATE = "date"
     TIME = "time"  # a wall-clock time, "HH:MM"
+    NUMBER = "number"  # a whole number from `minimum` to `maximum`
+    ZONE = "zone"  # an IANA time zone, chosen by searching (Cultivate answers the options)
     LIST = "list"  # several items, each with its own fields
 
 
@@ -41,6 +43,9 @@ class Field:
     options: tuple[Option, ...] = ()
     hint: str | None = None
     placeholder: str | None = None
+    # For NUMBER fields: the range a person may choose from.
+    minimum: int = 0
+    maximum: int = 9999
 
     def option_label(self, value: str) -> str:
         return next((o.label for o in self.options if o.value == value), value)

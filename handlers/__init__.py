@@ -30,6 +30,7 @@ from handlers import (
     stages,
     sustaining,
     welcomes,
+    zones,
 )
 from handlers.cop import CopCommand
 from handlers.registry import Registry
@@ -57,6 +58,7 @@ FEATURES = (
     installs,
     failures,
     privacy,
+    zones,
 )
 
 

@@ -68,11 +68,30 @@ def _element(spec: Field, value: Any) -> Block:
             element = {"type": "timepicker"}
             if value:
                 element["initial_time"] = str(value)[:5]  # Slack's timepicker is "HH:MM"
+        case Kind.NUMBER:
+            element = {
+                "type": "number_input",
+                "is_decimal_allowed": False,
+                "min_value": str(spec.minimum),
+                "max_value": str(spec.maximum),
+            }
+            if value not in (None, ""):
+                element["initial_value"] = str(value)
+        case Kind.ZONE:
+            # Slack asks Cultivate for the options as the person types (block_suggestion).
+            element = {"type": "external_select", "min_query_length": 1}
+            if value:
+                element["initial_option"] = zone_option(str(value))
         case _:
             raise ValueError(f"{spec.kind} has no input element")
     if spec.placeholder and element["type"] not in ("radio_buttons", "checkboxes"):
         element["placeholder"] = plain(spec.placeholder)
     return element
+
+
+def zone_option(zone: str) -> Block:
+    """A time zone as an option: its IANA name is both what is shown and what is kept."""
+    return {"text": plain(zone, emoji=False), "value": zone}
 
 
 def _option(option: Option) -> Block:
@@ -94,10 +113,12 @@ def _value_of(spec: Field, element: dict[str, Any]) -> Any:
     match spec.kind:
         case Kind.TEXT | Kind.LINE:
             return element.get("value")
-        case Kind.CHOICE:
+        case Kind.CHOICE | Kind.ZONE:
             return (element.get("selected_option") or {}).get("value")
         case Kind.CHOICES:
             return [o.get("value") for o in element.get("selected_options") or []]
+        case Kind.NUMBER:
+            return element.get("value")
         case Kind.USER:
             return element.get("selected_user")
         case Kind.USERS:
@@ -121,7 +142,7 @@ def errors_on_blocks(errors: dict[str, str], block_ids: list[str]) -> dict[str, 
 def describe(spec: Field, value: Any) -> str:
     """An answer as mrkdwn for people to read, with typed text escaped."""
     match spec.kind:
-        case Kind.TEXT | Kind.LINE:
+        case Kind.TEXT | Kind.LINE | Kind.NUMBER | Kind.ZONE:
             return escape(str(value))
         case Kind.CHOICE:
             return escape(spec.option_label(str(value)))

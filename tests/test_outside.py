@@ -6,7 +6,11 @@ a number for days."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
+
+import pytest
+import yaml
 
 from bot.catalogue import (
     GOVERNANCE,
@@ -20,12 +24,13 @@ from bot.catalogue import (
 )
 from bot.clock import ManualClock
 from bot.fakeslack import FakeSlack
+from bot.fakeslack.requests import NotSubmittable, state_values
 from bot.services.communities import community_by_id
 from bot.services.gaps import gaps
 from bot.services.stages import save_list_item
 from storage.models import Closure
 from storage.repositories import closures as closure_rows
-from tests.conftest import ASHA, BEN, NOOR, TEAM, Cultivate
+from tests.conftest import ASHA, BEN, CARMEN, NOOR, TEAM, Cultivate
 from tests.test_communities import start_community
 from tests.test_joining import RANDOM, buttons
 from tests.test_sustaining import status_blocks
@@ -211,3 +216,81 @@ async def test_status_shows_the_gaps_unanswered_questions_and_policies_not_agree
 async def _gaps_of(cultivate: Cultivate) -> list[str]:
     record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
     return gaps(record)
+
+
+# -- a searchable time zone, a number of days -----------------------------------------------
+
+
+async def test_the_time_zone_is_searched_and_cultivate_answers_the_options(
+    cultivate: Cultivate,
+) -> None:
+    await cultivate.command("start", user=CARMEN)
+    view = await cultivate.opened_view("community_start")
+    (zone,) = [b for b in view["blocks"] if b.get("block_id") == "timezone"]
+    assert zone["element"]["type"] == "external_select"
+    assert zone["element"]["initial_option"]["value"] == "America/New_York"  # Carmen's own
+
+    reply = await cultivate.suggest(view, "timezone", "lond", user=CARMEN)
+    assert reply.status == 200, reply.body
+    offered = [o["value"] for o in reply.json["options"]]
+    assert offered[0] == "Europe/London"
+    assert all("lond" in v.lower() for v in offered)
+    reply = await cultivate.suggest(view, "timezone", "new york", user=CARMEN)
+    assert [o["value"] for o in reply.json["options"]] == ["America/New_York"]
+    reply = await cultivate.suggest(view, "timezone", "a", user=CARMEN)
+    assert len(reply.json["options"]) == 100  # Slack shows no more than 100
+    assert (await cultivate.suggest(view, "timezone", "Mars", user=CARMEN)).json["options"] == []
+
+    # A forged zone is refused on the field; a chosen one is kept.
+    refused = await cultivate.submit(view, {"timezone": {"timezone": "Mars/Base"}}, user=CARMEN)
+    assert "time zone" in refused.json["errors"]["timezone"]
+    saved = await cultivate.submit(view, {"timezone": {"timezone": "Europe/London"}}, user=CARMEN)
+    assert saved.status == 200 and saved.body == ""
+    record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
+    assert record.community.timezone == "Europe/London"
+
+    await cultivate.command("meeting", user=CARMEN)
+    meeting = await cultivate.opened_view("meeting_form")
+    (zone,) = [b for b in meeting["blocks"] if b.get("block_id") == "timezone"]
+    assert zone["element"]["type"] == "external_select"
+    assert zone["element"]["initial_option"]["value"] == "Europe/London"
+    reply = await cultivate.suggest(meeting, "timezone", "kolk", user=CARMEN)
+    assert [o["value"] for o in reply.json["options"]] == ["Asia/Kolkata"]
+
+
+async def test_days_to_share_is_a_number_input_checked_where_it_is_saved(
+    cultivate: Cultivate,
+) -> None:
+    await start_community(cultivate, timezone="UTC")
+    await cultivate.command("close")
+    view = await cultivate.opened_view("closure_form")
+    (days,) = [b for b in view["blocks"] if b.get("block_id") == "capture_days"]
+    element = days["element"]
+    assert element["type"] == "number_input" and element["is_decimal_allowed"] is False
+    assert (element["min_value"], element["max_value"], element["initial_value"]) == (
+        "1",
+        "90",
+        "14",
+    )
+    # Slack's client lets no one submit a word or a number out of range...
+    for typed in ("two weeks", "0", "91"):
+        with pytest.raises(NotSubmittable):
+            state_values({"capture_days": {"capture_days": typed}}, view)
+    # ...and a forged submission carrying one is refused, naming the field.
+    for forged in ("²", "0", "365", "7.5"):
+        reply = await cultivate.submit(
+            view,
+            {
+                "reason": {"reason": "concluded"},
+                "capture_days": {"capture_days": {"type": "number_input", "value": forged}},
+            },
+        )
+        assert reply.json["errors"]["capture_days"] == "A whole number from 1 to 90."
+    record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
+    assert record.community.closed_at is None
+
+
+def test_the_manifest_says_where_slack_asks_for_options() -> None:
+    manifest = yaml.safe_load(Path("manifest.yml").read_text())
+    interactivity = manifest["settings"]["interactivity"]
+    assert interactivity["message_menu_options_url"] == interactivity["request_url"]
