@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.catalogue import Field, Kind, Option, Question
+from bot.catalogue import (
+    PERSON_NAME,
+    PERSON_ORGANISATION,
+    PERSON_USER,
+    Field,
+    Kind,
+    Option,
+    Question,
+)
+from bot.stand_ins import FORMER_MEMBER
 from bot.text import calendar_date, escape, mention, truncate
 from handlers.blocks import Block, plain
 
@@ -156,14 +165,35 @@ def describe(spec: Field, value: Any) -> str:
             return calendar_date(date.fromisoformat(value))
         case Kind.TIME:
             return escape(str(value)[:5])
-        case Kind.LIST:
+        case Kind.LIST | Kind.PEOPLE:
             assert isinstance(spec, Question)
             return "\n".join(f"• {describe_item(spec, item)}" for item in value)
     return escape(str(value))
 
 
+def describe_person(item: dict[str, Any]) -> str:
+    """Someone in the workspace as a mention; someone outside it by name, with their
+    organisation. (A person erased with `/cop forget` is left without either.)"""
+    user, name = item.get(PERSON_USER), item.get(PERSON_NAME)
+    organisation = item.get(PERSON_ORGANISATION)
+    shown = mention(str(user)) if user else f"*{escape(str(name))}*" if name else FORMER_MEMBER
+    if organisation:
+        shown += f" ({escape(str(organisation))})"
+    return shown
+
+
+def item_label(question: Question, item: dict[str, Any], number: int) -> str:
+    """An item as a select option names it, in plain text (where no mention can be shown)."""
+    if question.kind == Kind.PEOPLE:
+        name = item.get(PERSON_NAME) or ("someone in Slack" if item.get(PERSON_USER) else "—")
+        return truncate(f"{number}. {name}", 75)
+    return truncate(str(item.get(question.item_fields[0].key) or "—"), 75)
+
+
 def describe_item(question: Question, item: dict[str, Any]) -> str:
     """One list item on one line: its first field in bold, the rest after it."""
+    if question.kind == Kind.PEOPLE:
+        return describe_person(item)
     first, *rest = question.item_fields
     parts = [f"*{describe(first, item[first.key])}*"] if item.get(first.key) else []
     for spec in rest:

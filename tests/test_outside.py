@@ -5,12 +5,14 @@ a number for days."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import text
 
 from bot.catalogue import (
     GOVERNANCE,
@@ -28,11 +30,16 @@ from bot.fakeslack.requests import NotSubmittable, state_values
 from bot.services.communities import community_by_id
 from bot.services.gaps import gaps
 from bot.services.stages import save_list_item
+from bot.services.terms import render
+from bot.text import markdown_escape
+from storage.db import Database
+from storage.migrate import upgrade
 from storage.models import Closure
 from storage.repositories import closures as closure_rows
-from tests.conftest import ASHA, BEN, CARMEN, NOOR, TEAM, Cultivate
+from tests.conftest import ASHA, BEN, CARMEN, NOOR, TEAM, Cultivate, reset_postgres
 from tests.test_communities import start_community
 from tests.test_joining import RANDOM, buttons
+from tests.test_stages import _click_in, open_stage, revisions
 from tests.test_sustaining import status_blocks
 from tests.test_welcomes import answer
 
@@ -294,3 +301,118 @@ def test_the_manifest_says_where_slack_asks_for_options() -> None:
     manifest = yaml.safe_load(Path("manifest.yml").read_text())
     interactivity = manifest["settings"]["interactivity"]
     assert interactivity["message_menu_options_url"] == interactivity["request_url"]
+
+
+# -- people outside the workspace in the members stage ---------------------------------------
+
+
+async def test_contributors_experts_and_candidates_may_be_people_outside_the_workspace(
+    cultivate: Cultivate, slack: FakeSlack
+) -> None:
+    await start_community(cultivate, timezone="UTC")
+    form = await open_stage(cultivate, MEMBERS)
+    # The three questions are lists of people now, each with its own editor.
+    for key, noun in (
+        ("contributors", "contributor"),
+        ("experts", "expert"),
+        ("possible_coordinators", "candidate"),
+    ):
+        (add,) = [
+            e
+            for b in form["blocks"]
+            if b.get("block_id") == f"list_actions.{key}"
+            for e in b["elements"]
+        ]
+        assert add["text"]["text"] == f"Add {noun}"
+        assert key not in {b.get("block_id") for b in form["blocks"] if b["type"] == "input"}
+
+    await _click_in(cultivate, form, "list_add:experts")
+    pushed = await cultivate.opened_view("stage_list_item", method="views.push")
+    assert [b["block_id"] for b in pushed["blocks"]] == ["user", "name", "organisation"]
+    # Neither someone in Slack nor a name: refused, naming the first field.
+    reply = await cultivate.submit(pushed, {"organisation": {"organisation": "Shelter Lab"}})
+    assert "type the name of someone outside it" in reply.json["errors"]["user"]
+    assert await revisions(cultivate, "members") == []
+    outsider = {
+        "name": {"name": "Dr Amina <!here> Yusuf"},
+        "organisation": {"organisation": "Shelter Lab"},
+    }
+    assert (await cultivate.submit(pushed, outsider)).body == ""
+
+    await slack.wait_for("views.update")
+    await _click_in(cultivate, slack.views[form["id"]], "list_add:experts")
+    pushed = await cultivate.opened_view("stage_list_item", method="views.push", count=2)
+    assert (await cultivate.submit(pushed, {"user": {"user": BEN}})).body == ""
+    saved = (await revisions(cultivate, "members"))[-1].answers
+    assert saved == {
+        "experts": [
+            {"name": "Dr Amina <!here> Yusuf", "organisation": "Shelter Lab"},
+            {"user": BEN},
+        ]
+    }
+
+    # The form lists them, numbered as its edit menu names them, the typed name escaped.
+    await slack.wait_for("views.update", count=2)
+    refreshed = slack.views[form["id"]]
+    (listing,) = [b for b in refreshed["blocks"] if b.get("block_id") == "list.experts"]
+    assert "1. *Dr Amina &lt;!here&gt; Yusuf* (Shelter Lab)\n2. <@U0BEN>" in listing["text"]["text"]
+    (menu,) = [
+        e
+        for b in refreshed["blocks"]
+        if b.get("block_id") == "list_actions.experts"
+        for e in b["elements"]
+        if e["type"] == "static_select"
+    ]
+    assert [o["text"]["text"] for o in menu["options"]] == [
+        "1. Dr Amina <!here> Yusuf",
+        "2. someone in Slack",
+    ]
+
+    # The status's progress and gaps count them as an answer.
+    blocks = await status_blocks(cultivate, user=CARMEN)
+    shown = str(blocks)
+    assert "*3. Members* — 1/7 answered" in shown
+    assert "Who are the subject experts?" not in shown  # answered: no longer a gap
+
+    # The terms of reference, a document that leaves Slack, names both.
+    record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
+    names = {BEN: "Ben Okafor", ASHA: "Asha Raman"}
+    terms = render(record, version=1, drafted_on=date(2026, 12, 1), person=names.__getitem__)
+    assert f"- {markdown_escape('Dr Amina <!here> Yusuf')} (Shelter Lab)" in terms
+    assert "- Ben Okafor" in terms
+
+
+async def test_saved_lists_of_slack_users_become_lists_of_people(database_url: str) -> None:
+    """Answers saved before: each Slack id becomes a person item; the history too."""
+    db = Database(database_url)
+    if not db.is_sqlite:
+        await reset_postgres(db)
+    await upgrade(db, "0010")
+    async with db.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO communities (id, team_id, channel_id, name, domain, timezone, "
+                "created_by, created_at, is_private) VALUES (1, 'T1', 'C1', 'Housing', '', "
+                "'UTC', 'U1', '2026-12-01 09:00:00', false)"
+            )
+        )
+        for version, experts in ((1, ["U1"]), (2, ["U1", "U2"])):
+            await connection.execute(
+                text(
+                    "INSERT INTO stage_revisions (team_id, community_id, stage, version, "
+                    "answers, edited_by, edited_at) VALUES ('T1', 1, 'members', :v, :a, 'U1', "
+                    "'2026-12-01 09:00:00')"
+                ),
+                {"v": version, "a": json.dumps({"experts": experts, "membership": "open"})},
+            )
+    await upgrade(db)
+    async with db.engine.connect() as connection:
+        rows = (
+            await connection.execute(text("SELECT answers FROM stage_revisions ORDER BY version"))
+        ).all()
+    answers = [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in rows]
+    assert answers == [
+        {"experts": [{"user": "U1"}], "membership": "open"},
+        {"experts": [{"user": "U1"}, {"user": "U2"}], "membership": "open"},
+    ]
+    await db.dispose()

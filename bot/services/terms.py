@@ -18,12 +18,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.answers import is_answered
-from bot.catalogue import TERMS_OF_REFERENCE, Field, Kind, Question, stage
+from bot.catalogue import (
+    PERSON_NAME,
+    PERSON_ORGANISATION,
+    PERSON_USER,
+    TERMS_OF_REFERENCE,
+    Field,
+    Kind,
+    Question,
+    stage,
+)
 from bot.clock import Clock
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
 from bot.services.errors import EditConflict, Gone, NotAllowed
 from bot.services.lifecycle import require_open
 from bot.services.milestones import today_for
+from bot.stand_ins import FORMER_MEMBER
 from bot.text import calendar_date, markdown_escape
 from storage.db import Database
 from storage.models import Community, TermsDraft
@@ -101,7 +111,7 @@ def _people(spec: Field, value: Any) -> set[str]:
             return {value} if value else set()
         case Kind.USERS:
             return set(value or [])
-        case Kind.LIST:
+        case Kind.LIST | Kind.PEOPLE:
             assert isinstance(spec, Question)
             return {
                 person
@@ -158,10 +168,22 @@ def _markdown(spec: Field, value: Any, person: Person) -> str:
             return ", ".join(person(str(v)) for v in value)
         case Kind.DATE:
             return calendar_date(date.fromisoformat(value))
+        case Kind.PEOPLE:
+            return "\n".join(f"- {_person(item, person)}" for item in value)
         case Kind.LIST:
             assert isinstance(spec, Question)
             return "\n".join(f"- {_item(spec, item, person)}" for item in value)
     return markdown_escape(str(value))
+
+
+def _person(item: dict[str, Any], person: Person) -> str:
+    """Someone in the workspace by the name Slack gives; someone outside it by the name and
+    organisation typed."""
+    user, name = item.get(PERSON_USER), item.get(PERSON_NAME)
+    shown = person(str(user)) if user else markdown_escape(str(name)) if name else FORMER_MEMBER
+    if item.get(PERSON_ORGANISATION):
+        shown += f" ({markdown_escape(str(item[PERSON_ORGANISATION]))})"
+    return shown
 
 
 def _item(question: Question, item: dict[str, Any], person: Person) -> str:
