@@ -28,9 +28,10 @@ from bot.clock import ManualClock
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.requests import NotSubmittable, state_values
 from bot.services.communities import community_by_id
-from bot.services.gaps import gaps
+from bot.services.document import Line, to_markdown
 from bot.services.stages import save_list_item
-from bot.services.terms import render
+from bot.services.terms import build as build_terms
+from bot.services.writing import gaps
 from bot.text import markdown_escape
 from storage.db import Database
 from storage.migrate import upgrade
@@ -202,7 +203,7 @@ async def test_status_shows_the_gaps_unanswered_questions_and_policies_not_agree
     # Every question but two (the coordinators, set at the start, and the policies), and the
     # one policy still a draft.
     assert gaps.startswith(f"*Gaps:* {questions - 2 + 1} gaps\n")
-    assert "• Defining the scope: Is there a genuine need for a Community of Practice?" in gaps
+    assert gaps.split("\n")[1] == "• Purpose: Aims, not answered yet."
     assert "more." in gaps  # the rest counted, not listed
 
     await answer(cultivate, SCOPE, **{q.key: "Yes" for q in SCOPE.questions})
@@ -211,16 +212,16 @@ async def test_status_shows_the_gaps_unanswered_questions_and_policies_not_agree
     (gaps,) = [
         b["text"]["text"] for b in blocks if b.get("text", {}).get("text", "").startswith("*Gaps:*")
     ]
-    assert "Defining the scope" not in gaps and "decision making" not in gaps
+    assert "Purpose" not in gaps and "Decisions and accountability" not in gaps
     assert f"{questions - 2 - len(SCOPE.questions) - 1 + 1} gaps" in gaps
 
     # Past the first lines shown, the draft policy is still a gap; the agreed ones are not.
-    everything = await _gaps_of(cultivate)
+    everything = ["".join(map(str, line)) for line in await _gaps_of(cultivate)]
     assert "Policies: Copyright, not yet agreed." in everything
     assert not any("Privacy" in line for line in everything)
 
 
-async def _gaps_of(cultivate: Cultivate) -> list[str]:
+async def _gaps_of(cultivate: Cultivate) -> list[Line]:
     record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
     return gaps(record)
 
@@ -372,12 +373,16 @@ async def test_contributors_experts_and_candidates_may_be_people_outside_the_wor
     blocks = await status_blocks(cultivate, user=CARMEN)
     shown = str(blocks)
     assert "*3. Members* — 1/7 answered" in shown
-    assert "Who are the subject experts?" not in shown  # answered: no longer a gap
+    missing = ["".join(map(str, line)) for line in await _gaps_of(cultivate)]
+    assert "Membership: Subject experts, not answered yet." not in missing  # answered
+    assert "Membership: Major contributors, not answered yet." in missing
 
     # The terms of reference, a document that leaves Slack, names both.
     record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
     names = {BEN: "Ben Okafor", ASHA: "Asha Raman"}
-    terms = render(record, version=1, drafted_on=date(2026, 12, 1), person=names.__getitem__)
+    terms = to_markdown(
+        build_terms(record, version=1, drafted_on=date(2026, 12, 1)), names.__getitem__
+    )
     assert f"- {markdown_escape('Dr Amina <!here> Yusuf')} (Shelter Lab)" in terms
     assert "- Ben Okafor" in terms
 
@@ -387,7 +392,7 @@ async def test_saved_lists_of_slack_users_become_lists_of_people(database_url: s
     db = Database(database_url)
     if not db.is_sqlite:
         await reset_postgres(db)
-    await upgrade(db, "0010")
+    await upgrade(db, "0013")
     async with db.engine.begin() as connection:
         await connection.execute(
             text(

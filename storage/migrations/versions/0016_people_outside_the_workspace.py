@@ -6,7 +6,7 @@ ids; each is now a list of people, a Slack user ({"user": id}) or someone outsid
 the same way as the current answers.
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-01 19:45:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
