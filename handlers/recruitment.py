@@ -41,6 +41,7 @@ from handlers.blocks import (
 )
 from handlers.coordinator_forms import register_coordinator_form
 from handlers.joining import invite
+from handlers.names import UNKNOWN, real_names
 from handlers.registry import Registry, Surface
 from handlers.views import open_modal, tell_privately
 
@@ -150,20 +151,15 @@ async def outside_words(client: AsyncWebClient, content: InvitationContent) -> O
 
     try:
         async with asyncio.timeout(LOOKUP_BUDGET):
-            workspace, channel, *people = await asyncio.gather(
+            workspace, channel, named = await asyncio.gather(
                 ask(client.auth_test()),
                 ask(client.conversations_info(channel=channel_id)),
-                *(ask(client.users_info(user=c)) for c in coordinators),
+                real_names(client, coordinators),
             )
     except TimeoutError:
         return Outside(names={}, channel_name=None, channel_url=None)
-    names: dict[str, str] = {}
-    for user_id, found in zip(coordinators, people, strict=True):
-        user = found.get("user") or {}
-        profile = user.get("profile") or {}
-        name = user.get("real_name") or profile.get("real_name") or profile.get("display_name")
-        if name:
-            names[user_id] = str(name).strip()
+    # Someone Slack would not name is left out, not called "a former member".
+    names = {c: named(c) for c in coordinators if named(c) != UNKNOWN}
     url = str(workspace.get("url") or "")
     return Outside(
         names=names,
