@@ -6,10 +6,12 @@ a number for days."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import yaml
 from sqlalchemy import text
@@ -27,6 +29,7 @@ from bot.catalogue import (
 from bot.clock import ManualClock
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.requests import NotSubmittable, state_values
+from bot.sandbox.sandbox import Sandbox
 from bot.services.communities import community_by_id
 from bot.services.document import Line, to_markdown
 from bot.services.stages import save_list_item
@@ -40,6 +43,7 @@ from storage.repositories import closures as closure_rows
 from tests.conftest import ASHA, BEN, CARMEN, NOOR, TEAM, Cultivate, reset_postgres
 from tests.test_communities import start_community
 from tests.test_joining import RANDOM, buttons
+from tests.test_sandbox import Page, sandbox  # noqa: F401 (a fixture)
 from tests.test_stages import _click_in, open_stage, revisions
 from tests.test_sustaining import status_blocks
 from tests.test_welcomes import answer
@@ -421,3 +425,24 @@ async def test_saved_lists_of_slack_users_become_lists_of_people(database_url: s
         {"experts": [{"user": "U1"}, {"user": "U2"}], "membership": "open"},
     ]
     await db.dispose()
+
+
+@pytest.fixture
+async def page(sandbox: Sandbox) -> AsyncIterator[Page]:  # noqa: F811
+    async with aiohttp.ClientSession() as http:
+        yield Page(sandbox, http)
+
+
+async def test_the_sandbox_page_searches_time_zones_as_slack_would(page: Page) -> None:
+    """The page sends what is typed to the app as block_suggestion and lists its answer."""
+    assert (await page.type("/cop start")).json == {"status": 200}
+    view = await page.modal("community_start")
+    where = {"as": ASHA, "view_id": view["id"], "block_id": "timezone", "action_id": "timezone"}
+    found = await page.post("suggest", {**where, "typed": "kolk"})
+    assert found.status == 200
+    assert [o["value"] for o in found.json["options"]] == ["Asia/Kolkata"]
+    # Nothing is asked before the element's min_query_length, as in Slack.
+    assert (await page.post("suggest", {**where, "typed": ""})).json["options"] == []
+    chosen = {"timezone": {"timezone": "Asia/Kolkata"}}
+    saved = await page.post("submit", {"as": ASHA, "view_id": view["id"], "values": chosen})
+    assert saved.json == {"status": 200, "errors": {}}
