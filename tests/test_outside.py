@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 import yaml
 from sqlalchemy import text
+from sqlmodel import select
 
 from bot.catalogue import (
     GOVERNANCE,
@@ -36,17 +37,19 @@ from bot.services.stages import save_list_item
 from bot.services.terms import build as build_terms
 from bot.services.writing import gaps
 from bot.text import markdown_escape
+from handlers.health import current_figures
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Closure
+from storage.models import Closure, Membership
 from storage.repositories import closures as closure_rows
 from tests.conftest import ASHA, BEN, CARMEN, NOOR, TEAM, Cultivate, reset_postgres
 from tests.test_communities import start_community
 from tests.test_joining import RANDOM, buttons
+from tests.test_roster import level_of, roster_view, rows
 from tests.test_sandbox import Page, sandbox  # noqa: F401 (a fixture)
 from tests.test_stages import _click_in, open_stage, revisions
 from tests.test_sustaining import status_blocks
-from tests.test_welcomes import answer
+from tests.test_welcomes import answer, joined, said
 
 ARCHIVE = "https://example.slack.com/files/U0ASHA/F0ARCHIVE/housing-archive.md"
 
@@ -446,3 +449,99 @@ async def test_the_sandbox_page_searches_time_zones_as_slack_would(page: Page) -
     chosen = {"timezone": {"timezone": "Asia/Kolkata"}}
     saved = await page.post("submit", {"as": ASHA, "view_id": view["id"], "values": chosen})
     assert saved.json == {"status": 200, "errors": {}}
+
+
+# -- the roster's levels are the members stage's ----------------------------------------------
+
+
+async def test_the_roster_uses_the_levels_the_members_stage_defined(
+    cultivate: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    await start_community(cultivate, timezone="UTC")
+    await add_items(
+        cultivate,
+        MEMBERS,
+        "levels",
+        [
+            {"name": "Steering group", "description": "Sets the direction"},
+            {"name": "Members <all>"},
+        ],
+    )
+    await joined(cultivate, BEN)
+    for _ in range(8):  # Noor, there from the start, posts most days: the most involved
+        await said(cultivate, NOOR, "hello")
+        await cultivate.settled()
+        clock.advance(timedelta(days=1))
+    await cultivate.settled()
+
+    view = await roster_view(cultivate)
+    (update,) = await slack.wait_for("views.update")
+    shown = rows(update.args["view"])
+    assert {user: level_of(block) for user, block in shown.items()} == {
+        ASHA: "Coordinator",
+        NOOR: "Steering group",
+        BEN: "Members &lt;all&gt;",  # the least active: the last level
+        CARMEN: "Members &lt;all&gt;",
+    }
+    select_ben = shown[BEN]["accessory"]
+    assert [o["value"] for o in select_ben["options"]] == [
+        "suggested",
+        "Steering group",
+        "Members <all>",
+    ]
+
+    await cultivate.click(
+        {
+            "action_id": select_ben["action_id"],
+            "type": "static_select",
+            "selected_option": {"value": "Steering group"},
+        },
+        view={**slack.views[view["id"]], "id": view["id"]},
+    )
+    await slack.wait_for("views.update", count=2)
+    assert level_of(rows(slack.views[view["id"]])[BEN]) == "Steering group"
+    # A default level the stage did not define is not one of this community's: refused.
+    await cultivate.click(
+        {
+            "action_id": select_ben["action_id"],
+            "type": "static_select",
+            "selected_option": {"value": "core"},
+        },
+        view={**slack.views[view["id"]], "id": view["id"]},
+    )
+    await cultivate.settled()
+    async with cultivate.database.session() as session:
+        ben = (await session.exec(select(Membership).where(Membership.user_id == BEN))).one()
+    assert ben.level == "Steering group"
+
+    # Status and the health figures count by the same levels.
+    blocks = await status_blocks(cultivate, user=CARMEN)
+    (members,) = [
+        b["text"]["text"]
+        for b in blocks
+        if b.get("text", {}).get("text", "").startswith("*Members:*")
+    ]
+    assert "(1 coordinator, 2 steering group, 1 members &lt;all&gt;)" in members
+    record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
+    figures, _ = await current_figures(cultivate.database, clock, record)
+    assert [(level.label, n) for level, n in figures.levels.items()] == [
+        ("Coordinator", 1),
+        ("Steering group", 2),
+        ("Members <all>", 1),
+    ]
+
+
+async def test_without_levels_defined_the_roster_has_the_default_four(
+    cultivate: Cultivate, slack: FakeSlack
+) -> None:
+    await start_community(cultivate, timezone="UTC")
+    await joined(cultivate, BEN)
+    await roster_view(cultivate)
+    (update,) = await slack.wait_for("views.update")
+    select_ben = rows(update.args["view"])[BEN]["accessory"]
+    assert [o["value"] for o in select_ben["options"]] == [
+        "suggested",
+        "core",
+        "active",
+        "peripheral",
+    ]

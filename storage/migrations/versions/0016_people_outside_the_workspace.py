@@ -1,4 +1,4 @@
-"""people outside the workspace in the members stage
+"""people outside the workspace in the members stage; levels the members stage names
 
 The members stage's contributors, experts and possible coordinators were lists of Slack user
 ids; each is now a list of people, a Slack user ({"user": id}) or someone outside the workspace
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 revision: str = "0016"
@@ -59,8 +60,23 @@ def _migrate(change: Any) -> None:
 
 def upgrade() -> None:
     _migrate(lambda v: {"user": v} if isinstance(v, str) else v)
+    # A level a coordinator chooses may be one the members stage named (up to 80 characters).
+    with op.batch_alter_table("memberships") as batch:
+        batch.alter_column(
+            "level",
+            existing_type=sqlmodel.sql.sqltypes.AutoString(length=16),
+            type_=sqlmodel.sql.sqltypes.AutoString(length=80),
+            existing_nullable=True,
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("memberships") as batch:
+        batch.alter_column(
+            "level",
+            existing_type=sqlmodel.sql.sqltypes.AutoString(length=80),
+            type_=sqlmodel.sql.sqltypes.AutoString(length=16),
+            existing_nullable=True,
+        )
     # Someone outside the workspace has no Slack id to go back to: they are dropped.
     _migrate(lambda v: v.get("user") if isinstance(v, dict) else v)
