@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import date, time
 from typing import Any
+from zoneinfo import available_timezones
 
-from bot.catalogue import Field, Kind, Question, Stage
+from bot.catalogue import PERSON_NAME, PERSON_USER, Field, Kind, Question, Stage
 
 Answers = dict[str, Any]
 
@@ -51,7 +52,18 @@ def field_error(spec: Field, value: Any) -> str | None:
                 time.fromisoformat(value)
             except (TypeError, ValueError):
                 return "Please pick a time."
-        case Kind.LIST:
+        case Kind.NUMBER:
+            # Slack's number_input submits a string; ASCII digits only ("²" is a digit to
+            # str.isdigit but not to int()).
+            text = str(value)
+            if not (text.isascii() and text.isdigit()) or not (
+                spec.minimum <= int(text) <= spec.maximum
+            ):
+                return f"A whole number from {spec.minimum} to {spec.maximum}."
+        case Kind.ZONE:
+            if not isinstance(value, str) or value not in available_timezones():
+                return "Not a time zone we know; search for a name like Europe/London."
+        case Kind.LIST | Kind.PEOPLE:
             if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
                 return "Expected a list."
             assert isinstance(spec, Question)
@@ -68,6 +80,11 @@ def item_errors(question: Question, item: dict[str, Any]) -> dict[str, str]:
         problem = field_error(spec, item.get(spec.key))
         if problem:
             errors[spec.key] = problem
+    nobody = is_empty(item.get(PERSON_USER)) and is_empty(item.get(PERSON_NAME))
+    if question.kind == Kind.PEOPLE and nobody:
+        errors[PERSON_USER] = (
+            "Choose someone in this workspace, or type the name of someone outside it."
+        )
     unknown = set(item) - {f.key for f in question.item_fields}
     if unknown:
         errors[question.item_fields[0].key] = "Unexpected fields: " + ", ".join(sorted(unknown))

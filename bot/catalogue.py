@@ -20,7 +20,12 @@ class Kind(StrEnum):
     USERS = "users"  # several people
     DATE = "date"
     TIME = "time"  # a wall-clock time, "HH:MM"
+    NUMBER = "number"  # a whole number from `minimum` to `maximum`
+    ZONE = "zone"  # an IANA time zone, chosen by searching (Cultivate answers the options)
     LIST = "list"  # several items, each with its own fields
+    # Several people, each either a Slack user or someone outside the workspace (a name and
+    # an organisation): a list whose items have the fields of `PERSON_FIELDS`.
+    PEOPLE = "people"
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,9 @@ class Field:
     options: tuple[Option, ...] = ()
     hint: str | None = None
     placeholder: str | None = None
+    # For NUMBER fields: the range a person may choose from.
+    minimum: int = 0
+    maximum: int = 9999
     # What documents that leave Slack call this answer: a topic heading for a question
     # ("Need"), a short word before a list item's field ("owner"). The form's label if empty.
     topic: str = ""
@@ -51,6 +59,11 @@ class Field:
 
     def option_label(self, value: str) -> str:
         return next((o.label for o in self.options if o.value == value), value)
+
+    @property
+    def is_list(self) -> bool:
+        """Answered item by item with the list editor, not by an input of its own."""
+        return self.kind in (Kind.LIST, Kind.PEOPLE)
 
 
 @dataclass(frozen=True)
@@ -88,15 +101,43 @@ class Stage:
     @property
     def inputs(self) -> tuple[Question, ...]:
         """Questions with an input of their own in the stage modal."""
-        return tuple(q for q in self.questions if q.answered_by is None and q.kind != Kind.LIST)
+        return tuple(q for q in self.questions if q.answered_by is None and not q.is_list)
 
     @property
     def lists(self) -> tuple[Question, ...]:
-        return tuple(q for q in self.questions if q.kind == Kind.LIST)
+        return tuple(q for q in self.questions if q.is_list)
 
 
 def _options(*pairs: tuple[str, str]) -> tuple[Option, ...]:
     return tuple(Option(value, label) for value, label in pairs)
+
+
+# A person named in the checklist: someone in the workspace, or outside it (an academic, a
+# partner organisation's officer) by name and organisation. One of the first two is needed.
+PERSON_USER, PERSON_NAME, PERSON_ORGANISATION = "user", "name", "organisation"
+PERSON_FIELDS: tuple[Field, ...] = (
+    Field(PERSON_USER, "Slack user, if they are in this workspace", Kind.USER),
+    Field(
+        PERSON_NAME,
+        "Or, for someone outside it, their name",
+        Kind.LINE,
+        max_length=150,
+        placeholder="e.g. Dr Amina Yusuf",
+    ),
+    Field(PERSON_ORGANISATION, "Organisation", Kind.LINE, max_length=150),
+)
+
+
+def people_question(key: str, label: str, *, noun: str, topic: str) -> Question:
+    return Question(
+        key,
+        label,
+        Kind.PEOPLE,
+        topic=topic,
+        item_fields=PERSON_FIELDS,
+        item_noun=noun,
+        max_items=30,
+    )
 
 
 LEVELS = _options(
@@ -292,17 +333,19 @@ MEMBERS = Stage(
     title="Members",
     summary="Contributors, experts, coordinators, membership, skills and levels of participation.",
     questions=(
-        Question(
+        people_question(
             "contributors",
             "Who can make a major contribution to this community?",
-            Kind.USERS,
+            noun="contributor",
             topic="Major contributors",
         ),
-        Question("experts", "Who are the subject experts?", Kind.USERS, topic="Subject experts"),
-        Question(
+        people_question(
+            "experts", "Who are the subject experts?", noun="expert", topic="Subject experts"
+        ),
+        people_question(
             "possible_coordinators",
             "Who are the possible co-ordinators, facilitators?",
-            Kind.USERS,
+            noun="candidate",  # "Edit possible coordinator" is longer than a modal title may be
             topic="Possible coordinators and facilitators",
         ),
         Question(

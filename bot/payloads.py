@@ -42,6 +42,8 @@ def is_well_formed(body: dict[str, Any]) -> bool:
         )
     if kind in ("view_submission", "view_closed"):
         return _is_view(body.get("view"))
+    if kind == "block_suggestion":  # an external select asking for its options
+        return _strings(body, "action_id", "value")
     if kind in ("shortcut", "message_action"):
         return _strings(body, "callback_id")
     return False

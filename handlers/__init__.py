@@ -13,6 +13,7 @@ from handlers import (
     communities,
     deliveries,
     failures,
+    gaps,
     health,
     home,
     installs,
@@ -29,6 +30,7 @@ from handlers import (
     stages,
     sustaining,
     welcomes,
+    zones,
 )
 from handlers.cop import CopCommand
 from handlers.registry import Registry
@@ -38,6 +40,7 @@ FEATURES = (
     redelivery,
     communities,
     stages,
+    gaps,
     meetings,
     launch,
     milestones,
@@ -55,6 +58,7 @@ FEATURES = (
     installs,
     failures,
     privacy,
+    zones,
 )
 
 

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.catalogue import Field, Kind
 from bot.services import sustaining
 from bot.services.communities import (
     DOMAIN_MAX,
@@ -31,11 +32,19 @@ from bot.text import escape, mention
 from handlers.access import channel_members, slack_says_in_channel
 from handlers.blocks import Block, metadata_of, modal, plain
 from handlers.cop import NO_COMMUNITY, CopRequest, community_here
+from handlers.forms import input_block, read_state
 from handlers.progress import community_blocks
 from handlers.registry import Registry, Surface
 from handlers.views import TOO_SLOW, open_modal
 
 START_FORM = "community_start"
+TIMEZONE = Field(
+    "timezone",
+    "Time zone",
+    Kind.ZONE,
+    required=True,
+    hint="Meetings and reminders use it. Type part of a city's name to search.",
+)
 DEFAULT_TIMEZONE = "UTC"
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,30}")
 # Slack allows 3 s for the whole answer to a form; asking it about the channel gets this much.
@@ -82,13 +91,7 @@ def start_view(*, channel_id: str, channel_name: str, timezone: str) -> dict[str
                 max_length=DOMAIN_MAX,
                 hint="What the community shares, e.g. housing policy, data engineering.",
             ),
-            _text_input(
-                "timezone",
-                "Time zone",
-                initial=timezone,
-                max_length=64,
-                hint="Meetings and reminders use it. A name like Europe/London.",
-            ),
+            input_block(TIMEZONE, timezone),
         ],
     )
 
@@ -318,7 +321,9 @@ def register(registry: Registry) -> None:
                 channel_id=channel_id,
                 name=typed("name"),
                 domain=typed("domain"),
-                timezone=typed("timezone"),
+                timezone=str(
+                    read_state((TIMEZONE,), view.get("state") or {}).get("timezone") or ""
+                ),
                 starter=starter,
                 is_private=checked,
             )

@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.catalogue import Field, Kind, Option, Question
+from bot.catalogue import (
+    PERSON_NAME,
+    PERSON_ORGANISATION,
+    PERSON_USER,
+    Field,
+    Kind,
+    Option,
+    Question,
+)
+from bot.stand_ins import FORMER_MEMBER
 from bot.text import calendar_date, escape, mention, truncate
 from handlers.blocks import Block, plain
 
@@ -68,11 +77,30 @@ def _element(spec: Field, value: Any) -> Block:
             element = {"type": "timepicker"}
             if value:
                 element["initial_time"] = str(value)[:5]  # Slack's timepicker is "HH:MM"
+        case Kind.NUMBER:
+            element = {
+                "type": "number_input",
+                "is_decimal_allowed": False,
+                "min_value": str(spec.minimum),
+                "max_value": str(spec.maximum),
+            }
+            if value not in (None, ""):
+                element["initial_value"] = str(value)
+        case Kind.ZONE:
+            # Slack asks Cultivate for the options as the person types (block_suggestion).
+            element = {"type": "external_select", "min_query_length": 1}
+            if value:
+                element["initial_option"] = zone_option(str(value))
         case _:
             raise ValueError(f"{spec.kind} has no input element")
     if spec.placeholder and element["type"] not in ("radio_buttons", "checkboxes"):
         element["placeholder"] = plain(spec.placeholder)
     return element
+
+
+def zone_option(zone: str) -> Block:
+    """A time zone as an option: its IANA name is both what is shown and what is kept."""
+    return {"text": plain(zone, emoji=False), "value": zone}
 
 
 def _option(option: Option) -> Block:
@@ -94,10 +122,12 @@ def _value_of(spec: Field, element: dict[str, Any]) -> Any:
     match spec.kind:
         case Kind.TEXT | Kind.LINE:
             return element.get("value")
-        case Kind.CHOICE:
+        case Kind.CHOICE | Kind.ZONE:
             return (element.get("selected_option") or {}).get("value")
         case Kind.CHOICES:
             return [o.get("value") for o in element.get("selected_options") or []]
+        case Kind.NUMBER:
+            return element.get("value")
         case Kind.USER:
             return element.get("selected_user")
         case Kind.USERS:
@@ -121,7 +151,7 @@ def errors_on_blocks(errors: dict[str, str], block_ids: list[str]) -> dict[str, 
 def describe(spec: Field, value: Any) -> str:
     """An answer as mrkdwn for people to read, with typed text escaped."""
     match spec.kind:
-        case Kind.TEXT | Kind.LINE:
+        case Kind.TEXT | Kind.LINE | Kind.NUMBER | Kind.ZONE:
             return escape(str(value))
         case Kind.CHOICE:
             return escape(spec.option_label(str(value)))
@@ -135,14 +165,35 @@ def describe(spec: Field, value: Any) -> str:
             return calendar_date(date.fromisoformat(value))
         case Kind.TIME:
             return escape(str(value)[:5])
-        case Kind.LIST:
+        case Kind.LIST | Kind.PEOPLE:
             assert isinstance(spec, Question)
             return "\n".join(f"• {describe_item(spec, item)}" for item in value)
     return escape(str(value))
 
 
+def describe_person(item: dict[str, Any]) -> str:
+    """Someone in the workspace as a mention; someone outside it by name, with their
+    organisation. (A person erased with `/cop forget` is left without either.)"""
+    user, name = item.get(PERSON_USER), item.get(PERSON_NAME)
+    organisation = item.get(PERSON_ORGANISATION)
+    shown = mention(str(user)) if user else f"*{escape(str(name))}*" if name else FORMER_MEMBER
+    if organisation:
+        shown += f" ({escape(str(organisation))})"
+    return shown
+
+
+def item_label(question: Question, item: dict[str, Any], number: int) -> str:
+    """An item as a select option names it, in plain text (where no mention can be shown)."""
+    if question.kind == Kind.PEOPLE:
+        name = item.get(PERSON_NAME) or ("someone in Slack" if item.get(PERSON_USER) else "—")
+        return truncate(f"{number}. {name}", 75)
+    return truncate(str(item.get(question.item_fields[0].key) or "—"), 75)
+
+
 def describe_item(question: Question, item: dict[str, Any]) -> str:
     """One list item on one line: its first field in bold, the rest after it."""
+    if question.kind == Kind.PEOPLE:
+        return describe_person(item)
     first, *rest = question.item_fields
     parts = [f"*{describe(first, item[first.key])}*"] if item.get(first.key) else []
     for spec in rest:

@@ -17,7 +17,6 @@ from bot.services.communities import CommunityRecord
 from bot.services.development import Development, development
 from bot.services.errors import NoCommunity
 from bot.services.health import HealthFigures, Period
-from bot.services.members import Level
 from bot.services.pictures import Picture, draw_all, stakeholders_of
 from bot.services.sustaining import NoLongerWanted, UploadedPicture
 from bot.text import calendar_date, escape, mention
@@ -47,7 +46,9 @@ def _people(user_ids: Sequence[str]) -> str:
 
 def figure_lines(figures: HealthFigures) -> list[str]:
     """Each figure on one line of mrkdwn: `/cop health` and the digest show these."""
-    levels = " · ".join(f"{figures.levels[level]} {level.value}" for level in Level)
+    levels = " · ".join(
+        f"{count} {escape(level.label.lower())}" for level, count in figures.levels.items()
+    )
     end_day = calendar_date(figures.today)
     lines = [
         f"*Members:* {figures.members} ({figures.joined} joined, {figures.left} left)",

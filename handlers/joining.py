@@ -63,33 +63,70 @@ def directory_blocks(listings: list[Listing]) -> list[Block]:
                 "talks, `/cop start` makes it one."
             )
         ]
-    blocks: list[Block] = [section("*Communities of practice you can join*")]
-    for listing in listings[:LISTED_MAX]:
-        community = listing.record.community
-        lines = [f"*{escape(community.name)}*"]
-        if community.domain:
-            lines[0] += f" · {escape(community.domain)}"
-        if listing.purpose:
-            lines.append(escape(truncate(listing.purpose, PURPOSE_EXCERPT)))
-        people = f"{listing.members} member{'s' if listing.members != 1 else ''}"
-        accessory: Block | None = None
-        if listing.is_member:
-            how = f"You're a member: <#{community.channel_id}>"
-        elif listing.has_asked:
-            how = "By invitation. You've asked to join; the coordinators will answer."
-        elif listing.policy == joining.OPEN:
-            how = f"Open: anyone may join <#{community.channel_id}>."
-            accessory = button("Join", action_id=f"{JOIN}:{community.id}", value=str(community.id))
-        else:
-            how = "By invitation: ask, and a coordinator will answer."
-            accessory = button(
-                "Ask to join", action_id=f"{JOIN}:{community.id}", value=str(community.id)
+    active = [listing for listing in listings if not listing.closed]
+    closed = [listing for listing in listings if listing.closed]
+    blocks: list[Block] = []
+    if active:
+        blocks.append(section("*Communities of practice you can join*"))
+    shown = 0
+    for listing in active:
+        if shown == LISTED_MAX:
+            break
+        blocks.append(_open_listing(listing))
+        shown += 1
+    if closed and shown < LISTED_MAX:
+        blocks.append(
+            section(
+                "*Closed communities*: they take no new members; what they "
+                "learned is kept in their archives."
             )
-        lines.append(f"{people} · {how}")
-        blocks.append(section("\n".join(lines), accessory=accessory))
-    if len(listings) > LISTED_MAX:
-        blocks.append(context(f"And {len(listings) - LISTED_MAX} more."))
+        )
+        for listing in closed[: LISTED_MAX - shown]:
+            blocks.append(section(_closed_listing(listing)))
+            shown += 1
+    if len(listings) > shown:
+        blocks.append(context(f"And {len(listings) - shown} more."))
     return blocks
+
+
+def _headline(listing: Listing) -> list[str]:
+    community = listing.record.community
+    lines = [f"*{escape(community.name)}*"]
+    if community.domain:
+        lines[0] += f" · {escape(community.domain)}"
+    if listing.purpose:
+        lines.append(escape(truncate(listing.purpose, PURPOSE_EXCERPT)))
+    return lines
+
+
+def _closed_listing(listing: Listing) -> str:
+    lines = _headline(listing)
+    if listing.archive:
+        lines.append(f"Closed · <{listing.archive}|Read its archive>")
+    else:
+        lines.append("Closed · its archive has not been published yet.")
+    return "\n".join(lines)
+
+
+def _open_listing(listing: Listing) -> Block:
+    community = listing.record.community
+    lines = _headline(listing)
+    people = f"{listing.members} member{'s' if listing.members != 1 else ''}"
+    accessory: Block | None = None
+    if listing.is_member:
+        how = f"You're a member: <#{community.channel_id}>"
+    elif listing.has_asked:
+        how = "By invitation. You've asked to join; the coordinators will answer."
+    elif listing.policy == joining.OPEN:
+        how = f"Open: anyone may join <#{community.channel_id}>."
+        accessory = button("Join", action_id=f"{JOIN}:{community.id}", value=str(community.id))
+    else:
+        how = "By invitation: ask, and a coordinator will answer."
+        accessory = button(
+            "Ask to join", action_id=f"{JOIN}:{community.id}", value=str(community.id)
+        )
+    lines.append(f"{people} · {how}")
+    return section("\n".join(lines), accessory=accessory)
 
 
 def request_blocks(record: CommunityRecord, user_id: str, request_id: int) -> list[Block]:

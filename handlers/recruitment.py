@@ -12,7 +12,9 @@ by other means cannot be told apart, and is not counted.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
@@ -25,7 +27,7 @@ from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, Not
 from bot.services.joining import Asked
 from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.sustaining import InvitationContent
-from bot.text import escape, mention
+from bot.text import escape, mention, truncate
 from handlers.blocks import (
     Block,
     actions,
@@ -39,6 +41,7 @@ from handlers.blocks import (
 )
 from handlers.coordinator_forms import register_coordinator_form
 from handlers.joining import invite
+from handlers.names import UNKNOWN, real_names
 from handlers.registry import Registry, Surface
 from handlers.views import open_modal, tell_privately
 
@@ -46,21 +49,22 @@ INVITATION_FORM = "invitation_form"
 OPEN_INVITATION = "open_invitation"
 JOIN = "invitation_join"
 CHANNEL = "channel"
+# The plain invitation looks up names and the channel's link before the form opens, inside the
+# 3 s a trigger lives; past this it opens with what it has ("the coordinators", no link).
+LOOKUP_BUDGET = 1.5
 COORDINATORS_ONLY = "Only this community's coordinators can post its invitation."
 
 
-def _how_to_join(content: InvitationContent, *, button_below: bool) -> str:
-    community = content.record.community
+def _how_to_join(content: InvitationContent) -> str:
     if content.by_invitation:
-        how = "Membership is by invitation: "
-        how += "press *Ask to join* below" if button_below else "type `/cop communities` in Slack"
-        return how + ", and a coordinator will answer."
-    if button_below:
-        return f"Anyone may join: press *Join* below, or open <#{community.channel_id}>."
-    return f"Anyone may join: open <#{community.channel_id}> in Slack and join the channel."
+        return (
+            "Membership is by invitation: press *Ask to join* below, and a coordinator will answer."
+        )
+    return f"Anyone may join: press *Join* below, or open <#{content.record.community.channel_id}>."
 
 
-def invitation_sections(content: InvitationContent, *, button_below: bool) -> list[str]:
+def invitation_sections(content: InvitationContent) -> list[str]:
+    """The invitation as posted in Slack, above its Join button."""
     community = content.record.community
     name = escape(community.name)
     parts = [f":seedling: *Join {name}*, a community of practice"]
@@ -73,17 +77,14 @@ def invitation_sections(content: InvitationContent, *, button_below: bool) -> li
     if content.benefits:
         parts.append(f"*What you'll get*\n{escape(content.benefits)}")
     coordinators = ", ".join(mention(c) for c in content.record.coordinators)
-    parts.append(
-        f"*How to join*\n{_how_to_join(content, button_below=button_below)} "
-        f"Questions? Ask {coordinators}."
-    )
+    parts.append(f"*How to join*\n{_how_to_join(content)} Questions? Ask {coordinators}.")
     return parts
 
 
 def invitation_blocks(content: InvitationContent, invitation_id: int) -> list[Block]:
     label = "Ask to join" if content.by_invitation else "Join"
     return [
-        *(section(part) for part in invitation_sections(content, button_below=True)),
+        *(section(part) for part in invitation_sections(content)),
         actions(
             button(label, action_id=JOIN, value=str(invitation_id), style="primary"),
             block_id="invitation",
@@ -91,8 +92,86 @@ def invitation_blocks(content: InvitationContent, invitation_id: int) -> list[Bl
     ]
 
 
-def invitation_view(content: InvitationContent) -> dict[str, Any]:
-    copy_text = "\n\n".join(invitation_sections(content, button_below=False))
+@dataclass(frozen=True)
+class Outside:
+    """What a reader outside Slack needs instead of Slack's markup: people's real names and
+    the channel's name and web address (None where Slack would not say)."""
+
+    names: dict[str, str]
+    channel_name: str | None
+    channel_url: str | None
+
+
+def plain_invitation(content: InvitationContent, outside: Outside) -> str:
+    """The invitation as plain text for an email or a newsletter: no emoji codes, no bold,
+    no mentions or channel references, only real names and links a browser opens."""
+    community = content.record.community
+    parts = [f"Join {community.name}, a community of practice"]
+    if content.purpose:
+        parts[0] += f"\n{content.purpose}"
+    who = f"People working on {community.domain}" if community.domain else "Anyone"
+    if content.who_for:
+        who += f", with or building these skills and experience: {content.who_for}"
+    parts.append(f"Who it's for\n{who}.")
+    if content.benefits:
+        parts.append(f"What you'll get\n{content.benefits}")
+    channel = f"#{outside.channel_name}" if outside.channel_name else "its channel"
+    if outside.channel_url:
+        channel += f" ({outside.channel_url})"
+    if content.by_invitation:
+        how = (
+            "Membership is by invitation: in Slack, type /cop communities and ask to join "
+            f"{community.name}, and a coordinator will answer."
+        )
+    else:
+        how = f"Anyone may join: open {channel} in Slack and join the channel."
+    known = [outside.names[c] for c in content.record.coordinators if c in outside.names]
+    ask = _and(known) if known else "the coordinators"
+    parts.append(f"How to join\n{how} Questions? Ask {ask}.")
+    if content.by_invitation and outside.channel_url:
+        parts.append(f"Its channel: {channel}")
+    return "\n\n".join(parts)
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+async def outside_words(client: AsyncWebClient, content: InvitationContent) -> Outside:
+    """Real names (users.info), the channel's name (conversations.info) and its web address
+    (the workspace's URL from auth.test, then archives/<channel>), asked all at once."""
+    channel_id = content.record.community.channel_id
+    coordinators = list(content.record.coordinators)
+
+    async def ask(call: Any) -> dict[str, Any]:
+        try:
+            return dict((await call).data)
+        except SlackApiError:
+            return {}
+
+    try:
+        async with asyncio.timeout(LOOKUP_BUDGET):
+            workspace, channel, named = await asyncio.gather(
+                ask(client.auth_test()),
+                ask(client.conversations_info(channel=channel_id)),
+                real_names(client, coordinators),
+            )
+    except TimeoutError:
+        return Outside(names={}, channel_name=None, channel_url=None)
+    # Someone Slack would not name is left out, not called "a former member".
+    names = {c: named(c) for c in coordinators if named(c) != UNKNOWN}
+    url = str(workspace.get("url") or "")
+    return Outside(
+        names=names,
+        channel_name=(channel.get("channel") or {}).get("name") or None,
+        channel_url=f"{url.rstrip('/')}/archives/{channel_id}"
+        if url.startswith("https://")
+        else None,
+    )
+
+
+def invitation_view(content: InvitationContent, outside: Outside) -> dict[str, Any]:
+    copy_text = plain_invitation(content, outside)
     return modal(
         title="Invite people",
         callback_id=INVITATION_FORM,
@@ -117,9 +196,14 @@ def invitation_view(content: InvitationContent) -> dict[str, Any]:
                 },
                 "hint": plain("For a private channel, add me there first (/invite @Cultivate)."),
             },
-            *(section(part) for part in invitation_sections(content, button_below=True)),
+            *(section(part) for part in invitation_sections(content)),
             context("*Or copy it* into an email, a newsletter or another tool:"),
-            section(f"```{copy_text}```"),
+            # Plain text, not mrkdwn: what is copied is exactly what is shown.
+            {
+                "type": "section",
+                "block_id": "copy",
+                "text": plain(truncate(copy_text, 3000), emoji=False),
+            },
         ],
     )
 
@@ -131,7 +215,8 @@ def register(registry: Registry) -> None:
     async def open_form(
         client: AsyncWebClient, record: CommunityRecord, trigger_id: str, logger: logging.Logger
     ) -> bool:
-        view = invitation_view(sustaining.invitation_content(record))
+        content = sustaining.invitation_content(record)
+        view = invitation_view(content, await outside_words(client, content))
         return await open_modal(client, trigger_id=trigger_id, view=view, logger=logger) is not None
 
     async def recruited(record: CommunityRecord) -> list[str]:

@@ -15,8 +15,8 @@ from bot.services import members
 from bot.services.communities import CommunityRecord
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
 from bot.services.lifecycle import CommunityClosed, is_closed
-from bot.services.members import SETTABLE_LEVELS, Level, Roster, RosterEntry
-from bot.text import calendar_date, escape, mention
+from bot.services.members import AnyLevel, Level, Roster, RosterEntry
+from bot.text import calendar_date, escape, mention, truncate
 from handlers.access import channel_members, community_pressed
 from handlers.blocks import Block, button, context, metadata_of, modal, plain, section
 from handlers.cop import CopRequest, community_here
@@ -37,9 +37,9 @@ COUNTED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 def entry_line(entry: RosterEntry, *, counts: bool) -> str:
     """One member's line. Message counts (`counts`) are for coordinators only: everyone else
     sees levels, never how much each person talks."""
-    line = f"{mention(entry.user_id)} · *{entry.level.label}*"
+    line = f"{mention(entry.user_id)} · *{escape(entry.level.label)}*"
     if entry.level != Level.COORDINATOR and entry.chosen is not None:
-        line += f" (suggested: {entry.suggested.value})"
+        line += f" (suggested: {escape(entry.suggested.label.lower())})"
     elif entry.level != Level.COORDINATOR:
         line += " (suggested)"
     details = []
@@ -55,12 +55,12 @@ def entry_line(entry: RosterEntry, *, counts: bool) -> str:
     return f"{line}\n{' · '.join(details)}" if details else line
 
 
-def level_select(entry: RosterEntry) -> Block:
+def level_select(entry: RosterEntry, settable: tuple[AnyLevel, ...]) -> Block:
     def option(value: str, label: str) -> Block:
-        return {"text": plain(label), "value": value}
+        return {"text": plain(truncate(label, 75), emoji=False), "value": value}
 
-    options = [option(SUGGESTED, f"Suggested ({entry.suggested.value})")]
-    options += [option(level.value, level.label) for level in SETTABLE_LEVELS]
+    options = [option(SUGGESTED, f"Suggested ({entry.suggested.label.lower()})")]
+    options += [option(level.value, level.label) for level in settable]
     chosen = entry.chosen.value if entry.chosen else SUGGESTED
     return {
         "type": "static_select",
@@ -91,7 +91,7 @@ def roster_view(roster: Roster, viewer: str) -> dict[str, Any]:
             section(
                 entry_line(entry, counts=coordinating),
                 block_id=f"member.{entry.user_id}",
-                accessory=level_select(entry) if settable else None,
+                accessory=level_select(entry, roster.settable) if settable else None,
             )
         )
     if len(roster.entries) > ROSTER_ROWS:
@@ -110,13 +110,15 @@ def roster_button(community_id: int) -> Block:
 
 def summary_blocks(roster: Roster, viewer: str, surface: Surface) -> list[Block]:
     grouped = {level: entries for level, entries in roster.by_level().items() if entries}
-    counts = ", ".join(f"{len(entries)} {level.value}" for level, entries in grouped.items())
+    counts = ", ".join(
+        f"{len(entries)} {escape(level.label.lower())}" for level, entries in grouped.items()
+    )
     text = f"*Members:* {len(roster.entries)}" + (f" ({counts})" if counts else "")
     if surface == Surface.HOME:
         for level, entries in grouped.items():
             names = ", ".join(mention(e.user_id) for e in entries[:HOME_NAMES])
             more = len(entries) - HOME_NAMES
-            text += f"\n{level.label}: {names}" + (f" and {more} more" if more > 0 else "")
+            text += f"\n{escape(level.label)}: {names}" + (f" and {more} more" if more > 0 else "")
     if roster.record.is_coordinator(viewer) and roster.waiting_requests:
         waiting = roster.waiting_requests
         text += f"\n:inbox_tray: {waiting} request{'s' if waiting != 1 else ''} to join waiting"

@@ -29,7 +29,7 @@ from bot.services.errors import (
 from bot.services.journey import NextStep, next_step
 from bot.services.lifecycle import CLOSED, is_closed
 from bot.services.stages import save_answers, save_list_item
-from bot.text import escape, mention, slack_time, truncate
+from bot.text import escape, mention, slack_time
 from handlers.access import community_pressed
 from handlers.blocks import (
     Block,
@@ -43,7 +43,14 @@ from handlers.blocks import (
     section,
 )
 from handlers.cop import CopRequest, community_here
-from handlers.forms import describe, describe_item, errors_on_blocks, input_block, read_state
+from handlers.forms import (
+    describe,
+    describe_item,
+    errors_on_blocks,
+    input_block,
+    item_label,
+    read_state,
+)
 from handlers.registry import Registry
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
@@ -128,7 +135,7 @@ def _form(record: CommunityRecord, saved: StageRecord, *, base_version: int) -> 
     stage, answers = saved.stage, saved.answers
     blocks: list[Block] = [_about(record, saved)]
     for question in stage.questions:
-        if question.kind == Kind.LIST:
+        if question.is_list:
             blocks += _list_blocks(question, answers.get(question.key) or [])
         elif question.answered_by is not None:
             blocks.append(
@@ -149,17 +156,20 @@ def _form(record: CommunityRecord, saved: StageRecord, *, base_version: int) -> 
 
 
 def _list_blocks(question: Question, items: list[dict[str, Any]]) -> list[Block]:
-    listed = "\n".join(f"• {describe_item(question, i)}" for i in items) or "_None yet._"
+    if question.kind == Kind.PEOPLE:  # numbered, as the edit menu names them
+        lines = [f"{n}. {describe_item(question, i)}" for n, i in enumerate(items, start=1)]
+    else:
+        lines = [f"• {describe_item(question, i)}" for i in items]
+    listed = "\n".join(lines) or "_None yet._"
     controls = [button(f"Add {question.item_noun}", action_id=f"list_add:{question.key}")]
     if items:
-        first = question.item_fields[0].key
         controls.append(
             {
                 "type": "static_select",
                 "action_id": f"list_edit:{question.key}",
                 "placeholder": plain(f"Edit or remove a {question.item_noun}…"),
                 "options": [
-                    {"text": plain(truncate(str(item.get(first) or "—"), 75)), "value": str(n)}
+                    {"text": plain(item_label(question, item, n + 1)), "value": str(n)}
                     for n, item in enumerate(items)
                 ],
             }

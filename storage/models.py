@@ -89,9 +89,9 @@ class Membership(SQLModel, table=True):
     welcomed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # Learnt when the welcome looked the person up: bots are members of no roster.
     is_bot: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
-    # The participation level a coordinator chose (core, active, peripheral); None: suggested
-    # from activity.
-    level: str | None = Field(default=None, max_length=16)
+    # The participation level a coordinator chose (core, active, peripheral, or the name of
+    # one the members stage defined); None: suggested from activity.
+    level: str | None = Field(default=None, max_length=80)
     level_set_by: str | None = Field(default=None, max_length=SLACK_ID)
     level_set_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)

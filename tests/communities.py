@@ -86,6 +86,11 @@ def value(spec: Field) -> st.SearchStrategy[Any]:
         case Kind.LIST:
             assert isinstance(spec, Question)
             return st.lists(item(spec), max_size=spec.max_items)
+        case Kind.PEOPLE:
+            # Each a Slack user or someone outside the workspace, by name.
+            assert isinstance(spec, Question)
+            person = item(spec).filter(lambda i: bool(i.get("user") or i.get("name")))
+            return st.lists(person, min_size=1, max_size=spec.max_items)
     raise AssertionError(f"no strategy for {spec.kind}")
 
 

@@ -198,6 +198,16 @@ class Cultivate:
             )
         )
 
+    async def suggest(
+        self, view: Mapping[str, Any], block_id: str, typed: str, *, user: str = ASHA
+    ) -> Reply:
+        """A person types into an external select of ``view``: the options the app offers."""
+        return await self.post(
+            *self.requests.block_suggestion(
+                view, user, block_id=block_id, action_id=block_id, value=typed
+            )
+        )
+
     async def event(self, event: Mapping[str, Any], **kwargs: Any) -> Reply:
         return await self.post(*self.requests.event_callback(event, **kwargs))
 

@@ -66,7 +66,7 @@ async def test_start_opens_a_modal_with_the_starters_timezone(
     await cultivate.command("start", user=CARMEN)
     view = await cultivate.opened_view("community_start")
     by_block = {b["block_id"]: b for b in view["blocks"]}
-    assert by_block["timezone"]["element"]["initial_value"] == "America/New_York"
+    assert by_block["timezone"]["element"]["initial_option"]["value"] == "America/New_York"
     assert by_block["name"]["element"]["initial_value"] == "Housing policy"
     assert slack.calls_to("users.info")[0].args["user"] == CARMEN
 

@@ -51,7 +51,7 @@ ANSWERS: dict[str, dict[str, Any]] = {
             }
         ],
     },
-    "members": {"membership": "open", "contributors": [BEN, CARMEN]},
+    "members": {"membership": "open", "contributors": [{"user": BEN}, {"user": CARMEN}]},
     "roles": {"coordinators": [ASHA, NOOR], "facilitators": [BEN]},
     "ways": {
         "policies": [
@@ -65,7 +65,8 @@ STAKEHOLDER_WORDS = ("Housing Board", "City Council", "Wants fewer evictions", "
 
 
 def test_every_kind_has_a_writer_and_every_question_a_topic_in_one_section() -> None:
-    assert set(INLINE) == set(Kind) - {Kind.LIST}  # a list is written item by item
+    # A list is written item by item; people one per line (`person_line`).
+    assert set(INLINE) == set(Kind) - {Kind.LIST, Kind.PEOPLE}
     placed = [pair for section in TERMS_OF_REFERENCE for pair in section.answers]
     asked = [(s.key, q.key) for s in SETUP_STAGES for q in s.questions]
     assert sorted(placed) == sorted(asked)  # every question once, under one topic

@@ -143,6 +143,15 @@ def fragments(spec: Field, value: Any) -> list[str]:
             return [calendar_date(date.fromisoformat(value))]
         case Kind.TIME:
             return [str(value)]
+        case Kind.PEOPLE:
+            return [
+                piece
+                for item in value
+                for piece in (
+                    names(item["user"]) if item.get("user") else item["name"],
+                    *([item["organisation"]] if item.get("organisation") else []),
+                )
+            ]
         case Kind.LIST:
             assert isinstance(spec, Question)
             return [

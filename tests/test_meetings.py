@@ -170,7 +170,7 @@ async def test_a_meeting_is_announced_with_rsvp_buttons_and_its_text_escaped(
     await community.command("meeting")
     view = await community.opened_view("meeting_form")
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
-    assert inputs["timezone"]["element"]["initial_value"] == "Europe/London"
+    assert inputs["timezone"]["element"]["initial_option"]["value"] == "Europe/London"
     assert inputs["time"]["element"]["type"] == "timepicker"
     assert [o["value"] for o in inputs["reminders"]["element"]["options"]] == [
         "1w",

@@ -89,8 +89,27 @@ def _state_value(element: Mapping[str, Any], answer: Any) -> dict[str, Any]:
             section = {"type": "rich_text_section", "elements": [text]}
             rich = {"type": "rich_text", "elements": [section]}
         return {"type": element_type, "rich_text_value": rich}
+    if element_type == "number_input" and answer is not None:
+        _check_number(element, str(answer))
     # plain_text_input, number_input, email_text_input, url_text_input: strings, like Slack.
     return {"type": element_type, "value": None if answer is None else str(answer)}
+
+
+class NotSubmittable(ValueError):
+    """Slack's client would not let a person submit this answer."""
+
+
+def _check_number(element: Mapping[str, Any], answer: str) -> None:
+    """Slack checks a number_input in the client: a number (whole unless decimals are
+    allowed) within its min_value and max_value, or the form cannot be submitted. A forged
+    submission can still carry anything: pass a complete value dict to send one."""
+    try:
+        number = float(answer) if element.get("is_decimal_allowed") else int(answer)
+    except ValueError:
+        raise NotSubmittable(f"{answer!r} is not a number Slack would submit") from None
+    low, high = element.get("min_value"), element.get("max_value")
+    if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+        raise NotSubmittable(f"{answer!r} is outside {low}..{high}")
 
 
 _INITIAL_KEYS = (
@@ -361,6 +380,42 @@ class SlackRequests:
             )
         if channel_id is not None:
             payload["channel"] = {"id": channel_id, "name": self._channel_name(channel_id)}
+        return self._payload(payload)
+
+    def block_suggestion(
+        self,
+        view: Mapping[str, Any],
+        user_id: str,
+        *,
+        block_id: str,
+        action_id: str,
+        value: str,
+    ) -> tuple[str, Headers]:
+        """What Slack sends while a person types into an external_select in ``view``: the app
+        answers with the options to show."""
+        elements = _input_elements(view)
+        element = elements.get((block_id, action_id))
+        if element is None or element.get("type") not in (
+            "external_select",
+            "multi_external_select",
+        ):
+            raise ValueError(f"{block_id}/{action_id} is not an external select in this view")
+        if len(value) < int(element.get("min_query_length", 3)):
+            raise ValueError("Slack asks only once min_query_length characters are typed")
+        payload = {
+            "type": "block_suggestion",
+            "user": self._user(user_id),
+            "container": {"type": "view", "view_id": view.get("id")},
+            "api_app_id": self.api_app_id,
+            "token": VERIFICATION_TOKEN,
+            "action_id": action_id,
+            "block_id": block_id,
+            "value": value,
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": copy.deepcopy(dict(view)),
+        }
         return self._payload(payload)
 
     def view_closed(

@@ -126,6 +126,19 @@ def add_routes(web_app: web.Application, sandbox: Sandbox) -> None:
         ),
         (
             "POST",
+            f"{SANDBOX_PATH}/api/suggest",
+            post(
+                lambda b: sandbox.suggest(
+                    b.get("as"),
+                    b.get("view_id"),
+                    b.get("block_id"),
+                    b.get("action_id"),
+                    b.get("typed"),
+                )
+            ),
+        ),
+        (
+            "POST",
             f"{SANDBOX_PATH}/api/close",
             post(
                 lambda b: sandbox.close(

@@ -322,6 +322,27 @@ class Sandbox:
             errors = {str(k): str(v) for k, v in (answer.get("errors") or {}).items()}
         return {"status": reply.status, "errors": errors}
 
+    async def suggest(
+        self, user: Any, view_id: Any, block_id: Any, action_id: Any, typed: Any
+    ) -> dict[str, Any]:
+        """Typing into an external select: `block_suggestion`, and the options the app gave."""
+        user_id = self.person_id(user)
+        with self.workspace.lock:
+            view = self._open_view(str(view_id), user_id)
+        try:
+            request = self.requests.block_suggestion(
+                view, user_id, block_id=str(block_id), action_id=str(action_id), value=str(typed)
+            )
+        except ValueError as refused:  # too short to ask, or not an external select
+            return {"status": 200, "options": [], "note": str(refused)}
+        reply = await self._send(f"block_suggestion {block_id}", request)
+        try:
+            answer = json.loads(reply.body) if reply.body.strip() else {}
+        except json.JSONDecodeError:
+            answer = {}
+        options = answer.get("options") if isinstance(answer, dict) else None
+        return {"status": reply.status, "options": options if isinstance(options, list) else []}
+
     async def close(self, user: Any, view_id: Any, *, whole_stack: bool) -> dict[str, Any]:
         """Cancel (back one view) or the X (close them all); `view_closed` if the app asked."""
         user_id = self.person_id(user)

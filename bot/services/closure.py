@@ -63,9 +63,10 @@ CLOSE_FIELDS: tuple[Field, ...] = (
     Field(
         "capture_days",
         "Days members have to share what they learned",
-        Kind.LINE,
+        Kind.NUMBER,
         required=True,
-        max_length=2,
+        minimum=1,
+        maximum=MAX_CAPTURE_DAYS,
     ),
     Field("recipients", "Who receives the knowledge", Kind.USERS),
 )
@@ -101,8 +102,7 @@ def _validate(submitted: dict[str, Any], today: date) -> tuple[dict[str, Any], d
     errors = {
         spec.key: error
         for spec in CLOSE_FIELDS
-        if spec.key != "capture_days"
-        and (error := field_error(spec, submitted.get(spec.key))) is not None
+        if (error := field_error(spec, submitted.get(spec.key))) is not None
     }
     if submitted.get("reason") == OTHER and is_empty(submitted.get("note")):
         errors["note"] = "Please say why the community is closing."
@@ -111,13 +111,9 @@ def _validate(submitted: dict[str, Any], today: date) -> tuple[dict[str, Any], d
         closing = date.fromisoformat(str(submitted["closing_date"]))
         if closing < today:
             errors["closing_date"] = "The closing date cannot be in the past."
-    raw = str(submitted.get("capture_days") or "").strip()
-    days = int(raw) if raw.isdigit() else 0
-    if not 1 <= days <= MAX_CAPTURE_DAYS:
-        errors["capture_days"] = f"A whole number of days from 1 to {MAX_CAPTURE_DAYS}."
     if errors:
         raise InvalidAnswers(errors)
-    return submitted, closing, days
+    return submitted, closing, int(submitted["capture_days"])
 
 
 @dataclass(frozen=True)

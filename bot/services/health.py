@@ -33,7 +33,14 @@ from bot.catalogue import SETUP_STAGES
 from bot.clock import Clock
 from bot.services import rhythm
 from bot.services.communities import CommunityRecord, load_record
-from bot.services.members import SETTABLE_LEVELS, Level, suggest_level
+from bot.services.members import (
+    AnyLevel,
+    Level,
+    chosen_level,
+    levels_of,
+    settable_levels,
+    suggest_level,
+)
 from bot.services.rhythm import MeetingHeld, MilestoneState
 from bot.text import calendar_date
 from storage.db import Database
@@ -164,7 +171,7 @@ class HealthFigures:
     joined: int
     left: int
     active: int
-    levels: dict[Level, int]
+    levels: dict[AnyLevel, int]  # every level, most involved first (the roster's levels)
     silent_newcomers: list[Newcomer]
     recently_inactive: list[str]
     meetings: list[MeetingHeld]
@@ -238,14 +245,14 @@ def compute(
     window = posted(_day(end - ACTIVITY_WINDOW, tz), end_day)
     active = [u for u in current if u in window]
 
-    levels = {level: 0 for level in Level}
+    settable = settable_levels(record)
+    levels: dict[AnyLevel, int] = {level: 0 for level in levels_of(record)}
     for user_id, membership in current.items():
         if record.is_coordinator(user_id):
             levels[Level.COORDINATOR] += 1
-        elif membership.level in SETTABLE_LEVELS:
-            levels[Level(membership.level)] += 1
         else:
-            levels[suggest_level(*window.get(user_id, (0, 0)))] += 1
+            chosen = chosen_level(settable, membership.level)
+            levels[chosen or suggest_level(*window.get(user_id, (0, 0)), settable)] += 1
 
     joined = {m.user_id for m in memberships if period.start <= m.joined_at < end}
     left = {

@@ -20,10 +20,11 @@ from bot.services.communities import (
     require_coordinator,
 )
 from bot.services.errors import AlreadyDecided, InvalidAnswers, NoJoinRequest
-from bot.services.lifecycle import require_open
+from bot.services.lifecycle import is_closed, require_open
 from bot.services.welcomes import purpose
 from storage.db import Database
 from storage.models import JoinRequest, Membership
+from storage.repositories import closures as closure_rows
 from storage.repositories import communities as community_rows
 from storage.repositories import members as member_rows
 from storage.repositories import scheduled
@@ -74,6 +75,9 @@ class Listing:
     policy: str
     is_member: bool
     has_asked: bool
+    # A closed community is listed apart, never with a Join: its archive, if it was published.
+    closed: bool = False
+    archive: str | None = None
 
 
 async def directory(database: Database, *, team_id: str, viewer: str) -> list[Listing]:
@@ -88,6 +92,13 @@ async def directory(database: Database, *, team_id: str, viewer: str) -> list[Li
                 session, community_ids=ids, user_id=viewer
             )
         }
+        archives: dict[int, str | None] = {}
+        for r in records:
+            if is_closed(r) and r.community.id is not None:
+                closure = await closure_rows.closure_for(
+                    session, team_id=team_id, community_id=r.community.id
+                )
+                archives[r.community.id] = closure.archive_permalink if closure else None
     return [
         Listing(
             record=r,
@@ -96,6 +107,8 @@ async def directory(database: Database, *, team_id: str, viewer: str) -> list[Li
             policy=membership_policy(r),
             is_member=r.community.id in mine,
             has_asked=r.community.id in asked,
+            closed=is_closed(r),
+            archive=archives.get(r.community.id or 0),
         )
         for r in records
     ]

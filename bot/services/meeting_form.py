@@ -65,11 +65,10 @@ DURATION = Field("duration", "Duration", Kind.CHOICE, required=True, options=DUR
 TIMEZONE = Field(
     "timezone",
     "Time zone",
-    Kind.LINE,
+    Kind.ZONE,
     required=True,
-    max_length=64,
     hint="The date and time are in this zone, and the meeting keeps its clock time across "
-    "daylight-saving changes. A name like Europe/London.",
+    "daylight-saving changes. Type part of a city's name to search.",
 )
 FORMAT = Field("format", "Format", Kind.CHOICE, required=True, options=FORMATS)
 PLACE = Field("place", "Place or link", Kind.LINE, max_length=500)

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.catalogue import MEMBERS
 from bot.clock import Clock
 from bot.services import joining, welcomes
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
@@ -36,22 +37,63 @@ class Level(StrEnum):
         return self.value.capitalize()
 
 
+@dataclass(frozen=True)
+class NamedLevel:
+    """A level of participation the members stage defined ("Steering group", "Observers"):
+    stored by its name, shown by it."""
+
+    value: str
+    label: str
+
+
+# A level is one of the default four, or one the members stage named.
+AnyLevel = Level | NamedLevel
+
 # Coordinators are chosen in the roles stage, where editing rights come from; the roster sets
 # the other levels.
-SETTABLE_LEVELS = (Level.CORE, Level.ACTIVE, Level.PERIPHERAL)
-_ORDER = {level: n for n, level in enumerate(Level)}
+SETTABLE_LEVELS: tuple[AnyLevel, ...] = (Level.CORE, Level.ACTIVE, Level.PERIPHERAL)
 
 # The suggestion from the last 30 days: core posts on 8 days or more (or 20 messages),
 # active at least 3 messages, peripheral fewer. Coordinators can always choose otherwise.
 CORE_DAYS, CORE_MESSAGES, ACTIVE_MESSAGES = 8, 20, 3
 
 
-def suggest_level(messages: int, days: int) -> Level:
+def settable_levels(record: CommunityRecord) -> tuple[AnyLevel, ...]:
+    """The levels a coordinator chooses from: the ones the members stage defined, in its
+    order, or core, active and peripheral when it defined none."""
+    names: dict[str, str] = {}
+    for item in record.stages[MEMBERS.key].answers.get("levels") or []:
+        name = str(item.get("name") or "").strip()
+        if name and name.casefold() not in names:
+            names[name.casefold()] = name
+    return tuple(NamedLevel(n, n) for n in names.values()) or SETTABLE_LEVELS
+
+
+def levels_of(record: CommunityRecord) -> tuple[AnyLevel, ...]:
+    """Every level, most involved first: the coordinators, then the settable levels."""
+    return (Level.COORDINATOR, *settable_levels(record))
+
+
+def chosen_level(settable: tuple[AnyLevel, ...], stored: str | None) -> AnyLevel | None:
+    """The level a coordinator chose, if it is still one of the levels (a level renamed or
+    removed in the members stage falls back to the suggestion)."""
+    if not stored:
+        return None
+    return next((lv for lv in settable if lv.value.casefold() == stored.casefold()), None)
+
+
+def suggest_level(
+    messages: int, days: int, settable: tuple[AnyLevel, ...] = SETTABLE_LEVELS
+) -> AnyLevel:
+    """Most active, active or less: the first, middle or last of the levels (for the default
+    three, core, active and peripheral)."""
     if days >= CORE_DAYS or messages >= CORE_MESSAGES:
-        return Level.CORE
-    if messages >= ACTIVE_MESSAGES:
-        return Level.ACTIVE
-    return Level.PERIPHERAL
+        tier = 0
+    elif messages >= ACTIVE_MESSAGES:
+        tier = 1
+    else:
+        tier = 2
+    return settable[round(tier * (len(settable) - 1) / 2)]
 
 
 # -- the channel's events -----------------------------------------------------------------
@@ -218,9 +260,9 @@ async def count_message(
 @dataclass(frozen=True)
 class RosterEntry:
     user_id: str
-    level: Level  # what the roster shows: coordinator, else the chosen level, else suggested
-    chosen: Level | None  # set by a coordinator
-    suggested: Level
+    level: AnyLevel  # what the roster shows: coordinator, else the chosen level, else suggested
+    chosen: AnyLevel | None  # set by a coordinator
+    suggested: AnyLevel
     messages: int  # in the last 30 days
     active_days: int
     joined_at: datetime | None  # None for a coordinator not (yet) seen in the channel
@@ -233,8 +275,16 @@ class Roster:
     entries: list[RosterEntry]
     waiting_requests: int
 
-    def by_level(self) -> dict[Level, list[RosterEntry]]:
-        grouped: dict[Level, list[RosterEntry]] = {level: [] for level in Level}
+    @property
+    def levels(self) -> tuple[AnyLevel, ...]:
+        return levels_of(self.record)
+
+    @property
+    def settable(self) -> tuple[AnyLevel, ...]:
+        return settable_levels(self.record)
+
+    def by_level(self) -> dict[AnyLevel, list[RosterEntry]]:
+        grouped: dict[AnyLevel, list[RosterEntry]] = {level: [] for level in self.levels}
         for entry in self.entries:
             grouped[entry.level].append(entry)
         return grouped
@@ -252,10 +302,13 @@ async def roster(database: Database, clock: Clock, *, team_id: str, community_id
         introduced = await member_rows.introduced_user_ids(session, community_id=community_id)
         waiting = await member_rows.pending_join_requests(session, community_ids=[community_id])
 
+    settable = settable_levels(record)
+    order = {level: n for n, level in enumerate(levels_of(record))}
+
     def entry(user_id: str, joined_at: datetime | None, chosen: str | None) -> RosterEntry:
         messages, days = activity.get(user_id, (0, 0))
-        suggested = suggest_level(messages, days)
-        level = Level(chosen) if chosen in SETTABLE_LEVELS else None
+        suggested = suggest_level(messages, days, settable)
+        level = chosen_level(settable, chosen)
         return RosterEntry(
             user_id=user_id,
             level=Level.COORDINATOR if record.is_coordinator(user_id) else level or suggested,
@@ -270,7 +323,7 @@ async def roster(database: Database, clock: Clock, *, team_id: str, community_id
     entries = [entry(m.user_id, m.joined_at, m.level) for m in members]
     listed = {m.user_id for m in members}
     entries += [entry(c, None, None) for c in record.coordinators if c not in listed]
-    entries.sort(key=lambda e: (_ORDER[e.level], e.joined_at or record.community.created_at))
+    entries.sort(key=lambda e: (order[e.level], e.joined_at or record.community.created_at))
     return Roster(record=record, entries=entries, waiting_requests=len(waiting))
 
 
@@ -295,8 +348,11 @@ async def set_level(
             raise InvalidAnswers(
                 {"level": "Coordinators are chosen in the roles stage (`/cop roles`)."}
             )
-        if level is not None and level not in SETTABLE_LEVELS:
-            raise InvalidAnswers({"level": "Choose core, active or peripheral."})
+        settable = settable_levels(record)
+        chosen = chosen_level(settable, level)
+        if level is not None and chosen is None:
+            names = ", ".join(lv.label for lv in settable)
+            raise InvalidAnswers({"level": f"Choose one of the levels: {names}."})
         membership = await member_rows.latest_membership(
             session, community_id=community_id, user_id=user_id
         )
@@ -305,7 +361,7 @@ async def set_level(
         await member_rows.set_level(
             session,
             membership_id=membership.id,
-            level=level,
+            level=chosen.value if chosen else None,
             set_by=coordinator,
             set_at=clock.now(),
         )

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot.catalogue import GOVERNANCE
 from bot.services.health import Week
-from bot.services.members import Level
+from bot.services.members import AnyLevel, Level
 from bot.text import calendar_date, truncate
 
 if TYPE_CHECKING:
@@ -45,13 +45,21 @@ STAKEHOLDERS = "stakeholders"
 SUPPORT_SCALE = {"opposed": -2, "sceptical": -1, "neutral": 0, "supportive": 1, "champion": 2}
 INFLUENCE_SCALE = {"low": 1, "medium": 2, "high": 3}
 # The pyramid, from its top to its base.
-PYRAMID = (Level.COORDINATOR, Level.CORE, Level.ACTIVE, Level.PERIPHERAL)
-LEVEL_COLOURS = {
-    Level.COORDINATOR: INK,
-    Level.CORE: "#3f7a52",
-    Level.ACTIVE: "#6fa77b",
-    Level.PERIPHERAL: SOFT,
-}
+PYRAMID = (Level.COORDINATOR, Level.CORE, Level.ACTIVE, Level.PERIPHERAL)  # the default four
+SHADES = ("#3f7a52", "#6fa77b", SOFT)  # the most involved level darkest, below coordinators
+
+
+def _rungs(levels: dict[AnyLevel, int]) -> list[AnyLevel]:
+    """The levels, most involved first: the ones counted, or the default four."""
+    return list(levels) or list(PYRAMID)
+
+
+def _colour(level: AnyLevel, rungs: list[AnyLevel]) -> str:
+    if level == Level.COORDINATOR:
+        return INK
+    below = [r for r in rungs if r != Level.COORDINATOR]
+    place = below.index(level)
+    return SHADES[round(place * (len(SHADES) - 1) / max(len(below) - 1, 1))]
 
 
 @dataclass(frozen=True)
@@ -162,18 +170,19 @@ def _short(moment: datetime, zone: ZoneInfo) -> str:
 # -- the participation pyramid ------------------------------------------------------------
 
 
-def levels_figure(name: str, levels: dict[Level, int]) -> Figure:
+def levels_figure(name: str, levels: dict[AnyLevel, int]) -> Figure:
     figure = _figure()
     axes = figure.subplots()
-    counts = [levels.get(level, 0) for level in PYRAMID]
+    rungs = _rungs(levels)
+    counts = [levels.get(level, 0) for level in rungs]
     widest = max([*counts, 1])
-    y = list(range(len(PYRAMID)))[::-1]  # the coordinators at the top
+    y = list(range(len(rungs)))[::-1]  # the coordinators at the top
     axes.barh(
         y,
         counts,
         left=[-c / 2 for c in counts],
         height=0.8,
-        color=[LEVEL_COLOURS[level] for level in PYRAMID],
+        color=[_colour(level, rungs) for level in rungs],
     )
     for row, count in zip(y, counts, strict=True):
         axes.text(
@@ -186,7 +195,7 @@ def levels_figure(name: str, levels: dict[Level, int]) -> Figure:
             color=INK,
             fontweight="bold",
         )
-    axes.set_yticks(y, [level.label for level in PYRAMID])
+    axes.set_yticks(y, [level.label for level in rungs])
     axes.set_xlim(-widest * 0.65, widest * 0.65)
     axes.set_xticks([])
     axes.tick_params(labelsize=LABEL_SIZE, length=0)
@@ -196,10 +205,13 @@ def levels_figure(name: str, levels: dict[Level, int]) -> Figure:
     return figure
 
 
-def levels_pyramid(name: str, levels: dict[Level, int]) -> Picture:
-    counts = [levels.get(level, 0) for level in PYRAMID]
+def levels_pyramid(name: str, levels: dict[AnyLevel, int]) -> Picture:
+    rungs = _rungs(levels)
+    counts = [levels.get(level, 0) for level in rungs]
     total = sum(counts)
-    described = ", ".join(f"{c} {level.value}" for level, c in zip(PYRAMID, counts, strict=True))
+    described = ", ".join(
+        f"{c} {level.label.lower()}" for level, c in zip(rungs, counts, strict=True)
+    )
     alt = (
         f"Pyramid of {name}'s {_plural(total, 'member')} by level of participation, from the "
         f"top: {described}. Each bar's width is the number of members at that level."
@@ -393,7 +405,7 @@ def stakeholder_map(name: str, stakeholders: Sequence[Stakeholder]) -> Picture:
 def draw_all(
     name: str,
     weeks: Sequence[Week],
-    levels: dict[Level, int],
+    levels: dict[AnyLevel, int],
     stakeholders: Sequence[Stakeholder],
     timezone: str,
 ) -> list[Picture]:

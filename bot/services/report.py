@@ -28,7 +28,6 @@ from bot.services.document import (
     Table,
 )
 from bot.services.health import HealthFigures
-from bot.services.members import Level
 from bot.services.pictures import STAKEHOLDERS, Picture
 from bot.services.sustaining import Recruitment
 from bot.services.writing import gaps_section, meeting_held, people_in, topics
@@ -136,7 +135,7 @@ def _figures(content: ReportContent) -> Table:
             f"Active (posted in the 30 days to {calendar_date(figures.today)})",
             f"{figures.active} of {figures.members} ({figures.active_share:.0%})",
         ),
-        *((f"{level.label} members", str(figures.levels[level])) for level in Level),
+        *((f"{level.label} members", str(count)) for level, count in figures.levels.items()),
         ("Newcomers who have not posted yet", str(len(figures.silent_newcomers))),
         ("Recently inactive", str(len(figures.recently_inactive))),
         ("Meetings held", str(len(figures.meetings))),

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot.answers import Answers, clean, is_empty, item_errors, stage_errors
-from bot.catalogue import GOVERNANCE, Kind, Stage
+from bot.catalogue import GOVERNANCE, Stage
 from bot.clock import Clock
 from bot.services import milestones
 from bot.services.communities import StageRecord, load_record, require_coordinator
@@ -80,7 +80,7 @@ async def save_list_item(
 ) -> StageRecord:
     """Add (index None), replace (index, item) or remove (index, item None) one list item."""
     question = stage.question(question_key)
-    if question.kind != Kind.LIST:
+    if not question.is_list:
         raise InvalidAnswers({question_key: "This question is not a list."})
     if item is not None:
         item = {k: v for k, v in clean(item).items() if not is_empty(v)}

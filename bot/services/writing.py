@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo
 from bot.answers import Answers, is_answered, is_empty
 from bot.catalogue import (
     GOVERNANCE,
+    PERSON_NAME,
+    PERSON_ORGANISATION,
+    PERSON_USER,
     POLICY_AREAS,
     SETUP_STAGES,
     TERMS_OF_REFERENCE,
@@ -40,6 +43,7 @@ from bot.services.document import (
     Strong,
     paragraphs,
 )
+from bot.stand_ins import FORMER_MEMBER
 from bot.text import calendar_date, truncate
 from storage.models import Community, Meeting, MeetingOccurrence
 
@@ -61,7 +65,19 @@ INLINE: dict[Kind, Callable[[Field, Any], Line]] = {
     Kind.USER: lambda spec, value: (Person(str(value)),),
     Kind.USERS: lambda spec, value: _people(value),
     Kind.DATE: lambda spec, value: (calendar_date(date.fromisoformat(str(value))),),
+    Kind.NUMBER: lambda spec, value: (str(value),),
+    Kind.ZONE: lambda spec, value: (str(value),),
 }
+
+
+def person_line(item: dict[str, Any]) -> Line:
+    """Someone named in a PEOPLE question: a Slack user by their real name; someone outside
+    the workspace by the name typed; either with their organisation in brackets."""
+    user, name = item.get(PERSON_USER), item.get(PERSON_NAME)
+    line: list[Inline] = [Person(str(user)) if user else str(name) if name else FORMER_MEMBER]
+    if item.get(PERSON_ORGANISATION):
+        line.append(f" ({item[PERSON_ORGANISATION]})")
+    return tuple(line)
 
 
 def inline(spec: Field, value: Any) -> Line:
@@ -129,6 +145,8 @@ def answer(question: Question, answers: Answers) -> list[Part]:
     value = answers[question.key]
     if question.kind == Kind.LIST:
         return _list(question, answers)
+    if question.kind == Kind.PEOPLE:
+        return [Bullets(tuple(person_line(item) for item in value))]
     if question.kind == Kind.TEXT:
         return list(paragraphs(str(value)))
     return [Paragraph(inline(question, value))]
@@ -176,7 +194,7 @@ def _named(spec: Field, value: Any) -> set[str]:
             return {str(value)} if value else set()
         case Kind.USERS:
             return {str(v) for v in value or []}
-        case Kind.LIST:
+        case Kind.LIST | Kind.PEOPLE:
             assert isinstance(spec, Question)
             return {
                 person

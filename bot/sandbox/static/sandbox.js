@@ -472,13 +472,42 @@
       setDraft(viewId, blockId, actionId, value);
       if (block.dispatch_action) act(ctx, block, index, element, value);
     };
-    const control = formControl(element, current, remember, fieldId);
+    const control = element.type === "external_select"
+      ? externalSelect(element, current, remember, fieldId, { viewId, blockId, actionId })
+      : formControl(element, current, remember, fieldId);
     const error = (viewErrors[viewId] || {})[blockId];
     return h("div", { class: `input-block${error ? " has-error" : ""}`, dataset: { blockId } },
       h("label", { class: "field-label", id: `${fieldId}-label`, for: fieldId }, plainText(block.label), block.optional ? h("span", { class: "optional" }, " (optional)") : null),
       control,
       block.hint ? h("div", { class: "hint", text: plainText(block.hint) }) : null,
       error ? h("div", { class: "error", role: "alert", text: error }) : null);
+  }
+
+  // An external select: what is typed goes to the app as block_suggestion, as Slack sends it,
+  // and the options it answers fill the list to choose from.
+  function externalSelect(element, current, remember, fieldId, where) {
+    const known = new Map();
+    if (element.initial_option) known.set(element.initial_option.value, element.initial_option);
+    if (current && !known.has(current)) known.set(current, { value: current, text: { type: "plain_text", text: current } });
+    const select = h("select", { id: fieldId, onchange: (e) => remember(e.target.value || null) },
+      selectOptions({ ...element, options: [...known.values()] }, current));
+    const search = h("input", {
+      type: "search", class: "external-search", "aria-label": `Search: ${plainText(element.placeholder) || where.actionId}`,
+      placeholder: "Type to search",
+      oninput: async (e) => {
+        const typed = e.target.value;
+        if (typed.length < (element.min_query_length ?? 3)) return;
+        const found = await call("/suggest", { as: viewer, view_id: where.viewId, block_id: where.blockId, action_id: where.actionId, typed }).catch(showProblem);
+        const options = (found && found.options) || [];
+        const chosen = select.value;
+        select.replaceChildren(...selectOptions({ ...element, options }, chosen));
+        if (options.length && !options.some((o) => o.value === chosen)) {
+          select.value = options[0].value;
+          remember(options[0].value);
+        }
+      },
+    });
+    return h("div", { class: "external-select" }, search, select);
   }
 
   function formControl(element, current, remember, fieldId) {

@@ -1,0 +1,43 @@
+"""The checklist's gaps as a section of `/cop status` and App Home: the same lines the
+documents' Gaps section lists (`bot.services.writing.gaps`), so the two never disagree."""
+
+from __future__ import annotations
+
+from bot.services.communities import CommunityRecord
+from bot.services.document import Line, Person, Strong
+from bot.services.lifecycle import is_closed
+from bot.services.writing import gaps
+from bot.text import escape, mention
+from handlers.blocks import Block, section
+from handlers.registry import Registry, Surface
+
+SHOWN = 8  # the first gaps in the documents' order; the rest are counted
+
+
+def _mrkdwn(line: Line) -> str:
+    parts = []
+    for part in line:
+        if isinstance(part, Person):
+            parts.append(mention(part.user_id))
+        elif isinstance(part, Strong):
+            parts.append(f"*{escape(part.text)}*")
+        else:
+            parts.append(escape(part))  # a milestone's title is typed text
+    return "".join(parts)
+
+
+async def gaps_section(record: CommunityRecord, viewer: str, surface: Surface) -> list[Block]:
+    if is_closed(record):  # its answers are its record now: nothing more to fill in
+        return []
+    found = gaps(record)
+    if not found:
+        return [section("*Gaps:* none. Every question is answered, every policy agreed.")]
+    count = f"{len(found)} gap{'s' if len(found) != 1 else ''}"
+    lines = [f"• {_mrkdwn(line)}" for line in found[:SHOWN]]
+    if len(found) > SHOWN:
+        lines.append(f"…and {len(found) - SHOWN} more.")
+    return [section(f"*Gaps:* {count}\n" + "\n".join(lines))]
+
+
+def register(registry: Registry) -> None:
+    registry.sections.append(gaps_section)
