@@ -4,15 +4,18 @@ the app as the signed request Slack would send, and the answers land where Slack
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import ManualClock
@@ -20,6 +23,7 @@ from bot.dispatch import DELIVERY_FAILED
 from bot.fakeslack import SlackRequests
 from bot.sandbox import Sandbox, running_sandbox
 from bot.sandbox.api import STATIC
+from bot.sandbox.sandbox import MESSAGE_EVENTS
 from bot.settings import SANDBOX_DATABASE_URL, load_sandbox_settings
 from storage.db import Database
 from storage.repositories import scheduled
@@ -327,11 +331,82 @@ async def test_files_and_canvases_the_app_makes_are_readable(page: Page, sandbox
 
 
 async def test_typing_words_posts_them_as_that_person(page: Page) -> None:
-    assert (await page.type("Hello, housing folk", viewer=BEN, channel="C0RANDOM")).json == {
-        "posted": True
-    }
+    answer = await page.type("Hello, housing folk", viewer=BEN, channel="C0RANDOM")
+    assert answer.json["posted"] is True
     [said] = (await page.state())["messages"]["C0RANDOM"]
     assert (said["user"], said["text"]) == (BEN, "Hello, housing folk")
+
+
+async def health_figures(page: Page) -> str:
+    """The figures of `/cop health`, as Asha (the coordinator) is shown them."""
+    before = len([e for e in (await page.state())["ephemerals"] if "Community health" in str(e)])
+    assert (await page.type("/cop health")).json == {"status": 200}
+    shown = await page.until(
+        lambda s: [e for e in s["ephemerals"] if "Community health" in str(e)][before:]
+    )
+    return json.dumps(shown[-1]["blocks"])
+
+
+async def test_a_message_reaches_the_app_as_slack_sends_it_and_health_counts_it(
+    page: Page, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await page.start_community()
+    await page.post("join", {"as": BEN, "channel": HOUSING})
+    await sandbox.settle()
+    assert re.search(r"\*Active:\* 0 of \d", await health_figures(page))
+    sent: list[tuple[str, dict[str, Any]]] = []
+    send = sandbox._send
+
+    async def recorded(what: str, request: tuple[str, dict[str, str]]) -> Any:
+        sent.append((what, json.loads(request[0]) if request[0].startswith("{") else {}))
+        return await send(what, request)
+
+    monkeypatch.setattr(sandbox, "_send", recorded)
+    answer = await page.type("Our draft is in the canvas <!channel>", viewer=BEN)
+    assert answer.json == {"posted": True, "status": 200}
+    [(what, body)] = sent
+    assert what == "event message.channels"
+    said = (await page.state(BEN))["messages"][HOUSING][-1]
+    assert body["type"] == "event_callback" and body["team_id"] == TEAM
+    assert body["event"] == {
+        "type": "message",
+        "channel": HOUSING,
+        "user": BEN,
+        "text": "Our draft is in the canvas <!channel>",
+        "ts": said["ts"],
+        "event_ts": said["ts"],
+        "team": TEAM,
+        "channel_type": "channel",
+    }
+    assert (await page.state())["deliveries"][-1] == {
+        "at": sandbox.clock.now().timestamp(),
+        "what": "event message.channels",
+        "status": 200,
+    }
+    await sandbox.settle()
+    monkeypatch.undo()
+    figures = await health_figures(page)
+    assert re.search(r"\*Active:\* 1 of \d", figures)
+    assert "Newcomers who haven't posted yet:* 0" in figures  # Ben has posted
+
+    # Where the app is not a member, or in a conversation it has no subscription for (its
+    # direct messages), Slack sends nothing, and neither does the sandbox.
+    monkeypatch.setattr(sandbox, "_send", recorded)
+    sent.clear()
+    with sandbox.workspace.lock:
+        sandbox.workspace.channels["C0RANDOM"].members.remove("U0BOT")
+    assert (await page.type("no one hears", viewer=BEN, channel="C0RANDOM")).json == {
+        "posted": True,
+        "status": None,
+    }
+    assert (await page.type("to the app", viewer=BEN, channel="app")).json["status"] is None
+    assert sent == []
+
+
+def test_the_sandbox_sends_only_message_events_the_app_subscribes_to() -> None:
+    manifest = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())
+    subscribed = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert set(MESSAGE_EVENTS.values()) <= set(subscribed)
 
 
 # -- what the sandbox refuses ----------------------------------------------------------------
