@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.clock import ManualClock
 from bot.dispatch import DELIVERY_FAILED
 from bot.fakeslack import SlackRequests
-from bot.sandbox import Sandbox, running_sandbox
+from bot.sandbox import Sandbox, demo, running_sandbox
 from bot.sandbox.api import STATIC
 from bot.sandbox.sandbox import MESSAGE_EVENTS
 from bot.settings import SANDBOX_DATABASE_URL, load_sandbox_settings
@@ -439,3 +439,49 @@ async def test_the_app_verifies_the_sandbox_signature_like_slacks(page: Page) ->
         f"{page.sandbox.base_url}/slack/events", data=forged[0], headers=forged[1]
     ) as response:
         assert response.status == 401
+
+
+# -- the demo community ------------------------------------------------------------------------
+
+
+async def test_the_demo_community_plays_a_month_through_the_app(
+    page: Page, sandbox: Sandbox
+) -> None:
+    started = sandbox.clock.now()
+    answer = await page.post("demo", {"as": ASHA})
+    assert answer.status == 200, answer.json
+    channel = answer.json["channel"]
+    assert sandbox.clock.now() - started >= timedelta(days=30)
+    state = await page.state()
+    # All of it went in as Slack's requests, and the app took every one.
+    assert state["deliveries"] and all(d["status"] == 200 for d in state["deliveries"])
+    assert [d["what"] for d in state["deliveries"]].count("event message.channels") == len(
+        demo.CONVERSATION
+    )
+    said = texts(state["messages"][channel])
+    assert "made this channel the community of practice *Retrofitting social housing*" in said
+    assert said.count("has joined the channel") == len(demo.JOINS)
+    assert "Notes from Launch workshop" in said
+    assert "Notes from Case clinic: damp after insulation" in said
+    assert "Terms of reference" in said
+
+    # What the app made of the month: everyone joined through the app's eyes, six of seven
+    # posted, two meetings with five RSVPs going, a milestone marked done from its reminder.
+    health = next(e for e in state["ephemerals"] if "Community health" in str(e))
+    figures = json.dumps(health["blocks"])
+    assert "*Members:* 7 " in figures
+    assert "*Active:* 6 of 7 (86%)" in figures
+    assert "*Meetings held:* 2, attendance 5" in figures
+    assert "*Milestones:* 1 done \\u00b7 1 due \\u00b7 0 overdue" in figures
+    dm = next(c for c in state["conversations"] if c["kind"] == "app")
+    pictures = [
+        f for f in state["files"] if f["channel"] == dm["id"] and f["name"].endswith(".png")
+    ]
+    assert {f["title"] for f in pictures} >= {"Members and activity over time", "Stakeholder map"}
+    [report] = [f for f in state["files"] if f["name"].endswith(".md") and f["channel"] == dm["id"]]
+    async with page.http.get(f"{page.api}/files/{report['id']}") as response:
+        assert "Retrofitting social housing" in await response.text()
+
+    # A second demo makes a second community, in a channel of its own.
+    again = await page.post("demo", {"as": BEN})
+    assert again.status == 200 and again.json["channel"] != channel

@@ -35,7 +35,6 @@ DEMO_PEOPLE = (
     ("U0LUIS", "luis.ortega", "Luis Ortega", "Procurement Lead"),
 )
 PRIYA, TOM, MEI, JOE, SARA, LUIS = (p[0] for p in DEMO_PEOPLE)
-THERE_AT_START = (PRIYA, TOM)  # in the channel before it becomes a community
 
 # The stage forms' answers where a made-up one reads better than the generic sentence.
 ANSWERS: dict[str, str] = {
@@ -56,8 +55,8 @@ GENERIC_ANSWER = "Agreed by the core group at the first meeting."
 CONVERSATION: tuple[tuple[int, str, str], ...] = (
     (1, PRIYA, "Hello all! Our pilot found damp in 3 of 20 homes after external insulation."),
     (1, TOM, "We saw the same: ventilation first, insulation second, is our new rule."),
-    (2, MEI, "Tenants ask me most about disruption. Any leaflets that worked?"),
-    (2, PRIYA, "Ours is in the channel canvas now."),
+    (3, MEI, "Tenants ask me most about disruption. Any leaflets that worked?"),
+    (3, PRIYA, "Ours is in the channel canvas now."),
     (4, JOE, "Sharing our asset data template for the survey."),
     (5, TOM, "Heat pump quotes came in 30% under last year's."),
     (6, MEI, "Thanks for the leaflet, tenants found it clear."),
@@ -74,7 +73,14 @@ CONVERSATION: tuple[tuple[int, str, str], ...] = (
     (27, MEI, "Tenant survey round two is live."),
     (29, PRIYA, "See you all at the next clinic!"),
 )
-JOINS: tuple[tuple[int, str], ...] = ((1, MEI), (1, JOE), (6, SARA), (9, LUIS))
+JOINS: tuple[tuple[int, str], ...] = (
+    (1, PRIYA),
+    (1, TOM),
+    (1, MEI),
+    (2, JOE),
+    (6, SARA),
+    (9, LUIS),
+)
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,7 @@ class Demo:
             workspace.channels[self.channel_id] = Channel(
                 self.channel_id,
                 name,
-                members=[BOT_USER_ID, self.coordinator, *THERE_AT_START],
+                members=[BOT_USER_ID, self.coordinator],
                 topic="Retrofitting social housing: the demo community",
                 purpose="Councils and housing associations sharing what works in retrofit.",
                 creator=self.coordinator,
