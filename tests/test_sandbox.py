@@ -372,7 +372,7 @@ async def test_a_message_reaches_the_app_as_slack_sends_it_and_health_counts_it(
         "type": "message",
         "channel": HOUSING,
         "user": BEN,
-        "text": "Our draft is in the canvas <!channel>",
+        "text": "Our draft is in the canvas &lt;!channel&gt;",  # as Slack escapes it
         "ts": said["ts"],
         "event_ts": said["ts"],
         "team": TEAM,

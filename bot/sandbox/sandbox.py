@@ -36,6 +36,7 @@ from bot.runtime import Runtime
 from bot.scheduler import create_scheduler
 from bot.server import EVENT_TASK, EVENTS_PATH, create_web_app
 from bot.settings import Settings
+from bot.text import escape
 from handlers.cop import COMMAND
 from storage.db import Database
 
@@ -206,7 +207,9 @@ class Sandbox:
 
     async def say(self, user_id: str, channel_id: str, text: str) -> dict[str, Any]:
         """A plain message: it appears in the conversation, and the app hears of it as Slack
-        tells it, a `message` event for each channel it is in and subscribed to."""
+        tells it, a `message` event for each channel it is in and subscribed to. Slack escapes
+        `&`, `<` and `>` in what a person types (a typed `<!channel>` is text, not a ping)."""
+        text = escape(text)
         with self.workspace.lock:
             channel = self.workspace.channel(channel_id)
             assert channel is not None  # checked by _conversation
