@@ -403,6 +403,28 @@ async def test_a_message_reaches_the_app_as_slack_sends_it_and_health_counts_it(
     assert sent == []
 
 
+async def test_events_of_a_second_run_on_the_same_database_are_not_taken_for_repeats(
+    database: Database, database_url: str
+) -> None:
+    """The sandbox keeps its data between runs; the app remembers the id of every event it
+    handled, so a run that numbered its events from 1 again would have them all skipped."""
+    settings = replace(load_sandbox_settings({"DATABASE_URL": database_url}), port=0)
+    async with running_sandbox(settings, database) as first, aiohttp.ClientSession() as http:
+        page = Page(first, http)
+        await page.type("Morning all", viewer=BEN, channel="C0RANDOM")  # its first event
+        await page.start_community()
+        await page.post("join", {"as": BEN, "channel": HOUSING})
+        await first.settle()
+    async with running_sandbox(settings, database) as second, aiohttp.ClientSession() as http:
+        page = Page(second, http)
+        with second.workspace.lock:
+            second.workspace.channels[HOUSING].members.append(BEN)  # as the first run left it
+        # Its first event, as the first run's was.
+        assert (await page.type("Back again", viewer=BEN)).json == {"posted": True, "status": 200}
+        await second.settle()
+        assert re.search(r"\*Active:\* 1 of \d", await health_figures(page))
+
+
 def test_the_sandbox_sends_only_message_events_the_app_subscribes_to() -> None:
     manifest = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())
     subscribed = manifest["settings"]["event_subscriptions"]["bot_events"]

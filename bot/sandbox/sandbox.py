@@ -16,6 +16,7 @@ import asyncio
 import copy
 import json
 import logging
+import secrets
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
@@ -130,6 +131,8 @@ class Sandbox:
             response_url_base=slack.response_url_base,
         )
         self.deliveries: deque[Delivery] = deque(maxlen=LOG_LENGTH)
+        self._run = secrets.token_hex(4).upper()
+        self._events = 0
         self.base_url = ""  # set once the HTTP server is listening
 
     @property
@@ -162,6 +165,13 @@ class Sandbox:
         if reply.status >= 400:
             log.info("the app answered %s with %d", what, reply.status)
         return reply
+
+    def _event_callback(self, event: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        """An Events API delivery with an event_id no earlier run used: the app records every
+        id it has handled, in the database the sandbox keeps between runs, and would take an
+        id seen before for Slack's redelivery of that event and skip it."""
+        self._events += 1
+        return self.requests.event_callback(event, event_id=f"Ev{self._run}{self._events:06d}")
 
     # -- what a person does ------------------------------------------------------------------
 
@@ -232,7 +242,7 @@ class Sandbox:
             "channel_type": channel_type,
         }
         reply = await self._send(
-            f"event {MESSAGE_EVENTS[channel_type]}", self.requests.event_callback(event)
+            f"event {MESSAGE_EVENTS[channel_type]}", self._event_callback(event)
         )
         return {"posted": True, "status": reply.status}
 
@@ -363,7 +373,7 @@ class Sandbox:
             "channel_type": "G" if found.is_private else "C",
             "team": TEAM_ID,
         }
-        reply = await self._send("event member_joined_channel", self.requests.event_callback(event))
+        reply = await self._send("event member_joined_channel", self._event_callback(event))
         return {"status": reply.status}
 
     async def open_home(self, user: Any) -> dict[str, Any]:
@@ -380,7 +390,7 @@ class Sandbox:
         }
         if home is not None:
             event["view"] = home
-        reply = await self._send("event app_home_opened", self.requests.event_callback(event))
+        reply = await self._send("event app_home_opened", self._event_callback(event))
         return {"status": reply.status}
 
     async def travel(self, seconds: Any) -> dict[str, Any]:
