@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.fakeslack.workspace import BOT_USER_ID, Channel, Person
 from bot.sandbox.sandbox import Sandbox, SandboxError
 
-DAY = 86400
+BETWEEN_MESSAGES = timedelta(minutes=97)
 DEMO_NAME = "Retrofitting social housing"
 DEMO_CHANNEL = "retrofit-housing"
 DEMO_TZ = "Europe/London"
@@ -95,7 +95,7 @@ class Demo:
     def __init__(self, sandbox: Sandbox, coordinator: str) -> None:
         self.sandbox = sandbox
         self.coordinator = coordinator
-        self.day = 0  # days of the demo gone by
+        self.started = sandbox.clock.now()
         self.channel_id = ""
 
     # -- the month ------------------------------------------------------------------------
@@ -112,6 +112,7 @@ class Demo:
             for who in [who for day, who in JOINS if day == today]:
                 await self.sandbox.join(who, self.channel_id)
             for who, text in [(who, text) for day, who, text in CONVERSATION if day == today]:
+                await self._later(BETWEEN_MESSAGES)  # not all at the same minute
                 await self.sandbox.say(who, self.channel_id, text)
             if today == 2:
                 await self._answer_rsvps({PRIYA: "going", TOM: "going", MEI: "maybe", JOE: "cant"})
@@ -173,10 +174,13 @@ class Demo:
     # -- doing what people do ---------------------------------------------------------------
 
     async def _until_day(self, day: int) -> None:
+        await self._later(self.started + timedelta(days=day) - self.sandbox.clock.now())
+
+    async def _later(self, wait: timedelta) -> None:
+        """Let the app finish, then move the clock on (sending what falls due on the way)."""
         await self.sandbox.settle()
-        if day > self.day:
-            await self.sandbox.travel((day - self.day) * DAY)
-            self.day = day
+        if wait > timedelta(0):
+            await self.sandbox.travel(wait.total_seconds())
         await self.sandbox.settle()
 
     async def _command(self, text: str, user: str | None = None) -> None:
@@ -338,8 +342,7 @@ class Demo:
         return [self.coordinator, *(p[0] for p in DEMO_PEOPLE)]
 
     def _date(self, day: int) -> date:
-        now = self.sandbox.clock.now().astimezone(ZoneInfo(DEMO_TZ))
-        return (now + timedelta(days=day - self.day)).date()
+        return (self.started + timedelta(days=day)).astimezone(ZoneInfo(DEMO_TZ)).date()
 
     def _newest_with(
         self, channel_id: str, action_id: str, *, value: str | None = None
