@@ -31,7 +31,7 @@ from bot import logs
 from bot.app import create_app
 from bot.housekeeping import housekeeping
 from bot.runtime import Runtime
-from bot.scheduler import create_scheduler
+from bot.scheduler import Heartbeat, create_scheduler
 from bot.server import EVENTS_PATH, create_web_app
 from bot.services.workspaces import erase_workspace
 from bot.settings import (
@@ -89,9 +89,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.log_level_number, json_lines=settings.log_json)
     if mode in ("rotate-key", "purge-team"):
         return asyncio.run(_maintain(settings, mode, team_id or ""))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings, mode))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(settings, mode))
+    except Refused as refusal:
+        print(f"cultivate: {refusal}", file=sys.stderr)
+        return 2
     return 0
+
+
+class Refused(Exception):
+    """A reason not to start, said in one line."""
 
 
 async def _serve(settings: Settings, mode: str) -> None:
@@ -172,8 +180,12 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 async def _run_sandbox(settings: Settings, database: Database) -> None:
-    from bot.sandbox import running_sandbox
+    from bot.sandbox.sandbox import NotASandboxDatabase, refuse_other_teams, running_sandbox
 
+    try:
+        await refuse_other_teams(database)
+    except NotASandboxDatabase as refusal:
+        raise Refused(str(refusal)) from None
     stopping = _stop_on_signals()
     async with running_sandbox(settings, database) as sandbox:
         print(
@@ -198,17 +210,19 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
     stopping = _stop_on_signals()
 
     dispatcher = cultivate.dispatcher()
-    scheduler = create_scheduler(
-        settings.scheduler_tick_seconds,
-        {
+    heartbeats: dict[str, Heartbeat] = {}
+    if clock:
+        heartbeats |= {
             "dispatch": dispatcher.run_once,
             "housekeeping": lambda: housekeeping(
                 runtime, activity_days=settings.activity_retention_days
             ),
-        },
-    )
-    if clock:
-        scheduler.start()
+        }
+    if clock or web_server:
+        # Events another process acked and did not live to handle: any process can.
+        heartbeats["inbox"] = cultivate.inbox.sweep
+    scheduler = create_scheduler(settings.scheduler_tick_seconds, heartbeats)
+    scheduler.start()
 
     # Socket Mode takes Slack's requests over a websocket; HTTP then only serves /healthz.
     http_bolt = bolt if bolt is not None and not settings.socket_mode else None
@@ -219,6 +233,7 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
             signing_secret=settings.slack_signing_secret,
             dispatcher=dispatcher if clock else None,
             tick_seconds=settings.scheduler_tick_seconds,
+            inbox=cultivate.inbox,
         )
     )
     await runner.setup()

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
 from bot.dispatch import Dispatcher, Senders, SingleWorkspace, SlackClients
+from bot.inbox import Inbox
 from bot.installations import (
     BOT_SCOPES,
     DatabaseInstallationStore,
@@ -43,8 +44,9 @@ class Cultivate:
     clients: SlackClients  # the bot's client for each team, for work done outside a request
     lease: timedelta  # how long a scheduler's claim on a row holds
     attempts: int  # tries at a scheduled send before it is marked failed
+    inbox: Inbox  # events acked and not yet handled, kept in the database
 
-    def dispatcher(self, *, worker: str | None = None) -> Dispatcher:
+    def dispatcher(self, *, worker: str | None = None, team_id: str | None = None) -> Dispatcher:
         return Dispatcher(
             self.runtime,
             self.senders,
@@ -52,6 +54,7 @@ class Cultivate:
             worker=worker,
             lease=self.lease,
             max_attempts=self.attempts,
+            team_id=team_id,
         )
 
 
@@ -109,6 +112,7 @@ def create_app(
         clients=clients,
         lease=lease,
         attempts=attempts,
+        inbox=Inbox(runtime, bolt, lease=lease),
     )
 
 

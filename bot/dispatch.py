@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
+from bot.once import once_per_row
 from bot.runtime import Runtime
 from storage.models import ScheduledSend
 from storage.repositories import scheduled
@@ -163,6 +164,7 @@ class Dispatcher:
         batch: int = 100,
         max_attempts: int = 5,
         concurrency: int = 8,
+        team_id: str | None = None,  # only this team's rows (the sandbox's), if given
     ) -> None:
         self.runtime = runtime
         self.senders = senders
@@ -171,13 +173,13 @@ class Dispatcher:
         self.lease = lease
         self.batch = batch
         self.max_attempts = max_attempts
+        self.team_id = team_id
         self._concurrency = asyncio.Semaphore(concurrency)
         self._last_heartbeat: float | None = None  # time.monotonic(), for health checks
 
     async def run_once(self) -> int:
         """Claim and send what is due now; returns how many rows were handled."""
-        now = self.runtime.clock.now()
-        handled = await self._claim_and_send(now, ids=None)
+        handled = await self._claim_and_send(ids=None)
         self._last_heartbeat = time.monotonic()
         return handled
 
@@ -192,19 +194,28 @@ class Dispatcher:
         heartbeat. A row it cannot send goes the usual way (retry, fail, tell)."""
         if not ids:
             return 0
-        return await self._claim_and_send(self.runtime.clock.now(), ids=ids)
+        return await self._claim_and_send(ids=ids)
 
-    async def _claim_and_send(self, now: datetime, *, ids: list[int] | None) -> int:
+    async def _claim_and_send(self, *, ids: list[int] | None) -> int:
+        # Every comparison of due times and leases is made on the shared clock (the
+        # database's in production), never a host's: see bot/clock.py.
         async with self.runtime.database.session() as session:
+            now = await self.runtime.clock.shared_now(session)
             rows = await scheduled.claim_due(
-                session, worker=self.worker, now=now, lease=self.lease, limit=self.batch, ids=ids
+                session,
+                worker=self.worker,
+                now=now,
+                lease=self.lease,
+                limit=self.batch,
+                ids=ids,
+                team_id=self.team_id,
             )
             claimed = [Due.of(row) for row in rows]
         if not claimed:
             return 0
         renewing = asyncio.create_task(self._renew([due.id for due in claimed]))
         try:
-            await asyncio.gather(*(self._handle(due) for due in claimed))
+            await asyncio.gather(*(self._handle(due, now) for due in claimed))
         finally:
             renewing.cancel()
         return len(claimed)
@@ -216,11 +227,9 @@ class Dispatcher:
             await asyncio.sleep(interval)
             try:
                 async with self.runtime.database.session() as session:
+                    now = await self.runtime.clock.shared_now(session)
                     await scheduled.renew_leases(
-                        session,
-                        worker=self.worker,
-                        ids=ids,
-                        lease_until=self.runtime.clock.now() + self.lease,
+                        session, worker=self.worker, ids=ids, lease_until=now + self.lease
                     )
             except Exception:  # a missed renewal only risks a retake, never a loss
                 log.exception("could not renew the scheduler's claims")
@@ -235,7 +244,7 @@ class Dispatcher:
                 break
         return total
 
-    async def _handle(self, due: Due) -> None:
+    async def _handle(self, due: Due, claimed_at: datetime) -> None:
         # Each row runs in its own task, so these reach only this row's log lines.
         logs.team_id.set(due.team_id)
         logs.community_id.set(due.community_id)
@@ -246,16 +255,15 @@ class Dispatcher:
                 await self._fail(due, f"{CRASHED}: stopped while sending")
                 return
             try:
-                await self._send(due)
+                await self._send(due, claimed_at)
             except Exception as error:  # never let one row stop the others
                 logs.crash(log, f"scheduled {due.kind} #{due.id} failed unexpectedly", error)
                 await self._retry_or_fail(
                     due, f"{CRASHED}: {type(error).__name__}", retry_after=None
                 )
 
-    async def _send(self, due: Due) -> None:
-        now = self.runtime.clock.now()
-        if due.stale_at is not None and now > due.stale_at:
+    async def _send(self, due: Due, claimed_at: datetime) -> None:
+        if due.stale_at is not None and claimed_at > due.stale_at:
             log.info("dropped %s #%d: too late to be useful", due.kind, due.id)
             await self._finish(due, SendState.DROPPED, "too late to be useful")
             return
@@ -265,6 +273,7 @@ class Dispatcher:
             await self._finish(due, SendState.FAILED, f"no sender for {due.kind}")
             return
         async with self.runtime.database.session() as session:
+            now = await self.runtime.clock.shared_now(session)
             still_ours = await scheduled.confirm_claim(
                 session, send_id=due.id, worker=self.worker, now=now, lease=self.lease
             )
@@ -276,7 +285,7 @@ class Dispatcher:
             await self._finish(due, SendState.CANCELLED, "the app is not installed in this team")
             return
         try:
-            await sender(due, client)
+            await sender(due, once_per_row(client, due.id, due.attempts))
         except Drop as reason:
             log.info("dropped %s #%d: %s", due.kind, due.id, reason)
             await self._finish(due, SendState.DROPPED, str(reason))
@@ -307,8 +316,8 @@ class Dispatcher:
             return
         # Exponential backoff (30s, 1m, 2m, 4m…), or exactly what Slack asked us to wait.
         delay = retry_after if retry_after is not None else 30 * 2 ** (due.attempts - 1)
-        due_at = self.runtime.clock.now() + timedelta(seconds=delay)
         async with self.runtime.database.session() as session:
+            due_at = await self.runtime.clock.shared_now(session) + timedelta(seconds=delay)
             await scheduled.retry_later(
                 session, send_id=due.id, worker=self.worker, due_at=due_at, error=reason[:500]
             )
@@ -317,12 +326,13 @@ class Dispatcher:
     async def _fail(self, due: Due, reason: str) -> None:
         log.warning("gave up on %s #%d: %s", due.kind, due.id, reason)
         async with self.runtime.database.session() as session:
+            now = await self.runtime.clock.shared_now(session)
             finished = await scheduled.finish(
                 session,
                 send_id=due.id,
                 worker=self.worker,
                 state=SendState.FAILED,
-                now=self.runtime.clock.now(),
+                now=now,
                 error=reason[:500],
             )
             if finished and due.community_id is not None and due.kind != DELIVERY_FAILED:
@@ -332,7 +342,7 @@ class Dispatcher:
                     team_id=due.team_id,
                     community_id=due.community_id,
                     kind=DELIVERY_FAILED,
-                    due_at=self.runtime.clock.now(),
+                    due_at=now,
                     dedupe_key=f"{DELIVERY_FAILED}:{due.id}",
                     payload={
                         "failed_id": due.id,
@@ -349,6 +359,6 @@ class Dispatcher:
                 send_id=due.id,
                 worker=self.worker,
                 state=state,
-                now=self.runtime.clock.now(),
+                now=await self.runtime.clock.shared_now(session),
                 error=error,
             )

@@ -36,6 +36,8 @@ BOT_SCOPES = (
     "channels:join",
     "channels:history",
     "groups:history",
+    "im:history",
+    "mpim:history",
     "channels:manage",
     "groups:write",
     "im:write",

@@ -3,10 +3,13 @@
 aiohttp serves requests concurrently on one event loop; Bolt's aiohttp adapter turns them into
 Bolt requests. A body that cannot be parsed gets a 400, never a 500.
 
-Events are answered as soon as their signature checks out, and handled after: Slack wants
-nothing back from an event but a 200 within 3 seconds, and a burst of them (500 people joining)
-must not wait behind the database work each one starts. Commands and interactions go through
-Bolt in the request, because their answer (an ack, a modal's errors) is the response.
+Every request's signature is checked here, at the door: a request without a well-formed
+timestamp gets a 400, a missing, wrong or stale signature a 401, and nothing of its body is
+logged. An event is then written to the inbox (bot/inbox.py) and answered, and handled after
+from that row: Slack wants nothing back from an event but a 200 within 3 seconds, a burst of
+them (500 people joining) must not wait behind the database work each one starts, and one
+acked must survive the process. Commands and interactions go through Bolt in the request,
+because their answer (an ack, a modal's errors) is the response.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Mapping
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -23,7 +27,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import logs
 from bot.dispatch import Dispatcher
+from bot.inbox import Inbox, kept_body
 from bot.payloads import is_well_formed
+from bot.runtime import Runtime
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -33,8 +39,7 @@ HEALTH_PATH = "/healthz"
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller
 
 
-EVENT_TASK = "slack-event"
-EVENTS_AT_ONCE = 8  # events handled concurrently per process; the rest queue in order  # the name of each task handling an event after its 200
+EVENT_TASK = "slack-event"  # the name of each task handling an event after its 200
 
 
 def create_web_app(
@@ -44,17 +49,18 @@ def create_web_app(
     signing_secret: str | None = None,
     dispatcher: Dispatcher | None = None,
     tick_seconds: float = 15.0,
+    inbox: Inbox | None = None,
 ) -> web.Application:
     """Routes for one process. `bolt` is None where Slack's requests go elsewhere (a clock
-    process, Socket Mode); with `signing_secret`, events are acked before they are handled;
-    `dispatcher` is given where this process runs the scheduler, so the health check can say
-    how long ago its heartbeat last ran."""
+    process, Socket Mode); with `signing_secret`, signatures are checked at the door and
+    events kept in the `inbox` (one on the process's own clock if not given) before they are
+    acked; `dispatcher` is given where this process runs the scheduler, so the health check can
+    say how long ago its heartbeat last ran."""
     web_app = web.Application(client_max_size=MAX_BODY)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    if bolt is not None and verifier is not None and inbox is None:
+        inbox = Inbox(Runtime(database=database), bolt)
     handling: set[asyncio.Task[None]] = set()
-    # Events acked in a burst wait here for their turn rather than all at once for a database
-    # connection, where the pool's timeout would drop the ones at the back.
-    slots = asyncio.Semaphore(EVENTS_AT_ONCE)
 
     async def finish_handling(_: web.Application) -> None:
         # On shutdown, let the events already acked finish rather than drop them.
@@ -62,6 +68,13 @@ def create_web_app(
             await asyncio.wait(handling, timeout=10)
 
     web_app.on_shutdown.append(finish_handling)
+    if inbox is not None:
+        door = inbox
+
+        async def close_inbox(_: web.Application) -> None:
+            await door.close()
+
+        web_app.on_cleanup.append(close_inbox)
 
     async def health(_: web.Request) -> web.Response:
         report: dict[str, object] = {"status": "ok"}
@@ -83,6 +96,10 @@ def create_web_app(
 
         async def slack_events(request: web.Request) -> web.Response:
             body = await request.text()
+            if verifier is not None:
+                refusal = _refusal(verifier, body, request.headers)
+                if refusal is not None:
+                    return refusal
             try:
                 bolt_request = AsyncBoltRequest(
                     body=body,
@@ -99,18 +116,23 @@ def create_web_app(
             # ack) carries the team and a request id.
             logs.request_id.set(uuid.uuid4().hex[:12])
             logs.team_id.set(bolt_request.context.team_id)
-            if verifier is not None and bolt_request.body.get("type") == "event_callback":
-                if not verifier.is_valid(
-                    body=body,
-                    timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
-                    signature=request.headers.get("X-Slack-Signature", ""),
-                ):
-                    return web.json_response({"error": "invalid request"}, status=401)
-                task = asyncio.create_task(
-                    _handle_event(bolt, bolt_request, slots), name=EVENT_TASK
+            event_id = bolt_request.body.get("event_id")
+            if (
+                inbox is not None
+                and bolt_request.body.get("type") == "event_callback"
+                and isinstance(event_id, str)
+                and event_id
+            ):
+                kept = kept_body(bolt_request.body)
+                row = await inbox.receive(
+                    team_id=str(bolt_request.body["team_id"]), event_id=event_id, body=kept
                 )
-                handling.add(task)
-                task.add_done_callback(handling.discard)
+                if row is None:
+                    log.info("skipped a second delivery of event %s", event_id)
+                else:
+                    task = asyncio.create_task(inbox.handle(row, kept), name=EVENT_TASK)
+                    handling.add(task)
+                    task.add_done_callback(handling.discard)
                 return web.Response(status=200)
             bolt_response = await bolt.async_dispatch(bolt_request)
             return await to_aiohttp_response(bolt_response)
@@ -134,14 +156,17 @@ def create_web_app(
     return web_app
 
 
-async def _handle_event(
-    bolt: AsyncApp, request: AsyncBoltRequest, slots: asyncio.Semaphore
-) -> None:
-    try:
-        async with slots:
-            response = await bolt.async_dispatch(request)
-    except Exception:
-        log.exception("handling an event failed")
-        return
-    if response.status >= 400 and response.status != 404:  # 404: no listener wants it
-        log.warning("an event was refused after its ack: HTTP %d", response.status)
+def _refusal(
+    verifier: SignatureVerifier, body: str, headers: Mapping[str, str]
+) -> web.Response | None:
+    """Why a request is refused at the door, or None if it is signed as Slack signs. Only the
+    reason is logged, never the body: it came from someone who may not be Slack."""
+    timestamp = headers.get("X-Slack-Request-Timestamp", "").strip()
+    signature = headers.get("X-Slack-Signature", "").strip()
+    if not timestamp.isascii() or not timestamp.isdigit():
+        log.info("refused a request without a well-formed X-Slack-Request-Timestamp")
+        return web.json_response({"error": "malformed request timestamp"}, status=400)
+    if not signature or not verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+        log.info("refused a request whose Slack signature does not match or is stale")
+        return web.json_response({"error": "invalid request"}, status=401)
+    return None

@@ -1,7 +1,9 @@
-"""The Web API client every part of Cultivate uses: paced per channel, retrying what slack_sdk's
-own handlers know how to retry."""
+"""The Web API client every part of Cultivate uses: paced per channel, retrying only what
+cannot repeat anything a person would see."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -11,16 +13,38 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.pacing import ChannelPacer, PacedWebClient
 
+# Methods that only read, or whose second call changes nothing the first did not: safe to
+# send again when a connection drops without an answer.
+REPEATABLE_PREFIXES = ("auth.", "users.", "team.", "bots.")
+REPEATABLE_SUFFIXES = (".info", ".list", ".history", ".replies", ".members", ".open")
+
+
+def is_repeatable(url: str) -> bool:
+    method = url.rstrip("/").rpartition("/")[2]
+    return method.startswith(REPEATABLE_PREFIXES) or method.endswith(REPEATABLE_SUFFIXES)
+
+
+class ReadRetryHandler(AsyncConnectionErrorRetryHandler):
+    """Retries a dropped connection only for reads. A post whose connection dropped may have
+    reached Slack, and a silent second try would post it twice: the error goes back to the
+    caller instead, and a scheduled row's next attempt first looks for the post (bot/once.py)."""
+
+    async def _can_retry_async(self, *, request: Any, **kwargs: Any) -> bool:
+        return is_repeatable(request.url) and await super()._can_retry_async(
+            request=request, **kwargs
+        )
+
 
 def make_client(*, token: str | None, base_url: str, pacer: ChannelPacer) -> AsyncWebClient:
     return PacedWebClient(
         pacer=pacer,
         token=token,
         base_url=base_url,
-        # Wait out one 429's Retry-After in place; a second one goes back to the caller (the
-        # dispatcher reschedules the row). Retry a dropped connection twice.
+        # Wait out one 429's Retry-After in place (a 429 means Slack took nothing, so this never
+        # repeats a post); a second one goes back to the caller (the dispatcher reschedules the
+        # row). Retry a dropped connection twice, for reads only.
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=1),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            ReadRetryHandler(max_retry_count=2),
         ],
     )

@@ -19,8 +19,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.catalogue import Field, Kind
 from bot.dispatch import Drop, Due
 from bot.services import closure as closing
-from bot.services.archive import CommunityArchive, compile_archive, render_json, render_markdown
+from bot.services.archive import CommunityArchive, compile_archive, render_json
+from bot.services.archive import build as build_archive
 from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
+from bot.services.document import to_markdown, upload_files
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.lifecycle import is_closed
 from bot.services.milestones import today_for
@@ -31,13 +33,13 @@ from bot.services.splitting import (
     start_sub_community,
     taken_names,
 )
-from bot.stand_ins import FORMER_MEMBER, is_erased
 from bot.text import calendar_date, escape, mention
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
 from handlers.cop import CopRequest, community_here
 from handlers.deliveries import post_once
 from handlers.forms import errors_on_blocks, input_block, read_state
 from handlers.meetings import Meetings
+from handlers.names import real_names
 from handlers.registry import Registry, Surface
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
@@ -195,22 +197,6 @@ async def channel_names(client: AsyncWebClient) -> set[str]:
             return names
 
 
-async def _names(client: AsyncWebClient, people: set[str]) -> dict[str, str]:
-    """Display names for a file that Slack will not render mentions in."""
-    names = {}
-    for user_id in sorted(people):
-        if is_erased(user_id):  # a stand-in for someone erased: no one to look up
-            names[user_id] = FORMER_MEMBER
-            continue
-        try:
-            user = (await client.users_info(user=user_id)).get("user") or {}
-        except SlackApiError:
-            continue
-        profile = user.get("profile") or {}
-        names[user_id] = str(profile.get("display_name") or user.get("real_name") or user_id)
-    return names
-
-
 def register(registry: Registry) -> None:
     app, cop, runtime = registry.app, registry.cop, registry.runtime
     reminder_days = registry.settings.capture_reminder_days
@@ -232,18 +218,18 @@ def register(registry: Registry) -> None:
         sent to the closure's recipients. Returns why there is no canvas (Slack's error), or
         None when there is one."""
         community = archive.record.community
-        names = await _names(client, archive.people())
-        markdown = render_markdown(archive, lambda u: "@" + escape(names.get(u, u)))
+        # Real names in the files, which leave Slack; mentions in the canvas, which does not.
+        names = await real_names(client, archive.people())
+        document = build_archive(archive)
+        files = upload_files(document, names, stem="community-archive")
         who = f" by {mention(by)}" if by else ""
         uploaded = await client.files_upload_v2(
             channel=community.channel_id,
-            content=markdown,
-            filename="community-archive.md",
-            title=f"Archive of {community.name}",
+            file_uploads=files,
             initial_comment=f"📚 The archive of *{escape(community.name)}*, compiled{who} from "
-            "everything this community recorded.",
+            "everything this community recorded: as Markdown and as a Word document.",
         )
-        file = uploaded.get("file") or {}
+        file = (uploaded.get("files") or [{}])[0]
         no_canvas: str | None = None
         try:
             await client.canvases_create(
@@ -251,7 +237,7 @@ def register(registry: Registry) -> None:
                 channel_id=community.channel_id,  # tabbed in the channel, beside the file
                 document_content={
                     "type": "markdown",
-                    "markdown": render_markdown(archive, lambda u: f"![](@{u})"),
+                    "markdown": to_markdown(document, names, mentions=True),
                 },
             )
         except SlackApiError as error:
@@ -271,9 +257,7 @@ def register(registry: Registry) -> None:
                 try:
                     await client.files_upload_v2(
                         channel=closure.recipient_channel,
-                        content=markdown,
-                        filename="community-archive.md",
-                        title=f"Archive of {community.name}",
+                        file_uploads=files,
                         initial_comment=f"📚 What *{escape(community.name)}* learned, kept here.",
                     )
                 except SlackApiError as error:
@@ -538,25 +522,23 @@ def register(registry: Registry) -> None:
             team_id=request.team_id,
             community_id=record.community.id,
         )
-        names = await _names(request.client, archive.people())
+        names = await real_names(request.client, archive.people())
         opened = await request.client.conversations_open(users=request.user_id)
+        json_file = {
+            "content": render_json(archive),
+            "filename": "community-record.json",
+            "title": "Community record (JSON)",
+        }
         await request.client.files_upload_v2(
             channel=opened["channel"]["id"],
             initial_comment=f"The record of *{escape(record.community.name)}*, for safekeeping.",
-            file_uploads=[
-                {
-                    "content": render_markdown(archive, lambda u: "@" + escape(names.get(u, u))),
-                    "filename": "community-record.md",
-                    "title": "Community record (Markdown)",
-                },
-                {
-                    "content": render_json(archive),
-                    "filename": "community-record.json",
-                    "title": "Community record (JSON)",
-                },
-            ],
+            file_uploads=upload_files(
+                build_archive(archive), names, stem="community-record", extra=[json_file]
+            ),
         )
-        await request.tell("I've sent you the record as Markdown and JSON in a direct message.")
+        await request.tell(
+            "I've sent you the record as Markdown, Word and JSON in a direct message."
+        )
 
     # -- sub-communities ---------------------------------------------------------------------
 

@@ -3,21 +3,16 @@ failed, and telling them, once, when something could not be delivered."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import DELIVERY_FAILED, Drop, Due, is_crash
+from bot.once import once_per_row
 from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.deliveries import Delivery, outlook
 from bot.services.errors import NoCommunity
 from bot.text import escape, slack_time
 from handlers.blocks import Block, context, section
 from handlers.registry import Registry, Surface
-
-# Message metadata marking a post as the delivery of one scheduled row.
-SCHEDULED_EVENT = "cultivate_scheduled_send"
-HISTORY_PAGES = 2  # how far back (in pages of 100 messages) to look for an earlier delivery
 
 
 async def post_once(
@@ -30,41 +25,12 @@ async def post_once(
 ) -> str:
     """Post a scheduled row's message in a channel, once, and return its ts.
 
-    A row is tried again when its last attempt's outcome is unknown: the process died after
-    Slack took the message but before the row was marked sent, or the answer timed out. So
-    every post carries the row's id as message metadata, and a second attempt first looks in
-    the channel's recent history for the first one's post.
-    """
-    if due.attempts > 1:
-        earlier = await _earlier_post(client, channel, due.id)
-        if earlier is not None:
-            return earlier
-    response = await client.chat_postMessage(
-        channel=channel,
-        text=text,
-        blocks=blocks,
-        metadata={"event_type": SCHEDULED_EVENT, "event_payload": {"send_id": due.id}},
+    The client the dispatcher hands a sender already does this for every post
+    (`bot.once`); this wraps any other client the same way."""
+    response = await once_per_row(client, due.id, due.attempts).chat_postMessage(
+        channel=channel, text=text, blocks=blocks
     )
     return str(response["ts"])
-
-
-async def _earlier_post(client: AsyncWebClient, channel: str, send_id: int) -> str | None:
-    cursor = None
-    for _ in range(HISTORY_PAGES):
-        page = await client.conversations_history(
-            channel=channel, include_all_metadata=True, limit=100, cursor=cursor
-        )
-        for message in page.get("messages") or []:
-            metadata: dict[str, Any] = message.get("metadata") or {}
-            if (
-                metadata.get("event_type") == SCHEDULED_EVENT
-                and (metadata.get("event_payload") or {}).get("send_id") == send_id
-            ):
-                return str(message["ts"])
-        cursor = (page.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            break
-    return None
 
 
 def _line(registry: Registry, delivery: Delivery, moment: str) -> str:

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue import LAUNCH_AGENDA
 from bot.services.communities import CommunityRecord, community_by_id
+from bot.services.document import to_markdown, upload_files
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.meeting_form import LAUNCH, LAUNCH_FIELDS, new_form_values
 from bot.services.meetings import create_meeting, upcoming
@@ -29,12 +30,11 @@ from bot.services.terms import (
     draft_terms,
     latest_terms,
     mark_agreed,
-    people_in,
     record_message,
     record_publication,
     terms_by_id,
 )
-from bot.stand_ins import FORMER_MEMBER, is_erased
+from bot.services.writing import people_in
 from bot.text import escape, mention, slack_time
 from handlers import meeting_views
 from handlers.blocks import (
@@ -52,6 +52,7 @@ from handlers.cop import CopRequest, community_here
 from handlers.forms import errors_on_blocks, read_state
 from handlers.live import redraw
 from handlers.meetings import Meetings, refusal
+from handlers.names import real_names
 from handlers.registry import Registry, Surface
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
@@ -124,22 +125,6 @@ def terms_message(terms: Terms) -> tuple[str, list[Block]]:
     ]
 
 
-async def _names(client: AsyncWebClient, people: set[str]) -> dict[str, str]:
-    """Display names for a document that Slack will not render mentions in."""
-    names = {}
-    for user_id in sorted(people):
-        if is_erased(user_id):  # a stand-in for someone erased: no one to look up
-            names[user_id] = FORMER_MEMBER
-            continue
-        try:
-            user = (await client.users_info(user=user_id)).get("user") or {}
-        except SlackApiError:
-            continue
-        profile = user.get("profile") or {}
-        names[user_id] = str(profile.get("display_name") or user.get("real_name") or user_id)
-    return names
-
-
 def register(registry: Registry) -> None:
     app, cop, runtime = registry.app, registry.cop, registry.runtime
     meetings = Meetings(registry)
@@ -156,38 +141,39 @@ def register(registry: Registry) -> None:
         """Draft the terms from the saved answers and put them in the channel."""
         community = record.community
         assert community.id is not None
-        names = await _names(client, people_in(record))
+        # Real names in the files, which leave Slack; mentions in the canvas, which does not.
+        names = await real_names(client, people_in(record))
         drafted = await draft_terms(
             runtime.database,
             runtime.clock,
             team_id=community.team_id,
             community_id=community.id,
             user_id=user_id,
-            # Plain names in the file, escaped: a name is typed text too.
-            person=lambda u: "@" + escape(names.get(u, u)),
+            names=names,
         )
         draft = drafted.draft
         assert draft.id is not None
+        terms = document(drafted)
         uploaded = await client.files_upload_v2(
             channel=community.channel_id,
-            content=draft.markdown,
-            filename=f"terms-of-reference-draft-{draft.version}.md",
-            title=f"Terms of Reference, draft {draft.version}",
+            file_uploads=upload_files(
+                terms, names, stem=f"terms-of-reference-draft-{draft.version}"
+            ),
             initial_comment=f"📜 Terms of reference for *{escape(community.name)}*, "
-            f"draft {draft.version}, drafted by {mention(user_id)} from the answers saved so far.",
+            f"draft {draft.version}, drafted by {mention(user_id)} from the answers saved so "
+            "far: as Markdown and as a Word document.",
         )
         canvas_id = await _canvas(
             client,
             channel_id=community.channel_id,
-            # In a canvas, people are mentions.
-            markdown=document(drafted, lambda u: f"![](@{u})"),
+            markdown=to_markdown(terms, names, mentions=True),
             existing=draft.canvas_id,
         )
         await record_publication(
             runtime.database,
             team_id=community.team_id,
             draft_id=draft.id,
-            file_id=str((uploaded.get("file") or {}).get("id") or "") or None,
+            file_id=str(((uploaded.get("files") or [{}])[0]).get("id") or "") or None,
             canvas_id=canvas_id,
         )
         terms = await terms_by_id(runtime.database, team_id=community.team_id, draft_id=draft.id)

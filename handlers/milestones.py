@@ -11,9 +11,10 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
+from bot.services import rhythm
 from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.errors import CommunityError, NoCommunity
-from bot.services.milestones import MILESTONE_REMINDER, mark_done, overdue, still_due
+from bot.services.milestones import MILESTONE_REMINDER, mark_done, still_due, today_for
 from bot.text import calendar_date, escape, mention
 from handlers.blocks import Block, actions, button, section
 from handlers.registry import Registry, Surface
@@ -56,7 +57,7 @@ def register(registry: Registry) -> None:
             )
         except NoCommunity:
             raise Drop("the community is gone") from None
-        if still_due(record, due.payload) is None:
+        if still_due(record, due.payload) is None or await _happened(record, due.payload):
             raise Drop("the milestone was changed, removed or done")
         text, blocks = reminder(record, due)
         await client.chat_postMessage(channel=str(due.payload["owner"]), text=text, blocks=blocks)
@@ -104,7 +105,15 @@ def register(registry: Registry) -> None:
     async def overdue_milestones(
         record: CommunityRecord, viewer: str, surface: Surface
     ) -> list[Block]:
-        late = overdue(record, runtime.clock.now())
+        # Done as the figures count it: typed, or seen happening (the launch workshop held).
+        states = await rhythm.milestones(
+            runtime.database,
+            runtime.clock,
+            team_id=record.community.team_id,
+            community_id=record.community.id or 0,
+        )
+        today = today_for(record.community, runtime.clock.now())
+        late = [m for m in states if not m.done and m.due < today]
         if not late:
             return []
         lines = [
@@ -115,3 +124,16 @@ def register(registry: Registry) -> None:
         return [section("⚠️ *Overdue milestones*\n" + "\n".join(lines))]
 
     registry.sections.append(overdue_milestones)
+
+    async def _happened(record: CommunityRecord, payload: dict[str, Any]) -> bool:
+        """Whether the milestone is done by what Cultivate saw (no one typed the date)."""
+        states = await rhythm.milestones(
+            runtime.database,
+            runtime.clock,
+            team_id=record.community.team_id,
+            community_id=record.community.id or 0,
+        )
+        return any(
+            m.done and m.title == payload.get("title") and m.due.isoformat() == payload.get("due")
+            for m in states
+        )

@@ -1,6 +1,8 @@
 """Slack redelivers an event when it thinks we missed it (`X-Slack-Retry-Num`), and may send
 the same event twice. Every event is handled once: its event_id is recorded before any
-listener runs, and a second copy is acked and dropped."""
+listener runs, and a second copy is acked and dropped. Events over HTTP are recorded at the
+door, in the inbox (bot/inbox.py), and come here already recorded; this records the others
+(Socket Mode)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.inbox import FROM_INBOX
 from bot.runtime import Runtime
 from handlers.registry import Registry
 from storage.repositories.events import first_delivery
@@ -31,7 +34,7 @@ class SkipRedeliveredEvents(AsyncMiddleware):
     ) -> BoltResponse:
         body = req.body
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and event_id:
+        if isinstance(event_id, str) and event_id and not req.context.get(FROM_INBOX):
             async with self.runtime.database.session() as session:
                 first = await first_delivery(
                     session,

@@ -12,20 +12,21 @@ from bot.dispatch import Due
 from bot.services import report, sustaining
 from bot.services.communities import CommunityRecord
 from bot.services.development import Development
+from bot.services.document import Document, upload_files
 from bot.services.health import HealthFigures
-from bot.services.report import ReportPicture
 from bot.text import escape, mention
 from handlers.cop import CopRequest, community_here
-from handlers.health import current_figures, figures_for, run_round, upload_pictures, wanted
+from handlers.health import current_figures, draw, figures_for, run_round, wanted
+from handlers.names import real_names
 from handlers.registry import Registry
 from storage.db import Database
 
 COORDINATORS_ONLY = "Only this community's coordinators can compile its report."
 
 
-def filename(record: CommunityRecord, figures: HealthFigures) -> str:
+def stem(record: CommunityRecord, figures: HealthFigures) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", record.community.name.lower()).strip("-") or "community"
-    return f"{slug}-report-{figures.today.isoformat()}.md"
+    return f"{slug}-report-{figures.today.isoformat()}"
 
 
 async def send_report(
@@ -38,33 +39,22 @@ async def send_report(
     development: Development,
     user_id: str,
     comment: str,
-) -> str:
-    """Upload the pictures, then the report that links to them, to the person's direct
-    messages with the app. Returns the report's Markdown."""
-    uploaded = await upload_pictures(
-        client,
-        database,
-        clock,
-        record=record,
-        figures=figures,
-        user_id=user_id,
-        comment=f"Pictures for the report on *{escape(record.community.name)}*.",
-    )
+) -> Document:
+    """Draw the pictures and send the report, as Markdown and as Word (pictures inside), with
+    the pictures beside the Markdown, to the person's direct messages with the app. Nothing
+    in it points at a Slack file: readers outside Slack could not open one."""
     found = await report.content(
         database, clock, record=record, figures=figures, development=development
     )
-    markdown = report.compile_report(
-        found, [ReportPicture(p.title, p.alt_text, link) for p, link in uploaded]
-    )
+    document = report.build(found, await draw(database, record, figures))
+    names = await real_names(client, found.people())
     opened = await client.conversations_open(users=user_id)
     await client.files_upload_v2(
         channel=opened["channel"]["id"],
-        content=markdown,
-        filename=filename(record, figures),
-        title=f"{record.community.name}: report for participating organisations",
+        file_uploads=upload_files(document, names, stem=stem(record, figures)),
         initial_comment=comment,
     )
-    return markdown
+    return document
 
 
 def register(registry: Registry) -> None:
@@ -83,6 +73,14 @@ def register(registry: Registry) -> None:
             "I'm compiling the report: it will be in your messages with me in a moment."
         )
         figures, development = await current_figures(database, clock, record)
+        plan = await sustaining.plan(
+            database, team_id=request.team_id, community_id=record.community.id or 0
+        )
+        naming = (
+            "it names stakeholders, as the community's settings allow."
+            if plan.names_stakeholders
+            else "it names no stakeholder (`/cop sustain` can allow it)."
+        )
         await send_report(
             request.client,
             database,
@@ -92,8 +90,8 @@ def register(registry: Registry) -> None:
             development=development,
             user_id=request.user_id,
             comment=f"The report on *{escape(record.community.name)}* for the participating "
-            f"organisations, {figures.period.words(figures.timezone)}. Its figures are those "
-            "of `/cop health`.",
+            f"organisations, {figures.period.words(figures.timezone)}, as Markdown and as a Word "
+            f"document. Its figures are those of `/cop health`; {naming}",
         )
 
     async def report_round(due: Due, client: AsyncWebClient) -> None:

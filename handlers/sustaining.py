@@ -23,6 +23,7 @@ from handlers.views import TOO_SLOW, open_modal
 
 SETTINGS_FORM = "sustaining_settings"
 DERIVED = "derived"
+NAMES_STAKEHOLDERS = "report_names_stakeholders"
 COORDINATORS_ONLY = "Only this community's coordinators can change how it is sustained."
 
 
@@ -56,6 +57,10 @@ def settings_view(
     stages = [_option(DERIVED, f"From the figures (now: {derived.label})")]
     stages += [_option(s.value, s.label) for s in DevelopmentStage]
     people: dict[str, Any] = {"type": "multi_users_select"}
+    may_name = _option(NAMES_STAKEHOLDERS, "It may name stakeholders, with their views and support")
+    names: dict[str, Any] = {"type": "checkboxes", "options": [may_name]}
+    if plan.names_stakeholders:
+        names["initial_options"] = [may_name]
     if recipients:
         people["initial_users"] = recipients
     return modal(
@@ -89,6 +94,16 @@ def settings_view(
                 optional=True,
                 hint=plain("Stakeholders in this workspace, e.g. the sponsors' representatives."),
             ),
+            _input(
+                NAMES_STAKEHOLDERS,
+                "What the report may say",
+                names,
+                optional=True,
+                hint=plain(
+                    "Unticked, the report names no stakeholder: their views and support stay "
+                    "on the map coordinators see in /cop health."
+                ),
+            ),
             _choice(
                 "stage_override",
                 "Stage of development",
@@ -115,6 +130,10 @@ def read_settings(view: dict[str, Any]) -> dict[str, Any]:
         "report_period": chosen("report_period"),
         "report_recipients": list(element("report_recipients").get("selected_users") or []),
         "stage_override": None if stage in (None, DERIVED) else stage,
+        "report_names_stakeholders": any(
+            o.get("value") == NAMES_STAKEHOLDERS
+            for o in element(NAMES_STAKEHOLDERS).get("selected_options") or []
+        ),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false, text
+from sqlalchemy import JSON, Boolean, Column, Index, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -140,8 +140,10 @@ class ScheduledSend(SQLModel, table=True):
 
 
 class ProcessedEvent(SQLModel, table=True):
-    """Events API deliveries already handled, by Slack's event_id: Slack redelivers an event it
-    thinks we missed, and every process must recognise the second copy."""
+    """The inbox: every Events API delivery, by Slack's event_id, written with its body before
+    Slack gets its 200. Slack redelivers an event it thinks we missed, and every process must
+    recognise the second copy; a process that dies after the 200 leaves the row for another
+    to handle, claimed with a lease as scheduled rows are."""
 
     __tablename__ = "processed_events"
     __table_args__ = (UniqueConstraint("team_id", "event_id", name="uq_processed_event"),)
@@ -150,6 +152,15 @@ class ProcessedEvent(SQLModel, table=True):
     team_id: str = Field(max_length=SLACK_ID)
     event_id: str = Field(max_length=64)
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    # The signed body as Slack sent it (its signature was checked at the door); None for
+    # events recorded before the inbox, which were all handled.
+    body: str | None = Field(default=None, sa_column=Column(Text(), nullable=True))
+    state: str = Field(default="pending", max_length=16, index=True)  # pending/claimed/done/failed
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
 
 
 class Installation(SQLModel, table=True):
@@ -430,6 +441,11 @@ class SustainingSettings(SQLModel, table=True):
     report_period: str = Field(default="never", max_length=16)
     report_recipients: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    # The sponsor report names stakeholders (their views, support and the map) only when a
+    # coordinator has said it may: it goes outside the community.
+    report_names_stakeholders: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
     # Wenger's stage of development as a coordinator chose it; None: derived.
     stage_override: str | None = Field(default=None, max_length=16)

@@ -225,7 +225,9 @@ async def cultivate(
     # No pacing: tests post many messages to one channel; tests/test_pacing.py covers it.
     app = create_app(settings_for(slack, database_url), runtime, pacer=ChannelPacer(0))
     server = TestServer(
-        create_web_app(database=database, bolt=app.bolt, signing_secret=SIGNING_SECRET),
+        create_web_app(
+            database=database, bolt=app.bolt, signing_secret=SIGNING_SECRET, inbox=app.inbox
+        ),
         host="127.0.0.1",
     )
     await server.start_server()

@@ -327,7 +327,7 @@ async def test_export_sends_markdown_and_json_and_the_channel_is_archived_after_
     await community.command("export")
     await slack.wait_for("files.completeUploadExternal")
     names = sorted(f.filename for f in slack.files)
-    assert names == ["community-record.json", "community-record.md"]
+    assert names == ["community-record.docx", "community-record.json", "community-record.md"]
     record = next(f for f in slack.files if f.filename.endswith(".json"))
     assert json.loads(record.content)["stages"]["scope"]["need"] == TYPED
 

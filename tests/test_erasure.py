@@ -144,7 +144,8 @@ async def a_members_whole_life(cultivate: Cultivate, slack: FakeSlack, clock: Ma
     await cultivate.tick()
     # The terms of reference, drafted with her display name among the facilitators; she agrees.
     terms = await launch(cultivate, day="2026-12-04")
-    assert "@Carmen" in slack.files[-1].content.decode()
+    drafted = next(f for f in reversed(slack.files) if f.filename.endswith(".md"))
+    assert "Carmen" in drafted.content.decode()
     await press(cultivate, terms, "terms_agree", user=CARMEN)
     await cultivate.settled()
     await close(cultivate)

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from bot.catalogue import LAUNCH_AGENDA, ROLES, SCOPE, TERMS_OF_REFERENCE, stage
 from bot.fakeslack import FakeSlack
+from bot.services.document import docx_text
 from storage.models import Community, TermsAgreement
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
 from tests.test_communities import start_community
@@ -36,7 +37,7 @@ async def community(cultivate: Cultivate) -> Cultivate:
 
 async def launch(cultivate: Cultivate, *, user: str = ASHA, **answers: Any) -> dict[str, Any]:
     """Run `/cop launch` and plan the workshop; returns the terms' message once posted."""
-    drafts = len(cultivate.slack.files)
+    drafts = len(markdown_files(cultivate.slack))
     await cultivate.command("launch", user=user)
     view = await cultivate.opened_view("launch_form")
     values = meeting_values(title="Launch workshop", **answers)
@@ -44,6 +45,15 @@ async def launch(cultivate: Cultivate, *, user: str = ASHA, **answers: Any) -> d
     reply = await cultivate.submit(view, values, user=user)
     assert reply.body == "", reply.body
     return await terms_message(cultivate, count=drafts + 1)
+
+
+def markdown_files(slack: FakeSlack) -> list[Any]:
+    """The terms as Markdown files (each draft is uploaded beside its Word document)."""
+    return [
+        f
+        for f in slack.files
+        if f.filename.startswith("terms-of-reference") and f.filename.endswith(".md")
+    ]
 
 
 async def terms_message(cultivate: Cultivate, *, count: int = 1) -> dict[str, Any]:
@@ -104,12 +114,16 @@ async def test_launch_plans_the_workshop_and_drafts_the_terms_as_a_file_and_a_ca
     [workshop] = announcements(slack)
     assert "Launch workshop" in workshop["blocks"][0]["text"]["text"]
 
-    [file] = slack.files
+    file, word = slack.files
     assert (file.filename, file.channel) == ("terms-of-reference-draft-1.md", HOUSING)
+    assert (word.filename, word.channel) == ("terms-of-reference-draft-1.docx", HOUSING)
     document = file.content.decode()
     assert document.startswith("# Terms of Reference: Housing policy\n")
     headings = [line for line in document.splitlines() if line.startswith("## ")]
-    assert headings == [f"## {n}. {s.title}" for n, s in enumerate(TERMS_OF_REFERENCE, 1)]
+    topics = [f"## {n}. {s.title}" for n, s in enumerate(TERMS_OF_REFERENCE, 1)]
+    assert headings == [*topics, "## Gaps"]
+    word_headings = [t for style, t in docx_text(word.content) if style == "Heading1"]
+    assert ["## " + h for h in word_headings] == headings  # the Word file: the same sections
     # What people typed is there, escaped: no mention, no link, no heading, no emphasis.
     assert (
         "We need it &lt;!channel&gt; &amp; \\*now\\* \\[see\\](http://x.example) \\# really"
@@ -117,9 +131,11 @@ async def test_launch_plans_the_workshop_and_drafts_the_terms_as_a_file_and_a_ca
     )
     assert "<!channel>" not in document
     assert "Share what works  \nand what doesn't" in document
-    assert "- **Pilot &lt;b&gt;** · Due date: Mon 1 Mar 2027 · Owner: @Ben" in document
-    assert "@Asha, @Noor Haddad" in document  # coordinators, by name in a file
-    assert "_Not answered yet" in document  # the gaps are there to agree at the workshop
+    assert "- **Pilot &lt;b&gt;** (due Mon 1 Mar 2027; owner Ben Okafor)" in document
+    assert "Asha Raman, Noor Haddad" in document  # coordinators, by real name in a file
+    assert "<@U" not in document and "@Asha" not in document
+    # What is missing is there to agree at the workshop.
+    assert "- Scope: Core issues, not answered yet." in document
     [canvas] = slack.canvases
     assert canvas.channel_id == HOUSING
     markdown = canvas.document_content["markdown"]  # type: ignore[index]
@@ -140,7 +156,7 @@ async def test_when_slack_refuses_a_canvas_the_file_carries_the_terms(
     slack.fail_next("conversations.canvases.create", "team_tier_cannot_create_channel_canvases")
     message = await launch(community)
     assert slack.canvases == []
-    [file] = slack.files
+    [file] = markdown_files(slack)
     assert "We need it &lt;!channel&gt;" in file.content.decode()
     text = message["blocks"][0]["text"]["text"]
     assert "in the file above" in text and "canvas" not in text
@@ -199,12 +215,12 @@ async def test_drafting_again_takes_the_latest_answers_in_one_click(
     await press(community, first, "terms_redraft", user=CARMEN)  # not a coordinator
     [told] = await slack.wait_for("chat.postEphemeral", lambda c: c.args["user"] == CARMEN)
     assert "coordinators" in told.args["text"]
-    assert len(slack.files) == 1
+    assert len(markdown_files(slack)) == 1
 
     await press(community, first, "terms_redraft", user=NOOR)
     second = await terms_message(community, count=2)
     assert "Draft 2" in second["blocks"][0]["text"]["text"]
-    newer = slack.files[-1]
+    newer = markdown_files(slack)[-1]
     assert newer.filename == "terms-of-reference-draft-2.md"
     assert "Yes, more than ever" in newer.content.decode()
     assert "We need it" not in newer.content.decode()

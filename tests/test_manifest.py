@@ -40,7 +40,9 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.create": {"channels:manage", "groups:write"},
     "conversations.archive": {"channels:manage", "groups:write"},
     "conversations.canvases.create": {"canvases:write"},
-    "conversations.history": {"channels:history", "groups:history"},
+    # A scheduled row's retry looks for its earlier post in channels and DMs alike (bot/once.py).
+    "conversations.history": {"channels:history", "groups:history", "im:history", "mpim:history"},
+    "conversations.replies": {"channels:history", "groups:history", "im:history", "mpim:history"},
     "canvases.edit": {"canvases:write"},
     "canvases.create": {"canvases:write"},
     "files.getUploadURLExternal": {"files:write"},

@@ -206,7 +206,13 @@ async def test_milestones_are_added_edited_and_removed_from_a_pushed_modal(
     form = await open_stage(community, GOVERNANCE)
     await _click_in(community, form, "list_add:milestones")
     pushed = await community.opened_view("stage_list_item", method="views.push")
-    assert [b["block_id"] for b in pushed["blocks"]] == ["title", "due", "owner", "done"]
+    assert [b["block_id"] for b in pushed["blocks"]] == [
+        "title",
+        "due",
+        "owner",
+        "done",
+        "done_when",
+    ]
 
     # A milestone with no title is refused, naming the field.
     reply = await community.submit(pushed, {"due": {"due": "2027-03-01"}})

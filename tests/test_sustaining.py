@@ -5,11 +5,13 @@ whose figures are `/cop health`'s."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from docx import Document as Word
 from sqlmodel import col, select
 
 from bot.catalogue import ROLES, SCOPE
@@ -383,8 +385,8 @@ async def test_the_report_is_markdown_whose_figures_match_cop_health(
     assert "coordinators" in (await cultivate.ephemeral(count=2))["text"]
 
     await cultivate.command("report")
-    # /cop health's pictures, then the report's pictures, then the report.
-    await slack.wait_for("files.completeUploadExternal", count=3)
+    # /cop health's pictures, then the report (Markdown, Word, and the pictures beside them).
+    await slack.wait_for("files.completeUploadExternal", count=2)
     (report,) = [f for f in slack.files if f.filename.endswith(".md")]
     assert report.filename == "housing-policy-report-2026-12-01.md"
     assert slack.workspace.channels[report.channel or ""].im_user == ASHA
@@ -413,16 +415,28 @@ async def test_the_report_is_markdown_whose_figures_match_cop_health(
     done, due, overdue = re.findall(r"\d+", health["Milestones"])
     assert f"{done} done, {due} due, {overdue} overdue." in markdown
 
-    # Typed text is inert, members are unnamed, the pictures are linked with their words.
-    assert "\\# Share what works across \\<b\\>councils\\</b\\> \\[link\\](http://x)" in markdown
+    # Typed text is inert, members are unnamed, the pictures are in it with their words.
+    assert (
+        "\\# Share what works  \nacross &lt;b&gt;councils&lt;/b&gt; \\[link\\](http://x)"
+        in markdown
+    )
     assert "To give: Ten years of \\*casework\\* — To gain: Policy context" in markdown
     assert "Dr Amina Yusuf on Housing first" in markdown
     assert "| Interim report | Sun 20 Dec 2026 | due |" in markdown
     assert "| Terms of reference | Wed 30 Sep 2026 | done Mon 28 Sep 2026 |" in markdown
     for user in (ASHA, BEN, NOOR, history.newcomer):
         assert user not in markdown
-    pictures = [f for f in slack.files if f.filename.endswith(".png")][-3:]
+    beside = [f for f in slack.files if f.channel == report.channel and f.id > report.id]
+    word = next(f for f in beside if f.filename.endswith(".docx"))
+    pictures = [f for f in beside if f.filename.endswith(".png")]
+    # Not the stakeholder map: the report names no stakeholder unless a coordinator allows it.
+    assert [p.filename for p in pictures] == [
+        "members-and-activity.png",
+        "participation-levels.png",
+    ]
     for picture in pictures:
-        assert f"]({picture.to_slack()['permalink']})" in markdown
+        assert f"]({picture.filename})" in markdown  # the file beside it, not a Slack address
         assert (picture.alt_txt or "")[:40] in markdown
+    assert "slack.com" not in markdown and "files.slack" not in markdown
+    assert len(Word(io.BytesIO(word.content)).inline_shapes) == 2  # embedded in the Word file
     assert HOUSING not in markdown

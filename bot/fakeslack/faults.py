@@ -32,6 +32,20 @@ class Faults:
         self._per_second: float | None = None
         self._last_post: dict[str, float] = {}
         self.latency: float = 0.0
+        self._drops: dict[str, int] = {}
+        self.answers_held: dict[str, float] = {}  # method -> seconds between doing and answering
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        with self._lock:
+            self._drops[method] = self._drops.get(method, 0) + times
+
+    def take_drop(self, method: str) -> bool:
+        """Whether to drop this call's answer, consuming one drop."""
+        with self._lock:
+            if not self._drops.get(method):
+                return False
+            self._drops[method] -= 1
+            return True
 
     def fail_next(self, method: str, error: str, times: int = 1) -> None:
         with self._lock:
@@ -57,6 +71,8 @@ class Faults:
             self._per_second = None
             self._last_post.clear()
             self.latency = 0.0
+            self.answers_held.clear()
+            self._drops.clear()
 
     def take_error(self, method: str) -> str | None:
         """The queued Slack error for this call, consuming it."""

@@ -145,6 +145,14 @@ class _Handler(BaseHTTPRequestHandler):
                     )
                     args |= {"client_id": client_id, "client_secret": secret}
                 answer = fake.handle_api(url.path.removeprefix("/api/"), args, token)
+                # Slack has done what was asked; the answer is late (or never arrives, if
+                # the caller dies meanwhile).
+                held = fake.faults.answers_held.get(url.path.removeprefix("/api/"), 0.0)
+                if held:
+                    time.sleep(held)
+                if fake.faults.take_drop(url.path.removeprefix("/api/")):
+                    self.close_connection = True  # done, but the caller hears nothing back
+                    return
         elif url.path.startswith("/upload/"):
             answer = fake.handle_upload(url.path.removeprefix("/upload/"), body)
         elif url.path.startswith("/respond/"):
@@ -275,6 +283,19 @@ class FakeSlack:
     def latency(self, seconds: float) -> None:
         """Delay every answer by this many seconds."""
         self.faults.latency = seconds
+
+    def hold_answers(self, method: str, seconds: float | None) -> None:
+        """Do what each call of `method` asks at once, but answer it `seconds` later (None:
+        at once again): a caller killed meanwhile never learns that Slack took its call."""
+        if seconds:
+            self.faults.answers_held[method] = seconds
+        else:
+            self.faults.answers_held.pop(method, None)
+
+    def drop_answers(self, method: str, times: int = 1) -> None:
+        """Do what the next `times` calls of `method` ask, then close the connection without
+        answering: the caller sees a dropped connection after Slack took its call."""
+        self.faults.drop_next(method, times)
 
     # -- the Slack client's side ---------------------------------------------------------
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from bot.app import Cultivate, create_app
 from bot.clock import ManualClock
@@ -40,6 +41,7 @@ from bot.settings import Settings
 from bot.text import escape
 from handlers.cop import COMMAND
 from storage.db import Database
+from storage.repositories.teams import teams_other_than
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,26 @@ BOLT_LISTENER_TASK = "run_ack_function_asynchronously"
 
 class SandboxError(Exception):
     """Something the page asked for that cannot be done; shown to the person as it is."""
+
+
+class NotASandboxDatabase(Exception):
+    """The database holds another workspace's data: the sandbox would claim its rows and
+    "send" them to the stand-in, so it does not start."""
+
+
+async def refuse_other_teams(database: Database) -> None:
+    async with database.session() as session:
+        others = await teams_other_than(session, team_id=TEAM_ID)
+    if others:
+        raise NotASandboxDatabase(
+            f"the sandbox will not start on {_redacted(database.url)}: it holds data of "
+            f"another Slack workspace ({', '.join(others)}); point DATABASE_URL at a database "
+            "of its own, or leave it unset for sqlite:///cultivate.db"
+        )
+
+
+def _redacted(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @dataclass(frozen=True)
@@ -122,7 +144,8 @@ class Sandbox:
         self.clock = clock
         self.cultivate = cultivate
         self.http = http
-        self.dispatcher: Dispatcher = cultivate.dispatcher(worker="sandbox")
+        # Only the sandbox's own team's rows, whatever else the database holds.
+        self.dispatcher: Dispatcher = cultivate.dispatcher(worker="sandbox", team_id=TEAM_ID)
         # Slack signs with the real time, whatever the sandbox's clock says: Bolt refuses a
         # signature more than five minutes old.
         self.requests = SlackRequests(
@@ -474,6 +497,7 @@ async def running_sandbox(
 
     if not settings.sandbox:
         raise ValueError("running_sandbox needs sandbox settings (load_sandbox_settings)")
+    await refuse_other_teams(database)
     clock = ManualClock(datetime.now(UTC))
     slack = FakeSlack(Workspace(clock=lambda: clock.now().timestamp())).start()
     runner: web.AppRunner | None = None

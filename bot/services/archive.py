@@ -1,8 +1,9 @@
 """The archive: everything stored about a community compiled into one Markdown document (and
 the same record as JSON), so what it learned outlives the channel.
 
-Everything a person typed is escaped for Markdown; people are written by a `person` function
-the caller passes in (a name in a file, a mention in a canvas), as for the terms of reference.
+It is a document (`bot.services.document`) written as Markdown and Word: the answers under the
+catalogue's topics, as in the terms of reference, each written by the one writer for its kind
+of question (`bot.services.writing`), so every answer the checklist holds reaches it.
 """
 
 from __future__ import annotations
@@ -12,14 +13,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.answers import is_answered
-from bot.catalogue import ROLES, SETUP_STAGES
+from bot.catalogue import ROLES
 from bot.clock import Clock
 from bot.services.closure import CAPTURE_FIELDS, CLOSE_FIELDS
 from bot.services.communities import CommunityRecord, load_record
-from bot.services.milestones import milestones_in, today_for
-from bot.services.terms import Person, answer_markdown
-from bot.text import calendar_date, markdown_escape
+from bot.services.document import (
+    Bullets,
+    Document,
+    Heading,
+    Inline,
+    Line,
+    Paragraph,
+    Person,
+    Strong,
+    paragraphs,
+)
+from bot.services.milestones import today_for
+from bot.services.writing import gaps_section, inline, meeting_held, people_in, topics
+from bot.text import calendar_date
 from storage.db import Database
 from storage.models import (
     Closure,
@@ -48,7 +59,8 @@ class CommunityArchive:
     roles_history: list[StageRevision]
 
     def people(self) -> set[str]:
-        found = {m.user_id for m in self.memberships} | {c.user_id for c in self.captures}
+        found = people_in(self.record)
+        found |= {m.user_id for m in self.memberships} | {c.user_id for c in self.captures}
         for revision in self.roles_history:
             for key in ("coordinators", "facilitators"):
                 found |= set(revision.answers.get(key) or [])
@@ -93,106 +105,89 @@ async def compile_archive(
         )
 
 
-def _text(value: str) -> str:
-    return "  \n".join(markdown_escape(line) for line in value.splitlines())
-
-
 def _day(archive: CommunityArchive, moment: datetime) -> str:
     return calendar_date(today_for(archive.record.community, moment))
 
 
-def render_markdown(archive: CommunityArchive, person: Person) -> str:
-    community = archive.record.community
-    lines = [
-        f"# Archive: {markdown_escape(community.name)}",
-        "",
-        f"_Compiled {_day(archive, archive.compiled_at)} from everything Cultivate kept about "
-        "this community of practice._",
-    ]
+def build(archive: CommunityArchive) -> Document:
+    """The archive as a document: the answers under their topics (as the terms of reference),
+    then what the community did and learned, then what was never settled."""
+    record, closure = archive.record, archive.closure
+    community = record.community
+    document = Document(f"Archive: {community.name}")
+    document.add(
+        Paragraph(
+            (
+                f"Compiled {_day(archive, archive.compiled_at)} from everything Cultivate kept "
+                "about this community of practice.",
+            ),
+            note=True,
+        )
+    )
     if community.domain:
-        lines += ["", f"**Domain:** {markdown_escape(community.domain)}"]
-    closure = archive.closure
+        document.add(Paragraph((Strong("Domain: "), community.domain)))
     if closure is not None:
         reason = CLOSE_FIELDS[0].option_label(closure.reason)
-        lines += [
-            "",
-            f"**Closing:** {calendar_date(closure.closing_date)}. {markdown_escape(reason)}.",
-        ]
+        document.add(
+            Paragraph((Strong("Closing: "), f"{calendar_date(closure.closing_date)}. {reason}."))
+        )
         if closure.note:
-            lines += ["", _text(closure.note)]
-
-    lines += ["", "## Terms of reference", ""]
-    if archive.terms is None:
-        lines.append("_No terms of reference were drafted._")
+            document.add(*paragraphs(closure.note))
+    terms = archive.terms
+    if terms is None:
+        said = "none were drafted."
+    elif terms.agreed_at is not None:
+        said = f"draft {terms.version}, agreed {_day(archive, terms.agreed_at)}."
     else:
-        status = "agreed" if archive.terms.agreed_at else "not yet agreed"
-        lines.append(f"_Draft {archive.terms.version}, {status}._")
-        # The draft is already escaped Markdown; its headings move one level down.
-        for line in archive.terms.markdown.splitlines():
-            lines.append("#" + line if line.startswith("#") else line)
+        said = f"draft {terms.version}, not yet agreed."
+    document.add(Paragraph((Strong("Terms of reference: "), said)))
+    document.add(*topics(record, empty="Nothing was written down on this."))
 
-    lines += ["", "## The checklist's answers"]
-    for stage in SETUP_STAGES:
-        answers = archive.record.stages[stage.key].answers
-        lines += ["", f"### {stage.number}. {markdown_escape(stage.title)}"]
-        shown = [q for q in stage.questions if is_answered(q, answers)]
-        if not shown:
-            lines += ["", "_Not answered._"]
-        for question in shown:
-            lines += [
-                "",
-                f"**{markdown_escape(question.label)}**",
-                "",
-                answer_markdown(question, answers[question.key], person),
-            ]
-
-    lines += ["", "## Milestones", ""]
-    milestones = milestones_in(archive.record.stages["governance"].answers)
-    if not milestones:
-        lines.append("_None were set._")
-    for m in milestones:
-        done = f"done {calendar_date(m.done)}" if m.done else "not done"
-        owner = f", owner {person(m.owner)}" if m.owner else ""
-        lines.append(f"- **{markdown_escape(m.title)}**: due {calendar_date(m.due)}, {done}{owner}")
-
-    lines += ["", "## Meetings held", ""]
+    document.add(Heading("Meetings held"))
     if not archive.sessions:
-        lines.append("_No meetings were held._")
+        document.add(Paragraph(("No meetings were held.",), note=True))
     for meeting, held in archive.sessions:
-        lines.append(f"### {markdown_escape(meeting.title)}, {_day(archive, held.starts_at)}")
-        if held.notes:
-            lines += ["", _text(held.notes)]
-        if held.actions:
-            lines += ["", "Actions:", *(f"- {markdown_escape(a)}" for a in held.actions)]
-        lines.append("")
+        document.add(*meeting_held(community, meeting, held))
 
-    lines += ["", "## What members learned", ""]
+    document.add(Heading("What members learned"))
     latest = archive.latest_captures()
     if not latest:
-        lines.append("_Nobody has shared what they learned yet._")
+        document.add(Paragraph(("Nobody has shared what they learned yet.",), note=True))
     for capture in latest:
-        lines += [f"### {person(capture.user_id)}, {_day(archive, capture.submitted_at)}"]
+        document.add(
+            Paragraph(
+                (Person(capture.user_id), f", {_day(archive, capture.submitted_at)}:"), note=True
+            )
+        )
         for spec in CAPTURE_FIELDS:
             value = capture.answers.get(spec.key)
             if value:
-                lines += ["", f"**{markdown_escape(spec.label)}**", "", _text(str(value))]
-        lines.append("")
+                document.add(Paragraph((Strong(spec.label),)), *paragraphs(str(value)))
 
-    lines += ["", "## Members over time", ""]
+    document.add(Heading("Members over time"))
+    members: list[Line] = []
     for m in archive.memberships:
         left = f" to {_day(archive, m.left_at)}" if m.left_at else " (a member at the end)"
         level = f", {m.level}" if m.level else ""
-        lines.append(f"- {person(m.user_id)}: from {_day(archive, m.joined_at)}{left}{level}")
+        members.append((Person(m.user_id), f": from {_day(archive, m.joined_at)}{left}{level}"))
+    document.add(Bullets(tuple(members)) if members else Paragraph(("No members.",), note=True))
 
-    lines += ["", "## Roles over time", ""]
+    document.add(Heading("Roles over time"))
+    roles: list[Line] = []
     for revision in archive.roles_history:
-        coordinators = ", ".join(person(u) for u in revision.answers.get("coordinators") or [])
-        facilitators = ", ".join(person(u) for u in revision.answers.get("facilitators") or [])
-        line = f"- {_day(archive, revision.edited_at)}: coordinators {coordinators or 'none'}"
+        line: list[Inline] = [f"{_day(archive, revision.edited_at)}: coordinators "]
+        line += _names_of(revision.answers.get("coordinators")) or ["none"]
+        facilitators = _names_of(revision.answers.get("facilitators"))
         if facilitators:
-            line += f"; facilitators {facilitators}"
-        lines.append(line)
-    return "\n".join(lines) + "\n"
+            line += ["; facilitators ", *facilitators]
+        roles.append(tuple(line))
+    document.add(Bullets(tuple(roles)))
+    document.add(*gaps_section(record))
+    return document
+
+
+def _names_of(user_ids: Any) -> list[Inline]:
+    return list(inline(ROLES.question("coordinators"), user_ids)) if user_ids else []
 
 
 def render_json(archive: CommunityArchive) -> str:

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.catalogue import ROLES
 from bot.clock import Clock
 from bot.stand_ins import FORMER_MEMBER, new_stand_in
-from bot.text import escape
+from bot.text import escape, markdown_escape
 from storage.db import Database
 from storage.models import (
     ActivityDay,
@@ -113,6 +113,10 @@ NOT_PEOPLE: frozenset[tuple[str, str]] = frozenset(
     {
         ("communities", "channel_id"),
         ("scheduled_sends", "claimed_by"),  # the scheduler process holding the row
+        ("processed_events", "claimed_by"),  # the process handling the event
+        # An event's body as Slack sent it, held only until its listeners ran (milliseconds),
+        # then dropped: it is gone long before anyone could ask to be forgotten.
+        ("processed_events", "body"),
         ("stage_revisions", "stage"),
         ("meeting_occurrences", "actions"),
         ("meetings", "reminders"),
@@ -339,17 +343,23 @@ async def _erase_column(
 async def _scrub_documents(
     session: AsyncSession, team_id: str, user_id: str, names: Sequence[str]
 ) -> int:
-    """The terms of reference are stored rendered, with people as "@Name" (or "@U123" when
-    Slack could not say a name): those become "a former member"."""
-    forms = {f"@{form}" for name in names if name for form in (name, escape(name))}
-    # Longest first: "@Carmen Díaz" goes whole before "@Carmen" could take part of it.
-    needles = sorted(forms | {f"<@{user_id}>", f"@{user_id}"}, key=len, reverse=True)
+    """The terms of reference are stored rendered: drafts written before documents named people
+    wrote them as "@Name" (or "@U123" when Slack could not say a name), later ones by their
+    real name, escaped for Markdown. Each form becomes "a former member"."""
+    written = {
+        form for name in names if name for form in (name, escape(name), markdown_escape(name))
+    }
+    forms = {f"@{form}": "@" + FORMER_MEMBER for form in written} | dict.fromkeys(
+        written, FORMER_MEMBER
+    )
+    forms |= {f"<@{user_id}>": "@" + FORMER_MEMBER, f"@{user_id}": "@" + FORMER_MEMBER}
+    # Longest first: "@Carmen Díaz" goes whole before "Carmen" could take part of it.
     changed = 0
-    for needle in needles:
+    for needle in sorted(forms, key=len, reverse=True):
         for draft in await people.rows_mentioning(
             session, model=TermsDraft, column="markdown", team_id=team_id, text=needle
         ):
-            draft.markdown = draft.markdown.replace(needle, "@" + FORMER_MEMBER)
+            draft.markdown = draft.markdown.replace(needle, forms[needle])
             session.add(draft)
             changed += 1
     await session.flush()

@@ -43,9 +43,6 @@ class Milestone:
     owner: str | None
     done: date | None
 
-    def overdue(self, today: date) -> bool:
-        return self.done is None and self.due < today
-
     def matches(self, item: dict[str, Any]) -> bool:
         return item.get("title") == self.title and item.get("due") == self.due.isoformat()
 
@@ -65,12 +62,6 @@ def milestones_in(answers: Answers) -> list[Milestone]:
 def today_for(community: Community, now: datetime) -> date:
     """The date now where the community is: what "overdue" is measured against."""
     return now.astimezone(ZoneInfo(community.timezone)).date()
-
-
-def overdue(record: CommunityRecord, now: datetime) -> list[Milestone]:
-    today = today_for(record.community, now)
-    answers = record.stages[GOVERNANCE.key].answers
-    return sorted((m for m in milestones_in(answers) if m.overdue(today)), key=lambda m: m.due)
 
 
 async def replan(

@@ -1,8 +1,10 @@
-"""The sponsor report: a Markdown file for the organisations taking part, compiled from the
-checklist (aims, outputs and outcomes, benefits, milestones), the same health figures
-`/cop health` shows, the pictures, the perspectives invited, and what members said in their
+"""The sponsor report: a document for the organisations taking part, as Markdown and as Word,
+compiled from the checklist (purpose, outputs and outcomes), the same health figures
+`/cop health` shows, its pictures (inside the document), what the meetings of the period
+produced, the milestones, the perspectives invited, and what members said in their
 introductions they hope to give and to gain. Members are not named: it goes outside the
-community."""
+community. Nor are stakeholders, their views or their support, unless a coordinator has said
+in `/cop sustain` that it may name them."""
 
 from __future__ import annotations
 
@@ -10,38 +12,45 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.catalogue import SCOPE
+from bot.catalogue import GOVERNANCE, SCOPE, TERMS_OF_REFERENCE, TermsSection
 from bot.clock import Clock
 from bot.services import rhythm, sustaining
 from bot.services.communities import CommunityRecord, load_record
 from bot.services.development import Development
+from bot.services.document import (
+    Bullets,
+    Document,
+    Heading,
+    Image,
+    Paragraph,
+    Part,
+    Quote,
+    Table,
+)
 from bot.services.health import HealthFigures
 from bot.services.members import Level
+from bot.services.pictures import STAKEHOLDERS, Picture
 from bot.services.sustaining import Recruitment
+from bot.services.writing import gaps_section, meeting_held, people_in, topics
 from bot.text import calendar_date
 from storage.db import Database
-from storage.models import MemberProfile, Perspective
+from storage.models import Meeting, MeetingOccurrence, MemberProfile, Perspective
+from storage.repositories import meetings as meeting_rows
 from storage.repositories import sustaining as rows
 
 QUOTES = 12  # hopes quoted from introductions, newest first
-_MARKDOWN = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>#|~"})
-
-
-def md(text: str) -> str:
-    """What a person typed, made inert in Markdown: no headings, links, tables or HTML."""
-    return " ".join(text.split()).translate(_MARKDOWN)
-
-
-def md_block(text: str) -> str:
-    """Typed text of several paragraphs, each made inert."""
-    return "\n\n".join(md(p) for p in text.split("\n\n") if p.strip())
-
-
-@dataclass(frozen=True)
-class ReportPicture:
-    title: str
-    alt_text: str
-    link: str  # the uploaded file's permalink
+NOTES_SHOWN = 600  # characters of a meeting's notes in the report: a summary, not the minutes
+ACTIONS_SHOWN = 8
+TOPICS = (
+    TermsSection("Purpose", ((SCOPE.key, "aims"), (SCOPE.key, "benefits"))),
+    TermsSection("Outputs and outcomes", ((SCOPE.key, "outputs"),)),
+)
+STAKEHOLDER_TOPICS = tuple(s for s in TERMS_OF_REFERENCE if s.title == "Stakeholders")
+NOT_NAMED = (
+    "This report names no stakeholder: the coordinators keep the stakeholder map, with each "
+    "stakeholder's views and support, in /cop health. They can let the report include it in "
+    "/cop sustain."
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,17 @@ class ReportContent:
     recruitment: Recruitment
     hopes: list[tuple[str, str]]  # (hopes to give, hopes to get), one pair a member
     compiled_on: date
+    meetings: list[tuple[Meeting, MeetingOccurrence]]  # held in the period, oldest first
+    names_stakeholders: bool  # a coordinator said the report may name them
+
+    def people(self) -> set[str]:
+        """Whom the report may name (stakeholders in the workspace), to look their names up."""
+        if not self.names_stakeholders:
+            return set()
+        return people_in(self.record) & {
+            str(i.get("user"))
+            for i in self.record.stages[GOVERNANCE.key].answers.get("stakeholders") or []
+        }
 
 
 async def content(
@@ -65,9 +85,17 @@ async def content(
 ) -> ReportContent:
     community = record.community
     assert community.id is not None
+    plan = await sustaining.plan(database, team_id=community.team_id, community_id=community.id)
     async with database.session() as session:
         record = await load_record(session, team_id=community.team_id, community_id=community.id)
         profiles: Sequence[MemberProfile] = await rows.profiles(session, community_id=community.id)
+        held = await meeting_rows.occurrences_started_between(
+            session,
+            team_id=community.team_id,
+            community_id=community.id,
+            start=figures.period.start,
+            end=figures.period.end,
+        )
     perspectives = await sustaining.perspectives(
         database, team_id=community.team_id, community_id=community.id
     )
@@ -87,12 +115,9 @@ async def content(
         recruitment=recruitment,
         hopes=hopes[:QUOTES],
         compiled_on=figures.today,
+        meetings=[(meeting, occurrence) for occurrence, meeting in held],
+        names_stakeholders=plan.names_stakeholders,
     )
-
-
-def _answer(record: CommunityRecord, key: str) -> str:
-    text = str(record.stages[SCOPE.key].answers.get(key) or "").strip()
-    return md_block(text) if text else "_Not written down yet._"
 
 
 def _milestone_status(milestone: rhythm.MilestoneState, today: date) -> str:
@@ -101,93 +126,116 @@ def _milestone_status(milestone: rhythm.MilestoneState, today: date) -> str:
     return "overdue" if milestone.due < today else "due"
 
 
-def compile_report(content: ReportContent, pictures: Sequence[ReportPicture]) -> str:
-    """The report as Markdown. Every figure is the `HealthFigures` one, as `/cop health`."""
+def _figures(content: ReportContent) -> Table:
+    figures = content.figures
+    rows: list[tuple[str, str]] = [
+        ("Members", str(figures.members)),
+        ("Joined in the period", str(figures.joined)),
+        ("Left in the period", str(figures.left)),
+        (
+            f"Active (posted in the 30 days to {calendar_date(figures.today)})",
+            f"{figures.active} of {figures.members} ({figures.active_share:.0%})",
+        ),
+        *((f"{level.label} members", str(figures.levels[level])) for level in Level),
+        ("Newcomers who have not posted yet", str(len(figures.silent_newcomers))),
+        ("Recently inactive", str(len(figures.recently_inactive))),
+        ("Meetings held", str(len(figures.meetings))),
+        ("Attendance (said they would go)", str(figures.attendance)),
+        ("Joined through the invitation (all time)", str(content.recruitment.joined)),
+    ]
+    return Table(("Figure", "Value"), tuple(rows))
+
+
+def _meetings(content: ReportContent) -> list[Part]:
+    """What each meeting of the period produced: its notes, shortened, and its actions."""
+    parts: list[Part] = [Heading("What the meetings produced")]
+    if not content.meetings:
+        return [*parts, Paragraph(("No meeting was held in the period.",), note=True)]
+    community = content.record.community
+    for meeting, held in content.meetings:
+        parts += meeting_held(
+            community, meeting, held, notes_shown=NOTES_SHOWN, actions_shown=ACTIONS_SHOWN
+        )
+    return parts
+
+
+def build(content: ReportContent, pictures: Sequence[Picture]) -> Document:
+    """The report. Every figure is the `HealthFigures` one, as `/cop health`. The stakeholder
+    map and the stakeholders section only when the coordinators let it name stakeholders."""
     record, figures = content.record, content.figures
     community = record.community
-    period = figures.period.words(figures.timezone)
-    lines = [
-        f"# {md(community.name)}: report for participating organisations",
-        "",
-        f"{md(community.domain)}  " if community.domain else "",
-        f"Period: {period}. Compiled {calendar_date(content.compiled_on)}.",
-        "",
-        "## What the community sets out to achieve",
-        "",
-        _answer(record, "aims"),
-        "",
-        "## Outputs and outcomes",
-        "",
-        _answer(record, "outputs"),
-        "",
-        "## Benefits to members and to the organisations",
-        "",
-        _answer(record, "benefits"),
-        "",
-        "## Membership and activity",
-        "",
-        "| Figure | Value |",
-        "| --- | --- |",
-        f"| Members | {figures.members} |",
-        f"| Joined in the period | {figures.joined} |",
-        f"| Left in the period | {figures.left} |",
-        f"| Active (posted in the 30 days to {calendar_date(figures.today)}) | "
-        f"{figures.active} of {figures.members} ({figures.active_share:.0%}) |",
-    ]
-    lines += [f"| {level.label} members | {figures.levels[level]} |" for level in Level]
-    lines += [
-        f"| Newcomers who have not posted yet | {len(figures.silent_newcomers)} |",
-        f"| Recently inactive | {len(figures.recently_inactive)} |",
-        f"| Meetings held | {len(figures.meetings)} |",
-        f"| Attendance (said they would go) | {figures.attendance} |",
-        f"| Joined through the invitation (all time) | {content.recruitment.joined} |",
-        "",
-    ]
+    report = Document(f"{community.name}: report for participating organisations")
+    report.add(
+        Paragraph(
+            (
+                f"{figures.period.words(figures.timezone)}. "
+                f"Compiled {calendar_date(content.compiled_on)}.",
+            ),
+            note=True,
+        )
+    )
+    if community.domain:
+        report.add(Paragraph((community.domain,)))
+    report.add(*topics(record, sections=TOPICS, empty="Not written down yet."))
+    report.add(Heading("Membership and activity"), _figures(content))
     for picture in pictures:
-        lines += [
-            f"![{md(picture.alt_text)}]({picture.link})",
-            "",
-            f"_{md(picture.title)}:_ {md(picture.alt_text)}",
-            "",
-        ]
+        if picture.kind == STAKEHOLDERS and not content.names_stakeholders:
+            continue
+        report.add(Image(picture.filename, picture.title, picture.alt_text, picture.png))
     found = content.development
-    lines += [
-        "## Stage of development",
-        "",
-        f"**{found.stage.label}** (Wenger's stages): {found.stage.meaning}.",
-        "",
-        "## Milestones",
-        "",
-        f"{figures.milestones_done} done, {figures.milestones_due} due, "
-        f"{figures.milestones_overdue} overdue.",
-        "",
-    ]
+    report.add(
+        Heading("Stage of development"),
+        Paragraph((f"{found.stage.label} (Wenger's stages): {found.stage.meaning}.",)),
+    )
+    report.add(*_meetings(content))
+    report.add(
+        Heading("Milestones"),
+        Paragraph(
+            (
+                f"{figures.milestones_done} done, {figures.milestones_due} due, "
+                f"{figures.milestones_overdue} overdue.",
+            )
+        ),
+    )
     if figures.milestones:
-        lines += ["| Milestone | Due | Status |", "| --- | --- | --- |"]
-        lines += [
-            f"| {md(m.title)} | {calendar_date(m.due)} | {_milestone_status(m, figures.today)} |"
-            for m in figures.milestones
-        ]
-        lines.append("")
-    lines += ["## New perspectives", ""]
+        report.add(
+            Table(
+                ("Milestone", "Due", "Status"),
+                tuple(
+                    (m.title, calendar_date(m.due), _milestone_status(m, figures.today))
+                    for m in figures.milestones
+                ),
+            )
+        )
+    if content.names_stakeholders:
+        report.add(*topics(record, sections=STAKEHOLDER_TOPICS))
+    else:
+        report.add(Heading("Stakeholders"), Paragraph((NOT_NAMED,), note=True))
+    report.add(Heading("New perspectives"))
     if content.perspectives:
-        for p in content.perspectives:
-            where = f" ({md(p.organisation)})" if p.organisation else ""
-            lines.append(f"- {calendar_date(p.day)}: {md(p.guest)}{where} on {md(p.topic)}")
+        report.add(
+            Bullets(
+                tuple(
+                    (
+                        f"{calendar_date(p.day)}: {p.guest}"
+                        + (f" ({p.organisation})" if p.organisation else "")
+                        + f" on {p.topic}",
+                    )
+                    for p in content.perspectives
+                )
+            )
+        )
     else:
-        lines.append("_No external expert or guest speaker logged yet._")
-    lines += ["", "## What members hope to give and to gain", ""]
+        report.add(Paragraph(("No external expert or guest speaker logged yet.",), note=True))
+    report.add(Heading("What members hope to give and to gain"))
     if content.hopes:
-        lines.append("From members' introductions (unnamed):")
-        lines.append("")
+        report.add(Paragraph(("From members' introductions (unnamed):",)))
         for give, get in content.hopes:
-            said = []
-            if give:
-                said.append(f"To give: {md(give)}")
-            if get:
-                said.append(f"To gain: {md(get)}")
-            lines.append(f"> {' — '.join(said)}")
-            lines.append("")
+            said = [f"To give: {give}" if give else "", f"To gain: {get}" if get else ""]
+            report.add(Quote((" — ".join(s for s in said if s),)))
     else:
-        lines.append("_No member has introduced themselves with their hopes yet._")
-    return "\n".join(lines).rstrip() + "\n"
+        report.add(
+            Paragraph(("No member has introduced themselves with their hopes yet.",), note=True)
+        )
+    report.add(*gaps_section(record))
+    return report

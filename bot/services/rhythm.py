@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from bot.catalogue import GOVERNANCE
+from bot.catalogue import GOVERNANCE, LAUNCH_WORKSHOP_HELD, TERMS_AGREED
 from bot.clock import Clock
 from bot.services.communities import community_by_id
+from bot.services.meeting_form import LAUNCH
 from storage.db import Database
 from storage.repositories import meetings as meeting_rows
 
@@ -61,14 +63,32 @@ async def meetings_between(
 async def milestones(
     database: Database, clock: Clock, *, team_id: str, community_id: int
 ) -> list[MilestoneState]:
-    """The community's milestones as governance lists them, by due date."""
+    """The community's milestones as governance lists them, by due date. A milestone done
+    when something Cultivate records happens (the launch workshop held, the terms agreed) is
+    done from that day, whether or not anyone typed the date."""
     record = await community_by_id(database, team_id=team_id, community_id=community_id)
+    community = record.community
+    async with database.session() as session:
+        held = await meeting_rows.occurrences_started_between(
+            session,
+            team_id=team_id,
+            community_id=community_id,
+            start=community.created_at,
+            end=clock.now(),
+        )
+    zone = ZoneInfo(community.timezone)
+    happened: dict[str, date] = {}
+    launches = [o.starts_at for o, meeting in held if meeting.purpose == LAUNCH]
+    if launches:
+        happened[LAUNCH_WORKSHOP_HELD] = min(launches).astimezone(zone).date()
+    if community.launched_at is not None:  # launched when the terms were marked agreed
+        happened[TERMS_AGREED] = community.launched_at.astimezone(zone).date()
     items = record.stages[GOVERNANCE.key].answers.get("milestones") or []
-    found = [_state(item) for item in items if isinstance(item, dict)]
+    found = [_state(item, happened) for item in items if isinstance(item, dict)]
     return sorted((m for m in found if m is not None), key=lambda m: (m.due, m.title))
 
 
-def _state(item: dict[str, Any]) -> MilestoneState | None:
+def _state(item: dict[str, Any], happened: dict[str, date]) -> MilestoneState | None:
     try:
         due = date.fromisoformat(str(item.get("due")))
     except ValueError:
@@ -80,6 +100,8 @@ def _state(item: dict[str, Any]) -> MilestoneState | None:
             done_on = date.fromisoformat(done)
         except ValueError:
             done_on = None
+    if not done and str(item.get("done_when")) in happened:
+        done = done_on = happened[str(item["done_when"])]
     return MilestoneState(
         title=str(item.get("title") or ""),
         due=due,

@@ -78,6 +78,8 @@ class Plan:
     recipients: list[str]
     stage_override: str | None
     stamp: int  # changes whenever the settings are saved; part of every key
+    # The sponsor report may name stakeholders, with their views and support: off by default.
+    names_stakeholders: bool = False
 
     @classmethod
     def of(cls, settings: SustainingSettings | None) -> Plan:
@@ -91,6 +93,7 @@ class Plan:
             recipients=list(settings.report_recipients),
             stage_override=settings.stage_override,
             stamp=int(settings.updated_at.timestamp() * 1_000_000),
+            names_stakeholders=settings.report_names_stakeholders,
         )
 
 
@@ -135,6 +138,7 @@ def _settings_errors(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     if stage is not None and stage not in set(DevelopmentStage):
         errors["stage_override"] = "Choose one of Wenger's stages, or let it be derived."
     clean_values["stage_override"] = stage
+    clean_values["report_names_stakeholders"] = values.get("report_names_stakeholders") is True
     return clean_values, errors
 
 

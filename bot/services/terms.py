@@ -1,38 +1,35 @@
 """The terms of reference: drafted from the saved stage answers, agreed by members, and, once
 the coordinators mark a draft agreed, the community is launched.
 
-The draft is Markdown built from the catalogue's `TERMS_OF_REFERENCE` (which answers go under
-which heading), so a question added to the checklist reaches the terms by a line of data.
-Everything a person typed is escaped for Markdown. People are written by a `person` function
-the caller passes in: a name in a file, a mention in a canvas.
+The draft is a document built from the catalogue's `TERMS_OF_REFERENCE` (which answers go
+under which topic), so a question added to the checklist reaches the terms by a line of data;
+it is kept as Markdown (people by name) and written as Word and as a canvas (people as
+mentions) from the same parts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.answers import is_answered
-from bot.catalogue import TERMS_OF_REFERENCE, Field, Kind, Question, stage
 from bot.clock import Clock
 from bot.services.communities import CommunityRecord, load_record, require_coordinator
+from bot.services.document import Document, Names, Paragraph, Strong, to_markdown
 from bot.services.errors import EditConflict, Gone, NotAllowed
 from bot.services.lifecycle import require_open
 from bot.services.milestones import today_for
-from bot.text import calendar_date, markdown_escape
+from bot.services.writing import gaps_section, topics
+from bot.text import calendar_date
 from storage.db import Database
 from storage.models import Community, TermsDraft
 from storage.repositories import communities as community_rows
 from storage.repositories import live_messages
 from storage.repositories import terms as terms_rows
 
-Person = Callable[[str], str]
-NOT_ANSWERED = "_Not answered yet: one to agree at the launch workshop._"
+TITLE = "Terms of Reference"
 
 
 @dataclass(frozen=True)
@@ -67,13 +64,13 @@ CLOSED_TERMS = (
 )
 
 
-def document(drafted: Drafted, person: Person) -> str:
-    """The same draft written again with another way of naming people (e.g. for a canvas)."""
-    return render(
+def document(drafted: Drafted) -> Document:
+    """The draft as a document, to write again with another way of naming people (e.g. as
+    mentions for a canvas) or as a Word file."""
+    return build(
         drafted.record,
         version=drafted.draft.version,
         drafted_on=today_for(drafted.record.community, drafted.draft.drafted_at),
-        person=person,
     )
 
 
@@ -84,94 +81,27 @@ def terms_subject(draft_id: int) -> str:
 # -- the document -----------------------------------------------------------------------
 
 
-def people_in(record: CommunityRecord) -> set[str]:
-    """Everyone the terms name, so the caller can look their names up once."""
-    found: set[str] = set()
-    for section in TERMS_OF_REFERENCE:
-        for stage_key, question_key in section.answers:
-            question = stage(stage_key).question(question_key)
-            value = record.stages[stage_key].answers.get(question_key)
-            found |= _people(question, value)
-    return found
-
-
-def _people(spec: Field, value: Any) -> set[str]:
-    match spec.kind:
-        case Kind.USER:
-            return {value} if value else set()
-        case Kind.USERS:
-            return set(value or [])
-        case Kind.LIST:
-            assert isinstance(spec, Question)
-            return {
-                person
-                for item in value or []
-                for field in spec.item_fields
-                for person in _people(field, item.get(field.key))
-            }
-    return set()
-
-
-def render(record: CommunityRecord, *, version: int, drafted_on: date, person: Person) -> str:
+def build(record: CommunityRecord, *, version: int, drafted_on: date) -> Document:
+    """The terms as prose under topic headings (the catalogue's), then what is missing."""
     community = record.community
-    lines = [
-        f"# Terms of Reference: {markdown_escape(community.name)}",
-        "",
-        f"_Draft {version}, {calendar_date(drafted_on)}. Drafted from the answers saved in "
-        "Slack, to discuss and agree at the launch workshop._",
-    ]
+    terms = Document(f"{TITLE}: {community.name}")
+    terms.add(
+        Paragraph(
+            (
+                f"Draft {version}, {calendar_date(drafted_on)}. Drafted from the answers saved "
+                "in Slack, to discuss and agree at the launch workshop.",
+            ),
+            note=True,
+        )
+    )
     if community.domain:
-        lines += ["", f"**Domain:** {markdown_escape(community.domain)}"]
-    for number, section in enumerate(TERMS_OF_REFERENCE, start=1):
-        lines += ["", f"## {number}. {section.title}"]
-        for stage_key, question_key in section.answers:
-            question = stage(stage_key).question(question_key)
-            answers = record.stages[stage_key].answers
-            shown = (
-                _markdown(question, answers[question_key], person)
-                if is_answered(question, answers)
-                else NOT_ANSWERED
-            )
-            lines += ["", f"**{markdown_escape(question.label)}**", "", shown]
-    return "\n".join(lines) + "\n"
+        terms.add(Paragraph((Strong("Domain: "), community.domain)))
+    terms.add(*topics(record, numbered=True), *gaps_section(record))
+    return terms
 
 
-def answer_markdown(spec: Field, value: Any, person: Person) -> str:
-    """One saved answer as escaped Markdown (the archive writes every stage this way)."""
-    return _markdown(spec, value, person)
-
-
-def _markdown(spec: Field, value: Any, person: Person) -> str:
-    match spec.kind:
-        case Kind.TEXT:
-            # Keep the typed line breaks: a hard break (two spaces) within a paragraph.
-            return "  \n".join(markdown_escape(line) for line in str(value).splitlines())
-        case Kind.LINE | Kind.TIME:
-            return markdown_escape(str(value))
-        case Kind.CHOICE:
-            return markdown_escape(spec.option_label(str(value)))
-        case Kind.CHOICES:
-            return ", ".join(markdown_escape(spec.option_label(str(v))) for v in value)
-        case Kind.USER:
-            return person(str(value))
-        case Kind.USERS:
-            return ", ".join(person(str(v)) for v in value)
-        case Kind.DATE:
-            return calendar_date(date.fromisoformat(value))
-        case Kind.LIST:
-            assert isinstance(spec, Question)
-            return "\n".join(f"- {_item(spec, item, person)}" for item in value)
-    return markdown_escape(str(value))
-
-
-def _item(question: Question, item: dict[str, Any], person: Person) -> str:
-    first, *rest = question.item_fields
-    parts = [f"**{_markdown(first, item[first.key], person)}**"] if item.get(first.key) else []
-    for spec in rest:
-        if item.get(spec.key):
-            shown = _markdown(spec, item[spec.key], person).replace("  \n", " ")
-            parts.append(f"{markdown_escape(spec.label)}: {shown}")
-    return " · ".join(parts)
+def render(record: CommunityRecord, *, version: int, drafted_on: date, names: Names) -> str:
+    return to_markdown(build(record, version=version, drafted_on=drafted_on), names)
 
 
 # -- drafts, agreement, launch ----------------------------------------------------------
@@ -184,7 +114,7 @@ async def draft_terms(
     team_id: str,
     community_id: int,
     user_id: str,
-    person: Person,
+    names: Names,
 ) -> Drafted:
     """Draft the terms again from the answers saved now (coordinators only)."""
     now = clock.now()
@@ -207,7 +137,7 @@ async def draft_terms(
                         record,
                         version=version,
                         drafted_on=today_for(record.community, now),
-                        person=person,
+                        names=names,
                     ),
                     drafted_by=user_id,
                     drafted_at=now,

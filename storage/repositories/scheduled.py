@@ -70,8 +70,10 @@ async def claim_due(
     lease: timedelta,
     limit: int,
     ids: Sequence[int] | None = None,
+    team_id: str | None = None,
 ) -> Sequence[ScheduledSend]:
-    """Claim up to `limit` due rows for `worker` (only among `ids`, if given), atomically.
+    """Claim up to `limit` due rows for `worker` (only among `ids`, and of `team_id`, if
+    given), atomically.
 
     One conditional UPDATE takes rows that are pending and due, or claimed by someone whose
     lease ran out. On PostgreSQL the inner SELECT locks with SKIP LOCKED, so concurrent
@@ -87,6 +89,8 @@ async def claim_due(
     )
     if ids is not None:
         due = due.where(col(ScheduledSend.id).in_(ids))
+    if team_id is not None:
+        due = due.where(col(ScheduledSend.team_id) == team_id)
     due = (
         due.order_by(col(ScheduledSend.due_at), col(ScheduledSend.id))
         .limit(limit)

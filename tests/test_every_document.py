@@ -1,0 +1,314 @@
+"""Every field, every document: whole communities generated from the catalogue (tests/
+communities.py) are rendered on every surface and in every document. None raises, every Block
+Kit surface passes the fake Slack's checks, and every document holds each answered question's
+answer, escaped for where it lands.
+
+The surfaces are built by calling their builders directly (not through HTTP), so the test is
+quick enough to try enough communities to fill every list of the checklist."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.answers import is_answered, stage_errors
+from bot.catalogue import SCOPE, SETUP_STAGES, Field, Kind, Question
+from bot.clock import ManualClock
+from bot.dispatch import Dispatcher, Senders, SingleWorkspace
+from bot.fakeslack import FakeSlack
+from bot.fakeslack.checks import check_message, check_view
+from bot.runtime import Runtime
+from bot.services import closure as closing
+from bot.services import report
+from bot.services.archive import build as build_archive
+from bot.services.archive import compile_archive, render_json
+from bot.services.communities import CommunityRecord, community_by_id, start_community
+from bot.services.document import docx_text, to_docx, to_markdown
+from bot.services.milestones import today_for
+from bot.services.pictures import draw_all
+from bot.services.terms import build as build_terms
+from bot.text import calendar_date, markdown_escape
+from handlers import FEATURES
+from handlers.closure import celebration_text
+from handlers.cop import CopCommand
+from handlers.health import current_figures, health_blocks
+from handlers.home import home_view
+from handlers.names import UNKNOWN
+from handlers.progress import community_blocks
+from handlers.registry import Registry, Surface
+from handlers.stages import stage_view
+from storage.db import Database
+from storage.repositories import stages as stage_rows
+from tests.communities import communities, text
+from tests.conftest import ASHA, BEN, CARMEN, NOOR, settings_for
+
+REAL_NAMES = {ASHA: "Asha Raman", BEN: "Ben Okafor", CARMEN: "Carmen Díaz", NOOR: "Noor Haddad"}
+EXAMPLES = int(
+    os.environ.get("DOCUMENT_EXAMPLES", "60")
+)  # enough to fill every list (checked below)
+_teams = itertools.count()
+
+
+def names(user_id: str) -> str:
+    return REAL_NAMES.get(user_id, UNKNOWN)
+
+
+def registry_for(
+    slack: FakeSlack, database: Database, database_url: str, clock: ManualClock
+) -> Registry:
+    """Every feature registered, as the app does, so `/cop status` and App Home show every
+    feature's section."""
+    settings = settings_for(slack, database_url)
+    runtime = Runtime(database=database, clock=clock)
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    bolt = AsyncApp(client=client, signing_secret="x", request_verification_enabled=False)
+    senders = Senders()
+    registry = Registry(
+        app=bolt,
+        cop=CopCommand(),
+        senders=senders,
+        runtime=runtime,
+        settings=settings,
+        dispatcher=Dispatcher(runtime, senders, SingleWorkspace(client)),
+    )
+    for feature in FEATURES:
+        feature.register(registry)
+    return registry
+
+
+async def saved(
+    database: Database,
+    clock: ManualClock,
+    answers: dict[str, dict[str, Any]],
+    name: str,
+    domain: str,
+) -> CommunityRecord:
+    team = f"T{next(_teams):08d}"  # a workspace of its own: App Home shows just this one
+    community = await start_community(
+        database,
+        clock,
+        team_id=team,
+        channel_id="C0HOUSING",
+        name=name,
+        domain=domain,
+        timezone="Europe/London",
+        starter=ASHA,
+    )
+    assert community.id is not None
+    async with database.session() as session:
+        for stage in SETUP_STAGES:
+            # What the forms and list editors would accept: the generator makes nothing else.
+            assert stage_errors(stage, answers[stage.key]) == {}
+            await stage_rows.add_revision(
+                session,
+                team_id=team,
+                community_id=community.id,
+                stage=stage.key,
+                version=2 if stage.key == "roles" else 1,
+                answers=answers[stage.key],
+                edited_by=ASHA,
+                edited_at=clock.now(),
+            )
+    return await community_by_id(database, team_id=team, community_id=community.id)
+
+
+# -- what each document must hold -----------------------------------------------------------
+
+
+def fragments(spec: Field, value: Any) -> list[str]:
+    """The pieces of an answer a reader must find in a document, as plain text."""
+    match spec.kind:
+        case Kind.TEXT | Kind.LINE:
+            return [line.strip() for line in str(value).splitlines() if line.strip()]
+        case Kind.CHOICE:
+            return [spec.option_label(value)]
+        case Kind.CHOICES:
+            return [spec.option_label(v) for v in value]
+        case Kind.USER:
+            return [names(value)]
+        case Kind.USERS:
+            return [names(v) for v in value]
+        case Kind.DATE:
+            return [calendar_date(date.fromisoformat(value))]
+        case Kind.TIME:
+            return [str(value)]
+        case Kind.LIST:
+            assert isinstance(spec, Question)
+            return [
+                piece
+                for item in value
+                for f in spec.item_fields
+                if item.get(f.key)
+                for piece in fragments(f, item[f.key])
+            ]
+    raise AssertionError(spec.kind)
+
+
+def answered(record: CommunityRecord) -> list[str]:
+    found = []
+    for stage in SETUP_STAGES:
+        answers = record.stages[stage.key].answers
+        for question in stage.questions:
+            if question.answered_by is None and is_answered(question, answers):
+                found += fragments(question, answers[question.key])
+    return found
+
+
+def assert_holds_every_answer(record: CommunityRecord, markdown: str, word: bytes) -> None:
+    paragraphs = "\n".join(text for _, text in docx_text(word))
+    for piece in answered(record):
+        assert markdown_escape(piece) in markdown, piece
+        assert piece in paragraphs, piece
+    assert "<@U" not in markdown and "<!channel>" not in markdown
+
+
+def assert_accepted(blocks: list[dict[str, Any]]) -> None:
+    assert check_message({"text": "fallback", "blocks": blocks}) == []
+
+
+# -- the test -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: what is tried here is rendering, which no database changes, and every
+    example saves a whole community; the documents' tests (test_documents.py) run on both."""
+    return f"sqlite:///{tmp_path / 'cultivate.db'}"
+
+
+LISTS = {(s.key, q.key) for s in SETUP_STAGES for q in s.lists}
+
+
+@pytest.fixture(scope="module")
+def filled() -> Iterator[set[tuple[str, str]]]:
+    """The lists the generated communities filled: after the run, every one of them."""
+    found: set[tuple[str, str]] = set()
+    yield found
+    if found:  # the property test ran
+        assert found == LISTS, f"never filled: {sorted(LISTS - found)}; raise EXAMPLES"
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(
+    answers=communities(),
+    name=text(80, multiline=False),
+    domain=st.one_of(st.just(""), text(150, multiline=False)),
+)
+async def test_every_surface_and_document_renders_every_answer(
+    filled: set[tuple[str, str]],
+    slack: FakeSlack,
+    database: Database,
+    database_url: str,
+    answers: dict[str, dict[str, Any]],
+    name: str,
+    domain: str,
+) -> None:
+    filled |= {(s, q) for s, q in LISTS if answers[s].get(q)}
+    clock = ManualClock(datetime(2027, 3, 1, 9, tzinfo=UTC))
+    registry = registry_for(slack, database, database_url, clock)
+    record = await saved(database, clock, answers, name, domain)
+    community = record.community
+    assert community.id is not None
+
+    # `/cop status`, App Home, and each stage's form (coordinators) and summary (anyone else).
+    view = await home_view(registry, team_id=community.team_id, user_id=ASHA)
+    assert check_view(view, "home") == []
+    for viewer in (ASHA, BEN):
+        assert_accepted(await community_blocks(registry, record, viewer, Surface.STATUS))
+        for stage in SETUP_STAGES:
+            assert check_view(stage_view(record, stage, viewer), "modal") == []
+
+    # The terms of reference.
+    terms = build_terms(record, version=1, drafted_on=today_for(community, clock.now()))
+    assert_holds_every_answer(record, to_markdown(terms, names), to_docx(terms, names))
+    canvas = to_markdown(terms, names, mentions=True)
+    assert "<!channel>" not in canvas
+
+    # The archive and the export.
+    archive = await compile_archive(
+        database, clock, team_id=community.team_id, community_id=community.id
+    )
+    document = build_archive(archive)
+    assert_holds_every_answer(record, to_markdown(document, names), to_docx(document, names))
+    exported = json.loads(render_json(archive))
+    assert exported["stages"] == {s.key: answers[s.key] for s in SETUP_STAGES}
+
+    # Health figures, the digest's blocks, the pictures and the sponsor report.
+    figures, found = await current_figures(database, clock, record)
+    assert_accepted(health_blocks(figures, found, title="Community health"))
+    assert_accepted(health_blocks(figures, found, title="Health digest"))
+    content = await report.content(
+        database, clock, record=record, figures=figures, development=found
+    )
+    sponsor = report.build(content, [])
+    markdown, word = to_markdown(sponsor, names), to_docx(sponsor, names)
+    scope = record.stages["scope"]
+    for key in ("aims", "benefits", "outputs"):
+        if is_answered(SCOPE.question(key), scope.answers):
+            for piece in fragments(SCOPE.question(key), scope.answers[key]):
+                assert markdown_escape(piece) in markdown
+                assert piece in "\n".join(t for _, t in docx_text(word))
+
+    # The closing celebration.
+    closed = await closing.close_community(
+        database,
+        clock,
+        team_id=community.team_id,
+        community_id=community.id,
+        user_id=ASHA,
+        submitted={
+            "reason": "concluded",
+            "closing_date": (clock.now().date() + timedelta(days=7)).isoformat(),
+            "capture_days": "3",
+        },
+        recipient_channel=None,
+        reminder_days=(),
+    )
+    celebration = await closing.celebrate(
+        database, clock, team_id=community.team_id, closure_id=closed.closure.id or 0
+    )
+    text_, blocks = celebration_text(celebration)
+    assert check_message({"text": text_, "blocks": blocks}) == []
+
+
+@settings(max_examples=8, deadline=None)
+@given(answers=communities())
+def test_the_pictures_draw_any_stakeholders(answers: dict[str, dict[str, Any]]) -> None:
+    """The pictures, from any stakeholders the governance stage lists (drawing takes a while:
+    fewer examples), each with alt text Slack takes."""
+    from bot.services.health import Week
+    from bot.services.members import Level
+    from bot.services.pictures import stakeholders_of
+
+    start = datetime(2027, 1, 4, tzinfo=UTC)
+    weeks = [
+        Week(start + timedelta(weeks=n), members=n + 1, active=n, messages=n) for n in range(3)
+    ]
+    drawn = draw_all(
+        "A community",
+        weeks,
+        dict.fromkeys(Level, 2),
+        stakeholders_of(answers["governance"]),
+        "Europe/London",
+    )
+    for picture in drawn:
+        assert picture.png.startswith(b"\x89PNG") and 0 < len(picture.alt_text) <= 1000

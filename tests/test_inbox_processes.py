@@ -1,0 +1,195 @@
+"""Events acked by a real `python -m bot` process that is then killed with SIGKILL: the
+restarted process handles every one of them, once. And a DM Slack took just before the kill is
+not sent again after the restart.
+
+The kill comes right after the last ack, while most events still wait for their listeners;
+each test checks that it did (else it would prove nothing)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+from sqlmodel import col, func, select
+
+from bench.processes import Process
+from bot.fakeslack import FakeSlack
+from storage.db import Database
+from storage.models import Membership, ProcessedEvent, ScheduledSend
+from tests.conftest import BEN, HOUSING, eventually
+from tests.test_processes import Cluster, database_url, fake  # noqa: F401 (fixtures)
+
+PEOPLE = 200
+
+
+async def count(database: Database, query: object) -> int:
+    async with database.session() as session:
+        return int((await session.exec(query)).one())  # type: ignore[call-overload]
+
+
+async def unhandled_events(database: Database) -> int:
+    return await count(
+        database,
+        select(func.count()).select_from(ProcessedEvent).where(ProcessedEvent.state != "done"),
+    )
+
+
+async def burst(
+    cluster: Cluster, http: aiohttp.ClientSession, bot: Process, events: list[dict]
+) -> float:
+    """Post the events at once; returns when the last was acked (time.monotonic())."""
+    requests = [cluster.requests.event_callback(event) for event in events]
+    await asyncio.gather(*(cluster.post(http, bot, request) for request in requests))
+    return time.monotonic()
+
+
+def killed_after(bot: Process, last_ack: float) -> float:
+    bot.popen.kill()
+    killed = time.monotonic()
+    bot.popen.wait(20)
+    return (killed - last_ack) * 1000
+
+
+async def test_joins_acked_before_a_kill_are_all_welcomed_once_after_the_restart(
+    tmp_path: Path,
+    fake: FakeSlack,  # noqa: F811
+    database_url: str,  # noqa: F811
+) -> None:
+    cluster = Cluster(fake, database_url, tmp_path)
+    database = Database(database_url)
+    people = fake.workspace.add_people(PEOPLE)
+    bot = cluster.start("run")
+    try:
+        await bot.healthy()
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=50)) as http:
+            await cluster.start_community(http, bot)
+            joins = [
+                {"type": "member_joined_channel", "user": p, "channel": HOUSING} for p in people
+            ]
+            last_ack = await burst(cluster, http, bot, joins)
+        waited = killed_after(bot, last_ack)
+        waiting = await unhandled_events(database)
+        print(f"killed {waited:.0f} ms after the last ack; {waiting} of {PEOPLE} joins unhandled")
+        assert waiting > 0, "every join was handled before the kill: the test proves nothing"
+
+        bot.restart()
+        await bot.healthy()
+        await cluster.until_welcomed(people, at_least=PEOPLE)
+        await eventually(lambda: _none_unhandled(database), timeout=60)
+        await asyncio.sleep(2)  # anything sent twice would arrive by now
+        counted = cluster.welcomes(people)
+    finally:
+        output = bot.stop()
+        await database.dispose()
+    assert set(counted.values()) == {1}, Counter(counted.values())
+    assert "Traceback" not in output.split("Killed")[-1]
+
+
+async def _none_unhandled(database: Database) -> bool:
+    return await unhandled_events(database) == 0
+
+
+async def test_leaves_and_an_uninstall_acked_before_a_kill_are_handled_after_the_restart(
+    tmp_path: Path,
+    fake: FakeSlack,  # noqa: F811
+    database_url: str,  # noqa: F811
+) -> None:
+    cluster = Cluster(fake, database_url, tmp_path)
+    database = Database(database_url)
+    people = fake.workspace.add_people(PEOPLE)
+    bot = cluster.start("run")
+    try:
+        await bot.healthy()
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=50)) as http:
+            await cluster.start_community(http, bot)
+            joins = [
+                {"type": "member_joined_channel", "user": p, "channel": HOUSING} for p in people
+            ]
+            await burst(cluster, http, bot, joins)
+            await cluster.until_welcomed(people, at_least=PEOPLE)
+            await eventually(lambda: _none_unhandled(database), timeout=60)
+            # Everyone leaves, then the workspace uninstalls the app: the uninstall last.
+            leaves = [
+                {"type": "member_left_channel", "user": p, "channel": HOUSING} for p in people
+            ]
+            last_ack = await burst(cluster, http, bot, leaves)
+            uninstall = cluster.requests.event_callback({"type": "app_uninstalled"})
+            await cluster.post(http, bot, uninstall)
+            last_ack = time.monotonic()
+        waited = killed_after(bot, last_ack)
+        waiting = await unhandled_events(database)
+        print(f"killed {waited:.0f} ms after the last ack; {waiting} events unhandled")
+        assert waiting > 0, "every event was handled before the kill: the test proves nothing"
+
+        bot.restart()
+        await bot.healthy()
+        await eventually(lambda: _none_unhandled(database), timeout=120)
+        still_members = await count(
+            database,
+            select(func.count())
+            .select_from(Membership)
+            .where(col(Membership.user_id).in_(people), col(Membership.left_at).is_(None)),
+        )
+        still_scheduled = await count(
+            database,
+            select(func.count())
+            .select_from(ScheduledSend)
+            .where(col(ScheduledSend.state).in_(("pending", "claimed"))),
+        )
+    finally:
+        output = bot.stop()
+        await database.dispose()
+    assert still_members == 0  # every leave was handled
+    assert still_scheduled == 0  # the uninstall was handled: nothing more will be sent
+    assert "Traceback" not in output.split("Killed")[-1]
+
+
+async def test_a_dm_slack_took_just_before_a_kill_is_not_sent_again_after_the_restart(
+    tmp_path: Path,
+    fake: FakeSlack,  # noqa: F811
+    database_url: str,  # noqa: F811
+) -> None:
+    cluster = Cluster(fake, database_url, tmp_path)
+    database = Database(database_url)
+    bot = cluster.start("run")
+    try:
+        await bot.healthy()
+        async with aiohttp.ClientSession() as http:
+            await cluster.start_community(http, bot)
+            # Slack takes the welcome DM at once but answers only after the kill.
+            fake.hold_answers("chat.postMessage", 30)
+            join = {"type": "member_joined_channel", "user": BEN, "channel": HOUSING}
+            await cluster.post(http, bot, cluster.requests.event_callback(join))
+
+        async def taken() -> bool:
+            return cluster.welcomes([BEN])[BEN] == 1
+
+        await eventually(taken, timeout=60)
+        bot.kill()  # between Slack taking the DM and the row's update
+        fake.hold_answers("chat.postMessage", None)
+        row_query = select(ScheduledSend).where(ScheduledSend.kind == "welcome_dm")
+        async with database.session() as session:
+            [row] = (await session.exec(row_query)).all()
+        assert row.state == "claimed"  # the process died not knowing Slack had taken it
+
+        bot.restart()
+        await bot.healthy()
+
+        async def sent() -> bool:
+            async with database.session() as session:
+                return (await session.exec(row_query)).one().state == "sent"
+
+        await eventually(sent, timeout=60)
+        await asyncio.sleep(1)
+        async with database.session() as session:
+            row = (await session.exec(row_query)).one()
+    finally:
+        bot.stop()
+        await database.dispose()
+    assert cluster.welcomes([BEN])[BEN] == 1
+    assert row.attempts == 2  # tried again after the kill, and found the DM already there
+    dm = fake.workspace.open_dm([BEN])[0]
+    assert any(c.args.get("channel") == dm.id for c in fake.calls_to("conversations.history"))
