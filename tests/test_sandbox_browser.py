@@ -537,7 +537,9 @@ async def test_the_demo_community_in_one_click(page: Any, sandbox: Sandbox) -> N
     # The health pictures and the sponsor report, in her messages with the app.
     await page.locator("[data-app=messages]").click()
     await expect(timeline).to_contain_text("pictures of its health")
-    report = timeline.locator(".file-card", has_text="report for participating organisations")
+    report = timeline.locator(
+        ".file-card", has_text="report for participating organisations (Markdown)"
+    )
     await expect(report).to_be_visible()
     await timeline.locator(".file-card", has_text="Members and activity over time").last.click()
     reader = page.get_by_role("dialog", name="Members and activity over time")
