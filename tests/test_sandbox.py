@@ -63,7 +63,7 @@ class Page:
         check: Callable[[State], Any],
         *,
         viewer: str = ASHA,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 30.0,  # noqa: ASYNC109
     ) -> Any:
         """The first truthy `check(state)`: the app works after its ack, as with Slack."""
         deadline = time.monotonic() + timeout
