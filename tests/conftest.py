@@ -95,7 +95,7 @@ def settings_for(slack: FakeSlack, database_url: str, **extra: str) -> Settings:
     )
 
 
-async def eventually(condition: Callable[[], Awaitable[bool]], *, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+async def eventually(condition: Callable[[], Awaitable[bool]], *, timeout: float = 30.0) -> None:  # noqa: ASYNC109
     """Wait for work the app does after its ack (listeners keep running once Slack is answered)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not await condition():

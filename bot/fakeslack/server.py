@@ -321,7 +321,7 @@ class FakeSlack:
         predicate: Callable[[Call], bool] | None = None,
         count: int = 1,
         # A plain timeout (not asyncio.timeout) so the failure can list what did arrive.
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 30.0,  # noqa: ASYNC109
     ) -> list[Call]:
         """Wait until at least ``count`` matching calls arrived; return all matching calls."""
         deadline = time.monotonic() + timeout
