@@ -4,22 +4,26 @@ the app as the signed request Slack would send, and the answers land where Slack
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import ManualClock
 from bot.dispatch import DELIVERY_FAILED
 from bot.fakeslack import SlackRequests
-from bot.sandbox import Sandbox, running_sandbox
+from bot.sandbox import Sandbox, demo, running_sandbox
 from bot.sandbox.api import STATIC
+from bot.sandbox.sandbox import MESSAGE_EVENTS
 from bot.settings import SANDBOX_DATABASE_URL, load_sandbox_settings
 from storage.db import Database
 from storage.repositories import scheduled
@@ -59,7 +63,7 @@ class Page:
         check: Callable[[State], Any],
         *,
         viewer: str = ASHA,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 30.0,  # noqa: ASYNC109
     ) -> Any:
         """The first truthy `check(state)`: the app works after its ack, as with Slack."""
         deadline = time.monotonic() + timeout
@@ -327,11 +331,104 @@ async def test_files_and_canvases_the_app_makes_are_readable(page: Page, sandbox
 
 
 async def test_typing_words_posts_them_as_that_person(page: Page) -> None:
-    assert (await page.type("Hello, housing folk", viewer=BEN, channel="C0RANDOM")).json == {
-        "posted": True
-    }
+    answer = await page.type("Hello, housing folk", viewer=BEN, channel="C0RANDOM")
+    assert answer.json["posted"] is True
     [said] = (await page.state())["messages"]["C0RANDOM"]
     assert (said["user"], said["text"]) == (BEN, "Hello, housing folk")
+
+
+async def health_figures(page: Page) -> str:
+    """The figures of `/cop health`, as Asha (the coordinator) is shown them."""
+    before = len([e for e in (await page.state())["ephemerals"] if "Community health" in str(e)])
+    assert (await page.type("/cop health")).json == {"status": 200}
+    shown = await page.until(
+        lambda s: [e for e in s["ephemerals"] if "Community health" in str(e)][before:]
+    )
+    return json.dumps(shown[-1]["blocks"])
+
+
+async def test_a_message_reaches_the_app_as_slack_sends_it_and_health_counts_it(
+    page: Page, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await page.start_community()
+    await page.post("join", {"as": BEN, "channel": HOUSING})
+    await sandbox.settle()
+    assert re.search(r"\*Active:\* 0 of \d", await health_figures(page))
+    sent: list[tuple[str, dict[str, Any]]] = []
+    send = sandbox._send
+
+    async def recorded(what: str, request: tuple[str, dict[str, str]]) -> Any:
+        sent.append((what, json.loads(request[0]) if request[0].startswith("{") else {}))
+        return await send(what, request)
+
+    monkeypatch.setattr(sandbox, "_send", recorded)
+    answer = await page.type("Our draft is in the canvas <!channel>", viewer=BEN)
+    assert answer.json == {"posted": True, "status": 200}
+    [(what, body)] = sent
+    assert what == "event message.channels"
+    said = (await page.state(BEN))["messages"][HOUSING][-1]
+    assert body["type"] == "event_callback" and body["team_id"] == TEAM
+    assert body["event"] == {
+        "type": "message",
+        "channel": HOUSING,
+        "user": BEN,
+        "text": "Our draft is in the canvas &lt;!channel&gt;",  # as Slack escapes it
+        "ts": said["ts"],
+        "event_ts": said["ts"],
+        "team": TEAM,
+        "channel_type": "channel",
+    }
+    assert (await page.state())["deliveries"][-1] == {
+        "at": sandbox.clock.now().timestamp(),
+        "what": "event message.channels",
+        "status": 200,
+    }
+    await sandbox.settle()
+    monkeypatch.undo()
+    figures = await health_figures(page)
+    assert re.search(r"\*Active:\* 1 of \d", figures)
+    assert "Newcomers who haven't posted yet:* 0" in figures  # Ben has posted
+
+    # Where the app is not a member, or in a conversation it has no subscription for (its
+    # direct messages), Slack sends nothing, and neither does the sandbox.
+    monkeypatch.setattr(sandbox, "_send", recorded)
+    sent.clear()
+    with sandbox.workspace.lock:
+        sandbox.workspace.channels["C0RANDOM"].members.remove("U0BOT")
+    assert (await page.type("no one hears", viewer=BEN, channel="C0RANDOM")).json == {
+        "posted": True,
+        "status": None,
+    }
+    assert (await page.type("to the app", viewer=BEN, channel="app")).json["status"] is None
+    assert sent == []
+
+
+async def test_events_of_a_second_run_on_the_same_database_are_not_taken_for_repeats(
+    database: Database, database_url: str
+) -> None:
+    """The sandbox keeps its data between runs; the app remembers the id of every event it
+    handled, so a run that numbered its events from 1 again would have them all skipped."""
+    settings = replace(load_sandbox_settings({"DATABASE_URL": database_url}), port=0)
+    async with running_sandbox(settings, database) as first, aiohttp.ClientSession() as http:
+        page = Page(first, http)
+        await page.type("Morning all", viewer=BEN, channel="C0RANDOM")  # its first event
+        await page.start_community()
+        await page.post("join", {"as": BEN, "channel": HOUSING})
+        await first.settle()
+    async with running_sandbox(settings, database) as second, aiohttp.ClientSession() as http:
+        page = Page(second, http)
+        with second.workspace.lock:
+            second.workspace.channels[HOUSING].members.append(BEN)  # as the first run left it
+        # Its first event, as the first run's was.
+        assert (await page.type("Back again", viewer=BEN)).json == {"posted": True, "status": 200}
+        await second.settle()
+        assert re.search(r"\*Active:\* 1 of \d", await health_figures(page))
+
+
+def test_the_sandbox_sends_only_message_events_the_app_subscribes_to() -> None:
+    manifest = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())
+    subscribed = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert set(MESSAGE_EVENTS.values()) <= set(subscribed)
 
 
 # -- what the sandbox refuses ----------------------------------------------------------------
@@ -364,3 +461,49 @@ async def test_the_app_verifies_the_sandbox_signature_like_slacks(page: Page) ->
         f"{page.sandbox.base_url}/slack/events", data=forged[0], headers=forged[1]
     ) as response:
         assert response.status == 401
+
+
+# -- the demo community ------------------------------------------------------------------------
+
+
+async def test_the_demo_community_plays_a_month_through_the_app(
+    page: Page, sandbox: Sandbox
+) -> None:
+    started = sandbox.clock.now()
+    answer = await page.post("demo", {"as": ASHA})
+    assert answer.status == 200, answer.json
+    channel = answer.json["channel"]
+    assert sandbox.clock.now() - started >= timedelta(days=30)
+    state = await page.state()
+    # All of it went in as Slack's requests, and the app took every one.
+    assert state["deliveries"] and all(d["status"] == 200 for d in state["deliveries"])
+    assert [d["what"] for d in state["deliveries"]].count("event message.channels") == len(
+        demo.CONVERSATION
+    )
+    said = texts(state["messages"][channel])
+    assert "made this channel the community of practice *Retrofitting social housing*" in said
+    assert said.count("has joined the channel") == len(demo.JOINS)
+    assert "Notes from Launch workshop" in said
+    assert "Notes from Case clinic: damp after insulation" in said
+    assert "Terms of reference" in said
+
+    # What the app made of the month: everyone joined through the app's eyes, six of seven
+    # posted, two meetings with five RSVPs going, a milestone marked done from its reminder.
+    health = next(e for e in state["ephemerals"] if "Community health" in str(e))
+    figures = json.dumps(health["blocks"])
+    assert "*Members:* 7 " in figures
+    assert "*Active:* 6 of 7 (86%)" in figures
+    assert "*Meetings held:* 2, attendance 5" in figures
+    assert "*Milestones:* 1 done \\u00b7 1 due \\u00b7 0 overdue" in figures
+    dm = next(c for c in state["conversations"] if c["kind"] == "app")
+    pictures = [
+        f for f in state["files"] if f["channel"] == dm["id"] and f["name"].endswith(".png")
+    ]
+    assert {f["title"] for f in pictures} >= {"Members and activity over time", "Stakeholder map"}
+    [report] = [f for f in state["files"] if f["name"].endswith(".md") and f["channel"] == dm["id"]]
+    async with page.http.get(f"{page.api}/files/{report['id']}") as response:
+        assert "Retrofitting social housing" in await response.text()
+
+    # A second demo makes a second community, in a channel of its own.
+    again = await page.post("demo", {"as": BEN})
+    assert again.status == 200 and again.json["channel"] != channel

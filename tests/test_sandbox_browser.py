@@ -2,7 +2,7 @@
 community's life as a person would, by typing and clicking in the page.
 
 Skipped, with the reason, where Chromium or Playwright is missing; `.ci/run` installs both.
-Set SANDBOX_SCREENSHOT=docs/sandbox.png to refresh the README's picture of the page.
+Set SANDBOX_SCREENSHOTS=docs to retake the README's pictures of the page (from the demo).
 """
 
 from __future__ import annotations
@@ -251,9 +251,7 @@ async def test_a_community_from_start_to_a_reminder_in_the_browser(
         timeline.locator(".message", has_text=reminder).locator("time.slack-date")
     ).to_have_text(f"{day} at {shown.strftime('%-I:%M %p')}")
 
-    for picture in (tmp_path / "sandbox.png", os.environ.get("SANDBOX_SCREENSHOT")):
-        if picture:
-            await page.screenshot(path=str(picture))
+    await page.screenshot(path=str(tmp_path / "sandbox.png"))
 
 
 async def test_files_and_canvases_are_readable_in_the_page(page: Any, sandbox: Sandbox) -> None:
@@ -426,3 +424,130 @@ async def test_block_kit_and_every_form_control_as_slack_would_send_them(
     assert values["guests"]["guests"]["selected_users"] == [CARMEN, NOOR]
     assert values["day"]["day"]["selected_date"] == "2027-02-01"
     assert values["start"]["start"]["selected_time"] == "14:30"
+
+
+async def start_housing(page: Any) -> None:
+    await type_in_composer(page, "/cop start")
+    start = page.get_by_role("dialog", name="Start a community")
+    await start.get_by_label("Domain, in one line").fill("Housing policy")
+    await start.get_by_role("button", name="Start").click()
+    await expect(start).to_be_hidden()
+    await expect(page.locator("#timeline")).to_contain_text("made this channel the community")
+
+
+async def health_figures(page: Any, count: int) -> Any:
+    """Asha's `count`th answer to /cop health in this channel."""
+    await type_in_composer(page, "/cop health")
+    answers = page.locator(".message.ephemeral", has_text="Community health")
+    await expect(answers).to_have_count(count)
+    return answers.last
+
+
+async def test_a_member_posts_and_cop_health_counts_it(page: Any, sandbox: Sandbox) -> None:
+    await start_housing(page)
+    await page.locator("#joiner").select_option(label="Ben Okafor")
+    await page.locator("#join-button").click()
+    await expect(page.locator("#timeline")).to_contain_text("@Ben has joined the channel")
+    await expect(await health_figures(page, 1)).to_contain_text("Active: 0 of")
+
+    # A week on, Ben says something in the channel; the app hears it as Slack's event.
+    await travel(page, "+1 week", 604800)
+    await page.locator("#viewer").select_option(label="Ben Okafor")
+    await type_in_composer(page, "Here is our <draft> & notes")
+    timeline = page.locator("#timeline")
+    said = timeline.locator(".message", has_text="Here is our <draft> & notes")
+    await expect(said.locator(".sender")).to_have_text("Ben Okafor")
+    await page.locator("#deliveries summary").click()
+    await expect(page.locator("#delivery-log")).to_contain_text("event message.channels → 200")
+    await page.locator("#deliveries summary").click()
+
+    # The timeline says which day each message is on: the start a week ago, Ben's today.
+    days = timeline.locator(".day-divider")
+    await expect(days).to_have_count(2)
+    await expect(days.last).to_have_text("Today")
+    week_ago = (sandbox.clock.now() - timedelta(days=7)).astimezone(ZoneInfo(BROWSER_ZONE))
+    await expect(days.first).to_contain_text(f"{week_ago:%A}, {week_ago:%B} ")
+
+    await page.locator("#viewer").select_option(label="Asha Raman")
+    figures = await health_figures(page, 2)
+    await expect(figures).to_contain_text("Active: 1 of")
+    await expect(figures).to_contain_text("Newcomers who haven't posted yet: 0")
+
+
+async def test_an_error_low_in_a_long_form_is_scrolled_into_view(
+    page: Any, sandbox: Sandbox
+) -> None:
+    bolt = sandbox.cultivate.bolt
+
+    @bolt.view("long_form")
+    async def refuse(ack: Any) -> None:
+        await ack(response_action="errors", errors={"q19": "Say a little more."})
+
+    blocks = [
+        {
+            "type": "input",
+            "block_id": f"q{n}",
+            "label": {"type": "plain_text", "text": f"Question {n}"},
+            "element": {"type": "plain_text_input", "action_id": f"q{n}", "multiline": True},
+        }
+        for n in range(20)
+    ]
+    await bolt.client.views_open(
+        trigger_id=sandbox.requests.trigger_id(ASHA),
+        view={
+            "type": "modal",
+            "callback_id": "long_form",
+            "title": {"type": "plain_text", "text": "A long form"},
+            "submit": {"type": "plain_text", "text": "Save"},
+            "blocks": blocks,
+        },
+    )
+    form = page.get_by_role("dialog", name="A long form")
+    await form.get_by_label("Question 0", exact=True).fill("A start")
+    last = form.get_by_label("Question 19", exact=True)
+    await expect(last).not_to_be_in_viewport()
+    await form.get_by_role("button", name="Save").click()
+    await expect(form.get_by_role("alert")).to_have_text("Say a little more.")
+    await expect(form.get_by_role("alert")).to_be_in_viewport()
+    await expect(last).to_be_focused()
+
+
+async def test_the_demo_community_in_one_click(page: Any, sandbox: Sandbox) -> None:
+    started = sandbox.clock.now()
+    await page.get_by_role("button", name="Demo community").click()
+    note = page.locator("#composer-note")
+    await expect(note).to_contain_text("The demo community has had its month", timeout=180_000)
+    assert sandbox.clock.now() - started >= timedelta(days=30)
+    await expect(page.locator("#title")).to_have_text("# retrofit-housing")
+    timeline = page.locator("#timeline")
+    await expect(timeline).to_contain_text("Notes from Case clinic: damp after insulation")
+    assert await timeline.locator(".day-divider").count() > 20  # a month of days, each named
+
+    # /cop health's figures, as the demo's coordinator (Asha) sees them in the channel.
+    figures = timeline.locator(".message.ephemeral", has_text="Community health")
+    await expect(figures).to_contain_text("Members: 7 ")
+    await expect(figures).to_contain_text("Active: 6 of 7 (86%)")
+    await expect(figures).to_contain_text("Meetings held: 2, attendance 5")
+    await expect(figures).to_contain_text("Milestones: 1 done · 1 due · 0 overdue")
+    pictures = os.environ.get("SANDBOX_SCREENSHOTS")
+    if pictures:
+        await figures.scroll_into_view_if_needed()
+        await page.screenshot(path=str(Path(pictures) / "sandbox.png"))
+
+    # The health pictures and the sponsor report, in her messages with the app.
+    await page.locator("[data-app=messages]").click()
+    await expect(timeline).to_contain_text("pictures of its health")
+    report = timeline.locator(
+        ".file-card", has_text="report for participating organisations (Markdown)"
+    )
+    await expect(report).to_be_visible()
+    await timeline.locator(".file-card", has_text="Members and activity over time").last.click()
+    reader = page.get_by_role("dialog", name="Members and activity over time")
+    await expect(reader.locator("img")).to_be_visible()
+    if pictures:
+        await page.screenshot(path=str(Path(pictures) / "sandbox-health.png"))
+    await reader.get_by_role("button", name="Close").click()
+    await report.click()
+    await expect(page.get_by_role("dialog", name=re.compile("report"))).to_contain_text(
+        "Retrofitting social housing"
+    )

@@ -9,6 +9,7 @@ POST /sandbox/api/close          {as, view_id, all}: Cancel (back one view) or X
 POST /sandbox/api/join           {as, channel}: this person joins the channel
 POST /sandbox/api/home           {as}: open the app's Home tab
 POST /sandbox/api/travel         {seconds}: move the sandbox's clock forward
+POST /sandbox/api/demo           {as}: a community with a month of made-up history, run by them
 GET  /sandbox/api/files/{id}     an uploaded file's content
 
 The API changes state only for JSON bodies from this machine's own address: a page on another
@@ -18,6 +19,7 @@ foreign Host header (DNS rebinding) is turned away.
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,6 +28,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from bot.sandbox.demo import Demo
 from bot.sandbox.sandbox import SANDBOX_PATH, Sandbox, SandboxError
 from bot.sandbox.state import seen_by
 
@@ -61,6 +64,8 @@ async def _json(request: web.Request) -> dict[str, Any]:
 
 
 def add_routes(web_app: web.Application, sandbox: Sandbox) -> None:
+    demo_lock = asyncio.Lock()
+
     async def page(_: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
@@ -73,6 +78,11 @@ def add_routes(web_app: web.Application, sandbox: Sandbox) -> None:
             return web.json_response(await act(await _json(request)))
 
         return handle
+
+    async def demo(body: dict[str, Any]) -> dict[str, Any]:
+        async with demo_lock:  # one month at a time: two would interleave their clocks
+            result = await Demo(sandbox, sandbox.person_id(body.get("as") or DEFAULT_VIEWER)).run()
+        return {"channel": result.channel_id, "now": sandbox.clock.now().timestamp()}
 
     async def file(request: web.Request) -> web.Response:
         with sandbox.workspace.lock:
@@ -153,6 +163,7 @@ def add_routes(web_app: web.Application, sandbox: Sandbox) -> None:
         ),
         ("POST", f"{SANDBOX_PATH}/api/home", post(lambda b: sandbox.open_home(b.get("as")))),
         ("POST", f"{SANDBOX_PATH}/api/travel", post(lambda b: sandbox.travel(b.get("seconds")))),
+        ("POST", f"{SANDBOX_PATH}/api/demo", post(demo)),
     ]
     for method, path, handler in routes:
         web_app.router.add_route(method, path, _local_only(handler))

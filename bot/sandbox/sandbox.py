@@ -12,9 +12,11 @@ production, and after each jump the sandbox runs it until nothing more is due.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
+import secrets
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
@@ -31,11 +33,12 @@ from bot.app import Cultivate, create_app
 from bot.clock import ManualClock
 from bot.dispatch import Dispatcher
 from bot.fakeslack import FakeSlack, SlackRequests, Workspace, element_action, state_values
-from bot.fakeslack.workspace import TEAM_ID
+from bot.fakeslack.workspace import BOT_USER_ID, TEAM_ID, Channel
 from bot.runtime import Runtime
 from bot.scheduler import create_scheduler
-from bot.server import EVENTS_PATH, create_web_app
+from bot.server import EVENT_TASK, EVENTS_PATH, create_web_app
 from bot.settings import Settings
+from bot.text import escape
 from handlers.cop import COMMAND
 from storage.db import Database
 from storage.repositories.teams import teams_other_than
@@ -49,6 +52,11 @@ APP_MESSAGES = "app"  # the page's name for the person's direct messages with th
 LOG_LENGTH = 100
 SLACK_WAITS_SECONDS = 3  # for the app's answer to a request, before showing an error
 GIVE_UP_SECONDS = 30
+# Slack sends a `message` event only for the kinds of conversation the app subscribes to in
+# manifest.yml (tests/test_sandbox.py checks they agree), and only where the bot is a member.
+MESSAGE_EVENTS = {"channel": "message.channels", "group": "message.groups"}
+# The name of the task in which Bolt runs a listener on after its ack.
+BOLT_LISTENER_TASK = "run_ack_function_asynchronously"
 
 
 class SandboxError(Exception):
@@ -146,6 +154,8 @@ class Sandbox:
             response_url_base=slack.response_url_base,
         )
         self.deliveries: deque[Delivery] = deque(maxlen=LOG_LENGTH)
+        self._run = secrets.token_hex(4).upper()
+        self._events = 0
         self.base_url = ""  # set once the HTTP server is listening
 
     @property
@@ -179,6 +189,13 @@ class Sandbox:
             log.info("the app answered %s with %d", what, reply.status)
         return reply
 
+    def _event_callback(self, event: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        """An Events API delivery with an event_id no earlier run used: the app records every
+        id it has handled, in the database the sandbox keeps between runs, and would take an
+        id seen before for Slack's redelivery of that event and skip it."""
+        self._events += 1
+        return self.requests.event_callback(event, event_id=f"Ev{self._run}{self._events:06d}")
+
     # -- what a person does ------------------------------------------------------------------
 
     def person_id(self, user_id: Any) -> str:
@@ -207,17 +224,7 @@ class Sandbox:
         if not typed:
             raise SandboxError("type a message, or a command such as /cop help")
         if not typed.startswith("/"):
-            with self.workspace.lock:
-                self.workspace.add_message(
-                    channel_id,
-                    {
-                        "type": "message",
-                        "user": user_id,
-                        "text": typed,
-                        "ts": self.workspace.next_ts(),
-                    },
-                )
-            return {"posted": True}
+            return await self.say(user_id, channel_id, typed)
         command, _, rest = typed.partition(" ")
         if command not in COMMANDS:
             raise SandboxError(f"{command} is not a command this app has. Try {COMMAND} help.")
@@ -230,6 +237,43 @@ class Sandbox:
         if reply.status == 200:
             self.slack.answer_command(channel_id, user_id, reply.body)
         return {"status": reply.status}
+
+    async def say(self, user_id: str, channel_id: str, text: str) -> dict[str, Any]:
+        """A plain message: it appears in the conversation, and the app hears of it as Slack
+        tells it, a `message` event for each channel it is in and subscribed to. Slack escapes
+        `&`, `<` and `>` in what a person types (a typed `<!channel>` is text, not a ping)."""
+        text = escape(text)
+        with self.workspace.lock:
+            channel = self.workspace.channel(channel_id)
+            assert channel is not None  # checked by _conversation
+            ts = self.workspace.next_ts()
+            self.workspace.add_message(
+                channel_id, {"type": "message", "user": user_id, "text": text, "ts": ts}
+            )
+            channel_type = _channel_type(channel)
+            hears = BOT_USER_ID in channel.members and channel_type in MESSAGE_EVENTS
+        if not hears:
+            return {"posted": True, "status": None}
+        event = {
+            "type": "message",
+            "channel": channel_id,
+            "user": user_id,
+            "text": text,
+            "ts": ts,
+            "event_ts": ts,
+            "team": TEAM_ID,
+            "channel_type": channel_type,
+        }
+        reply = await self._send(
+            f"event {MESSAGE_EVENTS[channel_type]}", self._event_callback(event)
+        )
+        return {"posted": True, "status": reply.status}
+
+    async def settle(self) -> None:
+        """Wait until the app has finished what it does after its acks: the events it took and
+        the listeners Bolt runs on after answering, so the clock moves on only after them."""
+        while running := [t for t in asyncio.all_tasks() if _app_at_work(t) and not t.done()]:
+            await asyncio.wait(running)
 
     async def act(
         self,
@@ -373,7 +417,7 @@ class Sandbox:
             "channel_type": "G" if found.is_private else "C",
             "team": TEAM_ID,
         }
-        reply = await self._send("event member_joined_channel", self.requests.event_callback(event))
+        reply = await self._send("event member_joined_channel", self._event_callback(event))
         return {"status": reply.status}
 
     async def open_home(self, user: Any) -> dict[str, Any]:
@@ -390,7 +434,7 @@ class Sandbox:
         }
         if home is not None:
             event["view"] = home
-        reply = await self._send("event app_home_opened", self.requests.event_callback(event))
+        reply = await self._send("event app_home_opened", self._event_callback(event))
         return {"status": reply.status}
 
     async def travel(self, seconds: Any) -> dict[str, Any]:
@@ -406,6 +450,21 @@ class Sandbox:
             Delivery(now.timestamp(), f"time travel +{_duration(delta)}: {sent} sent", 200)
         )
         return {"now": now.timestamp(), "sent": sent}
+
+
+def _channel_type(channel: Channel) -> str:
+    """The `channel_type` of a message event in this conversation, as Slack names it."""
+    if channel.is_im:
+        return "im"
+    if channel.is_mpim:
+        return "mpim"
+    return "group" if channel.is_private else "channel"
+
+
+def _app_at_work(task: asyncio.Task[Any]) -> bool:
+    return task.get_name() == EVENT_TASK or getattr(task.get_coro(), "__qualname__", "").endswith(
+        BOLT_LISTENER_TASK
+    )
 
 
 def _answers(values: Any) -> dict[str, dict[str, Any]]:

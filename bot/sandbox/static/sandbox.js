@@ -151,6 +151,14 @@
     return { "-1": "yesterday", 0: "today", 1: "tomorrow" }[difference] || null;
   }
 
+  function dayLabel(date) {
+    const relative = relativeDay(date);
+    if (relative) return relative[0].toUpperCase() + relative.slice(1);
+    const sameYear = fmt({ year: "numeric" }).format(date) === fmt({ year: "numeric" }).format(new Date(state.now * 1000));
+    const day = `${fmt({ weekday: "long" }).format(date)}, ${fmt({ month: "long" }).format(date)} ${ordinal(Number(fmt({ day: "numeric" }).format(date)))}`;
+    return sameYear ? day : `${day}, ${fmt({ year: "numeric" }).format(date)}`;
+  }
+
   function ago(date) {
     const seconds = Math.round(state.now - date.getTime() / 1000);
     const past = seconds >= 0;
@@ -611,12 +619,23 @@
       const result = await perform("/submit", { as: viewer, view_id: view.id, values: drafts[view.id] || {} });
       viewErrors[view.id] = result.errors || {};
       shown.modal = null;
-      if (Object.keys(viewErrors[view.id]).length) say("The form has a problem: see the message under the field.", true);
+      const problems = Object.keys(viewErrors[view.id]).length;
+      if (problems) say("The form has a problem: see the message under the field.", true);
       else if (result.status === 200) say("");
       await refresh();
+      if (problems) showFirstError();
     } catch {
       // `perform` has said what went wrong
     }
+  }
+
+  function showFirstError() {
+    // The field may be far down a long form: bring it into view, and put the caret in it.
+    const field = $("modal-layer").querySelector(".input-block.has-error");
+    if (!field) return;
+    field.scrollIntoView({ block: "center" });
+    const control = field.querySelector("input, textarea, select");
+    if (control) control.focus({ preventScroll: true });
   }
 
   // -- the reader: canvases and files ------------------------------------------------------------
@@ -833,7 +852,19 @@
         : "Nothing here yet. Type /cop help below to see what Cultivate can do."));
       return;
     }
-    timeline.replaceChildren(...entries.map(({ message, ephemeral }) => renderMessage(message, conv, ephemeral)));
+    // A line with the day before each day's first message, as Slack draws it: after a jump
+    // in time the times alone would not say which day they were on.
+    const drawn = [];
+    let day = null;
+    for (const { message, ephemeral } of entries) {
+      const date = new Date(Number(message.ts) * 1000);
+      if (localDay(date) !== day) {
+        day = localDay(date);
+        drawn.push(h("div", { class: "day-divider", role: "separator", dataset: { day: String(day) } }, h("span", { text: dayLabel(date) })));
+      }
+      drawn.push(renderMessage(message, conv, ephemeral));
+    }
+    timeline.replaceChildren(...drawn);
     if (nearBottom || shown.lastPlace !== JSON.stringify(place)) timeline.scrollTop = timeline.scrollHeight;
     shown.lastPlace = JSON.stringify(place);
   }
@@ -915,6 +946,22 @@
     const seconds = Number(button.dataset.travel);
     perform("/travel", { seconds }, { note: (r) => `Travelled ${button.textContent.slice(1)}: ${r.sent} scheduled message${r.sent === 1 ? "" : "s"} sent.` }).catch(() => {});
   }));
+
+  $("demo").addEventListener("click", async () => {
+    const button = $("demo");
+    button.disabled = true;
+    say("Playing a month of a community through the app: people join, post, meet and answer its forms…");
+    try {
+      const result = await perform("/demo", { as: viewer }, {
+        note: () => "The demo community has had its month: /cop health and /cop report are in your messages with Cultivate.",
+      });
+      if (result.channel) { await refresh(); go({ kind: "channel", id: result.channel }); say("The demo community has had its month: /cop health and /cop report are in your messages with Cultivate."); }
+    } catch {
+      // `perform` has said what went wrong
+    } finally {
+      button.disabled = false;
+    }
+  });
 
   document.addEventListener("click", (e) => {
     const link = e.target.closest(".channel-link[data-channel]");
