@@ -70,7 +70,7 @@ def register_all(
     *,
     dispatcher: Dispatcher | None = None,
 ) -> CopCommand:
-    cop = CopCommand()
+    cop = CopCommand(runtime.database)
     if dispatcher is None:
         dispatcher = Dispatcher(runtime, senders, SingleWorkspace(app.client))
     registry = Registry(

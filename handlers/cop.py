@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -44,6 +44,14 @@ class CopRequest:
     respond: AsyncRespond
     logger: logging.Logger
     bot_user_id: str | None = None  # the app's own user in this workspace
+    record: CommunityRecord | None = None  # the channel's community, for `community=True`
+
+    @property
+    def community(self) -> CommunityRecord:
+        """The channel's community; only for subcommands registered with `community=True`."""
+        if self.record is None:
+            raise RuntimeError("this subcommand was registered without community=True")
+        return self.record
 
     async def tell(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Answer only the person who typed the command."""
@@ -69,20 +77,42 @@ class _Entry:
     handler: Subcommand
     summary: str
     usage: str
+    community: bool  # the channel must be a community; the request carries it
+    coordinators_only: str | None  # what only its coordinators may do, if anything
+
+
+def only_coordinators_can(what: str) -> str:
+    """The one wording of the "coordinators only" refusal: `what` is what they may do."""
+    return f"Only this community's coordinators can {what}."
 
 
 class CopCommand:
-    def __init__(self) -> None:
+    def __init__(self, database: Database) -> None:
+        self._database = database
         self._entries: dict[str, _Entry] = {}
         self._at_work = asyncio.Semaphore(AT_ONCE)
 
     def subcommand(
-        self, name: str, *, summary: str, usage: str | None = None
+        self,
+        name: str,
+        *,
+        summary: str,
+        usage: str | None = None,
+        community: bool = False,
+        coordinators_only: str | None = None,
     ) -> Callable[[Subcommand], Subcommand]:
+        """`community=True`: typed anywhere but a community's channel, the person is told how to
+        make it one and the handler is not called. `coordinators_only="close it"`: anyone but
+        its coordinators is told "Only this community's coordinators can close it." instead."""
+        if coordinators_only is not None:
+            community = True
+
         def add(handler: Subcommand) -> Subcommand:
             if name in self._entries or name == "help":
                 raise ValueError(f"/cop {name} is registered twice")
-            self._entries[name] = _Entry(handler, summary, usage or f"{COMMAND} {name}")
+            self._entries[name] = _Entry(
+                handler, summary, usage or f"{COMMAND} {name}", community, coordinators_only
+            )
             return handler
 
         return add
@@ -136,6 +166,14 @@ class CopCommand:
         )
         async with self._at_work:
             try:
+                if entry.community:
+                    record = await community_here(self._database, request)
+                    if record is None:
+                        return
+                    if entry.coordinators_only and not record.is_coordinator(request.user_id):
+                        await request.tell(only_coordinators_can(entry.coordinators_only))
+                        return
+                    request = replace(request, record=record)
                 await entry.handler(request)
             except Exception as error:  # a bug, or Slack refusing: the person must hear of it
                 await self._went_wrong(request, name, error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -14,6 +15,14 @@ from bot.services.communities import CommunityRecord
 from bot.settings import Settings
 from handlers.blocks import Block
 from handlers.cop import CopCommand
+from handlers.requests import (
+    ClickListener,
+    CommunityOfAction,
+    CommunityOfMetadata,
+    SubmissionListener,
+    wire_click,
+    wire_submission,
+)
 
 
 class Surface(StrEnum):
@@ -37,3 +46,30 @@ class Registry:
     settings: Settings  # what the deployment configured
     dispatcher: Dispatcher  # sends rows scheduled for "now" at once: `dispatcher.send_now(ids)`
     sections: list[CommunitySection] = field(default_factory=list)
+
+    def click(
+        self,
+        action_id: str | re.Pattern[str],
+        listener: ClickListener,
+        *,
+        community: CommunityOfAction | None = None,
+        coordinators_only: str | None = None,
+    ) -> None:
+        """Wire a module-level `listener(click)` to a button (see `handlers.requests`)."""
+        wire_click(
+            self, action_id, listener, community=community, coordinators_only=coordinators_only
+        )
+
+    def submission(
+        self,
+        callback_id: str | re.Pattern[str],
+        listener: SubmissionListener,
+        *,
+        community: CommunityOfMetadata | None = None,
+        coordinators_only: str | None = None,
+    ) -> None:
+        """Wire a module-level `listener(submission)` to a modal's save (see
+        `handlers.requests`)."""
+        wire_submission(
+            self, callback_id, listener, community=community, coordinators_only=coordinators_only
+        )

@@ -76,7 +76,7 @@ def registry_for(
     senders = Senders()
     registry = Registry(
         app=bolt,
-        cop=CopCommand(),
+        cop=CopCommand(database),
         senders=senders,
         runtime=runtime,
         settings=settings,

@@ -1,0 +1,292 @@
+"""What a listener is given, in place of Bolt's dozen keyword arguments.
+
+A feature's listeners are module-level functions taking one small request: a `Click` (a
+button, a select, an overflow) or a `Submission` (a modal saved). The request says who, in
+which team, carries the Web API client and the community the payload names, already loaded
+and checked against the request's team and user (`bot.services.access`), and can answer the
+person. The feature's `register()` only wires: `registry.click(...)`, `registry.submission(...)`.
+
+What every listener would otherwise write out by hand happens here, once: the ack of a click,
+reading the community id from the payload as forged until checked, and the "coordinators only"
+refusal, with one wording (`coordinators_only="close it"`: "Only this community's coordinators
+can close it.").
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock
+from bot.services.communities import CommunityRecord
+from bot.services.errors import NoCommunity
+from handlers.access import community_for, community_pressed
+from handlers.blocks import Block, metadata_of
+from handlers.cop import only_coordinators_can
+from handlers.views import tell_privately
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from handlers.registry import Registry
+
+# Where a payload carries its community's id: a function of the action (for a click) or of
+# the view's private_metadata (for a submission). Whatever it returns is checked, never trusted.
+CommunityOfAction = Callable[[dict[str, Any]], Any]
+CommunityOfMetadata = Callable[[dict[str, Any]], Any]
+
+
+def button_value(action: dict[str, Any]) -> Any:
+    """The community id is the button's value."""
+    return action.get("value")
+
+
+def action_suffix(action: dict[str, Any]) -> Any:
+    """The community id follows the action_id's last colon (`open_stage:12`)."""
+    return str(action.get("action_id", "")).rpartition(":")[2]
+
+
+def metadata_key(key: str = "community") -> CommunityOfMetadata:
+    """The community id is `key` in the view's private_metadata."""
+    return lambda metadata: metadata.get(key)
+
+
+@dataclass(frozen=True)
+class Click:
+    """A person pressed a button (or chose from a select) in a message, App Home or a modal.
+    Already acked: a click's answer, if any, goes to the person with `tell`."""
+
+    registry: Registry
+    team_id: str
+    user_id: str
+    action: dict[str, Any]
+    body: dict[str, Any]
+    client: AsyncWebClient
+    respond: AsyncRespond
+    logger: logging.Logger
+    record: CommunityRecord | None = None  # when wired with `community=`
+
+    @property
+    def value(self) -> str:
+        return str(self.action.get("value") or "")
+
+    @property
+    def trigger_id(self) -> str:
+        return str(self.body.get("trigger_id") or "")
+
+    @property
+    def channel_id(self) -> str | None:
+        """The conversation the button was in (None in App Home and modals)."""
+        channel = self.body.get("channel") or {}
+        return channel.get("id") if isinstance(channel, dict) else None
+
+    @property
+    def view(self) -> dict[str, Any]:
+        """The view the button sits in (a modal or App Home); {} in a message."""
+        return self.body.get("view") or {}
+
+    @property
+    def community(self) -> CommunityRecord:
+        """The checked community; only for listeners wired with `community=`."""
+        if self.record is None:
+            raise RuntimeError("this click was wired without community=")
+        return self.record
+
+    @property
+    def database(self) -> Database:
+        return self.registry.runtime.database
+
+    @property
+    def clock(self) -> Clock:
+        return self.registry.runtime.clock
+
+    async def tell(self, text: str, blocks: list[Block] | None = None) -> None:
+        """Answer only the person who clicked: ephemeral where the button was in a channel,
+        else a direct message."""
+        await tell_privately(
+            self.client, user_id=self.user_id, text=text, channel_id=self.channel_id, blocks=blocks
+        )
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A person saved a modal. Not yet acked: the listener answers with `close()`,
+    `errors(...)` or `ack(...)` (a new view) within Slack's 3 seconds, then does slow work."""
+
+    registry: Registry
+    team_id: str
+    user_id: str
+    view: dict[str, Any]
+    body: dict[str, Any]
+    client: AsyncWebClient
+    logger: logging.Logger
+    ack: AsyncAck
+    record: CommunityRecord | None = None  # when wired with `community=`
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The private_metadata we put on the view; {} if forged or not ours."""
+        return metadata_of(self.view)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return (self.view.get("state") or {}).get("values") or {}
+
+    @property
+    def block_ids(self) -> list[str]:
+        return [str(b["block_id"]) for b in self.view.get("blocks") or [] if b.get("block_id")]
+
+    @property
+    def first_block(self) -> str:
+        """Where an error that belongs to no one field is shown."""
+        inputs = [b for b in self.view.get("blocks") or [] if b.get("type") == "input"]
+        return str((inputs or self.view.get("blocks") or [{}])[0].get("block_id") or "")
+
+    @property
+    def community(self) -> CommunityRecord:
+        if self.record is None:
+            raise RuntimeError("this submission was wired without community=")
+        return self.record
+
+    @property
+    def database(self) -> Database:
+        return self.registry.runtime.database
+
+    @property
+    def clock(self) -> Clock:
+        return self.registry.runtime.clock
+
+    async def close(self) -> None:
+        await self.ack(response_action="clear")
+
+    async def errors(self, errors: dict[str, str]) -> None:
+        """Keep the form open with each message under its field; nothing is saved."""
+        await self.ack(response_action="errors", errors=errors)
+
+    async def refuse(self, message: str) -> None:
+        """Keep the form open with `message` on its first field; nothing is saved."""
+        await self.errors({self.first_block: message})
+
+    async def tell(self, text: str, blocks: list[Block] | None = None) -> None:
+        """A note to the person after the form has closed (a direct message)."""
+        await tell_privately(self.client, user_id=self.user_id, text=text, blocks=blocks)
+
+
+ClickListener = Callable[[Click], Awaitable[None]]
+SubmissionListener = Callable[[Submission], Awaitable[None]]
+
+
+def wire_click(
+    registry: Registry,
+    action_id: str | re.Pattern[str],
+    listener: ClickListener,
+    *,
+    community: CommunityOfAction | None = None,
+    coordinators_only: str | None = None,
+) -> None:
+    """Ack at once, load the community the action names (the person told privately if they
+    may not see it), refuse anyone but its coordinators when `coordinators_only` says what
+    only they may do, then call `listener`."""
+    if coordinators_only is not None and community is None:
+        raise ValueError("coordinators_only needs community= to know whose coordinators")
+
+    async def on_click(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        await ack()
+        click = Click(
+            registry=registry,
+            team_id=context.team_id or "",
+            user_id=body["user"]["id"],
+            action=action,
+            body=body,
+            client=client,
+            respond=respond,
+            logger=logger,
+        )
+        if community is not None:
+            record = await community_pressed(
+                registry.runtime.database,
+                client,
+                team_id=click.team_id,
+                user_id=click.user_id,
+                community_id=community(action),
+            )
+            if record is None:
+                return
+            if coordinators_only is not None and not record.is_coordinator(click.user_id):
+                await click.tell(only_coordinators_can(coordinators_only))
+                return
+            click = replace(click, record=record)
+        await listener(click)
+
+    on_click.__qualname__ = on_click.__name__ = f"click:{listener.__qualname__}"
+    registry.app.action(action_id)(on_click)
+
+
+def wire_submission(
+    registry: Registry,
+    callback_id: str | re.Pattern[str],
+    listener: SubmissionListener,
+    *,
+    community: CommunityOfMetadata | None = None,
+    coordinators_only: str | None = None,
+) -> None:
+    """Load the community the view's metadata names and check the person may see it (and is
+    a coordinator, when `coordinators_only` says what only they may do); refused, the form
+    stays open with the reason on its first field and nothing is saved. Then `listener`,
+    which acks."""
+    if coordinators_only is not None and community is None:
+        raise ValueError("coordinators_only needs community= to know whose coordinators")
+
+    async def on_submission(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        submission = Submission(
+            registry=registry,
+            team_id=context.team_id or "",
+            user_id=body["user"]["id"],
+            view=view,
+            body=body,
+            client=client,
+            logger=logger,
+            ack=ack,
+        )
+        if community is not None:
+            try:
+                record = await community_for(
+                    registry.runtime.database,
+                    client,
+                    team_id=submission.team_id,
+                    user_id=submission.user_id,
+                    community_id=community(submission.metadata),
+                )
+            except NoCommunity as refused:
+                await submission.refuse(f"{refused} Nothing was saved.")
+                return
+            if coordinators_only is not None and not record.is_coordinator(submission.user_id):
+                await submission.refuse(
+                    f"{only_coordinators_can(coordinators_only)} Nothing was saved."
+                )
+                return
+            submission = replace(submission, record=record)
+        await listener(submission)
+
+    on_submission.__qualname__ = on_submission.__name__ = f"submission:{listener.__qualname__}"
+    registry.app.view(callback_id)(on_submission)
