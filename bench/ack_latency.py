@@ -24,7 +24,7 @@ from bench.processes import (
     free_port,
     percentile,
 )
-from bot.fakeslack import FakeSlack, SlackRequests
+from fakeslack import FakeSlack, SlackRequests
 
 Request = tuple[str, dict[str, str]]
 

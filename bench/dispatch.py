@@ -24,11 +24,11 @@ from sqlalchemy import func, select
 
 from bench.processes import empty_database
 from bot.dispatch import Dispatcher, Due, Senders, SingleWorkspace
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.workspace import BOT_USER_ID, Channel
 from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
 from bot.slack_client import make_client
+from fakeslack import FakeSlack
+from fakeslack.workspace import BOT_USER_ID, Channel
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import ScheduledSend

@@ -43,8 +43,8 @@ def timed(step: str, function: Callable[..., Awaitable[Any]]) -> Callable[..., A
 
 
 def fake_slack(channels: int, urls: Any, done: Event) -> None:
-    from bot.fakeslack import FakeSlack
-    from bot.fakeslack.workspace import BOT_USER_ID, Channel
+    from fakeslack import FakeSlack
+    from fakeslack.workspace import BOT_USER_ID, Channel
 
     with FakeSlack() as slack:
         for n in range(channels):

@@ -25,7 +25,7 @@ from bench.processes import (
     free_port,
     percentile,
 )
-from bot.fakeslack import FakeSlack, SlackRequests
+from fakeslack import FakeSlack, SlackRequests
 
 CHANNEL = "C0HOUSING"
 

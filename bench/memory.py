@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from bench.processes import Process, empty_database, environment, free_port
-from bot.fakeslack import FakeSlack
+from fakeslack import FakeSlack
 
 
 async def main(database_url: str | None, idle: float) -> None:

@@ -180,7 +180,7 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 async def _run_sandbox(settings: Settings, database: Database) -> None:
-    from bot.sandbox.sandbox import NotASandboxDatabase, refuse_other_teams, running_sandbox
+    from sandbox.sandbox import NotASandboxDatabase, refuse_other_teams, running_sandbox
 
     try:
         await refuse_other_teams(database)

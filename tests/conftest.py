@@ -25,18 +25,18 @@ from sqlalchemy import text
 from bot.app import Cultivate as App
 from bot.app import create_app
 from bot.clock import ManualClock
-from bot.fakeslack import FakeSlack, SlackRequests
 from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
 from bot.server import EVENT_TASK, EVENTS_PATH, create_web_app
 from bot.settings import Settings, load_settings
+from fakeslack import FakeSlack, SlackRequests
 from storage.db import Database
 from storage.migrate import upgrade
 
 SIGNING_SECRET = "test-signing-secret"
 POSTGRES_SKIP = "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://127.0.0.1:5432/test)"
 
-# The seeded workspace of the fake Slack (bot/fakeslack/workspace.py).
+# The seeded workspace of the fake Slack (fakeslack/workspace.py).
 TEAM = "T0CULTIV8"
 ASHA, BEN, CARMEN, NOOR = "U0ASHA", "U0BEN", "U0CARMEN", "U0NOOR"
 HOUSING = "C0HOUSING"

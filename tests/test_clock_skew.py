@@ -16,8 +16,8 @@ from sqlmodel import select
 
 from bot.clock import SystemClock
 from bot.dispatch import Dispatcher, Due, Senders, SingleWorkspace
-from bot.fakeslack import FakeSlack
 from bot.runtime import Runtime
+from fakeslack import FakeSlack
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import ScheduledSend

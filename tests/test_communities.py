@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.fakeslack import FakeSlack
+from fakeslack import FakeSlack
 from storage.models import Community, Membership, StageRevision
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, TEAM, Cultivate
 

@@ -17,8 +17,8 @@ from sqlmodel import select
 from bot.app import SingleWorkspace
 from bot.clock import ManualClock
 from bot.dispatch import Dispatcher, Due, Senders
-from bot.fakeslack import FakeSlack
 from bot.runtime import Runtime
+from fakeslack import FakeSlack
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import ScheduledSend

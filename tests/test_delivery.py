@@ -17,11 +17,11 @@ from sqlmodel import select
 from bench.processes import ROOT, environment, free_port
 from bot.clock import ManualClock
 from bot.dispatch import Due
-from bot.fakeslack import FakeSlack
 from bot.inbox import Inbox
 from bot.pacing import ChannelPacer
-from bot.sandbox.sandbox import NotASandboxDatabase, refuse_other_teams
 from bot.slack_client import is_repeatable, make_client
+from fakeslack import FakeSlack
+from sandbox.sandbox import NotASandboxDatabase, refuse_other_teams
 from storage.db import Database
 from storage.models import ActivityDay, ProcessedEvent, ScheduledSend
 from storage.repositories import scheduled

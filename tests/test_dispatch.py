@@ -11,8 +11,8 @@ from sqlmodel import select
 
 from bot.clock import ManualClock
 from bot.dispatch import Dispatcher, Drop, Due
-from bot.fakeslack import FakeSlack
 from bot.runtime import Runtime
+from fakeslack import FakeSlack
 from storage.db import Database
 from storage.models import ScheduledSend
 from storage.repositories import scheduled

@@ -14,9 +14,9 @@ from sqlmodel import select
 
 from bot.catalogue import SETUP_STAGES, TERMS_OF_REFERENCE, Kind
 from bot.clock import ManualClock
-from bot.fakeslack import FakeSlack
 from bot.services.document import docx_text
 from bot.services.writing import INLINE
+from fakeslack import FakeSlack
 from storage.models import Community, MeetingOccurrence
 from storage.repositories import stages as stage_rows
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate

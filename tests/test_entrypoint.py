@@ -15,7 +15,7 @@ import pytest
 
 from bench.processes import ROOT, Process, environment, free_port
 from bot.__main__ import _drain
-from bot.fakeslack import FakeSlack, SlackRequests
+from fakeslack import FakeSlack, SlackRequests
 from tests.conftest import ASHA, SIGNING_SECRET
 
 TOKEN = "xoxb-process-secret-token"

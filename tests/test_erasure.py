@@ -13,10 +13,10 @@ from sqlmodel import SQLModel
 
 from bot.catalogue import ROLES
 from bot.clock import ManualClock
-from bot.fakeslack import FakeSlack
 from bot.services import health
 from bot.services.erasure import NOT_PEOPLE, PERSON_COLUMNS
 from bot.stand_ins import is_erased
+from fakeslack import FakeSlack
 from storage.db import Database
 from storage.models import KnowledgeCapture, MemberProfile, Membership, Rsvp
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate

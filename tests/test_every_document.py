@@ -26,8 +26,6 @@ from bot.answers import is_answered, stage_errors
 from bot.catalogue import SCOPE, SETUP_STAGES, Field, Kind, Question
 from bot.clock import ManualClock
 from bot.dispatch import Dispatcher, Senders, SingleWorkspace
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.checks import check_message, check_view
 from bot.runtime import Runtime
 from bot.services import closure as closing
 from bot.services import report
@@ -39,6 +37,8 @@ from bot.services.milestones import today_for
 from bot.services.pictures import draw_all
 from bot.services.terms import build as build_terms
 from bot.text import calendar_date, markdown_escape
+from fakeslack import FakeSlack
+from fakeslack.checks import check_message, check_view
 from handlers import FEATURES
 from handlers.closure import celebration_text
 from handlers.cop import CopCommand

@@ -15,8 +15,8 @@ from bot.app import create_app
 from bot.catalogue import SCOPE
 from bot.clock import ManualClock
 from bot.dispatch import Due
-from bot.fakeslack import FakeSlack
 from bot.runtime import Runtime
+from fakeslack import FakeSlack
 from storage.db import Database
 from storage.models import ScheduledSend
 from storage.repositories import scheduled

@@ -19,8 +19,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.fakeslack import FakeSlack, SlackRequests, Workspace, state_values
-from bot.fakeslack.checks import check_blocks, check_view
+from fakeslack import FakeSlack, SlackRequests, Workspace, state_values
+from fakeslack.checks import check_blocks, check_view
 
 SECRET = "test-signing-secret"
 FIXED_NOW = 1700000000.0001  # 2023-11-14: London on GMT, Sydney on daylight time

@@ -23,11 +23,11 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.clock import SystemClock
-from bot.fakeslack import FakeSlack, SlackRequests
 from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
 from bot.server import EVENTS_PATH, create_web_app
 from bot.services.communities import start_community
+from fakeslack import FakeSlack, SlackRequests
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Community, ScheduledSend, StageRevision

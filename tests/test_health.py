@@ -14,13 +14,13 @@ import pytest
 
 from bot.catalogue import GOVERNANCE
 from bot.clock import ManualClock
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.workspace import UploadedFile
 from bot.services import health, members, rhythm
 from bot.services.communities import community_by_id
 from bot.services.members import Level
 from bot.services.rhythm import MeetingHeld
 from bot.services.stages import save_list_item
+from fakeslack import FakeSlack
+from fakeslack.workspace import UploadedFile
 from storage.repositories import stages as stage_rows
 from tests.conftest import ASHA, BEN, CARMEN, NOOR, TEAM, Cultivate
 from tests.test_communities import start_community

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.fakeslack import FakeSlack
+from fakeslack import FakeSlack
 from tests.conftest import ASHA, BEN, CARMEN, Cultivate
 from tests.test_communities import start_community
 

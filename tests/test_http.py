@@ -9,8 +9,8 @@ import time
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from bot.fakeslack import FakeSlack
 from bot.server import create_web_app
+from fakeslack import FakeSlack
 from handlers.cop import AT_ONCE, CopRequest
 from storage.db import Database
 from storage.models import Community

@@ -16,7 +16,7 @@ import aiohttp
 from sqlmodel import col, func, select
 
 from bench.processes import Process
-from bot.fakeslack import FakeSlack
+from fakeslack import FakeSlack
 from storage.db import Database
 from storage.models import Membership, ProcessedEvent, ScheduledSend
 from tests.conftest import BEN, HOUSING, eventually

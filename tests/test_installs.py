@@ -15,11 +15,11 @@ from sqlmodel import select
 from bot.app import create_app
 from bot.clock import ManualClock
 from bot.dispatch import Dispatcher
-from bot.fakeslack import FakeSlack, SlackRequests
 from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
 from bot.server import EVENTS_PATH, create_web_app
 from bot.settings import load_settings
+from fakeslack import FakeSlack, SlackRequests
 from storage.db import Database
 from storage.models import Installation, ScheduledSend
 from storage.repositories import scheduled

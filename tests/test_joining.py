@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.catalogue import MEMBERS, ROLES, WAYS_OF_WORKING
 from bot.clock import ManualClock
-from bot.fakeslack import Call, FakeSlack
+from fakeslack import Call, FakeSlack
 from storage.models import JoinRequest
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
 from tests.test_communities import start_community

@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import select
 
 from bot.catalogue import GOVERNANCE, SCOPE
-from bot.fakeslack import FakeSlack
 from bot.services.communities import community_in_channel
 from bot.services.lifecycle import is_closed
+from fakeslack import FakeSlack
 from storage.models import Community, ScheduledSend
 from tests.conftest import ASHA, BEN, HOUSING, TEAM, Cultivate, eventually
 from tests.test_closure import (  # noqa: F401 (community: a fixture)

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 from bot.catalogue import LAUNCH_AGENDA, ROLES, SCOPE, TERMS_OF_REFERENCE, stage
-from bot.fakeslack import FakeSlack
 from bot.services.document import docx_text
+from fakeslack import FakeSlack
 from storage.models import Community, TermsAgreement
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
 from tests.test_communities import start_community

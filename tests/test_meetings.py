@@ -14,9 +14,9 @@ from sqlmodel import col, select
 
 from bot.catalogue import ROLES
 from bot.clock import ManualClock
-from bot.fakeslack import FakeSlack
 from bot.services.errors import EditConflict
 from bot.services.meetings import edit_meeting
+from fakeslack import FakeSlack
 from storage.models import Meeting, MeetingOccurrence, Rsvp, ScheduledSend
 from storage.repositories import meetings as meetings_repository
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from bot.catalogue import GOVERNANCE
 from bot.clock import ManualClock
-from bot.fakeslack import FakeSlack
+from fakeslack import FakeSlack
 from storage.models import ScheduledSend, StageRevision
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, Cultivate
 from tests.test_communities import start_community

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.clock import ManualClock
-from bot.fakeslack import FakeSlack
+from fakeslack import FakeSlack
 from tests.conftest import BEN, Cultivate
 from tests.test_communities import start_community
 from tests.test_welcomes import joined

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.fakeslack import FakeSlack
 from bot.pacing import ChannelPacer, PacedWebClient
+from fakeslack import FakeSlack
 
 
 class FakeTime:

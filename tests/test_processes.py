@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from bench.processes import SIGNING_SECRET, Process, environment, free_port
-from bot.fakeslack import FakeSlack, SlackRequests
+from fakeslack import FakeSlack, SlackRequests
 from storage.db import Database
 from tests.conftest import ASHA, HOUSING, POSTGRES_SKIP, eventually
 

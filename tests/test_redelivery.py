@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import ManualClock
-from bot.fakeslack import FakeSlack
 from bot.housekeeping import forget_old_events
+from fakeslack import FakeSlack
 from tests.conftest import ASHA, Cultivate
 
 

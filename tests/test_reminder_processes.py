@@ -20,7 +20,7 @@ import pytest
 from sqlmodel import select
 
 from bench.processes import ROOT, Process, free_port
-from bot.fakeslack import FakeSlack, SlackRequests
+from fakeslack import FakeSlack, SlackRequests
 from storage.db import Database
 from storage.models import ScheduledSend
 from tests.conftest import ASHA, HOUSING, SIGNING_SECRET

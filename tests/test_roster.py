@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import col, select
 
 from bot.clock import ManualClock
-from bot.fakeslack import FakeSlack
+from fakeslack import FakeSlack
 from storage.models import ActivityDay, Membership
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
 from tests.test_communities import start_community

@@ -20,11 +20,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import ManualClock
 from bot.dispatch import DELIVERY_FAILED
-from bot.fakeslack import SlackRequests
-from bot.sandbox import Sandbox, demo, running_sandbox
-from bot.sandbox.api import STATIC
-from bot.sandbox.sandbox import MESSAGE_EVENTS
 from bot.settings import SANDBOX_DATABASE_URL, load_sandbox_settings
+from fakeslack import SlackRequests
+from sandbox import Sandbox, demo, running_sandbox
+from sandbox.api import STATIC
+from sandbox.sandbox import MESSAGE_EVENTS
 from storage.db import Database
 from storage.repositories import scheduled
 from tests.conftest import ASHA, BEN, HOUSING, TEAM

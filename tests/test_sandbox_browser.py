@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.sandbox import Sandbox, running_sandbox
 from bot.settings import load_sandbox_settings
+from sandbox import Sandbox, running_sandbox
 from storage.db import Database
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR
 

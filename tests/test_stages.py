@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.catalogue import GOVERNANCE, ROLES, SCOPE, SETUP_STAGES, Kind, Question, Stage
-from bot.fakeslack import FakeSlack
+from fakeslack import FakeSlack
 from storage.models import StageRevision
 from tests.conftest import ASHA, BEN, NOOR, Cultivate
 from tests.test_communities import start_community

@@ -16,9 +16,9 @@ from sqlmodel import col, select
 
 from bot.catalogue import ROLES, SCOPE
 from bot.clock import ManualClock
-from bot.fakeslack import Call, FakeSlack
 from bot.services import lifecycle, sustaining, welcomes
 from bot.services.communities import CommunityRecord
+from fakeslack import Call, FakeSlack
 from storage.models import Perspective, ScheduledSend
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
 from tests.test_communities import start_community

@@ -14,12 +14,12 @@ from sqlmodel import select
 
 from bot.app import create_app
 from bot.clock import ManualClock
-from bot.fakeslack import FakeSlack
 from bot.installations import InstalledWorkspaces
 from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
 from bot.settings import load_settings
 from bot.tokens import TokenCipher, TokenKeyError, rotate_keys
+from fakeslack import FakeSlack
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Installation

@@ -18,12 +18,12 @@ from sqlmodel import col, select
 from bot.app import create_app
 from bot.catalogue import SCOPE, WAYS_OF_WORKING, Stage
 from bot.clock import ManualClock
-from bot.fakeslack import Call, FakeSlack
 from bot.server import create_web_app
 from bot.services.communities import community_by_id
 from bot.services.meetings import create_meeting
 from bot.services.stages import save_answers, save_list_item
 from bot.services.welcomes import CHECK_IN, GREETING, INTRODUCTION, NUDGE, WELCOME_DM
+from fakeslack import Call, FakeSlack
 from storage.models import MemberProfile, Membership, ScheduledSend
 from tests.conftest import (
     ASHA,

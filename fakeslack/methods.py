@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bot.fakeslack.workspace import (
+from fakeslack.workspace import (
     APP_ID,
     BOT_ID,
     BOT_USER_ID,

@@ -3,6 +3,6 @@
 `python -m bot` opens it when no Slack credential is set (`python -m bot sandbox` always).
 """
 
-from bot.sandbox.sandbox import SANDBOX_PATH, Sandbox, SandboxError, running_sandbox
+from sandbox.sandbox import SANDBOX_PATH, Sandbox, SandboxError, running_sandbox
 
 __all__ = ["SANDBOX_PATH", "Sandbox", "SandboxError", "running_sandbox"]

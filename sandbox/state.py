@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from bot.fakeslack.workspace import BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, TEAM_NAME, Channel
-from bot.sandbox.sandbox import COMMANDS, Sandbox
+from fakeslack.workspace import BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, TEAM_NAME, Channel
+from sandbox.sandbox import COMMANDS, Sandbox
 
 SHOWN_REFUSALS = 20
 

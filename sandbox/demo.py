@@ -17,8 +17,8 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.fakeslack.workspace import BOT_USER_ID, Channel, Person
-from bot.sandbox.sandbox import Sandbox, SandboxError
+from fakeslack.workspace import BOT_USER_ID, Channel, Person
+from sandbox.sandbox import Sandbox, SandboxError
 
 BETWEEN_MESSAGES = timedelta(minutes=97)
 DEMO_NAME = "Retrofitting social housing"

@@ -24,10 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.fakeslack.checks import check_call, check_message
-from bot.fakeslack.faults import Faults, HttpFault
-from bot.fakeslack.methods import Refused, SlackError, SlackMethods
-from bot.fakeslack.workspace import Canvas, ResponseTarget, UploadedFile, Workspace
+from fakeslack.checks import check_call, check_message
+from fakeslack.faults import Faults, HttpFault
+from fakeslack.methods import Refused, SlackError, SlackMethods
+from fakeslack.workspace import Canvas, ResponseTarget, UploadedFile, Workspace
 
 logger = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from bot.sandbox.demo import Demo
-from bot.sandbox.sandbox import SANDBOX_PATH, Sandbox, SandboxError
-from bot.sandbox.state import seen_by
+from sandbox.demo import Demo
+from sandbox.sandbox import SANDBOX_PATH, Sandbox, SandboxError
+from sandbox.state import seen_by
 
 STATIC = Path(__file__).parent / "static"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})

@@ -3,8 +3,8 @@
 Used by the tests, and by the browser sandbox mode, so the app can run with no slack.com.
 """
 
-from bot.fakeslack.requests import SlackRequests, element_action, state_values
-from bot.fakeslack.server import Call, FakeSlack
-from bot.fakeslack.workspace import Workspace
+from fakeslack.requests import SlackRequests, element_action, state_values
+from fakeslack.server import Call, FakeSlack
+from fakeslack.workspace import Workspace
 
 __all__ = ["Call", "FakeSlack", "SlackRequests", "Workspace", "element_action", "state_values"]

@@ -32,13 +32,13 @@ from sqlalchemy.engine import make_url
 from bot.app import Cultivate, create_app
 from bot.clock import ManualClock
 from bot.dispatch import Dispatcher
-from bot.fakeslack import FakeSlack, SlackRequests, Workspace, element_action, state_values
-from bot.fakeslack.workspace import BOT_USER_ID, TEAM_ID, Channel
 from bot.runtime import Runtime
 from bot.scheduler import create_scheduler
 from bot.server import EVENT_TASK, EVENTS_PATH, create_web_app
 from bot.settings import Settings
 from bot.text import escape
+from fakeslack import FakeSlack, SlackRequests, Workspace, element_action, state_values
+from fakeslack.workspace import BOT_USER_ID, TEAM_ID, Channel
 from handlers.cop import COMMAND
 from storage.db import Database
 from storage.repositories.teams import teams_other_than
@@ -514,7 +514,7 @@ async def running_sandbox(
     Listens on `settings.port` (0 picks a free one). Only on this machine: the page can act as
     anyone in the workspace, so it is not offered to the network.
     """
-    from bot.sandbox.api import add_routes
+    from sandbox.api import add_routes
 
     if not settings.sandbox:
         raise ValueError("running_sandbox needs sandbox settings (load_sandbox_settings)")

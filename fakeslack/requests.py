@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.fakeslack.workspace import (
+from fakeslack.workspace import (
     APP_ID,
     BOT_ID,
     BOT_USER_ID,
