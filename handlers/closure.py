@@ -1,7 +1,7 @@
 """`/cop close`, `/cop archive`, `/cop export`: closing a community, capturing what its members
 learned, the celebration, the archive, sub-communities, and archiving the channel.
 
-The services decide and store (`bot.services.closure`, `archive`, `splitting`, `lifecycle`);
+The services decide and store (`bot.services.closure`, `archive`, `splitting`, `communities.is_closed`);
 this module draws the forms and messages and talks to Slack.
 """
 
@@ -21,10 +21,14 @@ from bot.dispatch import Drop, Due
 from bot.services import closure as closing
 from bot.services.archive import CommunityArchive, compile_archive, render_json
 from bot.services.archive import build as build_archive
-from bot.services.communities import CommunityRecord, community_by_id, community_in_channel
+from bot.services.communities import (
+    CommunityRecord,
+    community_by_id,
+    community_in_channel,
+    is_closed,
+)
 from bot.services.document import to_markdown, upload_files
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
-from bot.services.lifecycle import is_closed
 from bot.services.milestones import today_for
 from bot.services.splitting import (
     MAX_SUBCOMMUNITIES,

@@ -12,8 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services.communities import CommunityRecord
-from bot.services.lifecycle import CLOSED, is_closed
+from bot.services.communities import CLOSED, CommunityRecord, is_closed
 from bot.text import escape
 from handlers.access import community_pressed
 from handlers.blocks import Block, context, modal, section

@@ -3,9 +3,8 @@ documents' Gaps section lists (`bot.services.writing.gaps`), so the two never di
 
 from __future__ import annotations
 
-from bot.services.communities import CommunityRecord
+from bot.services.communities import CommunityRecord, is_closed
 from bot.services.document import Line, Person, Strong
-from bot.services.lifecycle import is_closed
 from bot.services.writing import gaps
 from bot.text import escape, mention
 from handlers.blocks import Block, section

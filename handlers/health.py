@@ -12,8 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.catalogue import GOVERNANCE
 from bot.clock import Clock
 from bot.dispatch import Drop, Due
-from bot.services import health, lifecycle, sustaining
-from bot.services.communities import CommunityRecord
+from bot.services import health, sustaining
+from bot.services.communities import CommunityRecord, is_closed
 from bot.services.development import Development, development
 from bot.services.errors import NoCommunity
 from bot.services.health import HealthFigures, Period
@@ -154,7 +154,7 @@ async def figures_for(
     figures = await health.figures(
         database, clock, team_id=community.team_id, community_id=community.id, period=period
     )
-    found = development(figures, closed=lifecycle.is_closed(record), override=override)
+    found = development(figures, closed=is_closed(record), override=override)
     return figures, found
 
 

@@ -14,7 +14,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
 from bot.services import access, joining
-from bot.services.communities import CommunityRecord, community_in_channel
+from bot.services.communities import (
+    CommunityClosed,
+    CommunityRecord,
+    community_in_channel,
+    is_closed,
+)
 from bot.services.errors import (
     AlreadyDecided,
     CommunityError,
@@ -24,7 +29,6 @@ from bot.services.errors import (
     NotCoordinator,
 )
 from bot.services.joining import Asked, Listing
-from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.text import escape, mention, truncate
 from handlers.access import slack_says_in_channel
 from handlers.blocks import (

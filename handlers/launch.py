@@ -10,7 +10,6 @@ community. "Draft again" rebuilds the draft from the latest answers in one click
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
@@ -18,10 +17,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue import LAUNCH_AGENDA
-from bot.services.communities import CommunityRecord, community_by_id
+from bot.services.communities import CLOSED, CommunityRecord, community_by_id, is_closed
 from bot.services.document import to_markdown, upload_files
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
-from bot.services.lifecycle import CLOSED, is_closed
 from bot.services.meeting_form import LAUNCH, LAUNCH_FIELDS, new_form_values
 from bot.services.meetings import create_meeting, upcoming
 from bot.services.terms import (
@@ -62,7 +60,6 @@ LAUNCH_FORM = "launch_form"
 AGREE = "terms_agree"
 MARK_AGREED = "terms_mark_agreed"
 REDRAFT = "terms_redraft"
-TERMS = re.compile(r"^terms:(\d+)$")
 NAMES_SHOWN = 30
 
 log = logging.getLogger(__name__)

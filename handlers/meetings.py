@@ -11,9 +11,8 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
-from bot.services.communities import CommunityRecord, community_by_id
+from bot.services.communities import CommunityRecord, community_by_id, is_closed
 from bot.services.errors import CommunityError, EditConflict, Gone, InvalidAnswers, NoCommunity
-from bot.services.lifecycle import is_closed
 from bot.services.meeting_form import (
     LAUNCH,
     LAUNCH_FIELDS,

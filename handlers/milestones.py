@@ -11,10 +11,9 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
-from bot.services import rhythm
-from bot.services.communities import CommunityRecord, community_by_id
+from bot.services import milestones
+from bot.services.communities import CommunityRecord, community_by_id, is_closed
 from bot.services.errors import CommunityError, NoCommunity
-from bot.services.lifecycle import is_closed
 from bot.services.milestones import MILESTONE_REMINDER, mark_done, still_due, today_for
 from bot.text import calendar_date, escape, mention
 from handlers.blocks import Block, actions, button, section
@@ -113,9 +112,9 @@ async def overdue_milestones(
     return [section("⚠️ *Overdue milestones*\n" + "\n".join(lines))]
 
 
-async def _states(registry: Registry, record: CommunityRecord) -> list[rhythm.MilestoneState]:
+async def _states(registry: Registry, record: CommunityRecord) -> list[milestones.MilestoneState]:
     runtime = registry.runtime
-    return await rhythm.milestones(
+    return await milestones.milestone_states(
         runtime.database,
         runtime.clock,
         team_id=record.community.team_id,

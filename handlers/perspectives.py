@@ -12,9 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Due
 from bot.services import sustaining
-from bot.services.communities import CommunityRecord
+from bot.services.communities import CommunityClosed, CommunityRecord, is_closed
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
-from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.sustaining import PERSPECTIVE_FIELDS
 from bot.text import calendar_date, escape
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section

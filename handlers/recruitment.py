@@ -22,10 +22,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import joining, sustaining
-from bot.services.communities import CommunityRecord
+from bot.services.communities import CommunityClosed, CommunityRecord, is_closed
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
 from bot.services.joining import Asked
-from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.sustaining import InvitationContent
 from bot.text import escape, mention, truncate
 from handlers.blocks import (

@@ -12,9 +12,8 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import members
-from bot.services.communities import CommunityRecord
+from bot.services.communities import CommunityClosed, CommunityRecord, is_closed
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
-from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.members import AnyLevel, Level, Roster, RosterEntry
 from bot.text import calendar_date, escape, mention, truncate
 from handlers.access import channel_members, community_pressed

@@ -15,9 +15,11 @@ from bot.answers import is_answered, progress
 from bot.catalogue import SETUP_STAGES, STAGES, Kind, Question, Stage, find_stage
 from bot.runtime import Runtime
 from bot.services.communities import (
+    CLOSED,
     CommunityRecord,
     StageRecord,
     community_by_id,
+    is_closed,
 )
 from bot.services.errors import (
     CommunityError,
@@ -27,7 +29,6 @@ from bot.services.errors import (
     NotCoordinator,
 )
 from bot.services.journey import NextStep, next_step
-from bot.services.lifecycle import CLOSED, is_closed
 from bot.services.stages import save_answers, save_list_item
 from bot.text import escape, mention, slack_time
 from handlers.access import community_pressed

@@ -9,10 +9,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 
 from bot.services import sustaining
+from bot.services.communities import CommunityClosed, is_closed
 from bot.services.development import DevelopmentStage
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.health import Cadence
-from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.sustaining import NEVER, Plan
 from bot.text import escape
 from handlers.blocks import Block, as_id, context, metadata_of, modal, plain

@@ -18,8 +18,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
 from bot.services import welcomes
+from bot.services.communities import CommunityClosed, is_closed
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
-from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.members import member_joined, member_left
 from bot.services.welcomes import PROFILE_FIELDS, WELCOME_TEXT, WelcomeContent
 from bot.text import escape, mention, slack_time, truncate

@@ -32,7 +32,7 @@ class Community(SQLModel, table=True):
     )
     launched_by: str | None = Field(default=None, max_length=SLACK_ID)
     # Set when a coordinator closes the community: from then on it is read-only (see
-    # `bot.services.lifecycle.is_closed`), while its members share what they learned.
+    # `bot.services.communities.is_closed`), while its members share what they learned.
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     # Set when Slack says its channel was deleted or archived: nothing more is sent for it.
     gone_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -14,9 +14,8 @@ from sqlmodel import select
 from bot.catalogue import MEMBERS, ROLES
 from bot.clock import ManualClock
 from bot.services.access import UNKNOWN
-from bot.services.communities import community_in_channel
+from bot.services.communities import community_in_channel, is_closed
 from bot.services.communities import start_community as start_in_database
-from bot.services.lifecycle import is_closed
 from fakeslack import FakeSlack
 from fakeslack.workspace import BOT_USER_ID, Channel
 from storage.models import (

@@ -12,8 +12,7 @@ from sqlmodel import col, select
 
 from bot.catalogue import MEMBERS as MEMBERS_STAGE
 from bot.catalogue import ROLES, SCOPE
-from bot.services.communities import community_in_channel
-from bot.services.lifecycle import is_closed
+from bot.services.communities import community_in_channel, is_closed
 from fakeslack import FakeSlack
 from fakeslack.workspace import Channel
 from storage.models import (

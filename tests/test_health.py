@@ -1,6 +1,6 @@
 """Community health: every figure from a history built with the ManualClock and checked
 against a hand count, the three pictures drawn from it and uploaded with alt text, App Home's
-pictures and stage of development, and meeting figures through the rhythm seam."""
+pictures and stage of development, and meeting figures from the meetings held."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ import pytest
 
 from bot.catalogue import GOVERNANCE
 from bot.clock import ManualClock
-from bot.services import health, members, rhythm
+from bot.services import health, members
 from bot.services.communities import community_by_id
 from bot.services.members import Level
-from bot.services.rhythm import MeetingHeld
 from bot.services.stages import save_list_item
 from fakeslack import FakeSlack
 from fakeslack.workspace import UploadedFile
+from storage.models import Meeting, MeetingOccurrence, Rsvp
 from storage.repositories import stages as stage_rows
 from tests.conftest import ASHA, BEN, CARMEN, NOOR, TEAM, Cultivate
 from tests.test_communities import start_community
@@ -273,23 +273,55 @@ async def test_home_is_shown_without_a_picture_slack_no_longer_has(
     slack.problems.clear()  # the refusal was expected
 
 
-async def test_meetings_held_and_their_attendance_come_through_the_rhythm_seam(
-    cultivate: Cultivate, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+async def test_meetings_held_and_their_attendance_come_from_the_meetings_themselves(
+    cultivate: Cultivate, clock: ManualClock
 ) -> None:
-    """Meetings are built elsewhere (issue 3): the seam is monkeypatched with meetings made
-    up here, held on 10 and 24 Nov."""
+    """Two meetings held on 10 and 24 Nov, stored as the meetings feature stores them, with
+    their RSVPs: 6 going and 2 maybe, then 4 going and 3 can't."""
     await build_history(cultivate, clock)
-    held = [
-        MeetingHeld("Monthly call", datetime(2026, 11, 10, 14, tzinfo=UTC), going=6, maybe=2),
-        MeetingHeld("Show and tell", datetime(2026, 11, 24, 14, tzinfo=UTC), going=4, cant=3),
-    ]
-
-    async def meetings_between(
-        database: Any, *, team_id: str, community_id: int, start: datetime, end: datetime
-    ) -> list[MeetingHeld]:
-        return [m for m in held if start <= m.starts_at < end]
-
-    monkeypatch.setattr(rhythm, "meetings_between", meetings_between)
+    answers = [("going", 6), ("maybe", 2)], [("going", 4), ("cant", 3)]
+    days = datetime(2026, 11, 10, 14, tzinfo=UTC), datetime(2026, 11, 24, 14, tzinfo=UTC)
+    async with cultivate.database.session() as session:
+        for n, (starts_at, rsvps) in enumerate(zip(days, answers, strict=True)):
+            meeting = Meeting(
+                team_id=TEAM,
+                community_id=1,
+                title=("Monthly call", "Show and tell")[n],
+                first_date=starts_at.date(),
+                start_time=starts_at.time(),
+                duration_minutes=60,
+                timezone="UTC",
+                format="online",
+                organiser=ASHA,
+                created_at=starts_at - timedelta(days=7),
+                updated_at=starts_at - timedelta(days=7),
+                updated_by=ASHA,
+            )
+            session.add(meeting)
+            await session.flush()
+            occurrence = MeetingOccurrence(
+                team_id=TEAM,
+                community_id=1,
+                meeting_id=meeting.id or 0,
+                seq=1,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=1),
+            )
+            session.add(occurrence)
+            await session.flush()
+            people = (f"U{k:08d}" for k in range(100))
+            for answer, count in rsvps:
+                for _ in range(count):
+                    session.add(
+                        Rsvp(
+                            team_id=TEAM,
+                            occurrence_id=occurrence.id or 0,
+                            user_id=next(people),
+                            answer=answer,
+                            answered_at=starts_at - timedelta(days=1),
+                        )
+                    )
+        await session.commit()
     period = health.trailing(health.Cadence.MONTHLY, clock.now(), "UTC")
     figures = await health.figures(
         cultivate.database, clock, team_id=TEAM, community_id=1, period=period

@@ -11,8 +11,7 @@ import pytest
 from sqlmodel import select
 
 from bot.catalogue import GOVERNANCE, SCOPE
-from bot.services.communities import community_in_channel
-from bot.services.lifecycle import is_closed
+from bot.services.communities import community_in_channel, is_closed
 from fakeslack import FakeSlack
 from storage.models import Community, ScheduledSend
 from tests.conftest import ASHA, BEN, HOUSING, TEAM, Cultivate, eventually

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from storage.db import Database
-from storage.migrate import current_revision, head_revision
+from storage.migrate import alembic_config, current_revision, head_revision
 from storage.repositories import communities, stages
 from tests.conftest import POSTGRES_SKIP
 
@@ -28,6 +30,20 @@ async def test_migrations_build_exactly_the_models(database: Database) -> None:
             )
         )
     assert differences == []
+
+
+def test_the_migration_chain_is_one_line_named_by_its_ids() -> None:
+    """One head, every revision revising the one before it, and each file named by its id and
+    whole words, so the chain reads in order in a listing (storage/migrations/README.md)."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    chain = list(reversed(list(scripts.walk_revisions())))
+    assert len(scripts.get_heads()) == 1
+    assert chain[0].down_revision is None
+    for before, after in pairwise(chain):
+        assert after.down_revision == before.revision
+    for script in chain:
+        name = os.path.basename(script.path)
+        assert name.startswith(f"{script.revision}_") and not name.endswith("_.py"), name
 
 
 async def test_times_come_back_as_aware_utc(database: Database) -> None:

@@ -10,16 +10,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from docx import Document as Word
 from sqlmodel import col, select
 
 from bot.catalogue import ROLES, SCOPE
 from bot.clock import ManualClock
-from bot.services import lifecycle, sustaining, welcomes
-from bot.services.communities import CommunityRecord
+from bot.services import sustaining, welcomes
 from fakeslack import Call, FakeSlack
-from storage.models import Perspective, ScheduledSend
+from storage.models import Community, Perspective, ScheduledSend
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
 from tests.test_communities import start_community
 from tests.test_health import build_history, figure_lines
@@ -155,7 +153,6 @@ async def test_a_closed_community_gets_no_digest_prompt_or_report(
     cultivate: Cultivate,
     slack: FakeSlack,
     clock: ManualClock,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await start_community(cultivate, timezone="UTC")
     await save_settings(
@@ -165,11 +162,13 @@ async def test_a_closed_community_gets_no_digest_prompt_or_report(
         report_period="monthly",
         report_recipients=[NOOR],
     )
-
-    def closed(record: CommunityRecord) -> bool:
-        return True
-
-    monkeypatch.setattr(lifecycle, "is_closed", closed)  # closure is built elsewhere: a seam
+    # Closed behind the rounds' backs (as a deleted channel closes it), so each round already
+    # planned must see it closed when it comes due, not be cancelled by /cop close.
+    async with cultivate.database.session() as session:
+        community = (await session.exec(select(Community))).one()
+        community.closed_at = clock.now()
+        session.add(community)
+        await session.commit()
     clock.set(datetime(2027, 1, 1, 9, tzinfo=UTC))
     await cultivate.tick()
     assert digests(slack, ASHA) == [] and prompts(slack, ASHA) == []

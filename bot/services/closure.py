@@ -1,7 +1,7 @@
 """Closing a community: the closure's plan, the knowledge members capture, and the
 celebration on the closing day.
 
-`/cop close` makes the community read-only at once (see `bot.services.lifecycle`), cancels
+`/cop close` makes the community read-only at once (see `bot.services.communities.is_closed`), cancels
 everything it had pending (reminders, meetings, follow-ups) in the same unit of work, and plans
 the closure's own sends: a prompt in the channel and to every member now, at most the
 configured reminders to those who have not answered, and the celebration on the closing date.
@@ -21,11 +21,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.answers import clean, field_error, is_empty
 from bot.catalogue import GOVERNANCE, ROLES, Field, Kind, Option
 from bot.clock import Clock
-from bot.services.communities import CommunityRecord, load_record, require_coordinator
+from bot.services.communities import CLOSED_NOTE as CLOSED_NOTE
+from bot.services.communities import CommunityRecord, load_record, require_coordinator, require_open
 from bot.services.errors import EditConflict, Gone, InvalidAnswers, NotAllowed
 from bot.services.joining import lapse_pending_requests
-from bot.services.lifecycle import CLOSED_NOTE as CLOSED_NOTE
-from bot.services.lifecycle import require_open
 from bot.services.meetings import cancel_for_closure
 from bot.services.milestones import Milestone, milestones_in, today_for
 from bot.text import escape, mention

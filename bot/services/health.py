@@ -14,7 +14,7 @@ Definitions, as the figures are shown:
 - newcomers who have not yet posted: members welcomed as newcomers in the last 60 days who have
   not posted since they joined;
 - recently inactive: members who posted in the previous period and not in this one;
-- meetings held and attendance: from `bot.services.rhythm` (RSVPs "going");
+- meetings held and attendance: from `bot.services.meetings.meetings_between` (RSVPs "going");
 - milestones: done; due (not done, due today or later); overdue (not done, due before today).
 """
 
@@ -31,8 +31,9 @@ from dateutil.relativedelta import relativedelta
 from bot.answers import progress
 from bot.catalogue import SETUP_STAGES
 from bot.clock import Clock
-from bot.services import rhythm
+from bot.services import meetings, milestones
 from bot.services.communities import CommunityRecord, load_record
+from bot.services.meetings import MeetingHeld
 from bot.services.members import (
     AnyLevel,
     Level,
@@ -41,7 +42,7 @@ from bot.services.members import (
     settable_levels,
     suggest_level,
 )
-from bot.services.rhythm import MeetingHeld, MilestoneState
+from bot.services.milestones import MilestoneState
 from bot.text import calendar_date
 from storage.db import Database
 from storage.models import ActivityDay, Membership
@@ -326,20 +327,20 @@ async def figures(
         activity = await rows.activity_between(
             session, community_id=community_id, first=first, last=_day(period.end, tz)
         )
-    held = await rhythm.meetings_between(
+    held = await meetings.meetings_between(
         database, team_id=team_id, community_id=community_id, start=period.start, end=period.end
     )
-    recent = await rhythm.meetings_between(
+    recent = await meetings.meetings_between(
         database,
         team_id=team_id,
         community_id=community_id,
         start=period.end - MEET_AFTER,
         end=period.end,
     )
-    milestones = await rhythm.milestones(
+    milestone_list = await milestones.milestone_states(
         database, clock, team_id=team_id, community_id=community_id
     )
-    computed = compute(record, period, history, activity, held, recent, milestones)
+    computed = compute(record, period, history, activity, held, recent, milestone_list)
     answered = [progress(stage, record.stages[stage.key].answers) for stage in SETUP_STAGES]
     return HealthFigures(
         **{

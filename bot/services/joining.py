@@ -15,12 +15,13 @@ from bot.clock import Clock
 from bot.services.access import InChannel, community_for
 from bot.services.communities import (
     CommunityRecord,
+    is_closed,
     load_record,
     records_in_team,
     require_coordinator,
+    require_open,
 )
 from bot.services.errors import AlreadyDecided, InvalidAnswers, NoJoinRequest
-from bot.services.lifecycle import is_closed, require_open
 from bot.services.welcomes import purpose
 from storage.db import Database
 from storage.models import JoinRequest, Membership

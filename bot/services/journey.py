@@ -13,8 +13,7 @@ from datetime import datetime
 from bot.catalogue import Stage
 from bot.clock import Clock
 from bot.services.closure import still_capturing
-from bot.services.communities import CommunityRecord
-from bot.services.lifecycle import is_closed
+from bot.services.communities import CommunityRecord, is_closed
 from bot.services.meetings import LAUNCH
 from bot.text import calendar_date, slack_time
 from storage.db import Database

@@ -32,9 +32,8 @@ from bot.catalogue import ROLES, Option
 from bot.clock import Clock
 from bot.recurrence import Recurrence, Series, local_time
 from bot.services.access import InChannel, community_for
-from bot.services.communities import CommunityRecord, load_record, require_coordinator
+from bot.services.communities import CommunityRecord, load_record, require_coordinator, require_open
 from bot.services.errors import EditConflict, Gone, InvalidAnswers, NotAllowed
-from bot.services.lifecycle import require_open
 from bot.services.meeting_form import (
     LAUNCH,
     LAUNCH_FIELDS,
@@ -635,3 +634,61 @@ async def record_notes_message(
         if occurrence is not None:
             occurrence.notes_ts = ts
             session.add(occurrence)
+
+
+# -- meetings as other features see them: held (for health figures), and the next one --
+
+
+@dataclass(frozen=True)
+class MeetingHeld:
+    title: str  # as typed: escape before posting
+    starts_at: datetime  # aware, UTC
+    going: int
+    maybe: int = 0
+    cant: int = 0
+
+
+async def meetings_between(
+    database: Database, *, team_id: str, community_id: int, start: datetime, end: datetime
+) -> list[MeetingHeld]:
+    """Meetings that started in [start, end), oldest first."""
+    async with database.session() as session:
+        pairs = await meeting_rows.occurrences_started_between(
+            session, team_id=team_id, community_id=community_id, start=start, end=end
+        )
+        counts = await meeting_rows.rsvp_counts_for(
+            session, occurrence_ids=[o.id for o, _ in pairs if o.id is not None]
+        )
+    return [
+        MeetingHeld(
+            title=meeting.title,
+            starts_at=occurrence.starts_at,
+            going=counts.get(occurrence.id or 0, {}).get("going", 0),
+            maybe=counts.get(occurrence.id or 0, {}).get("maybe", 0),
+            cant=counts.get(occurrence.id or 0, {}).get("cant", 0),
+        )
+        for occurrence, meeting in pairs
+    ]
+
+
+@dataclass(frozen=True)
+class UpcomingMeeting:
+    title: str  # as a coordinator typed it: escape before posting
+    starts_at: datetime  # aware, UTC
+    where: str | None = None  # a room or a link, as typed
+
+
+async def next_meeting(
+    database: Database, clock: Clock, *, team_id: str, community_id: int
+) -> UpcomingMeeting | None:
+    """The community's next meeting after now, or None if none is planned."""
+    now = clock.now()
+    sessions = await upcoming(database, clock, team_id=team_id, community_id=community_id, limit=5)
+    for session in sessions:
+        if session.occurrence.starts_at > now and not session.cancelled:
+            return UpcomingMeeting(
+                title=session.meeting.title,
+                starts_at=session.occurrence.starts_at,
+                where=session.meeting.place or None,
+            )
+    return None

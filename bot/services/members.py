@@ -13,9 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from bot.catalogue import MEMBERS
 from bot.clock import Clock
 from bot.services import joining, welcomes
-from bot.services.communities import CommunityRecord, load_record, require_coordinator
+from bot.services.communities import (
+    CLOSED_NOTE,
+    CommunityRecord,
+    is_closed,
+    load_record,
+    require_coordinator,
+    require_open,
+)
 from bot.services.errors import InvalidAnswers, NotAMember
-from bot.services.lifecycle import CLOSED_NOTE, is_closed, require_open
 from storage.db import Database
 from storage.repositories import communities as community_rows
 from storage.repositories import members as member_rows

@@ -4,7 +4,9 @@ A milestone's owner is reminded a week and a day before it is due (at 09:00 in t
 community's time zone). The reminders are re-planned whenever the governance stage is saved,
 in the same unit of work as the save, so saved dates and pending reminders never disagree.
 A milestone is done when its "Done on" date is set: by a coordinator in the stage form, or by
-its owner (or a coordinator) from the reminder.
+its owner (or a coordinator) from the reminder, or when what it waits for is seen happening
+(the launch workshop held, the terms agreed): `milestone_states` is how every figure, the digest
+and the sponsor report see them.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.answers import Answers
-from bot.catalogue import GOVERNANCE
+from bot.catalogue import GOVERNANCE, LAUNCH_WORKSHOP_HELD, TERMS_AGREED
 from bot.clock import Clock
-from bot.services.communities import CommunityRecord, load_record
+from bot.services.communities import CommunityRecord, community_by_id, load_record, require_open
 from bot.services.errors import EditConflict, Gone, NotAllowed
-from bot.services.lifecycle import require_open
+from bot.services.meeting_form import LAUNCH
 from storage.db import Database
 from storage.models import Community
+from storage.repositories import meetings as meeting_rows
 from storage.repositories import scheduled
 from storage.repositories import stages as stage_rows
 
@@ -178,3 +181,63 @@ async def mark_done(
         except IntegrityError:
             continue
     raise EditConflict(None, None)
+
+
+@dataclass(frozen=True)
+class MilestoneState:
+    title: str  # as typed: escape before posting
+    due: date
+    owner: str | None
+    done: bool
+    done_on: date | None = None
+
+
+async def milestone_states(
+    database: Database, clock: Clock, *, team_id: str, community_id: int
+) -> list[MilestoneState]:
+    """The community's milestones as governance lists them, by due date. A milestone done
+    when something Cultivate records happens (the launch workshop held, the terms agreed) is
+    done from that day, whether or not anyone typed the date."""
+    record = await community_by_id(database, team_id=team_id, community_id=community_id)
+    community = record.community
+    async with database.session() as session:
+        held = await meeting_rows.occurrences_started_between(
+            session,
+            team_id=team_id,
+            community_id=community_id,
+            start=community.created_at,
+            end=clock.now(),
+        )
+    zone = ZoneInfo(community.timezone)
+    happened: dict[str, date] = {}
+    launches = [o.starts_at for o, meeting in held if meeting.purpose == LAUNCH]
+    if launches:
+        happened[LAUNCH_WORKSHOP_HELD] = min(launches).astimezone(zone).date()
+    if community.launched_at is not None:  # launched when the terms were marked agreed
+        happened[TERMS_AGREED] = community.launched_at.astimezone(zone).date()
+    items = record.stages[GOVERNANCE.key].answers.get("milestones") or []
+    found = [_state(item, happened) for item in items if isinstance(item, dict)]
+    return sorted((m for m in found if m is not None), key=lambda m: (m.due, m.title))
+
+
+def _state(item: dict[str, Any], happened: dict[str, date]) -> MilestoneState | None:
+    try:
+        due = date.fromisoformat(str(item.get("due")))
+    except ValueError:
+        return None  # a milestone without a valid date cannot be due or overdue
+    done = item.get("done")
+    done_on = None
+    if isinstance(done, str):
+        try:
+            done_on = date.fromisoformat(done)
+        except ValueError:
+            done_on = None
+    if not done and str(item.get("done_when")) in happened:
+        done = done_on = happened[str(item["done_when"])]
+    return MilestoneState(
+        title=str(item.get("title") or ""),
+        due=due,
+        owner=item.get("owner") or None,
+        done=bool(done),
+        done_on=done_on,
+    )

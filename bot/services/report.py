@@ -14,7 +14,7 @@ from datetime import date
 
 from bot.catalogue import GOVERNANCE, SCOPE, TERMS_OF_REFERENCE, TermsSection
 from bot.clock import Clock
-from bot.services import rhythm, sustaining
+from bot.services import milestones, sustaining
 from bot.services.communities import CommunityRecord, load_record
 from bot.services.development import Development
 from bot.services.document import (
@@ -119,7 +119,7 @@ async def content(
     )
 
 
-def _milestone_status(milestone: rhythm.MilestoneState, today: date) -> str:
+def _milestone_status(milestone: milestones.MilestoneState, today: date) -> str:
     if milestone.done:
         return f"done {calendar_date(milestone.done_on)}" if milestone.done_on else "done"
     return "overdue" if milestone.due < today else "due"

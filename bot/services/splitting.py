@@ -9,11 +9,11 @@ from bot.catalogue import SCOPE
 from bot.clock import Clock
 from bot.services.communities import (
     community_by_id,
+    is_closed,
     require_coordinator,
     start_community,
 )
 from bot.services.errors import InvalidAnswers, NotAllowed
-from bot.services.lifecycle import is_closed
 from storage.db import Database
 from storage.models import Community
 from storage.repositories import stages as stage_rows

@@ -10,9 +10,8 @@ from bot.answers import Answers, clean, is_empty, item_errors, stage_errors
 from bot.catalogue import GOVERNANCE, Stage
 from bot.clock import Clock
 from bot.services import milestones
-from bot.services.communities import StageRecord, load_record, require_coordinator
+from bot.services.communities import StageRecord, load_record, require_coordinator, require_open
 from bot.services.errors import EditConflict, InvalidAnswers
-from bot.services.lifecycle import require_open
 from storage.db import Database
 from storage.repositories import stages as stage_rows
 

@@ -6,7 +6,7 @@ Each recurring message is a "round" row due at the start of a period (09:00 comm
 that fans out one row per person, keyed by person and period so each gets it once however
 often a round is retried, and schedules the next round. Every key carries the settings'
 stamp, so saving the settings cancels the rounds planned under the old ones and plans anew
-without colliding with them. A closed community gets none of them (`lifecycle.is_closed`).
+without colliding with them. A closed community gets none of them (`communities.is_closed`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.answers import clean, field_error
 from bot.catalogue import GOVERNANCE, MEMBERS, SCOPE, Field, Kind
 from bot.clock import Clock
-from bot.services import lifecycle
-from bot.services.communities import CommunityRecord, load_record, require_coordinator
+from bot.services.communities import (
+    CommunityRecord,
+    is_closed,
+    load_record,
+    require_coordinator,
+    require_open,
+)
 from bot.services.development import DevelopmentStage
 from bot.services.errors import CommunityError, InvalidAnswers
 from bot.services.health import (
@@ -34,7 +39,6 @@ from bot.services.health import (
     next_boundary,
 )
 from bot.services.joining import INVITATION, membership_policy
-from bot.services.lifecycle import is_closed, require_open
 from bot.services.welcomes import purpose
 from storage.db import Database
 from storage.models import HealthPicture, Invitation, Perspective, SustainingSettings
@@ -268,7 +272,7 @@ async def ensure_scheduled(
     feature): idempotent, and writes nothing when all are planned."""
     async with database.session() as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
-        if lifecycle.is_closed(record):
+        if is_closed(record):
             return
         settings = await rows.settings(session, community_id=community_id)
         await _schedule_missing(session, record, Plan.of(settings), clock.now())
@@ -302,7 +306,7 @@ async def run_round(
     closed community or a round planned under settings since replaced."""
     async with database.session() as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
-        if lifecycle.is_closed(record):
+        if is_closed(record):
             raise NoLongerWanted("the community has closed")
         current = Plan.of(await rows.settings(session, community_id=community_id))
         if payload.get("plan") != current.stamp:
@@ -332,7 +336,7 @@ async def still_wanted(
     async with database.session() as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
         current = Plan.of(await rows.settings(session, community_id=community_id))
-    if lifecycle.is_closed(record):
+    if is_closed(record):
         raise NoLongerWanted("the community has closed")
     if payload.get("plan") != current.stamp:
         raise NoLongerWanted("the settings changed since it was planned")
@@ -415,14 +419,6 @@ def invitation_content(record: CommunityRecord) -> InvitationContent:
         benefits=str(scope.get("benefits") or "").strip() or None,
         by_invitation=membership_policy(record) == INVITATION,
     )
-
-
-async def invitation_for(
-    database: Database, *, team_id: str, community_id: int
-) -> InvitationContent:
-    async with database.session() as session:
-        record = await load_record(session, team_id=team_id, community_id=community_id)
-    return invitation_content(record)
 
 
 async def start_invitation(

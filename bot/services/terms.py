@@ -16,10 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
-from bot.services.communities import CommunityRecord, load_record, require_coordinator
+from bot.services.communities import CommunityRecord, load_record, require_coordinator, require_open
 from bot.services.document import Document, Names, Paragraph, Strong, to_markdown
 from bot.services.errors import EditConflict, Gone, NotAllowed
-from bot.services.lifecycle import require_open
 from bot.services.milestones import today_for
 from bot.services.writing import gaps_section, topics
 from bot.text import calendar_date

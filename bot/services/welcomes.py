@@ -19,10 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.answers import Answers, clean, field_error, is_empty
 from bot.catalogue import ROLES, SCOPE, WAYS_OF_WORKING, Field, Kind
 from bot.clock import Clock
-from bot.services.communities import CommunityRecord, load_record, require_coordinator
+from bot.services.communities import CommunityRecord, load_record, require_coordinator, require_open
 from bot.services.errors import InvalidAnswers, NoCommunity, NotAMember
-from bot.services.lifecycle import require_open
-from bot.services.upcoming import UpcomingMeeting, next_meeting
+from bot.services.meetings import UpcomingMeeting, next_meeting
 from bot.text import escape
 from storage.db import Database
 from storage.models import Community, MemberProfile, Membership, WelcomeSettings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import ManualClock
-from bot.services import rhythm
+from bot.services import meetings
 from bot.services.meetings import create_meeting, rsvp, upcoming
 from tests.conftest import ASHA, BEN, CARMEN, TEAM, Cultivate
 from tests.test_communities import start_community
@@ -47,13 +47,13 @@ async def test_meetings_held_come_with_their_attendance(
         )
     start, end = clock.now(), clock.now() + timedelta(days=7)
     clock.advance(timedelta(days=3))
-    [held] = await rhythm.meetings_between(
+    [held] = await meetings.meetings_between(
         cultivate.database, team_id=TEAM, community_id=1, start=start, end=end
     )
     assert (held.title, held.going, held.maybe, held.cant) == ("Catch-up", 2, 0, 1)
     assert held.starts_at == session.occurrence.starts_at
     assert (
-        await rhythm.meetings_between(
+        await meetings.meetings_between(
             cultivate.database, team_id=TEAM, community_id=1, start=end, end=end + timedelta(days=7)
         )
         == []
