@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from bot.stand_ins import FORMER_MEMBER, is_erased
@@ -28,6 +29,16 @@ def truncate(text: str, limit: int) -> str:
 def mention(user_id: str) -> str:
     """A person as Slack shows them; someone erased (their stand-in) as "a former member"."""
     return FORMER_MEMBER if is_erased(user_id) else f"<@{user_id}>"
+
+
+NAMES_SHOWN = 30  # people named in one line of a message; the rest are counted
+
+
+def mention_list(user_ids: Sequence[str], *, shown: int = NAMES_SHOWN, nobody: str = "") -> str:
+    """People as Slack shows them, "a, b and 12 more" past `shown`; `nobody` if none."""
+    named = ", ".join(mention(u) for u in user_ids[:shown])
+    more = len(user_ids) - shown
+    return named + (f" and {more} more" if more > 0 else "") if user_ids else nobody
 
 
 def slack_time(moment: datetime, token: str = "{date_short_pretty} at {time}") -> str:

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue import Field, Kind
 from bot.dispatch import Drop, Due
+from bot.publishing import put_canvas, upload_document
 from bot.services import closure as closing
 from bot.services.archive import CommunityArchive, compile_archive, render_json
 from bot.services.archive import build as build_archive
@@ -27,8 +28,7 @@ from bot.services.communities import (
     community_in_channel,
     is_closed,
 )
-from bot.services.document import to_markdown, upload_files
-from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
+from bot.services.errors import CommunityError, InvalidAnswers
 from bot.services.milestones import today_for
 from bot.services.splitting import (
     MAX_SUBCOMMUNITIES,
@@ -37,7 +37,7 @@ from bot.services.splitting import (
     start_sub_community,
     taken_names,
 )
-from bot.text import calendar_date, escape, mention
+from bot.text import calendar_date, escape, mention, mention_list
 from handlers.access import community_pressed
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
 from handlers.cop import CopRequest, community_here
@@ -46,6 +46,7 @@ from handlers.forms import errors_on_blocks, input_block, read_state
 from handlers.meetings import Meetings
 from handlers.names import real_names
 from handlers.registry import Registry, Surface
+from handlers.requests import refusal
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 from storage.models import Closure
 
@@ -59,7 +60,6 @@ SHARE = "capture_share"
 LISTING_BUDGET = 1.5
 ARCHIVE_CHANNEL = "closure_archive_channel"
 RECIPIENT_CHANNEL = "recipient_channel"
-NAMES_SHOWN = 30
 METADATA_LIMIT = 3000  # Slack's limit on a view's private_metadata
 STALE = (
     "These answers can no longer be used (the closing date may have passed): please run "
@@ -200,12 +200,6 @@ def not_closed(why: str) -> dict[str, Any]:
     return modal(title="Not closed", blocks=[section(f"{escape(why)}\n\nNothing was closed.")])
 
 
-def refusal(error: CommunityError) -> str:
-    if isinstance(error, NotCoordinator):
-        return "Only this community's coordinators can close it."
-    return str(error)
-
-
 def why(closure: Closure) -> str:
     return closing.reason_words(closure.reason, closure.note, closure.closed_by)
 
@@ -223,11 +217,7 @@ def celebration_text(c: closing.Celebration) -> tuple[str, list[Block]]:
         titles = ", ".join(escape(m.title) for m in c.milestones_done)
         lines.append(f"✅ {len(c.milestones_done)} milestones completed: {titles}")
     lines.append(f"📅 {c.meetings_held} meetings held")
-    people = c.members[:NAMES_SHOWN]
-    more = f" and {len(c.members) - NAMES_SHOWN} more" if len(c.members) > NAMES_SHOWN else ""
-    lines.append(
-        f"🙌 {len(c.members)} members took part: " + ", ".join(mention(u) for u in people) + more
-    )
+    lines.append(f"🙌 {len(c.members)} members took part: {mention_list(c.members)}")
     thanks = []
     if c.coordinators:
         thanks.append("coordinating: " + ", ".join(mention(u) for u in c.coordinators))
@@ -293,44 +283,42 @@ def register(registry: Registry) -> None:
         # Real names in the files, which leave Slack; mentions in the canvas, which does not.
         names = await real_names(client, archive.people())
         document = build_archive(archive)
-        files = upload_files(document, names, stem="community-archive")
         who = f" by {mention(by)}" if by else ""
-        uploaded = await client.files_upload_v2(
-            channel=community.channel_id,
-            file_uploads=files,
-            initial_comment=f"📚 The archive of *{escape(community.name)}*, compiled{who} from "
+        uploaded = await upload_document(
+            client,
+            document,
+            names,
+            stem="community-archive",
+            comment=f"📚 The archive of *{escape(community.name)}*, compiled{who} from "
             "everything this community recorded: as Markdown and as a Word document.",
+            channel=community.channel_id,
         )
-        file = (uploaded.get("files") or [{}])[0]
-        no_canvas: str | None = None
-        try:
-            await client.canvases_create(
-                title=f"Archive of {community.name}",
-                channel_id=community.channel_id,  # tabbed in the channel, beside the file
-                document_content={
-                    "type": "markdown",
-                    "markdown": to_markdown(document, names, mentions=True),
-                },
-            )
-        except SlackApiError as error:
-            # A free workspace, canvases turned off: the file alone holds the archive.
-            no_canvas = str(error.response.get("error") or "refused")
-            log.info("no canvas for the archive (%s): the file holds it", no_canvas)
+        canvas = await put_canvas(
+            client,
+            document,
+            names,
+            channel_id=community.channel_id,  # tabbed in the channel, beside the file
+            title=f"Archive of {community.name}",
+        )
+        no_canvas = canvas.refused
         closure = archive.closure
         if closure is not None and closure.id is not None:
-            link = str(file.get("permalink") or "")
+            link = uploaded.first_permalink or ""
             await closing.record_archive(
                 runtime.database,
                 closure_id=closure.id,
-                file_id=str(file.get("id") or "") or None,
+                file_id=uploaded.first_id,
                 permalink=link or None,
             )
             if closure.recipient_channel and closure.recipient_channel != community.channel_id:
                 try:
-                    await client.files_upload_v2(
+                    await upload_document(
+                        client,
+                        document,
+                        names,
+                        stem="community-archive",
+                        comment=f"📚 What *{escape(community.name)}* learned, kept here.",
                         channel=closure.recipient_channel,
-                        file_uploads=files,
-                        initial_comment=f"📚 What *{escape(community.name)}* learned, kept here.",
                     )
                 except SlackApiError as error:
                     log.warning("archive not sent to its channel: %s", error.response.get("error"))
@@ -400,7 +388,10 @@ def register(registry: Registry) -> None:
             await ack(response_action="errors", errors=errors_on_blocks(invalid.errors, block_ids))
             return
         except CommunityError as refused:
-            await ack(response_action="errors", errors={"reason": refusal(refused)})
+            await ack(
+                response_action="errors",
+                errors={"reason": refusal(refused, coordinators_can="close it", then="")},
+            )
             return
         metadata = {
             "community": community_id,
@@ -455,7 +446,10 @@ def register(registry: Registry) -> None:
                 await ack(response_action="update", view=not_closed(STALE))
             return
         except CommunityError as refused:
-            await ack(response_action="update", view=not_closed(refusal(refused)))
+            await ack(
+                response_action="update",
+                view=not_closed(refusal(refused, coordinators_can="close it", then="")),
+            )
             return
         await ack()
         # The cancelled meetings' announcements show it, as when a coordinator cancels one.
@@ -707,18 +701,19 @@ def register(registry: Registry) -> None:
             community_id=record.community.id,
         )
         names = await real_names(client, archive.people())
-        opened = await client.conversations_open(users=user_id)
         json_file = {
             "content": render_json(archive),
             "filename": "community-record.json",
             "title": "Community record (JSON)",
         }
-        await client.files_upload_v2(
-            channel=opened["channel"]["id"],
-            initial_comment=f"The record of *{escape(record.community.name)}*, for safekeeping.",
-            file_uploads=upload_files(
-                build_archive(archive), names, stem="community-record", extra=[json_file]
-            ),
+        await upload_document(
+            client,
+            build_archive(archive),
+            names,
+            stem="community-record",
+            comment=f"The record of *{escape(record.community.name)}*, for safekeeping.",
+            person=user_id,
+            extra=[json_file],
         )
 
     # -- sub-communities, started once the closure is confirmed --------------------------------
@@ -903,7 +898,7 @@ def register(registry: Registry) -> None:
         )
         if progress is None:
             return []
-        shared = ", ".join(mention(u) for u in progress.answered[:NAMES_SHOWN]) or "nobody"
+        shared = mention_list(progress.answered, nobody="nobody")
         text = f"📚 *Shared what they learned* ({len(progress.answered)}): {shared}."
         capturing = closing.still_capturing(progress.closure, record.community, runtime.clock.now())
         coordinator = record.is_coordinator(viewer)

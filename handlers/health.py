@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.catalogue import GOVERNANCE
 from bot.clock import Clock
 from bot.dispatch import Drop, Due
+from bot.publishing import upload
 from bot.services import health, sustaining
 from bot.services.communities import CommunityRecord, is_closed
 from bot.services.development import Development, development
@@ -19,7 +20,7 @@ from bot.services.errors import NoCommunity
 from bot.services.health import HealthFigures, Period
 from bot.services.pictures import Picture, draw_all, stakeholders_of
 from bot.services.sustaining import NoLongerWanted, UploadedPicture
-from bot.text import calendar_date, escape, mention
+from bot.text import calendar_date, escape, mention_list
 from handlers.blocks import Block, context, header, section
 from handlers.cop import CopRequest, community_here
 from handlers.registry import Registry, Surface
@@ -39,9 +40,7 @@ def period_words(period: Period, timezone: str) -> str:
 
 
 def _people(user_ids: Sequence[str]) -> str:
-    named = ", ".join(mention(u) for u in user_ids[:NAMES_SHOWN])
-    more = len(user_ids) - NAMES_SHOWN
-    return named + (f" and {more} more" if more > 0 else "")
+    return mention_list(user_ids, shown=NAMES_SHOWN)
 
 
 def figure_lines(figures: HealthFigures) -> list[str]:
@@ -189,21 +188,16 @@ async def upload_pictures(
     community = record.community
     assert community.id is not None
     pictures = await draw(database, record, figures)
-    opened = await client.conversations_open(users=user_id)
-    uploaded = await client.files_upload_v2(
-        channel=opened["channel"]["id"],
-        initial_comment=comment,
-        file_uploads=[
-            {
-                "content": p.png,
-                "filename": p.filename,
-                "title": p.title,
-                "alt_txt": p.alt_text,
-            }
+    uploaded = await upload(
+        client,
+        [
+            {"content": p.png, "filename": p.filename, "title": p.title, "alt_txt": p.alt_text}
             for p in pictures
         ],
+        comment=comment,
+        person=user_id,
     )
-    by_name = {f.get("name"): f for f in uploaded.get("files") or []}
+    by_name = uploaded.by_name()
     kept = [
         (
             UploadedPicture(p.kind, by_name[p.filename]["id"], p.title, p.alt_text),

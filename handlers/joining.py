@@ -44,6 +44,7 @@ from handlers.blocks import (
 )
 from handlers.cop import CopRequest
 from handlers.registry import Registry
+from handlers.requests import refusal
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
 JOIN = "directory_join"
@@ -355,7 +356,11 @@ def register(registry: Registry) -> None:
                 approve=True,
             )
         except CommunityError as refused:
-            await tell(_refusal(refused))
+            await tell(
+                refusal(
+                    refused, coordinators_can="answer requests to join", then="Nothing changed."
+                )
+            )
             return
         assert request.id is not None
         await mark_decided(client, request.id, team_id, logger)
@@ -376,18 +381,24 @@ def register(registry: Registry) -> None:
             database, team_id=context.team_id or "", request_id=as_id(action.get("value"))
         )
         if found is None:
-            await tell(_refusal(NoJoinRequest("gone")))
+            await tell(refusal(NoJoinRequest("gone"), then=""))
             return
         request, record = found
         # Checked again when the decline is saved; this only spares a non-coordinator a form.
         if not record.is_coordinator(body["user"]["id"]):
-            await tell(_refusal(NotCoordinator(record.coordinators)))
+            await tell(
+                refusal(
+                    NotCoordinator(record.coordinators),
+                    coordinators_can="answer requests to join",
+                    then="Nothing changed.",
+                )
+            )
             return
         if is_closed(record):  # no form to fill in only to be refused on saving it
             await tell(joining.CLOSED_JOINING)
             return
         if request.state != joining.PENDING:
-            await tell(_refusal(AlreadyDecided(request.state, request.decided_by)))
+            await tell(refusal(AlreadyDecided(request.state, request.decided_by), then=""))
             return
         assert request.id is not None
         view = decline_view(request.id, request.user_id)
@@ -420,7 +431,14 @@ def register(registry: Registry) -> None:
             await ack(response_action="errors", errors=invalid.errors)
             return
         except CommunityError as refused:
-            await ack(response_action="errors", errors={REASON: _refusal(refused)})
+            await ack(
+                response_action="errors",
+                errors={
+                    REASON: refusal(
+                        refused, coordinators_can="answer requests to join", then="Nothing changed."
+                    )
+                },
+            )
             return
         await ack()
         assert request.id is not None
@@ -519,14 +537,3 @@ def register(registry: Registry) -> None:
         report_unapproved,
         description="a notice of a join without approval",
     )
-
-
-def _refusal(error: CommunityError) -> str:
-    if isinstance(error, NotCoordinator):
-        return "Only this community's coordinators can answer requests to join. Nothing changed."
-    if isinstance(error, AlreadyDecided):
-        who = f" by {mention(error.decided_by)}" if error.decided_by else ""
-        return f"This request was already {error.state}{who}."
-    if isinstance(error, NoJoinRequest | NoCommunity):
-        return "That request no longer exists."
-    return str(error)

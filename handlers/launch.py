@@ -13,12 +13,11 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue import LAUNCH_AGENDA
+from bot.publishing import put_canvas, upload_document
 from bot.services.communities import CLOSED, CommunityRecord, community_by_id, is_closed
-from bot.services.document import to_markdown, upload_files
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.meeting_form import LAUNCH, LAUNCH_FIELDS, new_form_values
 from bot.services.meetings import create_meeting, upcoming
@@ -34,7 +33,7 @@ from bot.services.terms import (
     terms_by_id,
 )
 from bot.services.writing import people_in
-from bot.text import escape, mention, slack_time
+from bot.text import escape, mention, mention_list, slack_time
 from handlers import meeting_views
 from handlers.blocks import (
     Block,
@@ -51,16 +50,16 @@ from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest, community_here
 from handlers.forms import errors_on_blocks, read_state
 from handlers.live import redraw
-from handlers.meetings import Meetings, refusal
+from handlers.meetings import Meetings
 from handlers.names import real_names
 from handlers.registry import Registry, Surface
+from handlers.requests import refusal
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
 LAUNCH_FORM = "launch_form"
 AGREE = "terms_agree"
 MARK_AGREED = "terms_mark_agreed"
 REDRAFT = "terms_redraft"
-NAMES_SHOWN = 30
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +72,7 @@ def terms_message(terms: Terms) -> tuple[str, list[Block]]:
     draft, name = terms.draft, escape(terms.community.name)
     title = f"Draft {draft.version} of the terms of reference for {name}"
     agreed = terms.agreed
-    who = ", ".join(mention(u) for u in agreed[:NAMES_SHOWN])
-    if len(agreed) > NAMES_SHOWN:
-        who += f" and {len(agreed) - NAMES_SHOWN} more"
+    who = mention_list(agreed)
     agreeing = f"{len(agreed)} agree" + (f": {who}" if agreed else " so far")
     if draft.agreed_at is not None and draft.agreed_by is not None:
         text = f"The terms of reference for {name} are agreed"
@@ -153,27 +150,26 @@ def register(registry: Registry) -> None:
         draft = drafted.draft
         assert draft.id is not None
         terms = document(drafted)
-        uploaded = await client.files_upload_v2(
-            channel=community.channel_id,
-            file_uploads=upload_files(
-                terms, names, stem=f"terms-of-reference-draft-{draft.version}"
-            ),
-            initial_comment=f"📜 Terms of reference for *{escape(community.name)}*, "
+        uploaded = await upload_document(
+            client,
+            terms,
+            names,
+            stem=f"terms-of-reference-draft-{draft.version}",
+            comment=f"📜 Terms of reference for *{escape(community.name)}*, "
             f"draft {draft.version}, drafted by {mention(user_id)} from the answers saved so "
             "far: as Markdown and as a Word document.",
+            channel=community.channel_id,
         )
-        canvas_id = await _canvas(
-            client,
-            channel_id=community.channel_id,
-            markdown=to_markdown(terms, names, mentions=True),
-            existing=draft.canvas_id,
+        # The channel's canvas: a new one, or the last draft's replaced.
+        canvas = await put_canvas(
+            client, terms, names, channel_id=community.channel_id, replacing=draft.canvas_id
         )
         await record_publication(
             runtime.database,
             team_id=community.team_id,
             draft_id=draft.id,
-            file_id=str(((uploaded.get("files") or [{}])[0]).get("id") or "") or None,
-            canvas_id=canvas_id,
+            file_id=uploaded.first_id,
+            canvas_id=canvas.id,
         )
         terms = await terms_by_id(runtime.database, team_id=community.team_id, draft_id=draft.id)
         text, blocks = terms_message(terms)
@@ -403,24 +399,3 @@ def register(registry: Registry) -> None:
         ]
 
     registry.sections.append(launch_status)
-
-
-async def _canvas(
-    client: AsyncWebClient, *, channel_id: str, markdown: str, existing: str | None
-) -> str | None:
-    """Put the terms in the channel's canvas: a new one, or the last draft's replaced. None
-    when Slack refuses (a free workspace, canvases turned off): the file then carries them."""
-    content = {"type": "markdown", "markdown": markdown}
-    try:
-        if existing:
-            await client.canvases_edit(
-                canvas_id=existing, changes=[{"operation": "replace", "document_content": content}]
-            )
-            return existing
-        created = await client.conversations_canvases_create(
-            channel_id=channel_id, document_content=content
-        )
-        return str(created["canvas_id"])
-    except SlackApiError as error:
-        log.info("no canvas for the terms (%s): the file carries them", error.response.get("error"))
-        return None

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
 from bot.services.communities import CommunityRecord, community_by_id, is_closed
-from bot.services.errors import CommunityError, EditConflict, Gone, InvalidAnswers, NoCommunity
+from bot.services.errors import CommunityError, Gone, InvalidAnswers
 from bot.services.meeting_form import (
     LAUNCH,
     LAUNCH_FIELDS,
@@ -55,17 +55,10 @@ from handlers.deliveries import post_once
 from handlers.forms import errors_on_blocks, read_state
 from handlers.live import redraw
 from handlers.registry import Registry, Surface
+from handlers.requests import refusal
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
 OCCURRENCE = re.compile(r"^occurrence:(\d+)$")
-
-
-def refusal(error: CommunityError) -> str:
-    if isinstance(error, NoCommunity):
-        return "This community no longer exists."
-    if isinstance(error, EditConflict):
-        return "Someone changed this meeting at the same moment. Nothing was saved: try again."
-    return str(error)
 
 
 class Meetings:

@@ -9,10 +9,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
 from bot.dispatch import Due
+from bot.publishing import upload_document
 from bot.services import report, sustaining
 from bot.services.communities import CommunityRecord
 from bot.services.development import Development
-from bot.services.document import Document, upload_files
+from bot.services.document import Document
 from bot.services.health import HealthFigures
 from bot.text import escape, mention
 from handlers.cop import CopRequest, community_here
@@ -48,11 +49,8 @@ async def send_report(
     )
     document = report.build(found, await draw(database, record, figures))
     names = await real_names(client, found.people())
-    opened = await client.conversations_open(users=user_id)
-    await client.files_upload_v2(
-        channel=opened["channel"]["id"],
-        file_uploads=upload_files(document, names, stem=stem(record, figures)),
-        initial_comment=comment,
+    await upload_document(
+        client, document, names, stem=stem(record, figures), comment=comment, person=user_id
     )
     return document
 

@@ -25,7 +25,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
 from bot.services.communities import CommunityRecord
-from bot.services.errors import NoCommunity
+from bot.services.errors import (
+    AlreadyDecided,
+    CommunityError,
+    EditConflict,
+    InvalidAnswers,
+    NoCommunity,
+    NoJoinRequest,
+    NotCoordinator,
+)
+from bot.text import mention
 from handlers.access import community_for, community_pressed
 from handlers.blocks import Block, metadata_of
 from handlers.cop import only_coordinators_can
@@ -175,6 +184,32 @@ class Submission:
     async def tell(self, text: str, blocks: list[Block] | None = None) -> None:
         """A note to the person after the form has closed (a direct message)."""
         await tell_privately(self.client, user_id=self.user_id, text=text, blocks=blocks)
+
+
+def refusal(
+    error: CommunityError, *, coordinators_can: str = "change it", then: str = "Nothing was saved."
+) -> str:
+    """What a person is told when a change is refused: one wording for each kind of refusal.
+    `coordinators_can` is what only coordinators may do; `then`, what became of the change."""
+    if isinstance(error, NotCoordinator):
+        said = only_coordinators_can(coordinators_can)
+    elif isinstance(error, EditConflict):
+        said = (
+            "Someone else saved this after you opened it: close this form and open it again "
+            "to see their changes."
+        )
+    elif isinstance(error, NoCommunity):
+        said = "This community no longer exists."
+    elif isinstance(error, NoJoinRequest):
+        said = "That request no longer exists."
+    elif isinstance(error, AlreadyDecided):
+        who = f" by {mention(error.decided_by)}" if error.decided_by else ""
+        said = f"This request was already {error.state}{who}."
+    elif isinstance(error, InvalidAnswers):
+        said = " ".join(error.errors.values())
+    else:
+        said = str(error)
+    return f"{said} {then}".strip()
 
 
 ClickListener = Callable[[Click], Awaitable[None]]

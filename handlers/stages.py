@@ -23,10 +23,8 @@ from bot.services.communities import (
 )
 from bot.services.errors import (
     CommunityError,
-    EditConflict,
     InvalidAnswers,
     NoCommunity,
-    NotCoordinator,
 )
 from bot.services.journey import NextStep, next_step
 from bot.services.stages import save_answers, save_list_item
@@ -53,6 +51,7 @@ from handlers.forms import (
     read_state,
 )
 from handlers.registry import Registry
+from handlers.requests import refusal
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
 STAGE_FORM = "stage_form"
@@ -246,16 +245,6 @@ def saved_note(record: CommunityRecord, stage: Stage, step: NextStep) -> tuple[s
     return text, [section(text, accessory=accessory)]
 
 
-def _refusal(error: CommunityError) -> str:
-    if isinstance(error, NotCoordinator):
-        return "Only this community's coordinators can change it. Nothing was saved."
-    if isinstance(error, EditConflict):
-        return "Someone else saved this stage after you opened it. Nothing was saved: close this form and open it again to see their changes."
-    if isinstance(error, NoCommunity):
-        return "This community no longer exists. Nothing was saved."
-    return str(error)
-
-
 def register(registry: Registry) -> None:
     app, cop, runtime = registry.app, registry.cop, registry.runtime
     for stage in SETUP_STAGES:
@@ -327,7 +316,7 @@ def register(registry: Registry) -> None:
             await ack(response_action="errors", errors=errors_on_blocks(invalid.errors, block_ids))
             return
         except CommunityError as refused:
-            await ack(response_action="errors", errors={block_ids[0]: _refusal(refused)})
+            await ack(response_action="errors", errors={block_ids[0]: refusal(refused)})
             return
         await ack()
         await tell_saved(
@@ -435,7 +424,7 @@ def register(registry: Registry) -> None:
             await ack(response_action="errors", errors=errors_on_blocks(invalid.errors, block_ids))
             return
         except CommunityError as refused:
-            await ack(response_action="errors", errors={block_ids[0]: _refusal(refused)})
+            await ack(response_action="errors", errors={block_ids[0]: refusal(refused)})
             return
         await ack()
         # Back on the stage form, show the list as saved. Inputs keep their block and action
