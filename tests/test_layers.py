@@ -1,0 +1,81 @@
+"""The layers the README promises, read from every module's imports: handlers -> bot -> storage,
+the composition root the only part of the core that knows the features, the stand-in for
+Slack knowing nothing of the app, and no test leaning on another test module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# The composition root and the entry point: the only core modules that may import features.
+COMPOSITION = {"bot/app.py", "bot/__main__.py"}
+SLACK = ("slack_sdk", "slack_bolt")
+# What tests may import from their own folder: shared steps and tools, never a test module.
+TEST_KIT = {"tests.steps", "tests.communities", "tests.tcp_proxy"}
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module `path` imports, by its full dotted name (function-level imports too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def named(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def reaching(path: Path, *packages: str) -> list[str]:
+    return sorted(
+        m for m in imports_of(path) if any(m == p or m.startswith(f"{p}.") for p in packages)
+    )
+
+
+@pytest.mark.parametrize("path", modules("storage"), ids=named)
+def test_storage_knows_nothing_of_the_app_or_slack(path: Path) -> None:
+    assert reaching(path, "bot", "handlers", "sandbox", "fakeslack", *SLACK) == []
+
+
+@pytest.mark.parametrize("path", modules("bot"), ids=named)
+def test_the_core_imports_features_only_at_its_composition_root(path: Path) -> None:
+    outer = () if named(path) in COMPOSITION else ("handlers", "sandbox")
+    assert reaching(path, *outer, "fakeslack", "tests", "bench") == []
+
+
+@pytest.mark.parametrize("path", modules("handlers"), ids=named)
+def test_features_do_not_reach_the_test_kit(path: Path) -> None:
+    assert reaching(path, "sandbox", "fakeslack", "tests", "bench") == []
+
+
+@pytest.mark.parametrize("path", modules("fakeslack"), ids=named)
+def test_the_stand_in_for_slack_imports_nothing_of_the_app(path: Path) -> None:
+    assert reaching(path, "bot", "handlers", "storage", "sandbox", "tests", "bench") == []
+
+
+@pytest.mark.parametrize("path", [*modules("tests"), *modules("bench")], ids=named)
+def test_no_test_or_benchmark_imports_a_test_module(path: Path) -> None:
+    from_tests = {m.rsplit(".", 1)[0] if m.count(".") > 1 else m for m in reaching(path, "tests")}
+    assert sorted(from_tests - TEST_KIT - {"tests"}) == []
+
+
+def test_the_rules_see_a_forbidden_import(tmp_path: Path) -> None:
+    """The reader finds imports wherever they are written, so the rules above can fail."""
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import slack_sdk\nfrom tests.test_home import open_home\n"
+        "def later():\n    from handlers import cop\n",
+        encoding="utf-8",
+    )
+    assert {"slack_sdk", "tests.test_home", "handlers"} <= imports_of(module)
