@@ -652,9 +652,9 @@ async def test_closing_with_a_split_is_one_flow_and_cancelling_closes_nothing(
 
     # Each new community has its channel, its members and Asha invited, announced as grown
     # from the parent.
-    for name, channel, members in (
-        ("Housing finance", "housing-finance", "3 members: Ben, Carmen, Asha"),
-        ("Rural housing", "rural-housing", "2 members: Noor Haddad, Asha"),
+    for name, channel, members, counted in (
+        ("Housing finance", "housing-finance", "3 members: Ben, Carmen, Asha", "Members: 3"),
+        ("Rural housing", "rural-housing", "2 members: Noor Haddad, Asha", "Members: 2"),
     ):
         await channels.locator("[data-channel]", has_text=channel).click()
         await expect(page.locator("#title")).to_have_text(f"# {channel}")
@@ -664,6 +664,14 @@ async def test_closing_with_a_split_is_one_flow_and_cancelling_closes_nothing(
         )
         status = await cop_status(page, name, channel)
         await expect(status).to_contain_text("Next:")
+        # Slack told the app of everyone it invited, so they are the community's members.
+        await expect(status).to_contain_text(counted)
+
+    # Ben, invited to Housing finance, is welcomed to it in his messages with the app.
+    await page.locator("#viewer").select_option(label="Ben Okafor")
+    await page.locator("[data-app=messages]").click()
+    await expect(timeline).to_contain_text("Welcome to Housing finance, @Ben!")
+    await page.locator("#viewer").select_option(label="Asha Raman")
 
     # Her Home: the parent closing, the new ones open beside it.
     await page.locator("[data-app=home]").click()
