@@ -54,6 +54,8 @@ SHARE = "capture_share"
 # How long a split may spend listing channels before its ack (Slack allows 3 s in all).
 LISTING_BUDGET = 1.5
 ARCHIVE_CHANNEL = "closure_archive_channel"
+# Names a new community's channel may take (`name`, `name-2`…) before the split gives up on it.
+NAME_ATTEMPTS = 4
 RECIPIENT_CHANNEL = "recipient_channel"
 NAMES_SHOWN = 30
 METADATA_LIMIT = 3000  # Slack's limit on a view's private_metadata
@@ -263,6 +265,22 @@ async def channel_names(client: AsyncWebClient) -> set[str]:
         cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
         if not cursor:
             return names
+
+
+async def create_channel(client: AsyncWebClient, name: str, *, is_private: bool) -> Any:
+    """A new community's channel, named `name` or, where a private channel the app cannot see
+    has that name (the split's check could not list it), `name-2`, `name-3`…: the community was
+    confirmed and its parent is closed by now, so it starts under a near name rather than not
+    at all. Raises Slack's error for any other refusal, or when every name is taken."""
+    candidate = name
+    for number in range(2, NAME_ATTEMPTS + 1):
+        try:
+            return await client.conversations_create(name=candidate, is_private=is_private)
+        except SlackApiError as error:
+            if error.response.get("error") != "name_taken":
+                raise
+        candidate = f"{name[: 80 - len(str(number)) - 1]}-{number}"
+    return await client.conversations_create(name=candidate, is_private=is_private)
 
 
 def register(registry: Registry) -> None:
@@ -732,15 +750,15 @@ def register(registry: Registry) -> None:
         for sub in planned:
             try:
                 # A private community's offspring start private too.
-                created = await client.conversations_create(
-                    name=sub.channel_name, is_private=parent.community.is_private
+                created = await create_channel(
+                    client, sub.channel_name, is_private=parent.community.is_private
                 )
             except SlackApiError as error:
-                # Taken a moment ago, or by a private channel the app cannot see: nothing was
-                # created for this one.
+                # Every name tried is taken, or Slack refused the channel (a workspace that
+                # lets no app create channels): nothing was created for this one.
                 problem = str(error.response.get("error"))
                 why = (
-                    f"a channel called #{sub.channel_name} already exists"
+                    f"#{sub.channel_name} and the names after it (#{sub.channel_name}-2…) are taken"
                     if problem == "name_taken"
                     else f"Slack refused its channel (`{escape(problem)}`)"
                 )
@@ -771,6 +789,14 @@ def register(registry: Registry) -> None:
                     text=f"I could not start *{escape(sub.name)}*: {escape(str(error))}.",
                 )
                 continue
+            if created["channel"].get("name") != sub.channel_name:
+                await tell_privately(
+                    client,
+                    user_id=user_id,
+                    text=f"#{sub.channel_name} is taken by a channel I cannot see, so "
+                    f"*{escape(sub.name)}* starts in <#{channel_id}>: rename the channel if "
+                    "you like.",
+                )
             invited = [u for u in sub.members if u != bot_user_id]
             if user_id not in invited:
                 invited.append(user_id)
