@@ -172,6 +172,10 @@ def capture_form(closure_id: int, name: str, earlier: dict[str, Any]) -> dict[st
     )
 
 
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
 def split_blocks() -> list[Block]:
     blocks: list[Block] = [
         section(
@@ -747,6 +751,7 @@ def register(registry: Registry) -> None:
         bot_user_id: str | None,
     ) -> None:
         team_id = parent.community.team_id
+        started: list[str] = []
         for sub in planned:
             try:
                 # A private community's offspring start private too.
@@ -819,6 +824,14 @@ def register(registry: Registry) -> None:
                 f"(<#{parent.community.channel_id}>), whose scope it starts from: `/cop scope` "
                 "to make it its own. The parent's archive is posted in its channel on its "
                 f"closing date, {calendar_date(closure.closing_date)}.",
+            )
+            started.append(f"*{escape(sub.name)}* (<#{channel_id}>)")
+        if started:
+            # Members not chosen for a new community must still be able to find them.
+            await client.chat_postMessage(
+                channel=parent.community.channel_id,
+                text=f"🌱 *{escape(parent.community.name)}* goes on as "
+                f"{_and_list(started)}: join the one that fits your work.",
             )
 
     # -- archiving the channel, after a second confirmation -----------------------------------

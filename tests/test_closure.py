@@ -316,6 +316,15 @@ async def test_a_split_creates_the_channels_invites_the_members_and_copies_the_s
     }
     assert invites[created[0]["id"]] == {BEN, CARMEN, ASHA}
     assert invites[created[1]["id"]] == {NOOR, ASHA}
+    # Members left out of both can find them from the parent's channel.
+    [signpost] = await slack.wait_for(
+        "chat.postMessage",
+        lambda c: c.args["channel"] == HOUSING and "goes on as" in c.args["text"],
+    )
+    assert signpost.args["text"] == (
+        f"🌱 *Housing policy* goes on as *Housing Finance* (<#{created[0]['id']}>) and "
+        f"*Rural housing* (<#{created[1]['id']}>): join the one that fits your work."
+    )
     parent = await community_in_channel(community.database, team_id="T0CULTIV8", channel_id=HOUSING)
     assert parent is not None
     for channel in created:
