@@ -309,8 +309,9 @@ async def approved(
     bot_user_id: str | None,
 ) -> bool:
     """Whether joining an invitation-only community was approved: a coordinator (or the bot,
-    acting on an approval) added them, they coordinate it, or their request was approved."""
-    if record.is_coordinator(user_id):
+    acting on an approval) added them, they coordinate or facilitate it (the coordinators
+    named them), or their request was approved."""
+    if record.holds_role(user_id):
         return True
     if inviter is not None and (inviter == bot_user_id or record.is_coordinator(inviter)):
         return True
