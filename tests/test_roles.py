@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.catalogue import ROLES
+from bot.catalogue import MEMBERS, ROLES
 from bot.clock import ManualClock
 from bot.fakeslack import Call, FakeSlack
 from bot.services.welcomes import CHECK_IN, NUDGE, WELCOME_DM
@@ -19,9 +19,19 @@ from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
 from tests.test_communities import start_community
 from tests.test_health import figure_lines
 from tests.test_home import open_home
+from tests.test_joining import RANDOM, answers_to, buttons, click_button, requests
 from tests.test_launch import launch, press
 from tests.test_stages import as_values, open_stage
-from tests.test_welcomes import LIAM, greetings, joined, memberships, rows, sent_to, welcome_dms
+from tests.test_welcomes import (
+    LIAM,
+    answer,
+    greetings,
+    joined,
+    memberships,
+    rows,
+    sent_to,
+    welcome_dms,
+)
 
 
 @pytest.fixture
@@ -223,3 +233,18 @@ async def test_only_coordinators_see_mark_agreed_in_status_and_home(
     await slack.wait_for("chat.postMessage", lambda c: "is launched" in c.args["text"])
     async with community.database.session() as session:
         assert (await session.exec(select(Community))).one().launched_by == ASHA
+
+
+async def test_someone_named_in_an_invitation_only_community_is_added_without_asking(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    await answer(community, MEMBERS, membership="invitation")
+    slack.faults.fail_next("conversations.invite", "restricted_action")  # not added when named
+    await save_roles(community, coordinators=[ASHA], facilitators=[BEN])
+    assert BEN not in slack.workspace.channels[HOUSING].members
+    await community.command("communities", user=BEN, channel=RANDOM)
+    (ask,) = buttons((listing := await community.ephemeral())["blocks"])
+    await click_button(community, ask, user=BEN, channel=RANDOM, message={"ts": "1.1", **listing})
+    assert "You're in!" in await answers_to(community, 2)
+    assert BEN in slack.workspace.channels[HOUSING].members
+    assert await requests(community) == []  # nobody was asked to approve him

@@ -155,7 +155,9 @@ async def ask_to_join(
             )
             if latest is not None and latest.left_at is None:
                 return Asked.MEMBER, record
-            if membership_policy(record) == OPEN:
+            if membership_policy(record) == OPEN or record.holds_role(user_id):
+                # Someone the coordinators named in the roles stage is not asked to wait for
+                # their approval (nor, as a coordinator, to approve themselves).
                 return Asked.OPEN, record
             if await member_rows.pending_join_requests(
                 session, community_ids=[community_id], user_id=user_id
