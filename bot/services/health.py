@@ -12,7 +12,7 @@ Definitions, as the figures are shown:
 - levels: coordinator (from the roles stage), else the level a coordinator chose, else the one
   suggested from those 30 days' activity (as the roster shows them);
 - newcomers who have not yet posted: members welcomed as newcomers in the last 60 days who have
-  not posted since they joined;
+  not posted since they joined (never its coordinators or facilitators);
 - recently inactive: members who posted in the previous period and not in this one;
 - meetings held and attendance: from `bot.services.rhythm` (RSVPs "going");
 - milestones: done; due (not done, due today or later); overdue (not done, due before today).
@@ -263,7 +263,7 @@ def compute(
     for user_id, membership in current.items():
         if (
             membership.welcomed
-            and not record.is_coordinator(user_id)
+            and not record.holds_role(user_id)  # named after they joined: not a newcomer
             and end - membership.joined_at <= NEWCOMER_WINDOW
             and not posted(_day(membership.joined_at, tz), end_day).get(user_id)
         ):

@@ -155,7 +155,9 @@ async def ask_to_join(
             )
             if latest is not None and latest.left_at is None:
                 return Asked.MEMBER, record
-            if membership_policy(record) == OPEN:
+            if membership_policy(record) == OPEN or record.holds_role(user_id):
+                # Someone the coordinators named in the roles stage is not asked to wait for
+                # their approval (nor, as a coordinator, to approve themselves).
                 return Asked.OPEN, record
             if await member_rows.pending_join_requests(
                 session, community_ids=[community_id], user_id=user_id
@@ -309,8 +311,9 @@ async def approved(
     bot_user_id: str | None,
 ) -> bool:
     """Whether joining an invitation-only community was approved: a coordinator (or the bot,
-    acting on an approval) added them, they coordinate it, or their request was approved."""
-    if record.is_coordinator(user_id):
+    acting on an approval) added them, they coordinate or facilitate it (the coordinators
+    named them), or their request was approved."""
+    if record.holds_role(user_id):
         return True
     if inviter is not None and (inviter == bot_user_id or record.is_coordinator(inviter)):
         return True

@@ -105,7 +105,7 @@ class Joined:
 
     community_id: int
     membership_id: int
-    welcomed: bool  # false for someone back within 30 days
+    welcomed: bool  # false for someone back within 30 days, or who coordinates or facilitates
     reported: bool  # joined an invitation-only community without approval
 
 
@@ -144,6 +144,9 @@ async def member_joined(
                 and now - latest.left_at < RETURN_GRACE
             )
             record = await load_record(session, team_id=team_id, community_id=community.id)
+            # Its coordinators and facilitators are not its newcomers: nobody welcomes them,
+            # greets them, or counts them among the newcomers who have not posted yet.
+            newcomer = not returning and not record.holds_role(user_id)
             # The partial unique index refuses a second current membership: of two copies of
             # one event handled at the same moment, one commits and the other changes nothing.
             membership = await community_rows.add_membership(
@@ -152,7 +155,7 @@ async def member_joined(
                 community_id=community.id,
                 user_id=user_id,
                 joined_at=now,
-                welcomed=not returning,
+                welcomed=newcomer,
             )
             if is_closed(record):
                 # A closed community welcomes nobody: a short note points to its archive.
@@ -165,7 +168,7 @@ async def member_joined(
                     community_id=community.id,
                     dedupe_key=f"closed-note:{community.id}:{membership.id}",
                 )
-            elif not returning:
+            elif newcomer:
                 settings = await member_rows.welcome_settings(session, community_id=community.id)
                 await welcomes.schedule_welcome(
                     session,
@@ -185,7 +188,7 @@ async def member_joined(
                     session, record=record, membership=membership, now=now
                 )
             assert membership.id is not None
-            return Joined(community.id, membership.id, welcomed=not returning, reported=reported)
+            return Joined(community.id, membership.id, welcomed=newcomer, reported=reported)
     except IntegrityError:
         return None
 
