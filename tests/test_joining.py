@@ -182,9 +182,10 @@ async def test_joining_an_open_community_adds_the_person_at_once(
     assert await requests(cultivate) == []
     # Carmen was in the channel before it became a community: a member from its start.
     await cultivate.command("join", user=CARMEN)
-    assert "You're already a member of *Housing policy*" in (
-        await cultivate.ephemeral(count=2)
-    )["text"]
+    assert (
+        "You're already a member of *Housing policy*"
+        in (await cultivate.ephemeral(count=2))["text"]
+    )
 
 
 async def test_the_directory_lists_communities_that_are_not_private(

@@ -22,7 +22,7 @@ class Level(StrEnum):
         return self.value.capitalize()
 
     def counted(self, count: int) -> str:
-        """"1 coordinator", "2 coordinators", "3 active": the others describe members, and
+        """ "1 coordinator", "2 coordinators", "3 active": the others describe members, and
         say no number."""
         if self == Level.COORDINATOR:
             return plural(count, self.value)
