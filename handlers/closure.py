@@ -33,7 +33,7 @@ from bot.services.splitting import (
     start_sub_community,
     taken_names,
 )
-from bot.text import calendar_date, escape, mention
+from bot.text import calendar_date, escape, mention, plural
 from handlers.access import community_pressed
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
 from handlers.cop import CopRequest, community_here
@@ -117,7 +117,7 @@ def confirm_view(
     record, name = plan.record, escape(plan.record.community.name)
     split = plan.answers["reason"] == closing.SPLIT
     meetings = (
-        f"Its {plan.meetings} meeting{'s' if plan.meetings != 1 else ''} still to come "
+        f"Its {plural(plan.meetings, 'meeting')} still to come "
         "are cancelled, and their announcements say so; every pending reminder stops."
         if plan.meetings
         else "Every pending reminder and follow-up stops."
@@ -127,7 +127,7 @@ def confirm_view(
         "• It becomes read-only at once: its stages, meetings, welcome and settings can no "
         "longer be changed.",
         f"• {meetings}",
-        f"• Its {plan.members} member{'s' if plan.members != 1 else ''} are asked, in "
+        f"• Its {plural(plan.members, 'member')} are asked, in "
         f"<#{record.community.channel_id}> and by direct message, to share what they learned, "
         f"within {plan.capture_days} days.",
         f"• On {calendar_date(plan.closing_date)} the celebration is posted in the channel, "
@@ -228,7 +228,9 @@ def celebration_text(c: closing.Celebration) -> tuple[str, list[Block]]:
     people = c.members[:NAMES_SHOWN]
     more = f" and {len(c.members) - NAMES_SHOWN} more" if len(c.members) > NAMES_SHOWN else ""
     lines.append(
-        f"🙌 {len(c.members)} members took part: " + ", ".join(mention(u) for u in people) + more
+        f"🙌 {plural(len(c.members), 'member')} took part: "
+        + ", ".join(mention(u) for u in people)
+        + more
     )
     thanks = []
     if c.coordinators:

@@ -16,7 +16,7 @@ from bot.services.communities import CommunityRecord
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.sustaining import PERSPECTIVE_FIELDS
-from bot.text import calendar_date, escape
+from bot.text import calendar_date, escape, plural
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
 from handlers.coordinator_forms import register_coordinator_form
 from handlers.forms import input_block, read_state
@@ -185,7 +185,7 @@ def register(registry: Registry) -> None:
         coordinator = record.is_coordinator(viewer) and not is_closed(record)
         if not logged and not coordinator:
             return []
-        text = f"*New perspectives:* {len(logged)} guest{'s' if len(logged) != 1 else ''} logged"
+        text = f"*New perspectives:* {plural(len(logged), 'guest')} logged"
         if logged:
             text += "\n" + "\n".join(f"• {perspective_line(p)}" for p in logged[:SHOWN])
         return [section(text, accessory=log_button(community.id) if coordinator else None)]

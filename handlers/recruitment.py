@@ -27,7 +27,7 @@ from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, Not
 from bot.services.joining import Asked
 from bot.services.lifecycle import CommunityClosed, is_closed
 from bot.services.sustaining import InvitationContent
-from bot.text import escape, mention, truncate
+from bot.text import escape, mention, plural, truncate
 from handlers.blocks import (
     Block,
     actions,
@@ -225,7 +225,7 @@ def register(registry: Registry) -> None:
             database, team_id=record.community.team_id, community_id=record.community.id
         )
         return [
-            f"Its invitation was posted {found.posted} time{'s' if found.posted != 1 else ''}; "
+            f"Its invitation was posted {plural(found.posted, 'time')}; "
             f"{found.clicked} pressed Join, {found.joined} joined through it. It invites nobody "
             "now."
         ]
@@ -381,7 +381,7 @@ def register(registry: Registry) -> None:
         text = "*Recruitment:* "
         if found.posted:
             text += (
-                f"the invitation was posted {found.posted} time{'s' if found.posted != 1 else ''}; "
+                f"the invitation was posted {plural(found.posted, 'time')}; "
                 f"{found.clicked} pressed Join, {found.joined} joined through it"
             )
         else:

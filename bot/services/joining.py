@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.catalogue import MEMBERS, WAYS_OF_WORKING
 from bot.clock import Clock
+from bot.services import counting
 from bot.services.access import InChannel, community_for
 from bot.services.communities import (
     CommunityRecord,
@@ -84,7 +85,7 @@ async def directory(database: Database, *, team_id: str, viewer: str) -> list[Li
     async with database.session() as session:
         records = [r for r in await records_in_team(session, team_id=team_id) if is_listed(r)]
         ids = [r.community.id for r in records if r.community.id is not None]
-        counts = await member_rows.member_counts(session, community_ids=ids)
+        counts = await counting.member_counts(session, community_ids=ids)
         mine = await community_rows.current_community_ids(session, team_id=team_id, user_id=viewer)
         asked = {
             r.community_id
