@@ -538,6 +538,7 @@ async def test_without_levels_defined_the_roster_has_the_default_four(
 ) -> None:
     await start_community(cultivate, timezone="UTC")
     await joined(cultivate, BEN)
+    await cultivate.settled()
     select_ben = rows(await roster_view(cultivate))[BEN]["accessory"]
     assert [o["value"] for o in select_ben["options"]] == [
         "suggested",
