@@ -38,12 +38,13 @@ async def test_every_surface_counts_the_same_members(
 ) -> None:
     """In November, by hand: Asha (who starts it), Carmen, Noor and a bot are in the channel
     at the start; Liam joins; a second bot joins; Noor leaves; Ben coordinates from outside
-    the channel. Members at the end: Asha, Carmen, Liam = 3; joined: Liam = 1 (the people
+    the channel (this workspace lets no app invite him). Members at the end: Asha, Carmen, Liam = 3; joined: Liam = 1 (the people
     there at the start did not join, and bots are no one); left: Noor = 1; active in the 30
     days: Carmen and Liam = 2 of 3."""
     [bot_there] = slack.workspace.add_people(1, name="helper", is_bot=True, channels=[HOUSING])
     clock.set(datetime(2026, 11, 2, 9, tzinfo=UTC))
     await start_community(cultivate, timezone="UTC")
+    slack.faults.fail_next("conversations.invite", "restricted_action")  # Ben stays outside
     await answer(cultivate, ROLES, coordinators=[ASHA, BEN])
     await at(cultivate, clock, datetime(2026, 11, 5, 12, tzinfo=UTC))
     await joined(cultivate, LIAM)
