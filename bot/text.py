@@ -60,3 +60,15 @@ def markdown_escape(text: str) -> str:
     `[link](…)` stays text. Rendered, the text reads exactly as it was typed.
     """
     return _MARKDOWN_SPECIAL.sub(r"\\\1", escape(text))
+
+
+# Nouns whose plural is not the noun and an "s".
+_IRREGULAR = {"person": "people", "reply": "replies", "activity": "activities"}
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """A count with its noun agreeing: "1 member", "2 members", "0 people". `many` gives a
+    plural the rules here do not know."""
+    if count == 1:
+        return f"{count} {noun}"
+    return f"{count} {many or _IRREGULAR.get(noun) or noun + 's'}"

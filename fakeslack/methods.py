@@ -118,6 +118,10 @@ class SlackMethods:
         self.ws = workspace
         self.upload_url = upload_url  # file id -> URL the client should upload bytes to
         self._view_revisions: dict[str, int] = {}
+        # Told (channel id, user ids) when the app invites people, as Slack then sends the app
+        # `member_joined_channel` for each: the sandbox delivers those. Runs on the fake's
+        # thread, holding the workspace's lock.
+        self.on_invited: Callable[[str, list[str]], None] | None = None
         self.handlers: dict[str, Callable[[Args], Response]] = {
             "auth.test": self.auth_test,
             "oauth.v2.access": self.oauth_v2_access,
@@ -355,6 +359,8 @@ class SlackMethods:
         if errors:
             raise SlackError(errors[0]["error"], errors=errors)
         channel.members.extend(users)
+        if self.on_invited is not None:
+            self.on_invited(channel.id, users)
         return {"channel": channel.to_slack()}
 
     def conversations_join(self, args: Args) -> Response:

@@ -12,13 +12,16 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services import access
+from bot.runtime import Runtime
+from bot.services import access, members
 from bot.services.communities import CommunityRecord
 from bot.services.errors import NoCommunity
 from handlers.views import tell_privately
 from storage.db import Database
+from storage.models import Community
 
 PAGE = 200
+LOOKUPS = 100  # people newly found in the channel looked up (bot or not) at one look
 
 
 async def channel_members(client: AsyncWebClient, channel_id: str) -> list[str] | None:
@@ -34,6 +37,47 @@ async def channel_members(client: AsyncWebClient, channel_id: str) -> list[str] 
                 return found
     except SlackApiError:
         return None
+
+
+async def record_channel(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    community: Community,
+    *,
+    bot_user_id: str | None,
+    at_start: bool = False,
+) -> bool:
+    """Record who is in the community's channel now: people there before it became a community
+    (`at_start`: it just has), people who joined or left unseen. Bots, the app among them, are
+    not members. True if anything changed."""
+    assert community.id is not None
+    present = await channel_members(client, community.channel_id)
+    if present is None:
+        return False
+    unknown = await members.unrecorded(
+        runtime.database, team_id=community.team_id, community_id=community.id, present=present
+    )
+    looked_up = set(unknown[:LOOKUPS])
+    is_bot: dict[str, bool] = {}
+    for user_id in present:
+        if user_id == bot_user_id:
+            is_bot[user_id] = True
+        elif user_id in looked_up:
+            person = (await client.users_info(user=user_id)).get("user") or {}
+            is_bot[user_id] = bool(person.get("is_bot") or person.get("deleted"))
+        elif user_id not in unknown or at_start:
+            # At the start everyone in the channel belongs from its beginning: past the
+            # lookups, a person is taken for a person (a later look never makes them a join).
+            is_bot[user_id] = False
+    changed = await members.record_present(
+        runtime.database,
+        runtime.clock,
+        team_id=community.team_id,
+        community_id=community.id,
+        present=is_bot,
+        at_start=at_start,
+    )
+    return changed > 0
 
 
 def slack_says_in_channel(client: AsyncWebClient) -> access.InChannel:

@@ -37,7 +37,7 @@ from bot.services.splitting import (
     start_sub_community,
     taken_names,
 )
-from bot.text import calendar_date, escape, mention, mention_list
+from bot.text import calendar_date, escape, mention, mention_list, plural
 from handlers.access import community_pressed
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
 from handlers.cop import CopRequest, community_here
@@ -59,6 +59,8 @@ SHARE = "capture_share"
 # How long a split may spend listing channels before its ack (Slack allows 3 s in all).
 LISTING_BUDGET = 1.5
 ARCHIVE_CHANNEL = "closure_archive_channel"
+# Names a new community's channel may take (`name`, `name-2`…) before the split gives up on it.
+NAME_ATTEMPTS = 4
 RECIPIENT_CHANNEL = "recipient_channel"
 METADATA_LIMIT = 3000  # Slack's limit on a view's private_metadata
 STALE = (
@@ -119,7 +121,7 @@ def confirm_view(
     record, name = plan.record, escape(plan.record.community.name)
     split = plan.answers["reason"] == closing.SPLIT
     meetings = (
-        f"Its {plan.meetings} meeting{'s' if plan.meetings != 1 else ''} still to come "
+        f"Its {plural(plan.meetings, 'meeting')} still to come "
         "are cancelled, and their announcements say so; every pending reminder stops."
         if plan.meetings
         else "Every pending reminder and follow-up stops."
@@ -129,7 +131,7 @@ def confirm_view(
         "• It becomes read-only at once: its stages, meetings, welcome and settings can no "
         "longer be changed.",
         f"• {meetings}",
-        f"• Its {plan.members} member{'s' if plan.members != 1 else ''} are asked, in "
+        f"• Its {plural(plan.members, 'member')} are asked, in "
         f"<#{record.community.channel_id}> and by direct message, to share what they learned, "
         f"within {plan.capture_days} days.",
         f"• On {calendar_date(plan.closing_date)} the celebration is posted in the channel, "
@@ -172,6 +174,10 @@ def capture_form(closure_id: int, name: str, earlier: dict[str, Any]) -> dict[st
         submit="Share",
         metadata={"closure": closure_id},
     )
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
 def split_blocks() -> list[Block]:
@@ -217,7 +223,7 @@ def celebration_text(c: closing.Celebration) -> tuple[str, list[Block]]:
         titles = ", ".join(escape(m.title) for m in c.milestones_done)
         lines.append(f"✅ {len(c.milestones_done)} milestones completed: {titles}")
     lines.append(f"📅 {c.meetings_held} meetings held")
-    lines.append(f"🙌 {len(c.members)} members took part: {mention_list(c.members)}")
+    lines.append(f"🙌 {plural(len(c.members), 'member')} took part: {mention_list(c.members)}")
     thanks = []
     if c.coordinators:
         thanks.append("coordinating: " + ", ".join(mention(u) for u in c.coordinators))
@@ -257,6 +263,22 @@ async def channel_names(client: AsyncWebClient) -> set[str]:
         cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
         if not cursor:
             return names
+
+
+async def create_channel(client: AsyncWebClient, name: str, *, is_private: bool) -> Any:
+    """A new community's channel, named `name` or, where a private channel the app cannot see
+    has that name (the split's check could not list it), `name-2`, `name-3`…: the community was
+    confirmed and its parent is closed by now, so it starts under a near name rather than not
+    at all. Raises Slack's error for any other refusal, or when every name is taken."""
+    candidate = name
+    for number in range(2, NAME_ATTEMPTS + 1):
+        try:
+            return await client.conversations_create(name=candidate, is_private=is_private)
+        except SlackApiError as error:
+            if error.response.get("error") != "name_taken":
+                raise
+        candidate = f"{name[: 80 - len(str(number)) - 1]}-{number}"
+    return await client.conversations_create(name=candidate, is_private=is_private)
 
 
 def register(registry: Registry) -> None:
@@ -728,18 +750,19 @@ def register(registry: Registry) -> None:
         bot_user_id: str | None,
     ) -> None:
         team_id = parent.community.team_id
+        started: list[str] = []
         for sub in planned:
             try:
                 # A private community's offspring start private too.
-                created = await client.conversations_create(
-                    name=sub.channel_name, is_private=parent.community.is_private
+                created = await create_channel(
+                    client, sub.channel_name, is_private=parent.community.is_private
                 )
             except SlackApiError as error:
-                # Taken a moment ago, or by a private channel the app cannot see: nothing was
-                # created for this one.
+                # Every name tried is taken, or Slack refused the channel (a workspace that
+                # lets no app create channels): nothing was created for this one.
                 problem = str(error.response.get("error"))
                 why = (
-                    f"a channel called #{sub.channel_name} already exists"
+                    f"#{sub.channel_name} and the names after it (#{sub.channel_name}-2…) are taken"
                     if problem == "name_taken"
                     else f"Slack refused its channel (`{escape(problem)}`)"
                 )
@@ -770,6 +793,14 @@ def register(registry: Registry) -> None:
                     text=f"I could not start *{escape(sub.name)}*: {escape(str(error))}.",
                 )
                 continue
+            if created["channel"].get("name") != sub.channel_name:
+                await tell_privately(
+                    client,
+                    user_id=user_id,
+                    text=f"#{sub.channel_name} is taken by a channel I cannot see, so "
+                    f"*{escape(sub.name)}* starts in <#{channel_id}>: rename the channel if "
+                    "you like.",
+                )
             invited = [u for u in sub.members if u != bot_user_id]
             if user_id not in invited:
                 invited.append(user_id)
@@ -792,6 +823,14 @@ def register(registry: Registry) -> None:
                 f"(<#{parent.community.channel_id}>), whose scope it starts from: `/cop scope` "
                 "to make it its own. The parent's archive is posted in its channel on its "
                 f"closing date, {calendar_date(closure.closing_date)}.",
+            )
+            started.append(f"*{escape(sub.name)}* (<#{channel_id}>)")
+        if started:
+            # Members not chosen for a new community must still be able to find them.
+            await client.chat_postMessage(
+                channel=parent.community.channel_id,
+                text=f"🌱 *{escape(parent.community.name)}* goes on as "
+                f"{_and_list(started)}: join the one that fits your work.",
             )
 
     # -- archiving the channel, after a second confirmation -----------------------------------

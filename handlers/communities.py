@@ -29,7 +29,7 @@ from bot.services.errors import (
     NotCoordinator,
 )
 from bot.text import escape, mention
-from handlers.access import channel_members, slack_says_in_channel
+from handlers.access import channel_members, record_channel, slack_says_in_channel
 from handlers.blocks import Block, metadata_of, modal, plain
 from handlers.cop import NO_COMMUNITY, CopRequest, community_here
 from handlers.forms import input_block, read_state
@@ -337,6 +337,11 @@ def register(registry: Registry) -> None:
             )
             return
         await ack()
+        # Everyone in the channel now is a member from the community's beginning: recorded
+        # before anyone is told, so every figure counts them from the first.
+        await record_channel(
+            runtime, client, community, bot_user_id=context.bot_user_id, at_start=True
+        )
         # The health digest and the new-perspectives prompt begin with the community.
         await sustaining.ensure_scheduled(
             runtime.database,

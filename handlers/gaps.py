@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.services.communities import CommunityRecord, is_closed
 from bot.services.document import Line, Person, Strong
 from bot.services.writing import gaps
-from bot.text import escape, mention
+from bot.text import escape, mention, plural
 from handlers.blocks import Block, section
 from handlers.registry import Registry, Surface
 
@@ -31,7 +31,7 @@ async def gaps_section(record: CommunityRecord, viewer: str, surface: Surface) -
     found = gaps(record)
     if not found:
         return [section("*Gaps:* none. Every question is answered, every policy agreed.")]
-    count = f"{len(found)} gap{'s' if len(found) != 1 else ''}"
+    count = plural(len(found), "gap")
     lines = [f"• {_mrkdwn(line)}" for line in found[:SHOWN]]
     if len(found) > SHOWN:
         lines.append(f"…and {len(found) - SHOWN} more.")

@@ -24,6 +24,7 @@ from bot.text import calendar_date, escape, mention_list
 from handlers.blocks import Block, context, header, section
 from handlers.cop import CopRequest, community_here
 from handlers.registry import Registry, Surface
+from handlers.roster import levels_line
 from storage.db import Database
 
 NAMES_SHOWN = 10  # people named in one figure; the rest are counted
@@ -45,9 +46,7 @@ def _people(user_ids: Sequence[str]) -> str:
 
 def figure_lines(figures: HealthFigures) -> list[str]:
     """Each figure on one line of mrkdwn: `/cop health` and the digest show these."""
-    levels = " · ".join(
-        f"{count} {escape(level.label.lower())}" for level, count in figures.levels.items()
-    )
+    levels = levels_line(figures.levels, " · ")
     end_day = calendar_date(figures.today)
     lines = [
         f"*Members:* {figures.members} ({figures.joined} joined, {figures.left} left)",

@@ -29,7 +29,7 @@ from bot.services.errors import (
     NotCoordinator,
 )
 from bot.services.joining import Asked, Listing
-from bot.text import escape, mention, truncate
+from bot.text import escape, mention, plural, truncate
 from handlers.access import slack_says_in_channel
 from handlers.blocks import (
     Block,
@@ -116,7 +116,7 @@ def _closed_listing(listing: Listing) -> str:
 def _open_listing(listing: Listing) -> Block:
     community = listing.record.community
     lines = _headline(listing)
-    people = f"{listing.members} member{'s' if listing.members != 1 else ''}"
+    people = plural(listing.members, "member")
     accessory: Block | None = None
     if listing.is_member:
         how = f"You're a member: <#{community.channel_id}>"

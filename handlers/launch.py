@@ -89,13 +89,9 @@ def terms_message(terms: Terms) -> tuple[str, list[Block]]:
             context(agreeing),
         ]
     where = "in the file above" + (" and in the channel's canvas" if draft.canvas_id else "")
-    mark = button("Mark agreed", action_id=MARK_AGREED, value=str(terms.id))
-    mark["confirm"] = {
-        "title": plain("Mark the terms agreed?"),
-        "text": plain("This launches the community with this draft as its terms of reference."),
-        "confirm": plain("Mark agreed"),
-        "deny": plain("Not yet"),
-    }
+    # Every reader of the channel sees the same message, so the button is there for all;
+    # marking is refused where it is saved to anyone but a coordinator.
+    mark = mark_agreed_button(terms)
     return title, [
         section(
             f"📜 *{title}* is {where}. Read it before the launch workshop, and press "
@@ -119,6 +115,17 @@ def terms_message(terms: Terms) -> tuple[str, list[Block]]:
             f"{agreeing} · A coordinator marks the terms agreed, which launches the community."
         ),
     ]
+
+
+def mark_agreed_button(terms: Terms) -> Block:
+    mark = button("Mark agreed", action_id=MARK_AGREED, value=str(terms.id))
+    mark["confirm"] = {
+        "title": plain("Mark the terms agreed?"),
+        "text": plain("This launches the community with this draft as its terms of reference."),
+        "confirm": plain("Mark agreed"),
+        "deny": plain("Not yet"),
+    }
+    return mark
 
 
 def register(registry: Registry) -> None:
@@ -391,10 +398,16 @@ def register(registry: Registry) -> None:
                     )
                 ]
             return []
+        text = (
+            f"📜 Terms of reference: draft {terms.draft.version}, {len(terms.agreed)} agree so far."
+        )
+        if not record.is_coordinator(viewer):
+            return [context(f"{text} A coordinator marks them agreed to launch the community.")]
+        # Shown to this viewer only: a coordinator marks them agreed here too.
         return [
-            context(
-                f"📜 Terms of reference: draft {terms.draft.version}, {len(terms.agreed)} agree "
-                "so far. A coordinator marks them agreed to launch the community."
+            section(
+                f"{text} Marking them agreed launches the community.",
+                accessory=mark_agreed_button(terms),
             )
         ]
 

@@ -15,7 +15,7 @@ from bot.services import sustaining
 from bot.services.communities import CommunityClosed, CommunityRecord, is_closed
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
 from bot.services.sustaining import PERSPECTIVE_FIELDS
-from bot.text import calendar_date, escape
+from bot.text import calendar_date, escape, plural
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
 from handlers.coordinator_forms import register_coordinator_form
 from handlers.forms import input_block, read_state
@@ -184,7 +184,7 @@ def register(registry: Registry) -> None:
         coordinator = record.is_coordinator(viewer) and not is_closed(record)
         if not logged and not coordinator:
             return []
-        text = f"*New perspectives:* {len(logged)} guest{'s' if len(logged) != 1 else ''} logged"
+        text = f"*New perspectives:* {plural(len(logged), 'guest')} logged"
         if logged:
             text += "\n" + "\n".join(f"• {perspective_line(p)}" for p in logged[:SHOWN])
         return [section(text, accessory=log_button(community.id) if coordinator else None)]

@@ -26,7 +26,7 @@ from bot.services.communities import CommunityClosed, CommunityRecord, is_closed
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
 from bot.services.joining import Asked
 from bot.services.sustaining import InvitationContent
-from bot.text import escape, mention, truncate
+from bot.text import escape, mention, plural, truncate
 from handlers.blocks import (
     Block,
     actions,
@@ -224,7 +224,7 @@ def register(registry: Registry) -> None:
             database, team_id=record.community.team_id, community_id=record.community.id
         )
         return [
-            f"Its invitation was posted {found.posted} time{'s' if found.posted != 1 else ''}; "
+            f"Its invitation was posted {plural(found.posted, 'time')}; "
             f"{found.clicked} pressed Join, {found.joined} joined through it. It invites nobody "
             "now."
         ]
@@ -380,7 +380,7 @@ def register(registry: Registry) -> None:
         text = "*Recruitment:* "
         if found.posted:
             text += (
-                f"the invitation was posted {found.posted} time{'s' if found.posted != 1 else ''}; "
+                f"the invitation was posted {plural(found.posted, 'time')}; "
                 f"{found.clicked} pressed Join, {found.joined} joined through it"
             )
         else:

@@ -12,14 +12,16 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import members
-from bot.services.communities import CommunityClosed, CommunityRecord, is_closed
-from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
-from bot.services.members import AnyLevel, Level, Roster, RosterEntry
-from bot.text import calendar_date, escape, mention, truncate
-from handlers.access import channel_members, community_pressed
+from bot.services.communities import CommunityRecord, is_closed
+from bot.services.errors import CommunityError, NoCommunity
+from bot.services.levels import AnyLevel, Level
+from bot.services.members import Roster, RosterEntry
+from bot.text import calendar_date, escape, mention, plural, truncate
+from handlers.access import community_pressed, record_channel
 from handlers.blocks import Block, button, context, metadata_of, modal, plain, section
 from handlers.cop import CopRequest, community_here
 from handlers.registry import Registry, Surface
+from handlers.requests import refusal
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
 ROSTER_VIEW = "roster"
@@ -28,7 +30,6 @@ LEVEL = "roster_level"  # one select per member: roster_level:<user id>
 SUGGESTED = "suggested"
 ROSTER_ROWS = 95  # one block each, inside a modal's 100
 HOME_NAMES = 15  # names per level in App Home; the roster has everyone
-LOOKUPS = 100  # people newly found in the channel looked up (bot or not) per opening
 # Messages that are someone talking: not joins, edits, deletions or bots.
 COUNTED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 
@@ -43,12 +44,11 @@ def entry_line(entry: RosterEntry, *, counts: bool) -> str:
         line += " (suggested)"
     details = []
     if counts:
-        activity = f"{entry.messages} message{'s' if entry.messages != 1 else ''}"
+        activity = plural(entry.messages, "message")
         if entry.messages:
-            activity += f" on {entry.active_days} day{'s' if entry.active_days != 1 else ''}"
+            activity += f" on {plural(entry.active_days, 'day')}"
         details.append(f"{activity} in 30 days")
-    if entry.joined_at is not None:
-        details.append(f"joined {calendar_date(entry.joined_at.date())}")
+    details.append(f"joined {calendar_date(entry.joined_at.date())}")
     if entry.introduced:
         details.append("introduced")
     return f"{line}\n{' · '.join(details)}" if details else line
@@ -76,7 +76,7 @@ def roster_view(roster: Roster, viewer: str) -> dict[str, Any]:
     coordinating = roster.record.is_coordinator(viewer)
     editing = coordinating and not closed
     intro = (
-        f"*{escape(community.name)}* · {len(roster.entries)} members. Levels are suggested "
+        f"*{escape(community.name)}* · {plural(len(roster.entries), 'member')}. Levels are suggested "
         "from the last 30 days' messages"
     )
     if closed:
@@ -85,7 +85,7 @@ def roster_view(roster: Roster, viewer: str) -> dict[str, Any]:
         intro += "; choose one to set it." if editing else "; coordinators can set them."
     blocks: list[Block] = [context(intro)]
     for entry in roster.entries[:ROSTER_ROWS]:
-        settable = editing and entry.level != Level.COORDINATOR and entry.joined_at is not None
+        settable = editing and entry.level != Level.COORDINATOR
         blocks.append(
             section(
                 entry_line(entry, counts=coordinating),
@@ -95,6 +95,8 @@ def roster_view(roster: Roster, viewer: str) -> dict[str, Any]:
         )
     if len(roster.entries) > ROSTER_ROWS:
         blocks.append(context(f"And {len(roster.entries) - ROSTER_ROWS} more."))
+    if roster.coordinators_elsewhere:
+        blocks.append(context(elsewhere_line(roster)))
     return modal(
         title="Roster",
         blocks=blocks,
@@ -107,20 +109,42 @@ def roster_button(community_id: int) -> Block:
     return button("Roster", action_id=f"{OPEN_ROSTER}:{community_id}", value=str(community_id))
 
 
+def levels_line(counts: dict[AnyLevel, int], separator: str = ", ") -> str:
+    """How many members each level has: "1 coordinator, 2 active", a level the community named
+    as "Steering group: 2"."""
+    return separator.join(escape(level.counted(n)) for level, n in counts.items())
+
+
+def figures_line(roster: Roster) -> str:
+    """Joined, left and active: the figures `/cop health` shows for the same period."""
+    figures = roster.figures
+    return (
+        f"In the last {roster.period}: {len(figures.joined)} joined, {len(figures.left)} left · "
+        f"Active: {len(figures.active)} of {len(figures.members)} posted in the last 30 days"
+    )
+
+
+def elsewhere_line(roster: Roster) -> str:
+    coordinators = roster.coordinators_elsewhere
+    names = ", ".join(mention(c) for c in coordinators)
+    verb = "is" if len(coordinators) == 1 else "are"
+    return f"{names} {verb} coordinating but not in the channel, so not counted as members."
+
+
 def summary_blocks(roster: Roster, viewer: str, surface: Surface) -> list[Block]:
     grouped = {level: entries for level, entries in roster.by_level().items() if entries}
-    counts = ", ".join(
-        f"{len(entries)} {escape(level.label.lower())}" for level, entries in grouped.items()
-    )
+    counts = levels_line({level: len(entries) for level, entries in grouped.items()})
     text = f"*Members:* {len(roster.entries)}" + (f" ({counts})" if counts else "")
+    text += f"\n{figures_line(roster)}"
     if surface == Surface.HOME:
         for level, entries in grouped.items():
             names = ", ".join(mention(e.user_id) for e in entries[:HOME_NAMES])
             more = len(entries) - HOME_NAMES
             text += f"\n{escape(level.label)}: {names}" + (f" and {more} more" if more > 0 else "")
+    if roster.coordinators_elsewhere:
+        text += f"\n{elsewhere_line(roster)}"
     if roster.record.is_coordinator(viewer) and roster.waiting_requests:
-        waiting = roster.waiting_requests
-        text += f"\n:inbox_tray: {waiting} request{'s' if waiting != 1 else ''} to join waiting"
+        text += f"\n:inbox_tray: {plural(roster.waiting_requests, 'request')} to join waiting"
     return [section(text, accessory=roster_button(roster.record.community.id or 0))]
 
 
@@ -146,34 +170,6 @@ def register(registry: Registry) -> None:
             user_id=str(event["user"]),
         )
 
-    async def catch_up(
-        client: AsyncWebClient, record: CommunityRecord, bot_user_id: str | None
-    ) -> bool:
-        """Record who is in the channel now (people there before it became a community,
-        people who left unseen). True if anything changed."""
-        community = record.community
-        assert community.id is not None
-        present = await channel_members(client, community.channel_id)
-        if present is None:
-            return False
-        unknown = await members.unrecorded(
-            database, team_id=community.team_id, community_id=community.id, present=present
-        )
-        looked_up = set(unknown[:LOOKUPS])
-        is_bot: dict[str, bool] = {}
-        for user_id in present:
-            if user_id == bot_user_id:
-                is_bot[user_id] = True
-            elif user_id in looked_up:
-                person = (await client.users_info(user=user_id)).get("user") or {}
-                is_bot[user_id] = bool(person.get("is_bot") or person.get("deleted"))
-            elif user_id not in unknown:
-                is_bot[user_id] = False
-        changed = await members.record_present(
-            database, clock, team_id=community.team_id, community_id=community.id, present=is_bot
-        )
-        return changed > 0
-
     async def show(
         client: AsyncWebClient,
         *,
@@ -193,7 +189,7 @@ def register(registry: Registry) -> None:
         )
         if view_id is None:
             return False
-        if await catch_up(client, record, bot_user_id):
+        if await record_channel(runtime, client, record.community, bot_user_id=bot_user_id):
             roster = await members.roster(
                 database, clock, team_id=team_id, community_id=community_id
             )
@@ -279,7 +275,9 @@ def register(registry: Registry) -> None:
                 level=None if chosen == SUGGESTED else chosen,
             )
         except CommunityError as refused:
-            await tell_privately(client, user_id=viewer, text=_refusal(refused))
+            await tell_privately(
+                client, user_id=viewer, text=refusal(refused, coordinators_can="set levels")
+            )
         try:
             roster = await members.roster(
                 database, clock, team_id=team_id, community_id=community_id
@@ -297,15 +295,3 @@ def register(registry: Registry) -> None:
         return summary_blocks(roster, viewer, surface)
 
     registry.sections.append(roster_section)
-
-
-def _refusal(error: CommunityError) -> str:
-    if isinstance(error, NotCoordinator):
-        return "Only this community's coordinators can set levels. Nothing was saved."
-    if isinstance(error, InvalidAnswers):
-        return " ".join(error.errors.values())
-    if isinstance(error, NoCommunity):
-        return "That community no longer exists."
-    if isinstance(error, CommunityClosed):
-        return f"{error} Nothing was saved."
-    return f"Nothing was saved: {error}."

@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answers import is_answered, progress
-from bot.catalogue import SETUP_STAGES, STAGES, Kind, Question, Stage, find_stage
+from bot.catalogue import ROLES, SETUP_STAGES, STAGES, Kind, Question, Stage, find_stage
 from bot.runtime import Runtime
 from bot.services.communities import (
     CLOSED,
@@ -27,6 +27,7 @@ from bot.services.errors import (
     NoCommunity,
 )
 from bot.services.journey import NextStep, next_step
+from bot.services.roles import waiting_notices
 from bot.services.stages import save_answers, save_list_item
 from bot.text import escape, mention, slack_time
 from handlers.access import community_pressed
@@ -302,7 +303,7 @@ def register(registry: Registry) -> None:
         stage = form.stage
         block_ids = [q.key for q in stage.inputs]
         try:
-            await save_answers(
+            saved = await save_answers(
                 runtime.database,
                 runtime.clock,
                 team_id=context.team_id or "",
@@ -322,6 +323,16 @@ def register(registry: Registry) -> None:
         await tell_saved(
             client, team_id=context.team_id or "", form=form, user_id=body["user"]["id"]
         )
+        if stage.key == ROLES.key:
+            # Tell whoever the save newly named now, rather than at the next heartbeat.
+            await registry.dispatcher.send_now(
+                await waiting_notices(
+                    runtime.database,
+                    team_id=context.team_id or "",
+                    community_id=form.community_id,
+                    version=saved.version,
+                )
+            )
 
     async def tell_saved(
         client: AsyncWebClient, *, team_id: str, form: FormContext, user_id: str

@@ -270,6 +270,8 @@ def register(registry: Registry) -> None:
         )
         if found is None:
             raise Drop("they are no longer a member")
+        if found.holds_role:
+            raise Drop("they coordinate or facilitate the community now")
         return found
 
     async def send_welcome(due: Due, client: AsyncWebClient) -> None:

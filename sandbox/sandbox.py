@@ -57,6 +57,8 @@ GIVE_UP_SECONDS = 30
 MESSAGE_EVENTS = {"channel": "message.channels", "group": "message.groups"}
 # The name of the task in which Bolt runs a listener on after its ack.
 BOLT_LISTENER_TASK = "run_ack_function_asynchronously"
+# The name of the task telling the app of the people it invited, as Slack would.
+INVITED_TASK = "sandbox-invited"
 
 
 class SandboxError(Exception):
@@ -157,6 +159,9 @@ class Sandbox:
         self._run = secrets.token_hex(4).upper()
         self._events = 0
         self.base_url = ""  # set once the HTTP server is listening
+        self._loop = asyncio.get_running_loop()
+        self._telling: set[asyncio.Task[None]] = set()
+        slack.methods.on_invited = self._invited
 
     @property
     def workspace(self) -> Workspace:
@@ -420,6 +425,32 @@ class Sandbox:
         reply = await self._send("event member_joined_channel", self._event_callback(event))
         return {"status": reply.status}
 
+    def _invited(self, channel_id: str, users: list[str]) -> None:
+        """The app invited people to a channel (on the stand-in's thread): Slack tells it of
+        each as `member_joined_channel`, with the app as the inviter."""
+        self._loop.call_soon_threadsafe(self._tell_invited, channel_id, list(users))
+
+    def _tell_invited(self, channel_id: str, users: list[str]) -> None:
+        task = self._loop.create_task(self._joined_by_invite(channel_id, users), name=INVITED_TASK)
+        self._telling.add(task)  # kept until done: the loop holds tasks only weakly
+        task.add_done_callback(self._telling.discard)
+
+    async def _joined_by_invite(self, channel_id: str, users: list[str]) -> None:
+        channel = self.workspace.channel(channel_id)
+        for user_id in users:
+            event = {
+                "type": "member_joined_channel",
+                "user": user_id,
+                "channel": channel_id,
+                "channel_type": "G" if channel is not None and channel.is_private else "C",
+                "team": TEAM_ID,
+                "inviter": BOT_USER_ID,
+            }
+            try:
+                await self._send("event member_joined_channel", self._event_callback(event))
+            except SandboxError as unanswered:  # the log shows it; nobody is waiting on it
+                log.warning("%s", unanswered)
+
     async def open_home(self, user: Any) -> dict[str, Any]:
         """The person opens the app's Home tab: `app_home_opened`."""
         user_id = self.person_id(user)
@@ -462,9 +493,9 @@ def _channel_type(channel: Channel) -> str:
 
 
 def _app_at_work(task: asyncio.Task[Any]) -> bool:
-    return task.get_name() == EVENT_TASK or getattr(task.get_coro(), "__qualname__", "").endswith(
-        BOLT_LISTENER_TASK
-    )
+    return task.get_name() in (EVENT_TASK, INVITED_TASK) or getattr(
+        task.get_coro(), "__qualname__", ""
+    ).endswith(BOLT_LISTENER_TASK)
 
 
 def _answers(values: Any) -> dict[str, dict[str, Any]]:

@@ -315,6 +315,15 @@ async def test_a_split_creates_the_channels_invites_the_members_and_copies_the_s
     }
     assert invites[created[0]["id"]] == {BEN, CARMEN, ASHA}
     assert invites[created[1]["id"]] == {NOOR, ASHA}
+    # Members left out of both can find them from the parent's channel.
+    [signpost] = await slack.wait_for(
+        "chat.postMessage",
+        lambda c: c.args["channel"] == HOUSING and "goes on as" in c.args["text"],
+    )
+    assert signpost.args["text"] == (
+        f"🌱 *Housing policy* goes on as *Housing Finance* (<#{created[0]['id']}>) and "
+        f"*Rural housing* (<#{created[1]['id']}>): join the one that fits your work."
+    )
     parent = await community_in_channel(community.database, team_id="T0CULTIV8", channel_id=HOUSING)
     assert parent is not None
     for channel in created:
@@ -526,18 +535,64 @@ async def test_a_split_naming_a_channel_that_exists_is_refused_on_that_field(
     async with community.database.session() as session:
         assert len((await session.exec(select(Community))).all()) == 1
 
-    # A private channel the app cannot see also takes its name: Slack refuses it after the
-    # form has closed, the coordinator is told plainly, and the other is started whole.
+    # A private channel the app cannot see also takes its name, which Slack says only once the
+    # form has closed and the parent with it: the community still starts, under a near name,
+    # and the coordinator is told where. A closed community is never left without the
+    # sub-communities it was closed for.
     slack.workspace.channels["C0SECRET"] = Channel(
         "C0SECRET", "rural-housing", is_private=True, members=[NOOR]
     )
     reply = await community.submit(split, as_values(answers | {"sub2_name": "Rural housing"}))
     assert reply.body == "", reply.body
+    await slack.wait_for("chat.postMessage", lambda c: "grows out of" in c.args["text"], count=2)
+    created = [c.response["channel"] for c in slack.calls_to("conversations.create") if c.ok]
+    assert [c["name"] for c in created] == ["housing-finance", "rural-housing-2"]
+    [told] = await slack.wait_for("chat.postMessage", lambda c: "cannot see" in c.args["text"])
+    assert told.args["channel"] == ASHA
+    assert told.args["text"] == (
+        "#rural-housing is taken by a channel I cannot see, so *Rural housing* starts in "
+        f"<#{created[1]['id']}>: rename the channel if you like."
+    )
+    invites = {c.args["channel"]: c.args["users"] for c in slack.calls_to("conversations.invite")}
+    assert set(invites[created[1]["id"]].split(",")) == {NOOR, ASHA}
+    child = await community_in_channel(
+        community.database, team_id="T0CULTIV8", channel_id=created[1]["id"]
+    )
+    assert child is not None and child.community.name == "Rural housing"
+    assert [c for c in slack.calls if "could not start" in str(c.args.get("text"))] == []
+
+
+async def test_a_split_whose_every_channel_name_is_taken_says_so_and_starts_the_others(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    view = await close(community, reason="split")
+    # Private channels the app cannot see hold the name and every near name it would try.
+    for n, name in enumerate(
+        ["rural-housing", "rural-housing-2", "rural-housing-3", "rural-housing-4"]
+    ):
+        slack.workspace.channels[f"C0SECRET{n}"] = Channel(
+            f"C0SECRET{n}", name, is_private=True, members=[NOOR]
+        )
+    answers = {
+        "sub1_name": "Housing Finance",
+        "sub1_members": [BEN],
+        "sub2_name": "Rural housing",
+        "sub2_members": [NOOR],
+    }
+    reply = await community.submit(slack.views[view["id"]], as_values(answers))
+    assert reply.body == "", reply.body
     await slack.wait_for("chat.postMessage", lambda c: "grows out of" in c.args["text"])
     [told] = await slack.wait_for("chat.postMessage", lambda c: "could not start" in c.args["text"])
     assert told.args["channel"] == ASHA
-    assert "#rural-housing already exists" in told.args["text"]
+    assert "#rural-housing and the names after it" in told.args["text"]
     assert "Nothing was created for it" in told.args["text"]
+    assert [c.args["name"] for c in slack.calls_to("conversations.create")] == [
+        "housing-finance",
+        "rural-housing",
+        "rural-housing-2",
+        "rural-housing-3",
+        "rural-housing-4",
+    ]
     async with community.database.session() as session:
         names = (await session.exec(select(Community.name).order_by(Community.id))).all()
     assert names == ["Housing policy", "Housing Finance"]

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from fakeslack import FakeSlack
 from storage.models import Community, Membership, StageRevision
-from tests.conftest import ASHA, BEN, CARMEN, HOUSING, TEAM, Cultivate
+from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
 
 
 async def start_community(
@@ -78,7 +78,7 @@ async def test_start_makes_the_channel_a_community_with_the_starter_coordinating
     async with cultivate.database.session() as session:
         community = (await session.exec(select(Community))).one()
         roles = (await session.exec(select(StageRevision))).one()
-        membership = (await session.exec(select(Membership))).one()
+        memberships = (await session.exec(select(Membership))).all()
     assert (community.team_id, community.channel_id) == (TEAM, HOUSING)
     assert community.name == "Housing <!channel> policy"
     assert community.timezone == "Europe/London"
@@ -87,7 +87,12 @@ async def test_start_makes_the_channel_a_community_with_the_starter_coordinating
         {"coordinators": [ASHA]},
         ASHA,
     )
-    assert membership.user_id == ASHA
+    # Everyone in the channel at the start is a member from its beginning (the app is not):
+    # recorded before the announcement, and none of them a newcomer to welcome.
+    assert sorted(m.user_id for m in memberships) == sorted([ASHA, CARMEN, NOOR])
+    assert {(m.joined_at, m.welcomed, m.left_at) for m in memberships} == {
+        (community.created_at, False, None)
+    }
 
     posted = await slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == HOUSING)
     text = posted[0].args["text"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fakeslack import FakeSlack
-from tests.conftest import ASHA, BEN, CARMEN, Cultivate
+from tests.conftest import ASHA, BEN, Cultivate
 from tests.test_communities import start_community
+from tests.test_welcomes import LIAM
 
 
 async def open_home(cultivate: Cultivate, user: str) -> dict:
@@ -25,6 +26,8 @@ async def test_home_shows_the_communities_someone_coordinates(
     cultivate: Cultivate, slack: FakeSlack
 ) -> None:
     await start_community(cultivate, name="Housing <b>policy</b>", timezone="UTC")
+    # Not hers: she is not in its channel (had she been there at its start, she would belong).
+    cultivate.slack.workspace.leave("C0DATA", ASHA)
     await start_community(cultivate, name="Data", channel="C0DATA", user=BEN, timezone="UTC")
     home = await open_home(cultivate, ASHA)
     shown = texts(home)
@@ -49,7 +52,7 @@ async def test_home_shows_the_communities_someone_coordinates(
 
 async def test_home_for_someone_with_no_community_says_how_to_start(cultivate: Cultivate) -> None:
     await start_community(cultivate, timezone="UTC")
-    home = await open_home(cultivate, CARMEN)
+    home = await open_home(cultivate, LIAM)  # not in the channel (Carmen is: she belongs)
     assert "/cop start" in texts(home)
 
 

@@ -30,6 +30,12 @@ async def community(cultivate: Cultivate) -> Cultivate:
     )
     roles = await open_stage(cultivate, ROLES)
     await cultivate.submit(roles, as_values({"coordinators": [ASHA, NOOR], "facilitators": [BEN]}))
+    # Noor and Ben are told of their roles (and Ben, not in the channel, is added to it).
+    for person in (NOOR, BEN):
+        await cultivate.slack.wait_for(
+            "chat.postMessage",
+            lambda c, p=person: c.args["channel"] == p and c.args["text"].startswith("You are"),
+        )
     await add_milestone(cultivate, title="Pilot <b>", due="2027-03-01", owner=BEN)
     cultivate.slack.clear()
     return cultivate
@@ -180,9 +186,10 @@ async def test_members_agree_and_a_coordinator_marks_the_terms_agreed_launching_
     async with community.database.session() as session:
         assert len((await session.exec(select(TermsAgreement))).all()) == 2
 
-    # Ben facilitates but does not coordinate: he cannot mark them agreed.
+    # Ben facilitates but does not coordinate: he cannot mark them agreed (he was added to
+    # the channel when named facilitator, so he is told there).
     await press(community, message, "terms_mark_agreed", user=BEN)
-    [refused] = await slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == BEN)
+    [refused] = await slack.wait_for("chat.postEphemeral", lambda c: c.args["user"] == BEN)
     assert "coordinators" in refused.args["text"]
 
     await press(community, message, "terms_mark_agreed", user=NOOR)
@@ -234,7 +241,7 @@ async def test_drafting_again_takes_the_latest_answers_in_one_click(
 
     assert await eventually(replaced)
     await press(community, first, "terms_agree", user=BEN)
-    [told] = await slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == BEN)
+    [told] = await slack.wait_for("chat.postEphemeral", lambda c: c.args["user"] == BEN)
     assert "newer draft" in told.args["text"]
 
 

@@ -276,6 +276,47 @@ async def test_someone_joining_reaches_the_app_as_slack_sends_it(page: Page) -> 
     assert again.status == 400
 
 
+async def test_people_the_app_invites_reach_it_as_slack_sends_them(
+    page: Page, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack tells the app of everyone it invites (`member_joined_channel`, the app as the
+    inviter), as it does the sub-communities of a split: so does the sandbox."""
+    await page.start_community()
+    sent: list[dict[str, Any]] = []
+    send = sandbox._send
+
+    async def recorded(what: str, request: tuple[str, dict[str, str]]) -> Any:
+        event = json.loads(request[0])["event"]
+        event.pop("event_ts")  # the moment it was sent
+        sent.append(event)
+        return await send(what, request)
+
+    monkeypatch.setattr(sandbox, "_send", recorded)
+    await sandbox.cultivate.bolt.client.conversations_invite(channel=HOUSING, users=BEN)
+    await page.until(lambda s: s["deliveries"][-1]["what"] == "event member_joined_channel")
+    await sandbox.settle()
+    monkeypatch.undo()
+    assert sent == [
+        {
+            "type": "member_joined_channel",
+            "user": BEN,
+            "channel": HOUSING,
+            "channel_type": "C",
+            "team": TEAM,
+            "inviter": "U0BOT",
+        }
+    ]
+    assert (await page.state())["deliveries"][-1]["status"] == 200
+
+    # The app took him in: his welcome is in his messages with it.
+    def welcomed(state: State) -> bool:
+        dm = next((c for c in state["conversations"] if c["kind"] == "app"), None)
+        said = state["messages"].get(dm["id"], []) if dm else []
+        return any("Welcome to Housing policy" in m["text"] for m in said)
+
+    assert await page.until(welcomed, viewer=BEN)
+
+
 async def test_time_travel_sends_what_falls_due(page: Page, sandbox: Sandbox) -> None:
     await page.start_community()
     clock = sandbox.clock

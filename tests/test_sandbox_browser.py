@@ -551,3 +551,138 @@ async def test_the_demo_community_in_one_click(page: Any, sandbox: Sandbox) -> N
     await expect(page.get_by_role("dialog", name=re.compile("report"))).to_contain_text(
         "Retrofitting social housing"
     )
+
+
+async def cop_status(page: Any, name: str, channel: str) -> Any:
+    """Asha's answer to `/cop status` in #`channel`: the newest one, once it has come."""
+    answers = page.locator(".message.ephemeral", has_text=f"{name} in #{channel}")
+    before = await answers.count()
+    await type_in_composer(page, "/cop status")
+    await expect(answers).to_have_count(before + 1)
+    return answers.last
+
+
+async def test_closing_with_a_split_is_one_flow_and_cancelling_closes_nothing(
+    page: Any, sandbox: Sandbox
+) -> None:
+    """Issue 15: `/cop close` with a split, from one flow. The close form, then a confirmation
+    that says what will happen and names the new communities; nothing closes until it is
+    confirmed, and cancelling on the way leaves the community as it was."""
+    await start_housing(page)
+    await page.locator("#joiner").select_option(label="Ben Okafor")
+    await page.locator("#join-button").click()
+    timeline = page.locator("#timeline")
+    await expect(timeline).to_contain_text("@Ben has joined the channel")
+    channels = page.locator("#channels")
+
+    async def close_form_with_a_split() -> Any:
+        await type_in_composer(page, "/cop close")
+        form = page.get_by_role("dialog", name="Close the community", exact=True)
+        reason = form.get_by_role("radiogroup", name="Why is the community closing?")
+        await reason.get_by_label("It is splitting into sub-communities").check()
+        await form.get_by_label("A note for the members").fill("Two <smaller> groups & more")
+        await form.get_by_role("button", name="Next").click()
+        confirm = page.get_by_role("dialog", name="Close the community?", exact=True)
+        await expect(confirm).to_be_visible()
+        await expect(form).to_be_hidden()
+        return confirm
+
+    async def still_open() -> None:
+        status = await cop_status(page, "Housing policy", "housing-policy")
+        await expect(status).to_contain_text("Next:")
+        await expect(status).not_to_contain_text("Closing:")
+        await expect(channels).not_to_contain_text("housing-finance")
+        await expect(timeline).not_to_contain_text("is closing on")
+
+    # Cancel on the first step: nothing happens.
+    await type_in_composer(page, "/cop close")
+    form = page.get_by_role("dialog", name="Close the community", exact=True)
+    await expect(form).to_contain_text("Closing makes the community read-only at once")
+    await form.get_by_role("button", name="Cancel").click()
+    await expect(form).to_be_hidden()
+    await still_open()
+
+    # Cancel on the confirmation, which said what would happen: still nothing happens.
+    confirm = await close_form_with_a_split()
+    await expect(confirm).to_contain_text("Closing Housing policy cannot be undone.")
+    await expect(confirm).to_contain_text("It becomes read-only at once")
+    await expect(confirm).to_contain_text("Its 2 members are asked, in #housing-policy")
+    await expect(confirm).to_contain_text("the celebration is posted in the channel")
+    await expect(confirm).to_contain_text(
+        "The new communities below start at once, each in a new channel"
+    )
+    await expect(confirm).to_contain_text("Why: It is splitting into sub-communities.")
+    await expect(confirm).to_contain_text("Two <smaller> groups & more")  # as typed
+    await expect(confirm.get_by_label("Community 1: name")).to_be_visible()
+    await confirm.get_by_role("button", name="Cancel").click()
+    await expect(confirm).to_be_hidden()
+    await still_open()
+
+    # Confirming a split that names no new community is refused on its field: nothing closes.
+    confirm = await close_form_with_a_split()
+    await confirm.get_by_role("button", name="Close the community").click()
+    await expect(confirm.get_by_role("alert")).to_have_text(
+        "Please name at least one new community."
+    )
+    await confirm.get_by_role("button", name="Cancel").click()
+    await expect(confirm).to_be_hidden()
+    await still_open()
+
+    # The split, confirmed with its new communities.
+    confirm = await close_form_with_a_split()
+    await confirm.get_by_label("Community 1: name").fill("Housing finance")
+    await confirm.get_by_label("Community 1: members").select_option(
+        label=["Ben Okafor", "Carmen Díaz"]
+    )
+    await confirm.get_by_label("Community 2: name").fill("Rural housing")
+    await confirm.get_by_label("Community 2: members").select_option(label=["Noor Haddad"])
+    await confirm.get_by_role("button", name="Close the community").click()
+    await expect(confirm).to_be_hidden()
+
+    # The parent channel asks its members what they learned, saying why it closes.
+    prompt = timeline.locator(".message", has_text="Housing policy is closing on")
+    await expect(prompt).to_contain_text("Why: It is splitting into sub-communities.")
+    await expect(prompt.get_by_role("button", name="Share what you learned")).to_be_visible()
+    status = await cop_status(page, "Housing policy", "housing-policy")
+    await expect(status).to_contain_text("Closing: members are sharing what they learned until")
+    await type_in_composer(page, "/cop close")
+    await expect(page.locator(".message.ephemeral").last).to_contain_text(
+        "This community is already closed."
+    )
+
+    # Each new community has its channel, its members and Asha invited, announced as grown
+    # from the parent.
+    for name, channel, members, counted in (
+        ("Housing finance", "housing-finance", "3 members: Ben, Carmen, Asha", "Members: 3"),
+        ("Rural housing", "rural-housing", "2 members: Noor Haddad, Asha", "Members: 2"),
+    ):
+        await channels.locator("[data-channel]", has_text=channel).click()
+        await expect(page.locator("#title")).to_have_text(f"# {channel}")
+        await expect(page.locator("#channel-tools")).to_contain_text(members)
+        await expect(timeline).to_contain_text(
+            f"{name} grows out of Housing policy (#housing-policy), whose scope it starts from"
+        )
+        status = await cop_status(page, name, channel)
+        await expect(status).to_contain_text("Next:")
+        # Slack told the app of everyone it invited, so they are the community's members.
+        await expect(status).to_contain_text(counted)
+
+    # Ben, invited to Housing finance, is welcomed to it in his messages with the app.
+    await page.locator("#viewer").select_option(label="Ben Okafor")
+    await page.locator("[data-app=messages]").click()
+    await expect(timeline).to_contain_text("Welcome to Housing finance, @Ben!")
+    await page.locator("#viewer").select_option(label="Asha Raman")
+
+    # Her Home: the parent closing, the new ones open beside it.
+    await page.locator("[data-app=home]").click()
+    await expect(timeline).to_contain_text("Housing finance in #housing-finance")
+    await expect(timeline).to_contain_text("Rural housing in #rural-housing")
+    await expect(timeline).to_contain_text("Closing: members are sharing what they learned")
+
+    # On the closing date, the celebration and the archive in the parent's channel.
+    await page.locator("#channels [data-channel]", has_text="housing-policy").click()
+    await travel(page, "+1 week", 604800)
+    await travel(page, "+1 week", 604800)
+    await travel(page, "+1 day", 86400)
+    await expect(timeline).to_contain_text("Celebrating Housing policy")
+    await expect(timeline.locator(".file-card", has_text="archive").first).to_be_visible()

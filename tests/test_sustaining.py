@@ -104,8 +104,9 @@ async def test_the_digest_arrives_on_schedule_once_for_each_coordinator(
     assert len(digests(slack, BEN)) == 1
     assert digests(slack, NOOR) == []  # members get none
     lines = figure_lines(mine.args["blocks"])
-    # Asha, who started it this month, and Noor; Ben coordinates without being in the channel.
-    assert lines["Members"] == "2 (2 joined, 0 left)"
+    # Asha, who started it, and Carmen were in the channel at its start, so did not join it;
+    # Noor joined (Slack said so); Ben coordinates without being in the channel.
+    assert lines["Members"] == "3 (1 joined, 0 left)"
     assert "Tue 1 Dec 2026 to Thu 31 Dec 2026" in str(mine.args["blocks"])
     assert len(files_in_dm(slack, ASHA)) == 3 and len(files_in_dm(slack, BEN)) == 3
     assert all(f.alt_txt for f in slack.files)

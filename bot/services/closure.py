@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.answers import clean, field_error, is_empty
 from bot.catalogue import GOVERNANCE, ROLES, Field, Kind, Option
 from bot.clock import Clock
+from bot.services import counting
 from bot.services.communities import CLOSED_NOTE as CLOSED_NOTE
 from bot.services.communities import CommunityRecord, load_record, require_coordinator, require_open
 from bot.services.errors import EditConflict, Gone, InvalidAnswers, NotAllowed
@@ -144,7 +145,7 @@ async def check_close(
         require_coordinator(record, user_id)
         require_open(record)
         answers, closing, days = _validate(submitted, today_for(record.community, now))
-        members = await member_rows.current_members(session, community_id=community_id)
+        members = await counting.members_now(session, community_id=community_id, now=now)
         meetings = 0
         for meeting in await meeting_rows.active_meetings(
             session, team_id=team_id, community_id=community_id
@@ -499,7 +500,7 @@ async def celebrate(
         closure=closure,
         milestones_done=[m for m in milestones_in(record.stages[GOVERNANCE.key].answers) if m.done],
         meetings_held=len(held),
-        members=list(dict.fromkeys(m.user_id for m in members)),
+        members=counting.took_part(members),
         coordinators=list(roles.get("coordinators") or []),
         facilitators=list(roles.get("facilitators") or []),
         roles=[

@@ -66,6 +66,14 @@ class CommunityRecord:
     def is_coordinator(self, user_id: str) -> bool:
         return user_id in self.coordinators
 
+    @property
+    def facilitators(self) -> list[str]:
+        return list(self.stages[ROLES.key].answers.get("facilitators") or [])
+
+    def holds_role(self, user_id: str) -> bool:
+        """Coordinates or facilitates the community: never one of its newcomers."""
+        return self.is_coordinator(user_id) or user_id in self.facilitators
+
     def next_question(self) -> tuple[Stage, Question] | None:
         """The first unanswered question, in checklist order: the next thing to do."""
         for stage in SETUP_STAGES:

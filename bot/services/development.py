@@ -11,6 +11,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from bot.services.health import HealthFigures
+from bot.text import plural
 
 # Thresholds of the derivation, in one place.
 SETUP_SHARE_TO_COALESCE = 0.1  # of the checklist's questions answered: it has begun
@@ -73,14 +74,14 @@ def derive(figures: HealthFigures, *, closed: bool) -> tuple[DevelopmentStage, s
     ):
         return (
             DevelopmentStage.POTENTIAL,
-            f"{setup}, {figures.members} members, {figures.active} active",
+            f"{setup}, {plural(figures.members, 'member')}, {figures.active} active",
         )
     if share < SETUP_SHARE_TO_MATURE or figures.age < AGE_TO_MATURE:
-        return DevelopmentStage.COALESCING, f"{setup}, {days} days old"
+        return DevelopmentStage.COALESCING, f"{setup}, {plural(days, 'day')} old"
     if figures.age < AGE_TO_STEWARD or figures.active_share < ACTIVE_SHARE_TO_STEWARD:
         return (
             DevelopmentStage.MATURING,
-            f"{days} days old, {figures.active_share:.0%} of members active",
+            f"{plural(days, 'day')} old, {figures.active_share:.0%} of members active",
         )
     return (
         DevelopmentStage.STEWARDSHIP,

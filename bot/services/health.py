@@ -4,15 +4,17 @@ memberships (joins and leaves), daily activity counts, levels, meetings and mile
 One computation feeds `/cop health`, the digest, the pictures and the sponsor report, so they
 can never disagree. The computing is pure (`compute`, `history`): the loaders only gather rows.
 
-Definitions, as the figures are shown:
-- members: people with a membership at the period's end (in the channel), bots left out;
-- joined / left: memberships that began / ended in the period (a person counted once);
+Definitions, as the figures are shown (members, joined, left, active and levels are
+`bot.services.counting`'s, as every other surface counts them):
+- members: people in the channel at the period's end, bots left out;
+- joined / left: people who joined / left in the period (a person counted once); those in the
+  channel when it became a community did not join it;
 - active: members who posted in the 30 days to the period's end (the roster's window), and
   their share of members;
 - levels: coordinator (from the roles stage), else the level a coordinator chose, else the one
   suggested from those 30 days' activity (as the roster shows them);
 - newcomers who have not yet posted: members welcomed as newcomers in the last 60 days who have
-  not posted since they joined;
+  not posted since they joined (never its coordinators or facilitators);
 - recently inactive: members who posted in the previous period and not in this one;
 - meetings held and attendance: from `bot.services.meetings.meetings_between` (RSVPs "going");
 - milestones: done; due (not done, due today or later); overdue (not done, due before today).
@@ -20,6 +22,7 @@ Definitions, as the figures are shown:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -31,24 +34,17 @@ from dateutil.relativedelta import relativedelta
 from bot.answers import progress
 from bot.catalogue import SETUP_STAGES
 from bot.clock import Clock
-from bot.services import meetings, milestones
+from bot.services import counting, meetings, milestones
 from bot.services.communities import CommunityRecord, load_record
+from bot.services.levels import AnyLevel
 from bot.services.meetings import MeetingHeld
-from bot.services.members import (
-    AnyLevel,
-    Level,
-    chosen_level,
-    levels_of,
-    settable_levels,
-    suggest_level,
-)
 from bot.services.milestones import MilestoneState
 from bot.text import calendar_date
 from storage.db import Database
 from storage.models import ActivityDay, Membership
 from storage.repositories import sustaining as rows
 
-ACTIVITY_WINDOW = timedelta(days=30)  # "active": posted in the 30 days to the period's end
+ACTIVITY_WINDOW = counting.ACTIVITY_WINDOW  # "active": posted in the 30 days to the end
 NEWCOMER_WINDOW = timedelta(days=60)  # a welcomed member who joined this recently is new
 HISTORY_WEEKS = 26  # the members-and-activity picture's span, at most
 # What the digest's suggestions look for.
@@ -207,12 +203,6 @@ class HealthFigures:
         return sum(not m.done and m.due < self.today for m in self.milestones)
 
 
-def _member_at(membership: Membership, moment: datetime) -> bool:
-    return membership.joined_at <= moment and (
-        membership.left_at is None or membership.left_at > moment
-    )
-
-
 def _day(moment: datetime, timezone: str) -> date:
     return _local(moment, timezone).date()
 
@@ -232,39 +222,16 @@ def compute(
     community = record.community
     assert community.id is not None
     tz, end = community.timezone, period.end
-    current = {m.user_id: m for m in memberships if _member_at(m, end)}
-
-    def posted(first: date, last: date) -> dict[str, tuple[int, int]]:
-        counts: dict[str, tuple[int, int]] = {}
-        for row in activity:
-            if first <= row.day <= last:
-                messages, days = counts.get(row.user_id, (0, 0))
-                counts[row.user_id] = (messages + row.messages, days + 1)
-        return counts
-
+    counted = counting.figures(record, memberships, activity, start=period.start, end=end)
+    current = counted.members
+    posted = functools.partial(counting.posted, activity)
     end_day = _day(end, tz)
-    window = posted(_day(end - ACTIVITY_WINDOW, tz), end_day)
-    active = [u for u in current if u in window]
-
-    settable = settable_levels(record)
-    levels: dict[AnyLevel, int] = {level: 0 for level in levels_of(record)}
-    for user_id, membership in current.items():
-        if record.is_coordinator(user_id):
-            levels[Level.COORDINATOR] += 1
-        else:
-            chosen = chosen_level(settable, membership.level)
-            levels[chosen or suggest_level(*window.get(user_id, (0, 0)), settable)] += 1
-
-    joined = {m.user_id for m in memberships if period.start <= m.joined_at < end}
-    left = {
-        m.user_id for m in memberships if m.left_at is not None and period.start <= m.left_at < end
-    }
 
     silent = []
     for user_id, membership in current.items():
         if (
             membership.welcomed
-            and not record.is_coordinator(user_id)
+            and not record.holds_role(user_id)  # named after they joined: not a newcomer
             and end - membership.joined_at <= NEWCOMER_WINDOW
             and not posted(_day(membership.joined_at, tz), end_day).get(user_id)
         ):
@@ -276,24 +243,22 @@ def compute(
     before = posted(_day(previous.start, tz), _day(period.start, tz) - timedelta(days=1))
     inactive = [u for u in current if u in before and u not in this_period]
 
-    # The founder's membership began with the community: joining is what came after.
-    joins = [m.joined_at for m in memberships if community.created_at < m.joined_at < end]
     figures = HealthFigures(
         community_id=community.id,
         community_name=community.name,
         timezone=tz,
         period=period,
         members=len(current),
-        joined=len(joined),
-        left=len(left),
-        active=len(active),
-        levels=levels,
+        joined=len(counted.joined),
+        left=len(counted.left),
+        active=len(counted.active),
+        levels=counted.by_level(),
         silent_newcomers=sorted(silent, key=lambda n: n.joined_at),
         recently_inactive=sorted(inactive),
         meetings=list(meetings),
         milestones=list(milestones),
         today=end_day,
-        last_joined_at=max(joins, default=None),
+        last_joined_at=counting.last_join(memberships, community, end),
         last_meeting_at=max((m.starts_at for m in recent_meetings), default=None),
         age=end - community.created_at,
     )
@@ -393,7 +358,7 @@ def weekly(
     for n in range(weeks, 0, -1):
         week_end = end - timedelta(weeks=n - 1)
         last = _day(week_end, timezone)
-        members = {m.user_id for m in memberships if _member_at(m, week_end)}
+        members = set(counting.members_at(memberships, week_end))
         recent = {
             a.user_id
             for a in activity

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.catalogue import MEMBERS, WAYS_OF_WORKING
 from bot.clock import Clock
+from bot.services import counting
 from bot.services.access import InChannel, community_for
 from bot.services.communities import (
     CommunityRecord,
@@ -85,7 +86,7 @@ async def directory(database: Database, *, team_id: str, viewer: str) -> list[Li
     async with database.session() as session:
         records = [r for r in await records_in_team(session, team_id=team_id) if is_listed(r)]
         ids = [r.community.id for r in records if r.community.id is not None]
-        counts = await member_rows.member_counts(session, community_ids=ids)
+        counts = await counting.member_counts(session, community_ids=ids)
         mine = await community_rows.current_community_ids(session, team_id=team_id, user_id=viewer)
         asked = {
             r.community_id
@@ -156,7 +157,9 @@ async def ask_to_join(
             )
             if latest is not None and latest.left_at is None:
                 return Asked.MEMBER, record
-            if membership_policy(record) == OPEN:
+            if membership_policy(record) == OPEN or record.holds_role(user_id):
+                # Someone the coordinators named in the roles stage is not asked to wait for
+                # their approval (nor, as a coordinator, to approve themselves).
                 return Asked.OPEN, record
             if await member_rows.pending_join_requests(
                 session, community_ids=[community_id], user_id=user_id
@@ -310,8 +313,9 @@ async def approved(
     bot_user_id: str | None,
 ) -> bool:
     """Whether joining an invitation-only community was approved: a coordinator (or the bot,
-    acting on an approval) added them, they coordinate it, or their request was approved."""
-    if record.is_coordinator(user_id):
+    acting on an approval) added them, they coordinate or facilitate it (the coordinators
+    named them), or their request was approved."""
+    if record.holds_role(user_id):
         return True
     if inviter is not None and (inviter == bot_user_id or record.is_coordinator(inviter)):
         return True

@@ -6,13 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.catalogue import MEMBERS
 from bot.clock import Clock
-from bot.services import joining, welcomes
+from bot.services import counting, joining, welcomes
 from bot.services.communities import (
     CLOSED_NOTE,
     CommunityRecord,
@@ -22,84 +20,24 @@ from bot.services.communities import (
     require_open,
 )
 from bot.services.errors import InvalidAnswers, NotAMember
+from bot.services.health import trailing
+from bot.services.levels import (
+    AnyLevel,
+    chosen_level,
+    levels_of,
+    settable_levels,
+    suggest_level,
+)
+from bot.services.levels import Level as Level  # where the roster and tests look for it
+from bot.services.sustaining import Plan
 from storage.db import Database
 from storage.repositories import communities as community_rows
 from storage.repositories import members as member_rows
 from storage.repositories import scheduled
+from storage.repositories import sustaining as sustaining_rows
 
 # Someone back within this long is not welcomed again: they know the community already.
 RETURN_GRACE = timedelta(days=30)
-ACTIVITY_WINDOW = welcomes.ACTIVITY_WINDOW
-
-
-class Level(StrEnum):
-    COORDINATOR = "coordinator"
-    CORE = "core"
-    ACTIVE = "active"
-    PERIPHERAL = "peripheral"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
-
-
-@dataclass(frozen=True)
-class NamedLevel:
-    """A level of participation the members stage defined ("Steering group", "Observers"):
-    stored by its name, shown by it."""
-
-    value: str
-    label: str
-
-
-# A level is one of the default four, or one the members stage named.
-AnyLevel = Level | NamedLevel
-
-# Coordinators are chosen in the roles stage, where editing rights come from; the roster sets
-# the other levels.
-SETTABLE_LEVELS: tuple[AnyLevel, ...] = (Level.CORE, Level.ACTIVE, Level.PERIPHERAL)
-
-# The suggestion from the last 30 days: core posts on 8 days or more (or 20 messages),
-# active at least 3 messages, peripheral fewer. Coordinators can always choose otherwise.
-CORE_DAYS, CORE_MESSAGES, ACTIVE_MESSAGES = 8, 20, 3
-
-
-def settable_levels(record: CommunityRecord) -> tuple[AnyLevel, ...]:
-    """The levels a coordinator chooses from: the ones the members stage defined, in its
-    order, or core, active and peripheral when it defined none."""
-    names: dict[str, str] = {}
-    for item in record.stages[MEMBERS.key].answers.get("levels") or []:
-        name = str(item.get("name") or "").strip()
-        if name and name.casefold() not in names:
-            names[name.casefold()] = name
-    return tuple(NamedLevel(n, n) for n in names.values()) or SETTABLE_LEVELS
-
-
-def levels_of(record: CommunityRecord) -> tuple[AnyLevel, ...]:
-    """Every level, most involved first: the coordinators, then the settable levels."""
-    return (Level.COORDINATOR, *settable_levels(record))
-
-
-def chosen_level(settable: tuple[AnyLevel, ...], stored: str | None) -> AnyLevel | None:
-    """The level a coordinator chose, if it is still one of the levels (a level renamed or
-    removed in the members stage falls back to the suggestion)."""
-    if not stored:
-        return None
-    return next((lv for lv in settable if lv.value.casefold() == stored.casefold()), None)
-
-
-def suggest_level(
-    messages: int, days: int, settable: tuple[AnyLevel, ...] = SETTABLE_LEVELS
-) -> AnyLevel:
-    """Most active, active or less: the first, middle or last of the levels (for the default
-    three, core, active and peripheral)."""
-    if days >= CORE_DAYS or messages >= CORE_MESSAGES:
-        tier = 0
-    elif messages >= ACTIVE_MESSAGES:
-        tier = 1
-    else:
-        tier = 2
-    return settable[round(tier * (len(settable) - 1) / 2)]
 
 
 # -- the channel's events -----------------------------------------------------------------
@@ -111,7 +49,7 @@ class Joined:
 
     community_id: int
     membership_id: int
-    welcomed: bool  # false for someone back within 30 days
+    welcomed: bool  # false for someone back within 30 days, or who coordinates or facilitates
     reported: bool  # joined an invitation-only community without approval
 
 
@@ -142,24 +80,45 @@ async def member_joined(
             latest = await member_rows.latest_membership(
                 session, community_id=community.id, user_id=user_id
             )
-            if latest is not None and latest.left_at is None:
-                return None
-            returning = (
-                latest is not None
-                and latest.left_at is not None
-                and now - latest.left_at < RETURN_GRACE
-            )
             record = await load_record(session, team_id=team_id, community_id=community.id)
-            # The partial unique index refuses a second current membership: of two copies of
-            # one event handled at the same moment, one commits and the other changes nothing.
-            membership = await community_rows.add_membership(
-                session,
-                team_id=team_id,
-                community_id=community.id,
-                user_id=user_id,
-                joined_at=now,
-                welcomed=not returning,
-            )
+            if latest is not None and latest.left_at is None:
+                # Already a member: a copy of the event, unless they were recorded from the
+                # channel's list at the start while Slack's word of their joining was on its
+                # way. Slack says they joined: a join, then, and a newcomer's welcome.
+                if (
+                    latest.id is None
+                    or user_id == community.created_by
+                    or not counting.began_with_community(latest, community)
+                    or not await member_rows.counted_as_joined(
+                        session,
+                        membership_id=latest.id,
+                        joined_at=now,
+                        began_by=community.created_at,
+                    )
+                ):
+                    return None
+                await session.refresh(latest)
+                membership, returning = latest, False
+            else:
+                returning = (
+                    latest is not None
+                    and latest.left_at is not None
+                    and now - latest.left_at < RETURN_GRACE
+                )
+                # The partial unique index refuses a second current membership: of two copies
+                # of one event handled at the same moment, one commits and the other changes
+                # nothing.
+                membership = await community_rows.add_membership(
+                    session,
+                    team_id=team_id,
+                    community_id=community.id,
+                    user_id=user_id,
+                    joined_at=now,
+                    welcomed=not returning and not record.holds_role(user_id),
+                )
+            # Its coordinators and facilitators are not its newcomers: nobody welcomes them,
+            # greets them, or counts them among the newcomers who have not posted yet.
+            newcomer = not returning and not record.holds_role(user_id)
             if is_closed(record):
                 # A closed community welcomes nobody: a short note points to its archive.
                 await scheduled.schedule(
@@ -171,7 +130,7 @@ async def member_joined(
                     community_id=community.id,
                     dedupe_key=f"closed-note:{community.id}:{membership.id}",
                 )
-            elif not returning:
+            elif newcomer:
                 settings = await member_rows.welcome_settings(session, community_id=community.id)
                 await welcomes.schedule_welcome(
                     session,
@@ -191,7 +150,7 @@ async def member_joined(
                     session, record=record, membership=membership, now=now
                 )
             assert membership.id is not None
-            return Joined(community.id, membership.id, welcomed=not returning, reported=reported)
+            return Joined(community.id, membership.id, welcomed=newcomer, reported=reported)
     except IntegrityError:
         return None
 
@@ -271,15 +230,17 @@ class RosterEntry:
     suggested: AnyLevel
     messages: int  # in the last 30 days
     active_days: int
-    joined_at: datetime | None  # None for a coordinator not (yet) seen in the channel
+    joined_at: datetime
     introduced: bool
 
 
 @dataclass(frozen=True)
 class Roster:
     record: CommunityRecord
-    entries: list[RosterEntry]
+    entries: list[RosterEntry]  # the members, as `bot.services.counting` counts them
     waiting_requests: int
+    figures: counting.MemberFigures  # over the digest's period to now: joined, left, active
+    period: str  # that period, in words: "month"
 
     @property
     def levels(self) -> tuple[AnyLevel, ...]:
@@ -289,6 +250,11 @@ class Roster:
     def settable(self) -> tuple[AnyLevel, ...]:
         return settable_levels(self.record)
 
+    @property
+    def coordinators_elsewhere(self) -> list[str]:
+        """Coordinators not in the channel: they coordinate, but are not members."""
+        return self.figures.coordinators_elsewhere
+
     def by_level(self) -> dict[AnyLevel, list[RosterEntry]]:
         grouped: dict[AnyLevel, list[RosterEntry]] = {level: [] for level in self.levels}
         for entry in self.entries:
@@ -297,40 +263,40 @@ class Roster:
 
 
 async def roster(database: Database, clock: Clock, *, team_id: str, community_id: int) -> Roster:
+    now = clock.now()
     async with database.session() as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
-        members = await member_rows.current_members(session, community_id=community_id)
-        activity = await member_rows.activity_since(
-            session,
-            community_id=community_id,
-            since=welcomes.community_day(record.community, clock.now() - ACTIVITY_WINDOW),
-        )
+        plan = Plan.of(await sustaining_rows.settings(session, community_id=community_id))
+        period = trailing(plan.digest, now, record.community.timezone)
+        figures = await counting.load(session, record, start=period.start, end=period.end)
         introduced = await member_rows.introduced_user_ids(session, community_id=community_id)
         waiting = await member_rows.pending_join_requests(session, community_ids=[community_id])
 
     settable = settable_levels(record)
     order = {level: n for n, level in enumerate(levels_of(record))}
-
-    def entry(user_id: str, joined_at: datetime | None, chosen: str | None) -> RosterEntry:
-        messages, days = activity.get(user_id, (0, 0))
-        suggested = suggest_level(messages, days, settable)
-        level = chosen_level(settable, chosen)
-        return RosterEntry(
-            user_id=user_id,
-            level=Level.COORDINATOR if record.is_coordinator(user_id) else level or suggested,
-            chosen=level,
-            suggested=suggested,
-            messages=messages,
-            active_days=days,
-            joined_at=joined_at,
-            introduced=user_id in introduced,
+    entries = []
+    for user_id, membership in figures.members.items():
+        messages, days = figures.activity.get(user_id, (0, 0))
+        entries.append(
+            RosterEntry(
+                user_id=user_id,
+                level=figures.levels[user_id],
+                chosen=chosen_level(settable, membership.level),
+                suggested=suggest_level(messages, days, settable),
+                messages=messages,
+                active_days=days,
+                joined_at=membership.joined_at,
+                introduced=user_id in introduced,
+            )
         )
-
-    entries = [entry(m.user_id, m.joined_at, m.level) for m in members]
-    listed = {m.user_id for m in members}
-    entries += [entry(c, None, None) for c in record.coordinators if c not in listed]
-    entries.sort(key=lambda e: (order[e.level], e.joined_at or record.community.created_at))
-    return Roster(record=record, entries=entries, waiting_requests=len(waiting))
+    entries.sort(key=lambda e: (order[e.level], e.joined_at))
+    return Roster(
+        record=record,
+        entries=entries,
+        waiting_requests=len(waiting),
+        figures=figures,
+        period=plan.digest.noun,
+    )
 
 
 async def set_level(
@@ -392,42 +358,37 @@ async def record_present(
     team_id: str,
     community_id: int,
     present: Mapping[str, bool],
+    at_start: bool = False,
 ) -> int:
     """Bring the memberships in line with who is in the channel (person -> is a bot): start
     one, unwelcomed, for each person not recorded; end those of people no longer there.
-    Returns how many memberships changed."""
+    `at_start`: the channel as it was when it became a community, so those in it were there
+    from its beginning (members, never newcomers, not joins). Returns how many memberships
+    changed."""
     now = clock.now()
-    changed = 0
-    try:
-        async with database.session() as session:
-            await load_record(session, team_id=team_id, community_id=community_id)
-            members = await member_rows.current_members(session, community_id=community_id)
-            known = {m.user_id for m in members}
-            for user_id, is_bot in present.items():
-                if user_id in known or is_bot:
-                    continue
-                await community_rows.add_membership(
+    async with database.session() as session:
+        record = await load_record(session, team_id=team_id, community_id=community_id)
+        members = await member_rows.current_members(session, community_id=community_id)
+        known = {m.user_id for m in members}
+        changed = await member_rows.add_present(
+            session,
+            team_id=team_id,
+            community_id=community_id,
+            user_ids=[u for u, is_bot in present.items() if u not in known and not is_bot],
+            joined_at=record.community.created_at if at_start else now,
+        )
+        for membership in [] if at_start else members:
+            if membership.user_id not in present:
+                await member_rows.end_membership(
+                    session, community_id=community_id, user_id=membership.user_id, left_at=now
+                )
+                assert membership.id is not None
+                await scheduled.cancel(
                     session,
                     team_id=team_id,
                     community_id=community_id,
-                    user_id=user_id,
-                    joined_at=now,
+                    subject=welcomes.membership_subject(membership.id),
+                    now=now,
                 )
                 changed += 1
-            for membership in members:
-                if membership.user_id not in present:
-                    await member_rows.end_membership(
-                        session, community_id=community_id, user_id=membership.user_id, left_at=now
-                    )
-                    assert membership.id is not None
-                    await scheduled.cancel(
-                        session,
-                        team_id=team_id,
-                        community_id=community_id,
-                        subject=welcomes.membership_subject(membership.id),
-                        now=now,
-                    )
-                    changed += 1
-    except IntegrityError:
-        return 0  # a join event recorded someone meanwhile; the next look catches up
     return changed

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot.answers import Answers, clean, is_empty, item_errors, stage_errors
-from bot.catalogue import GOVERNANCE, Stage
+from bot.catalogue import GOVERNANCE, ROLES, Stage
 from bot.clock import Clock
-from bot.services import milestones
+from bot.services import milestones, roles
 from bot.services.communities import StageRecord, load_record, require_coordinator, require_open
 from bot.services.errors import EditConflict, InvalidAnswers
 from storage.db import Database
@@ -166,6 +166,17 @@ async def _write(
                     community=record.community,
                     answers=revision.answers,
                     version=revision.version,
+                    now=clock.now(),
+                )
+            if stage.key == ROLES.key:
+                # Whoever this save newly names is told, once, and added to the channel.
+                await roles.schedule_notices(
+                    session,
+                    community=record.community,
+                    before=current.answers,
+                    after=revision.answers,
+                    version=revision.version,
+                    saved_by=user_id,
                     now=clock.now(),
                 )
     except IntegrityError:

@@ -270,6 +270,13 @@ class Newcomer:
     membership: Membership
     content: WelcomeContent
 
+    @property
+    def holds_role(self) -> bool:
+        """Named a coordinator or facilitator since joining: no longer a newcomer, so never
+        welcomed, nudged or asked to message the coordinators (themselves among them)."""
+        user_id = self.membership.user_id
+        return user_id in self.content.coordinators or user_id in self.content.facilitators
+
 
 async def newcomer(
     database: Database, clock: Clock, *, team_id: str, membership_id: int
@@ -312,7 +319,8 @@ async def greeting(
         waiting = await scheduled.open_dedupe_keys(session, team_id=team_id, dedupe_keys=list(keys))
     return Greeting(
         record=record,
-        people=list(joined),
+        # Someone named a coordinator or facilitator since they joined is not greeted as new.
+        people=[m for m in joined if not record.holds_role(m.user_id)],
         unchecked={keys[k] for k in waiting},
     )
 

@@ -54,6 +54,61 @@ async def current_members(session: AsyncSession, *, community_id: int) -> Sequen
     return result.all()
 
 
+async def add_present(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    community_id: int,
+    user_ids: Sequence[str],
+    joined_at: datetime,
+) -> int:
+    """Start an unwelcomed membership for each person who has no current one; someone a join
+    event recorded meanwhile is left as they are. Returns how many were started."""
+    if not user_ids:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Membership).values(
+        [
+            {
+                "team_id": team_id,
+                "community_id": community_id,
+                "user_id": user_id,
+                "joined_at": joined_at,
+                "welcomed": False,
+                "is_bot": False,
+            }
+            for user_id in dict.fromkeys(user_ids)
+        ]
+    )
+    result = await session.exec(
+        statement.on_conflict_do_nothing(
+            index_elements=["community_id", "user_id"],
+            index_where=col(Membership.left_at).is_(None),
+        )
+    )
+    return int(result.rowcount or 0)
+
+
+async def counted_as_joined(
+    session: AsyncSession, *, membership_id: int, joined_at: datetime, began_by: datetime
+) -> bool:
+    """A membership recorded from the channel's list at the start (joined by `began_by`, not
+    welcomed) becomes a join at `joined_at`, welcomed. False if it was not such a one (any
+    more): of two copies of one join event, one changes it."""
+    result = await session.exec(
+        update(Membership)
+        .where(
+            col(Membership.id) == membership_id,
+            col(Membership.welcomed).is_(False),
+            col(Membership.left_at).is_(None),
+            col(Membership.joined_at) <= began_by,
+        )
+        .values(joined_at=joined_at, welcomed=True)
+    )
+    return result.rowcount == 1
+
+
 async def welcomed_between(
     session: AsyncSession, *, community_id: int, start: datetime, end: datetime
 ) -> Sequence[Membership]:

@@ -281,6 +281,20 @@ async def open_dedupe_keys(
     return {key for key in result.all() if key is not None}
 
 
+async def open_ids_about(session: AsyncSession, *, team_id: str, subject: str) -> list[int]:
+    """The rows about one subject not yet sent: what a request sends at once after its ack."""
+    result = await session.exec(
+        select(ScheduledSend.id)
+        .where(
+            ScheduledSend.team_id == team_id,
+            ScheduledSend.subject == subject,
+            col(ScheduledSend.state).in_(OPEN_STATES),
+        )
+        .order_by(col(ScheduledSend.id))
+    )
+    return [row_id for row_id in result.all() if row_id is not None]
+
+
 async def latest_open_due(
     session: AsyncSession, *, team_id: str, community_id: int, kind: str
 ) -> datetime | None:
