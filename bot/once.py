@@ -13,10 +13,13 @@ Every other method passes straight through to the team's client.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+if TYPE_CHECKING:
+    from bot.dispatch import Due
 
 # Message metadata marking a post as (part of) the delivery of one scheduled row.
 SCHEDULED_EVENT = "cultivate_scheduled_send"
@@ -106,3 +109,21 @@ def once_per_row(client: AsyncWebClient, send_id: int, attempts: int) -> AsyncWe
     if isinstance(client, _OncePerRow) and client.send_id == send_id:
         return cast(AsyncWebClient, client)
     return cast(AsyncWebClient, _OncePerRow(client, send_id, retrying=attempts > 1))
+
+
+async def post_once(
+    client: AsyncWebClient,
+    due: Due,
+    *,
+    channel: str,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+) -> str:
+    """Post a scheduled row's message in a channel, once, and return its ts.
+
+    The client the dispatcher hands a sender already does this for every post; this wraps
+    any other client the same way."""
+    response = await once_per_row(client, due.id, due.attempts).chat_postMessage(
+        channel=channel, text=text, blocks=blocks
+    )
+    return str(response["ts"])

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue import Field, Kind
 from bot.dispatch import Drop, Due
+from bot.once import post_once
 from bot.publishing import put_canvas, upload_document
 from bot.services import closure as closing
 from bot.services.archive import CommunityArchive, compile_archive, render_json
@@ -41,7 +42,6 @@ from bot.text import calendar_date, escape, mention, mention_list, plural
 from handlers.access import community_pressed
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
 from handlers.cop import CopRequest, community_here
-from handlers.deliveries import post_once
 from handlers.forms import errors_on_blocks, input_block, read_state
 from handlers.meetings import Meetings
 from handlers.names import real_names

@@ -6,31 +6,12 @@ from __future__ import annotations
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import DELIVERY_FAILED, Drop, Due, is_crash
-from bot.once import once_per_row
 from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.deliveries import Delivery, outlook
 from bot.services.errors import NoCommunity
 from bot.text import escape, slack_time
 from handlers.blocks import Block, context, section
 from handlers.registry import Registry, Surface
-
-
-async def post_once(
-    client: AsyncWebClient,
-    due: Due,
-    *,
-    channel: str,
-    text: str,
-    blocks: list[Block] | None = None,
-) -> str:
-    """Post a scheduled row's message in a channel, once, and return its ts.
-
-    The client the dispatcher hands a sender already does this for every post
-    (`bot.once`); this wraps any other client the same way."""
-    response = await once_per_row(client, due.id, due.attempts).chat_postMessage(
-        channel=channel, text=text, blocks=blocks
-    )
-    return str(response["ts"])
 
 
 def _line(registry: Registry, delivery: Delivery, moment: str) -> str:

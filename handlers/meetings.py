@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
+from bot.once import post_once
 from bot.services.communities import CommunityRecord, community_by_id, is_closed
 from bot.services.errors import CommunityError, Gone, InvalidAnswers
 from bot.services.meeting_form import (
@@ -51,7 +52,6 @@ from handlers.access import community_for, slack_says_in_channel
 from handlers.blocks import Block, as_id, as_int, metadata_of, section
 from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest, community_here
-from handlers.deliveries import post_once
 from handlers.forms import errors_on_blocks, read_state
 from handlers.live import redraw
 from handlers.registry import Registry, Surface
