@@ -15,9 +15,12 @@ from bot.publishing import upload
 from bot.services import health, sustaining
 from bot.services.communities import CommunityRecord
 from bot.services.development import Development
-from bot.services.health import HealthFigures, Period, current_figures, figures_for, levels_line
+from bot.services.health import HealthFigures, Period, current_figures, levels_line
 from bot.services.pictures import draw
-from bot.services.rounds import run_round, wanted
+from bot.services.rounds import figures_of, run_round
+
+# Until the perspectives feature imports it from bot.services.rounds (issue 16's other half).
+from bot.services.rounds import wanted as wanted
 from bot.services.sustaining import UploadedPicture
 from bot.text import calendar_date, escape, mention_list
 from handlers.blocks import Block, context, header, section
@@ -216,14 +219,11 @@ async def digest_round(registry: Registry, due: Due, client: AsyncWebClient) -> 
 async def send_digest(registry: Registry, due: Due, client: AsyncWebClient) -> None:
     """One coordinator's digest: the figures over the period, then the pictures."""
     database, clock = registry.runtime.database, registry.runtime.clock
-    record, period = await wanted(database, due)
+    found = await figures_of(database, clock, due)
+    record, period, plan, figures = found.record, found.period, found.plan, found.figures
     user_id = str(due.payload["user"])
-    plan = await sustaining.plan(
-        database, team_id=due.team_id, community_id=record.community.id or 0
-    )
-    figures, found = await figures_for(database, clock, record, period, plan.stage_override)
     name = escape(record.community.name)
-    blocks = health_blocks(figures, found, title="Health digest")
+    blocks = health_blocks(figures, found.development, title="Health digest")
     blocks.insert(
         1,
         section(

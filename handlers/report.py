@@ -15,9 +15,9 @@ from bot.services import report, sustaining
 from bot.services.communities import CommunityRecord
 from bot.services.development import Development
 from bot.services.document import Document
-from bot.services.health import HealthFigures, current_figures, figures_for
+from bot.services.health import HealthFigures, current_figures
 from bot.services.pictures import draw
-from bot.services.rounds import run_round, wanted
+from bot.services.rounds import figures_of, run_round
 from bot.text import escape, mention
 from handlers.cop import CopRequest
 from handlers.names import real_names
@@ -91,11 +91,8 @@ async def report_round(registry: Registry, due: Due, client: AsyncWebClient) -> 
 async def send_scheduled(registry: Registry, due: Due, client: AsyncWebClient) -> None:
     """One stakeholder's scheduled report, if the round is still wanted."""
     database, clock = registry.runtime.database, registry.runtime.clock
-    record, period = await wanted(database, due)
-    plan = await sustaining.plan(
-        database, team_id=due.team_id, community_id=record.community.id or 0
-    )
-    figures, development = await figures_for(database, clock, record, period, plan.stage_override)
+    found = await figures_of(database, clock, due)
+    record, period, plan, figures = found.record, found.period, found.plan, found.figures
     coordinators = ", ".join(mention(c) for c in record.coordinators)
     await send_report(
         client,
@@ -103,7 +100,7 @@ async def send_scheduled(registry: Registry, due: Due, client: AsyncWebClient) -
         clock,
         record=record,
         figures=figures,
-        development=development,
+        development=found.development,
         user_id=str(due.payload["user"]),
         comment=f"Here is the {plan.report.noun if plan.report else 'latest'} report on "
         f"*{escape(record.community.name)}*, a community of practice, for the "

@@ -5,13 +5,16 @@ report and new perspectives all go this way."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.clock import Clock
 from bot.dispatch import Drop, Due
 from bot.services import sustaining
 from bot.services.communities import CommunityRecord
+from bot.services.development import Development
 from bot.services.errors import NoCommunity
-from bot.services.health import Period
-from bot.services.sustaining import NoLongerWanted
+from bot.services.health import HealthFigures, Period, figures_for
+from bot.services.sustaining import NoLongerWanted, Plan
 from storage.db import Database
 
 
@@ -42,3 +45,24 @@ async def wanted(database: Database, due: Due) -> tuple[CommunityRecord, Period]
         )
     except (NoLongerWanted, NoCommunity) as reason:
         raise Drop(str(reason)) from None
+
+
+@dataclass(frozen=True)
+class RoundFigures:
+    """What one person's digest or report is made of."""
+
+    record: CommunityRecord
+    period: Period
+    plan: Plan
+    figures: HealthFigures
+    development: Development
+
+
+async def figures_of(database: Database, clock: Clock, due: Due) -> RoundFigures:
+    """One person's message from a round, if still wanted: the figures over its period."""
+    record, period = await wanted(database, due)
+    plan = await sustaining.plan(
+        database, team_id=due.team_id, community_id=record.community.id or 0
+    )
+    figures, development = await figures_for(database, clock, record, period, plan.stage_override)
+    return RoundFigures(record, period, plan, figures, development)
