@@ -1,4 +1,6 @@
-"""Making a channel a community (`/cop start`) and seeing how it is doing (`/cop status`)."""
+"""Making a channel a community (`/cop start`) and seeing how it is doing (`/cop status`).
+A workspace admin adopting one is `handlers.adoption`; a channel renamed or made private,
+`handlers.channels`."""
 
 from __future__ import annotations
 
@@ -17,26 +19,21 @@ from bot.services import sustaining
 from bot.services.communities import (
     DOMAIN_MAX,
     NAME_MAX,
-    channel_privacy_changed,
     community_in_channel,
     start_community,
 )
-from bot.services.communities import adopt as adopt_community
 from bot.services.errors import (
     AlreadyACommunity,
-    CommunityError,
     InvalidAnswers,
-    NoCommunity,
-    NotCoordinator,
 )
 from bot.text import escape, mention
-from handlers.access import channel_members, record_channel, slack_says_in_channel
+from handlers.access import record_channel, slack_says_in_channel
 from handlers.blocks import Block, metadata_of, modal, plain
-from handlers.cop import NO_COMMUNITY, CopRequest
+from handlers.cop import CopRequest
 from handlers.forms import input_block, read_state
 from handlers.progress import community_blocks
 from handlers.registry import Registry, Surface
-from handlers.views import TOO_SLOW, open_modal
+from handlers.views import TOO_SLOW, open_modal, post_in_channel
 from storage.models import Community
 
 START_FORM = "community_start"
@@ -55,7 +52,6 @@ NOT_YOUR_CHANNEL = (
     "I can only start a community in a channel you are in, from `/cop start` typed there (in "
     "a private channel, add me first: `/invite @Cultivate`). Nothing was created."
 )
-CONVERSIONS = {"channel_convert_to_private": True, "channel_convert_to_public": False}
 SLACK_SLOW = "Slack was slow to confirm the channel. Please press Start again."
 
 
@@ -135,25 +131,6 @@ async def _checked_channel(
     return bool(info.get("is_private"))
 
 
-async def post_in_channel(
-    client: AsyncWebClient, *, channel_id: str, text: str, logger: logging.Logger
-) -> bool:
-    """Post, joining a public channel first if the bot was never added to it."""
-    try:
-        await client.chat_postMessage(channel=channel_id, text=text)
-        return True
-    except SlackApiError as error:
-        if error.response.get("error") != "not_in_channel":
-            raise
-    try:
-        await client.conversations_join(channel=channel_id)
-        await client.chat_postMessage(channel=channel_id, text=text)
-        return True
-    except SlackApiError as error:
-        logger.info("cannot post in %s: %s", channel_id, error.response.get("error"))
-        return False
-
-
 async def start(registry: Registry, request: CopRequest) -> None:
     """`/cop start`: the start form, for a channel that is not yet a community."""
     runtime = registry.runtime
@@ -185,107 +162,6 @@ async def status(registry: Registry, request: CopRequest) -> None:
     record = request.community
     blocks = await community_blocks(registry, record, request.user_id, Surface.STATUS)
     await request.tell(f"How {escape(record.community.name)} is doing", blocks=blocks)
-
-
-async def adopt(registry: Registry, request: CopRequest) -> None:
-    """`/cop adopt`: a workspace admin coordinates a community whose coordinators all left."""
-    runtime = registry.runtime
-    try:
-        person = (await request.client.users_info(user=request.user_id)).get("user") or {}
-    except SlackApiError as error:
-        request.logger.warning("users.info failed: %s", error.response.get("error"))
-        await request.tell("Slack would not tell me who you are just now. Please try again.")
-        return
-    present = await channel_members(request.client, request.channel_id)
-    if present is None:
-        await request.tell(
-            "Slack would not tell me who is in this channel: add me to it and try again."
-        )
-        return
-    try:
-        record = await adopt_community(
-            runtime.database,
-            runtime.clock,
-            team_id=request.team_id,
-            channel_id=request.channel_id,
-            user_id=request.user_id,
-            is_workspace_admin=bool(person.get("is_admin") or person.get("is_owner")),
-            in_channel=set(present),
-        )
-    except NoCommunity:
-        await request.tell(NO_COMMUNITY)
-        return
-    except NotCoordinator as coordinated:
-        names = ", ".join(mention(c) for c in coordinated.coordinators)
-        await request.tell(
-            f"This community still has a coordinator in its channel ({names}): only a "
-            "community whose coordinators have all left can be adopted. Nothing changed."
-        )
-        return
-    except CommunityError as refused:
-        await request.tell(str(refused))
-        return
-    name = escape(record.community.name)
-    await post_in_channel(
-        request.client,
-        channel_id=request.channel_id,
-        text=f"{mention(request.user_id)}, a workspace admin, now coordinates *{name}*: its "
-        "coordinators had all left this channel. `/cop roles` changes who coordinates it.",
-        logger=request.logger,
-    )
-    await request.tell(f"You now coordinate *{name}*. `/cop status` shows what to do next.")
-
-
-async def refresh_privacy(
-    registry: Registry,
-    client: AsyncWebClient,
-    team_id: str,
-    channel_id: str,
-    logger: logging.Logger,
-) -> None:
-    """Slack says the channel changed: ask it whether the channel is private now."""
-    if not team_id or not channel_id:
-        return
-    try:
-        info = (await client.conversations_info(channel=channel_id)).get("channel") or {}
-    except SlackApiError as error:
-        logger.info("conversations.info after a change: %s", error.response.get("error"))
-        return
-    if "is_private" in info:
-        await channel_privacy_changed(
-            registry.runtime.database,
-            team_id=team_id,
-            channel_id=channel_id,
-            is_private=bool(info["is_private"]),
-        )
-
-
-async def renamed(
-    registry: Registry,
-    event: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    logger: logging.Logger,
-) -> None:
-    channel = event.get("channel")
-    channel_id = str(channel.get("id") if isinstance(channel, dict) else channel or "")
-    await refresh_privacy(registry, client, context.team_id or "", channel_id, logger)
-
-
-async def converted(
-    registry: Registry, event: dict[str, Any], context: AsyncBoltContext, logger: logging.Logger
-) -> None:
-    # The event is Slack's word for what the channel became (and arrives in order with
-    # the channel's messages), so it is recorded as it says.
-    is_private = CONVERSIONS[str(event.get("subtype"))]
-    changed = await channel_privacy_changed(
-        registry.runtime.database,
-        team_id=context.team_id or "",
-        channel_id=str(event.get("channel") or ""),
-        is_private=is_private,
-    )
-    if changed:
-        logger.info("a community's channel became %s", "private" if is_private else "public")
 
 
 async def started(
@@ -393,11 +269,4 @@ def register(registry: Registry) -> None:
     cop.subcommand(
         "status", summary="how far this community has got, and what to do next", community=True
     )(partial(status, registry))
-    cop.subcommand(
-        "adopt", summary="for a workspace admin: coordinate a community whose coordinators left"
-    )(partial(adopt, registry))
-    app.event("channel_rename")(partial(renamed, registry))
-    app.event("group_rename")(partial(renamed, registry))
-    for subtype in CONVERSIONS:
-        app.event({"type": "message", "subtype": subtype})(partial(converted, registry))
     app.view(START_FORM)(partial(started, registry))
