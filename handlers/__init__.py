@@ -9,6 +9,8 @@ from bot.dispatch import Dispatcher, Senders, SingleWorkspace
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers import (
+    adoption,
+    channels,
     closure,
     communities,
     deliveries,
@@ -40,6 +42,8 @@ from handlers.registry import Registry
 FEATURES = (
     redelivery,
     communities,
+    adoption,
+    channels,
     stages,
     roles,
     gaps,

@@ -1,10 +1,13 @@
-"""Making a channel a community (`/cop start`) and seeing how it is doing (`/cop status`)."""
+"""Making a channel a community (`/cop start`) and seeing how it is doing (`/cop status`).
+A workspace admin adopting one is `handlers.adoption`; a channel renamed or made private,
+`handlers.channels`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
@@ -16,26 +19,22 @@ from bot.services import sustaining
 from bot.services.communities import (
     DOMAIN_MAX,
     NAME_MAX,
-    channel_privacy_changed,
     community_in_channel,
     start_community,
 )
-from bot.services.communities import adopt as adopt_community
 from bot.services.errors import (
     AlreadyACommunity,
-    CommunityError,
     InvalidAnswers,
-    NoCommunity,
-    NotCoordinator,
 )
 from bot.text import escape, mention
-from handlers.access import channel_members, record_channel, slack_says_in_channel
+from handlers.access import record_channel, slack_says_in_channel
 from handlers.blocks import Block, metadata_of, modal, plain
-from handlers.cop import NO_COMMUNITY, CopRequest, community_here
+from handlers.cop import CopRequest
 from handlers.forms import input_block, read_state
 from handlers.progress import community_blocks
 from handlers.registry import Registry, Surface
-from handlers.views import TOO_SLOW, open_modal
+from handlers.views import TOO_SLOW, open_modal, post_in_channel
+from storage.models import Community
 
 START_FORM = "community_start"
 TIMEZONE = Field(
@@ -53,7 +52,6 @@ NOT_YOUR_CHANNEL = (
     "I can only start a community in a channel you are in, from `/cop start` typed there (in "
     "a private channel, add me first: `/invite @Cultivate`). Nothing was created."
 )
-CONVERSIONS = {"channel_convert_to_private": True, "channel_convert_to_public": False}
 SLACK_SLOW = "Slack was slow to confirm the channel. Please press Start again."
 
 
@@ -133,232 +131,142 @@ async def _checked_channel(
     return bool(info.get("is_private"))
 
 
-async def post_in_channel(
-    client: AsyncWebClient, *, channel_id: str, text: str, logger: logging.Logger
-) -> bool:
-    """Post, joining a public channel first if the bot was never added to it."""
+async def start(registry: Registry, request: CopRequest) -> None:
+    """`/cop start`: the start form, for a channel that is not yet a community."""
+    runtime = registry.runtime
+    if not request.channel_id.startswith(("C", "G")):
+        await request.tell("Run `/cop start` in the channel you want to make a community.")
+        return
+    existing = await community_in_channel(
+        runtime.database, team_id=request.team_id, channel_id=request.channel_id
+    )
+    if existing is not None:
+        await request.tell(
+            f"This channel is already the community *{escape(existing.community.name)}*. "
+            "`/cop status` shows how it is doing."
+        )
+        return
+    view = start_view(
+        channel_id=request.channel_id,
+        channel_name=await _channel_name(request.client, request.channel_id, request.logger),
+        timezone=await _person_timezone(request.client, request.user_id, request.logger),
+    )
+    if not await open_modal(
+        request.client, trigger_id=request.trigger_id, view=view, logger=request.logger
+    ):
+        await request.tell(TOO_SLOW)
+
+
+async def status(registry: Registry, request: CopRequest) -> None:
+    """`/cop status`: every feature's section for this community."""
+    record = request.community
+    blocks = await community_blocks(registry, record, request.user_id, Surface.STATUS)
+    await request.tell(f"How {escape(record.community.name)} is doing", blocks=blocks)
+
+
+async def started(
+    registry: Registry,
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    logger: logging.Logger,
+) -> None:
+    """The start form saved: Slack confirms the channel, then the community begins. Bolt's own
+    arguments, not a `Submission`: recording the channel needs the app's user id from Bolt's
+    context."""
+    runtime = registry.runtime
+    channel_id = str(metadata_of(view).get("channel") or "")
+    values = (view.get("state") or {}).get("values") or {}
+    starter = body["user"]["id"]
+    # The channel in the form's metadata is only a claim: Slack, not the payload, says
+    # whether the starter is in it (only someone there could have typed /cop start in it)
+    # and whether it is private.
     try:
-        await client.chat_postMessage(channel=channel_id, text=text)
-        return True
-    except SlackApiError as error:
-        if error.response.get("error") != "not_in_channel":
-            raise
+        async with asyncio.timeout(CHANNEL_CHECK_BUDGET):
+            checked = await _checked_channel(client, channel_id, starter, logger)
+    except TimeoutError:
+        checked = SLACK_SLOW
+    if isinstance(checked, str):
+        await ack(response_action="errors", errors={"name": checked})
+        return
     try:
-        await client.conversations_join(channel=channel_id)
-        await client.chat_postMessage(channel=channel_id, text=text)
-        return True
-    except SlackApiError as error:
-        logger.info("cannot post in %s: %s", channel_id, error.response.get("error"))
-        return False
+        community = await start_community(
+            runtime.database,
+            runtime.clock,
+            team_id=context.team_id or "",
+            channel_id=channel_id,
+            name=_typed(values, "name"),
+            domain=_typed(values, "domain"),
+            timezone=str(read_state((TIMEZONE,), view.get("state") or {}).get("timezone") or ""),
+            starter=starter,
+            is_private=checked,
+        )
+    except InvalidAnswers as invalid:
+        await ack(response_action="errors", errors=invalid.errors)
+        return
+    except AlreadyACommunity:
+        await ack(
+            response_action="errors",
+            errors={"name": "This channel has just become a community. Try /cop status."},
+        )
+        return
+    await ack()
+    await _begin(registry, client, community, bot_user_id=context.bot_user_id)
+    await _announce(client, community, starter=starter, logger=logger)
+
+
+def _typed(values: dict[str, Any], block_id: str) -> str:
+    return str(((values.get(block_id) or {}).get(block_id) or {}).get("value") or "")
+
+
+async def _begin(
+    registry: Registry,
+    client: AsyncWebClient,
+    community: Community,
+    *,
+    bot_user_id: str | None,
+) -> None:
+    runtime = registry.runtime
+    # Everyone in the channel now is a member from the community's beginning: recorded
+    # before anyone is told, so every figure counts them from the first.
+    await record_channel(runtime, client, community, bot_user_id=bot_user_id, at_start=True)
+    # The health digest and the new-perspectives prompt begin with the community.
+    await sustaining.ensure_scheduled(
+        runtime.database,
+        runtime.clock,
+        team_id=community.team_id,
+        community_id=community.id or 0,
+    )
+
+
+async def _announce(
+    client: AsyncWebClient, community: Community, *, starter: str, logger: logging.Logger
+) -> None:
+    """Tell the channel it is a community now (or the starter, if the app cannot post there)."""
+    channel_id = community.channel_id
+    about = f": {escape(community.domain)}" if community.domain else ""
+    text = (
+        f"{mention(starter)} made this channel the community of practice "
+        f"*{escape(community.name)}*{about}. Coordinators set it up stage by stage with "
+        "`/cop scope`, `/cop governance`, `/cop members`, `/cop roles` and `/cop ways`; "
+        "everyone can follow along with `/cop status`."
+    )
+    if not await post_in_channel(client, channel_id=channel_id, text=text, logger=logger):
+        await client.chat_postMessage(
+            channel=starter,
+            text=f"*{escape(community.name)}* is set up. Invite me to <#{channel_id}> "
+            "(`/invite @Cultivate`) so I can post there.",
+        )
 
 
 def register(registry: Registry) -> None:
-    app, cop, runtime = registry.app, registry.cop, registry.runtime
-
-    @cop.subcommand("start", summary="make this channel a community of practice")
-    async def start(request: CopRequest) -> None:
-        if not request.channel_id.startswith(("C", "G")):
-            await request.tell("Run `/cop start` in the channel you want to make a community.")
-            return
-        existing = await community_in_channel(
-            runtime.database, team_id=request.team_id, channel_id=request.channel_id
-        )
-        if existing is not None:
-            await request.tell(
-                f"This channel is already the community *{escape(existing.community.name)}*. "
-                "`/cop status` shows how it is doing."
-            )
-            return
-        view = start_view(
-            channel_id=request.channel_id,
-            channel_name=await _channel_name(request.client, request.channel_id, request.logger),
-            timezone=await _person_timezone(request.client, request.user_id, request.logger),
-        )
-        if not await open_modal(
-            request.client, trigger_id=request.trigger_id, view=view, logger=request.logger
-        ):
-            await request.tell(TOO_SLOW)
-
-    @cop.subcommand("status", summary="how far this community has got, and what to do next")
-    async def status(request: CopRequest) -> None:
-        record = await community_here(runtime.database, request)
-        if record is None:
-            return
-        blocks = await community_blocks(registry, record, request.user_id, Surface.STATUS)
-        await request.tell(f"How {escape(record.community.name)} is doing", blocks=blocks)
-
-    @cop.subcommand(
-        "adopt", summary="for a workspace admin: coordinate a community whose coordinators left"
+    cop, app = registry.cop, registry.app
+    cop.subcommand("start", summary="make this channel a community of practice")(
+        partial(start, registry)
     )
-    async def adopt(request: CopRequest) -> None:
-        try:
-            person = (await request.client.users_info(user=request.user_id)).get("user") or {}
-        except SlackApiError as error:
-            request.logger.warning("users.info failed: %s", error.response.get("error"))
-            await request.tell("Slack would not tell me who you are just now. Please try again.")
-            return
-        present = await channel_members(request.client, request.channel_id)
-        if present is None:
-            await request.tell(
-                "Slack would not tell me who is in this channel: add me to it and try again."
-            )
-            return
-        try:
-            record = await adopt_community(
-                runtime.database,
-                runtime.clock,
-                team_id=request.team_id,
-                channel_id=request.channel_id,
-                user_id=request.user_id,
-                is_workspace_admin=bool(person.get("is_admin") or person.get("is_owner")),
-                in_channel=set(present),
-            )
-        except NoCommunity:
-            await request.tell(NO_COMMUNITY)
-            return
-        except NotCoordinator as coordinated:
-            names = ", ".join(mention(c) for c in coordinated.coordinators)
-            await request.tell(
-                f"This community still has a coordinator in its channel ({names}): only a "
-                "community whose coordinators have all left can be adopted. Nothing changed."
-            )
-            return
-        except CommunityError as refused:
-            await request.tell(str(refused))
-            return
-        name = escape(record.community.name)
-        await post_in_channel(
-            request.client,
-            channel_id=request.channel_id,
-            text=f"{mention(request.user_id)}, a workspace admin, now coordinates *{name}*: its "
-            "coordinators had all left this channel. `/cop roles` changes who coordinates it.",
-            logger=request.logger,
-        )
-        await request.tell(f"You now coordinate *{name}*. `/cop status` shows what to do next.")
-
-    async def refresh_privacy(
-        client: AsyncWebClient, team_id: str, channel_id: str, logger: logging.Logger
-    ) -> None:
-        """Slack says the channel changed: ask it whether the channel is private now."""
-        if not team_id or not channel_id:
-            return
-        try:
-            info = (await client.conversations_info(channel=channel_id)).get("channel") or {}
-        except SlackApiError as error:
-            logger.info("conversations.info after a change: %s", error.response.get("error"))
-            return
-        if "is_private" in info:
-            await channel_privacy_changed(
-                runtime.database,
-                team_id=team_id,
-                channel_id=channel_id,
-                is_private=bool(info["is_private"]),
-            )
-
-    async def renamed(
-        event: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
-    ) -> None:
-        channel = event.get("channel")
-        channel_id = str(channel.get("id") if isinstance(channel, dict) else channel or "")
-        await refresh_privacy(client, context.team_id or "", channel_id, logger)
-
-    app.event("channel_rename")(renamed)
-    app.event("group_rename")(renamed)
-
-    async def converted(
-        event: dict[str, Any], context: AsyncBoltContext, logger: logging.Logger
-    ) -> None:
-        # The event is Slack's word for what the channel became (and arrives in order with
-        # the channel's messages), so it is recorded as it says.
-        is_private = CONVERSIONS[str(event.get("subtype"))]
-        changed = await channel_privacy_changed(
-            runtime.database,
-            team_id=context.team_id or "",
-            channel_id=str(event.get("channel") or ""),
-            is_private=is_private,
-        )
-        if changed:
-            logger.info("a community's channel became %s", "private" if is_private else "public")
-
-    for subtype in CONVERSIONS:
-        app.event({"type": "message", "subtype": subtype})(converted)
-
-    @app.view(START_FORM)
-    async def started(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
-    ) -> None:
-        channel_id = str(metadata_of(view).get("channel") or "")
-        values = (view.get("state") or {}).get("values") or {}
-
-        def typed(block_id: str) -> str:
-            return str(((values.get(block_id) or {}).get(block_id) or {}).get("value") or "")
-
-        starter = body["user"]["id"]
-        # The channel in the form's metadata is only a claim: Slack, not the payload, says
-        # whether the starter is in it (only someone there could have typed /cop start in it)
-        # and whether it is private.
-        try:
-            async with asyncio.timeout(CHANNEL_CHECK_BUDGET):
-                checked = await _checked_channel(client, channel_id, starter, logger)
-        except TimeoutError:
-            checked = SLACK_SLOW
-        if isinstance(checked, str):
-            await ack(response_action="errors", errors={"name": checked})
-            return
-        try:
-            community = await start_community(
-                runtime.database,
-                runtime.clock,
-                team_id=context.team_id or "",
-                channel_id=channel_id,
-                name=typed("name"),
-                domain=typed("domain"),
-                timezone=str(
-                    read_state((TIMEZONE,), view.get("state") or {}).get("timezone") or ""
-                ),
-                starter=starter,
-                is_private=checked,
-            )
-        except InvalidAnswers as invalid:
-            await ack(response_action="errors", errors=invalid.errors)
-            return
-        except AlreadyACommunity:
-            await ack(
-                response_action="errors",
-                errors={"name": "This channel has just become a community. Try /cop status."},
-            )
-            return
-        await ack()
-        # Everyone in the channel now is a member from the community's beginning: recorded
-        # before anyone is told, so every figure counts them from the first.
-        await record_channel(
-            runtime, client, community, bot_user_id=context.bot_user_id, at_start=True
-        )
-        # The health digest and the new-perspectives prompt begin with the community.
-        await sustaining.ensure_scheduled(
-            runtime.database,
-            runtime.clock,
-            team_id=community.team_id,
-            community_id=community.id or 0,
-        )
-        about = f": {escape(community.domain)}" if community.domain else ""
-        text = (
-            f"{mention(starter)} made this channel the community of practice "
-            f"*{escape(community.name)}*{about}. Coordinators set it up stage by stage with "
-            "`/cop scope`, `/cop governance`, `/cop members`, `/cop roles` and `/cop ways`; "
-            "everyone can follow along with `/cop status`."
-        )
-        if not await post_in_channel(client, channel_id=channel_id, text=text, logger=logger):
-            await client.chat_postMessage(
-                channel=starter,
-                text=f"*{escape(community.name)}* is set up. Invite me to <#{channel_id}> "
-                "(`/invite @Cultivate`) so I can post there.",
-            )
+    cop.subcommand(
+        "status", summary="how far this community has got, and what to do next", community=True
+    )(partial(status, registry))
+    app.view(START_FORM)(partial(started, registry))

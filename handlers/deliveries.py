@@ -3,6 +3,8 @@ failed, and telling them, once, when something could not be delivered."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import DELIVERY_FAILED, Drop, Due, is_crash
@@ -52,54 +54,58 @@ def _notice(*, what: str, community: str, channel_id: str, crashed: bool, error:
     )
 
 
-def register(registry: Registry) -> None:
-    runtime = registry.runtime
-
-    async def tell_coordinators(due: Due, client: AsyncWebClient) -> None:
-        if due.community_id is None:
-            raise Drop("no community to tell")
-        try:
-            record = await community_by_id(
-                runtime.database, team_id=due.team_id, community_id=due.community_id
-            )
-        except NoCommunity:
-            raise Drop("the community is gone") from None
-        text = _notice(
-            what=escape(str(due.payload.get("what", "a scheduled message"))),
-            community=escape(record.community.name),
-            channel_id=record.community.channel_id,
-            crashed=bool(due.payload.get("crashed")),
-            error=escape(str(due.payload.get("error", "unknown"))),
+async def tell_coordinators(registry: Registry, due: Due, client: AsyncWebClient) -> None:
+    """A delivery failed for good: each of the community's coordinators is told, once."""
+    if due.community_id is None:
+        raise Drop("no community to tell")
+    try:
+        record = await community_by_id(
+            registry.runtime.database, team_id=due.team_id, community_id=due.community_id
         )
-        for coordinator in record.coordinators:
-            await client.chat_postMessage(channel=coordinator, text=text)
-
-    registry.senders.register(
-        DELIVERY_FAILED, tell_coordinators, description="a notice about a failed delivery"
+    except NoCommunity:
+        raise Drop("the community is gone") from None
+    text = _notice(
+        what=escape(str(due.payload.get("what", "a scheduled message"))),
+        community=escape(record.community.name),
+        channel_id=record.community.channel_id,
+        crashed=bool(due.payload.get("crashed")),
+        error=escape(str(due.payload.get("error", "unknown"))),
     )
+    for coordinator in record.coordinators:
+        await client.chat_postMessage(channel=coordinator, text=text)
 
-    async def scheduled_and_failed(
-        record: CommunityRecord, viewer: str, surface: Surface
-    ) -> list[Block]:
-        """In a coordinator's App Home: what is coming up, and what could not be delivered."""
-        if surface != Surface.HOME or not record.is_coordinator(viewer):
-            return []
-        assert record.community.id is not None
-        seen = await outlook(
-            runtime.database, team_id=record.community.team_id, community_id=record.community.id
-        )
-        blocks: list[Block] = []
-        if seen.due:
-            lines = [_line(registry, d, f"due {slack_time(d.due_at)}") for d in seen.due]
-            more = seen.due_count - len(seen.due)
-            if more:
-                lines.append(f"…and {more} more")
-            blocks.append(section("*Scheduled*\n" + "\n".join(lines)))
-        else:
-            blocks.append(context("Nothing is scheduled for this community."))
-        if seen.failed:
-            lines = [_failed_line(registry, d) for d in seen.failed]
-            blocks.append(section("⚠️ *Could not be delivered*\n" + "\n".join(lines)))
-        return blocks
 
-    registry.sections.append(scheduled_and_failed)
+async def scheduled_and_failed(
+    registry: Registry, record: CommunityRecord, viewer: str, surface: Surface
+) -> list[Block]:
+    """In a coordinator's App Home: what is coming up, and what could not be delivered."""
+    if surface != Surface.HOME or not record.is_coordinator(viewer):
+        return []
+    assert record.community.id is not None
+    seen = await outlook(
+        registry.runtime.database,
+        team_id=record.community.team_id,
+        community_id=record.community.id,
+    )
+    blocks: list[Block] = []
+    if seen.due:
+        lines = [_line(registry, d, f"due {slack_time(d.due_at)}") for d in seen.due]
+        more = seen.due_count - len(seen.due)
+        if more:
+            lines.append(f"…and {more} more")
+        blocks.append(section("*Scheduled*\n" + "\n".join(lines)))
+    else:
+        blocks.append(context("Nothing is scheduled for this community."))
+    if seen.failed:
+        lines = [_failed_line(registry, d) for d in seen.failed]
+        blocks.append(section("⚠️ *Could not be delivered*\n" + "\n".join(lines)))
+    return blocks
+
+
+def register(registry: Registry) -> None:
+    registry.senders.register(
+        DELIVERY_FAILED,
+        partial(tell_coordinators, registry),
+        description="a notice about a failed delivery",
+    )
+    registry.sections.append(partial(scheduled_and_failed, registry))

@@ -22,31 +22,35 @@ WENT_WRONG = (
 )
 
 
+async def on_error(
+    error: Exception,
+    body: dict[str, Any],
+    response: BoltResponse | None,
+    respond: AsyncRespond | None,
+    client: AsyncWebClient,
+    logger: logging.Logger,
+) -> BoltResponse | None:
+    """Any listener that raised: logged, and the person told where Slack lets us."""
+    kind = body.get("type") or (body.get("event") or {}).get("type") or "request"
+    if isinstance(error, SlackApiError):
+        # Slack refused a call (a user who left, a channel archived): worth a line, not
+        # a traceback.
+        logger.warning("Slack refused a call in a %s listener: %s", kind, _slack_error(error))
+    else:
+        logs.crash(logger, f"a {kind} listener failed", error)
+    if kind == "view_submission" and response is not None:
+        return _keep_form_open(body.get("view") or {})
+    if kind in ("block_actions", "shortcut", "message_action"):
+        await _tell(body, respond, client, logger)
+    return None
+
+
 def register(registry: Registry) -> None:
-    @registry.app.error
-    async def on_error(
-        error: Exception,
-        body: dict[str, Any],
-        response: BoltResponse | None,
-        respond: AsyncRespond | None,
-        client: AsyncWebClient,
-        logger: logging.Logger,
-    ) -> BoltResponse | None:
-        kind = body.get("type") or (body.get("event") or {}).get("type") or "request"
-        if isinstance(error, SlackApiError):
-            # Slack refused a call (a user who left, a channel archived): worth a line, not
-            # a traceback.
-            logger.warning("Slack refused a call in a %s listener: %s", kind, _refusal(error))
-        else:
-            logs.crash(logger, f"a {kind} listener failed", error)
-        if kind == "view_submission" and response is not None:
-            return _keep_form_open(body.get("view") or {})
-        if kind in ("block_actions", "shortcut", "message_action"):
-            await _tell(body, respond, client, logger)
-        return None
+    registry.app.error(on_error)
 
 
-def _refusal(error: SlackApiError) -> str:
+def _slack_error(error: SlackApiError) -> str:
+    """What Slack said when it refused a call (its error code), for the log."""
     return str(error.response.get("error") or getattr(error.response, "status_code", "?"))
 
 

@@ -4,33 +4,31 @@ and the stage of development in `/cop status` and App Home."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
+from functools import partial
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.catalogue import GOVERNANCE
 from bot.clock import Clock
-from bot.dispatch import Drop, Due
+from bot.dispatch import Due
 from bot.publishing import upload
 from bot.services import health, sustaining
-from bot.services.communities import CommunityRecord, is_closed
-from bot.services.development import Development, development
-from bot.services.errors import NoCommunity
-from bot.services.health import HealthFigures, Period
-from bot.services.pictures import Picture, draw_all, stakeholders_of
-from bot.services.sustaining import NoLongerWanted, UploadedPicture
+from bot.services.communities import CommunityRecord
+from bot.services.development import Development
+from bot.services.health import HealthFigures, Period, current_figures, levels_line
+from bot.services.pictures import draw
+from bot.services.rounds import figures_of, run_round
+
+# Until the perspectives feature imports it from bot.services.rounds (issue 16's other half).
+from bot.services.rounds import wanted as wanted
+from bot.services.sustaining import UploadedPicture
 from bot.text import calendar_date, escape, mention_list
 from handlers.blocks import Block, context, header, section
-from handlers.cop import CopRequest, community_here
+from handlers.cop import CopRequest
 from handlers.registry import Registry, Surface
-from handlers.roster import levels_line
 from storage.db import Database
 
 NAMES_SHOWN = 10  # people named in one figure; the rest are counted
-COORDINATORS_ONLY = (
-    "Only this community's coordinators can see its health. `/cop roster` shows who they are."
-)
 
 
 # -- figures in words ---------------------------------------------------------------------
@@ -125,50 +123,7 @@ def health_blocks(figures: HealthFigures, found: Development, *, title: str) -> 
     return blocks
 
 
-# -- computing and drawing ----------------------------------------------------------------
-
-
-async def current_figures(
-    database: Database, clock: Clock, record: CommunityRecord
-) -> tuple[HealthFigures, Development]:
-    """The figures over the period ending now (the digest's length): what `/cop health` and
-    `/cop report` both show."""
-    community = record.community
-    assert community.id is not None
-    plan = await sustaining.plan(database, team_id=community.team_id, community_id=community.id)
-    period = health.trailing(plan.digest, clock.now(), community.timezone)
-    return await figures_for(database, clock, record, period, plan.stage_override)
-
-
-async def figures_for(
-    database: Database,
-    clock: Clock,
-    record: CommunityRecord,
-    period: Period,
-    override: str | None,
-) -> tuple[HealthFigures, Development]:
-    community = record.community
-    assert community.id is not None
-    figures = await health.figures(
-        database, clock, team_id=community.team_id, community_id=community.id, period=period
-    )
-    found = development(figures, closed=is_closed(record), override=override)
-    return figures, found
-
-
-async def draw(
-    database: Database, record: CommunityRecord, figures: HealthFigures
-) -> list[Picture]:
-    community = record.community
-    assert community.id is not None
-    weeks = await health.history(
-        database, team_id=community.team_id, community_id=community.id, end=figures.period.end
-    )
-    stakeholders = stakeholders_of(record.stages[GOVERNANCE.key].answers)
-    # Drawing is CPU work: off the event loop, so Slack's other requests are answered meanwhile.
-    return await asyncio.to_thread(
-        draw_all, community.name, weeks, figures.levels, stakeholders, community.timezone
-    )
+# -- drawing ------------------------------------------------------------------------------
 
 
 async def upload_pictures(
@@ -228,126 +183,112 @@ def picture_blocks(pictures: Sequence[UploadedPicture]) -> list[Block]:
     ]
 
 
-def register(registry: Registry) -> None:
-    cop, runtime = registry.cop, registry.runtime
-    database, clock = runtime.database, runtime.clock
+async def show_health(registry: Registry, request: CopRequest) -> None:
+    """`/cop health`: the figures to the coordinator now, the pictures in a moment."""
+    database, clock = registry.runtime.database, registry.runtime.clock
+    record = request.community
+    figures, found = await current_figures(database, clock, record)
+    blocks = health_blocks(figures, found, title="Community health")
+    blocks.append(
+        context("I'm drawing the pictures: they'll be in your messages with me in a moment.")
+    )
+    await request.tell(f"How {escape(record.community.name)} is doing", blocks=blocks)
+    await upload_pictures(
+        request.client,
+        database,
+        clock,
+        record=record,
+        figures=figures,
+        user_id=request.user_id,
+        comment=f"*{escape(record.community.name)}*: pictures of its health, "
+        f"{period_words(figures.period, figures.timezone)}.",
+    )
+    await sustaining.ensure_scheduled(
+        database, clock, team_id=request.team_id, community_id=record.community.id or 0
+    )
 
-    @cop.subcommand("health", summary="coordinators: is the community alive? figures and pictures")
-    async def show_health(request: CopRequest) -> None:
-        record = await community_here(database, request)
-        if record is None:
-            return
-        if not record.is_coordinator(request.user_id):
-            await request.tell(COORDINATORS_ONLY)
-            return
-        figures, found = await current_figures(database, clock, record)
-        blocks = health_blocks(figures, found, title="Community health")
-        blocks.append(
-            context("I'm drawing the pictures: they'll be in your messages with me in a moment.")
-        )
-        await request.tell(f"How {escape(record.community.name)} is doing", blocks=blocks)
-        await upload_pictures(
-            request.client,
-            database,
-            clock,
-            record=record,
-            figures=figures,
-            user_id=request.user_id,
-            comment=f"*{escape(record.community.name)}*: pictures of its health, "
-            f"{period_words(figures.period, figures.timezone)}.",
-        )
-        await sustaining.ensure_scheduled(
-            database, clock, team_id=request.team_id, community_id=record.community.id or 0
-        )
 
-    # -- the digest -----------------------------------------------------------------------
+# -- the digest ---------------------------------------------------------------------------
 
-    async def digest_round(due: Due, client: AsyncWebClient) -> None:
-        await run_round(database, clock, due, sustaining.DIGEST)
 
-    async def send_digest(due: Due, client: AsyncWebClient) -> None:
-        record, period = await wanted(database, due)
-        user_id = str(due.payload["user"])
-        plan = await sustaining.plan(
-            database, team_id=due.team_id, community_id=record.community.id or 0
-        )
-        figures, found = await figures_for(database, clock, record, period, plan.stage_override)
-        name = escape(record.community.name)
-        blocks = health_blocks(figures, found, title="Health digest")
-        blocks.insert(
-            1,
-            section(
-                f"Here is how *{name}* (<#{record.community.channel_id}>) did over the "
-                f"{plan.digest.noun}. Pictures follow."
-            ),
-        )
-        await client.chat_postMessage(
-            channel=user_id, text=f"Health digest: {escape(record.community.name)}", blocks=blocks
-        )
-        await upload_pictures(
-            client,
-            database,
-            clock,
-            record=record,
-            figures=figures,
-            user_id=user_id,
-            comment=f"*{name}*: {period_words(period, figures.timezone)} in pictures.",
-        )
+async def digest_round(registry: Registry, due: Due, client: AsyncWebClient) -> None:
+    runtime = registry.runtime
+    await run_round(runtime.database, runtime.clock, due, sustaining.DIGEST)
 
-    senders = registry.senders
-    senders.register(sustaining.DIGEST, digest_round, description="a round of health digests")
-    senders.register(sustaining.DIGEST_DM, send_digest, description="a health digest")
 
-    # -- status and App Home --------------------------------------------------------------
+async def send_digest(registry: Registry, due: Due, client: AsyncWebClient) -> None:
+    """One coordinator's digest: the figures over the period, then the pictures."""
+    database, clock = registry.runtime.database, registry.runtime.clock
+    found = await figures_of(database, clock, due)
+    record, period, plan, figures = found.record, found.period, found.plan, found.figures
+    user_id = str(due.payload["user"])
+    name = escape(record.community.name)
+    blocks = health_blocks(figures, found.development, title="Health digest")
+    blocks.insert(
+        1,
+        section(
+            f"Here is how *{name}* (<#{record.community.channel_id}>) did over the "
+            f"{plan.digest.noun}. Pictures follow."
+        ),
+    )
+    await client.chat_postMessage(
+        channel=user_id, text=f"Health digest: {escape(record.community.name)}", blocks=blocks
+    )
+    await upload_pictures(
+        client,
+        database,
+        clock,
+        record=record,
+        figures=figures,
+        user_id=user_id,
+        comment=f"*{name}*: {period_words(period, figures.timezone)} in pictures.",
+    )
 
-    async def health_section(record: CommunityRecord, viewer: str, surface: Surface) -> list[Block]:
-        community = record.community
-        assert community.id is not None
-        _, found = await current_figures(database, clock, record)
-        blocks = [section(development_line(found))]
-        if not record.is_coordinator(viewer):
-            return blocks
-        await sustaining.ensure_scheduled(
-            database, clock, team_id=community.team_id, community_id=community.id
-        )
-        if surface == Surface.HOME:
-            latest = await sustaining.latest_pictures(database, community_id=community.id)
-            if latest:
-                drawn = min(p.drawn_at for p in latest)
-                blocks.append(context(f"*Health pictures*, drawn {calendar_date(drawn.date())}:"))
-                blocks += picture_blocks(
-                    [UploadedPicture(p.kind, p.file_id, p.title, p.alt_text) for p in latest]
-                )
-            else:
-                blocks.append(context("`/cop health` draws pictures of the community's health."))
+
+# -- status and App Home ------------------------------------------------------------------
+
+
+async def health_section(
+    registry: Registry, record: CommunityRecord, viewer: str, surface: Surface
+) -> list[Block]:
+    """The stage of development for everyone; to coordinators in App Home, the latest pictures."""
+    database, clock = registry.runtime.database, registry.runtime.clock
+    community = record.community
+    assert community.id is not None
+    _, found = await current_figures(database, clock, record)
+    blocks = [section(development_line(found))]
+    if not record.is_coordinator(viewer):
         return blocks
-
-    registry.sections.append(health_section)
-
-
-async def run_round(database: Database, clock: Clock, due: Due, kind: str) -> None:
-    """A round of a recurring message is due: one row per person, and the next round."""
-    if due.community_id is None:
-        raise Drop("no community")
-    try:
-        await sustaining.run_round(
-            database,
-            clock,
-            team_id=due.team_id,
-            community_id=due.community_id,
-            kind=kind,
-            payload=due.payload,
-        )
-    except (NoLongerWanted, NoCommunity) as reason:
-        raise Drop(str(reason)) from None
+    await sustaining.ensure_scheduled(
+        database, clock, team_id=community.team_id, community_id=community.id
+    )
+    if surface == Surface.HOME:
+        blocks += await latest_pictures(database, community.id)
+    return blocks
 
 
-async def wanted(database: Database, due: Due) -> tuple[CommunityRecord, Period]:
-    if due.community_id is None:
-        raise Drop("no community")
-    try:
-        return await sustaining.still_wanted(
-            database, team_id=due.team_id, community_id=due.community_id, payload=due.payload
-        )
-    except (NoLongerWanted, NoCommunity) as reason:
-        raise Drop(str(reason)) from None
+async def latest_pictures(database: Database, community_id: int) -> list[Block]:
+    latest = await sustaining.latest_pictures(database, community_id=community_id)
+    if not latest:
+        return [context("`/cop health` draws pictures of the community's health.")]
+    drawn = min(p.drawn_at for p in latest)
+    return [
+        context(f"*Health pictures*, drawn {calendar_date(drawn.date())}:"),
+        *picture_blocks([UploadedPicture(p.kind, p.file_id, p.title, p.alt_text) for p in latest]),
+    ]
+
+
+def register(registry: Registry) -> None:
+    registry.cop.subcommand(
+        "health",
+        summary="coordinators: is the community alive? figures and pictures",
+        coordinators_only="see its health",
+    )(partial(show_health, registry))
+    senders = registry.senders
+    senders.register(
+        sustaining.DIGEST, partial(digest_round, registry), description="a round of health digests"
+    )
+    senders.register(
+        sustaining.DIGEST_DM, partial(send_digest, registry), description="a health digest"
+    )
+    registry.sections.append(partial(health_section, registry))

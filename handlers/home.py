@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
@@ -45,21 +46,23 @@ async def home_view(registry: Registry, *, team_id: str, user_id: str) -> dict[s
     return {"type": "home", "blocks": blocks}
 
 
-def register(registry: Registry) -> None:
-    app = registry.app
+async def show_home(
+    registry: Registry,
+    event: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    logger: logging.Logger,
+) -> None:
+    """The person opened the app's Home tab: publish their communities."""
+    user_id = event.get("user")
+    if event.get("tab") != "home" or not isinstance(user_id, str):
+        return
+    view = await home_view(registry, team_id=context.team_id or "", user_id=user_id)
+    await publish(client, user_id=user_id, view=view, logger=logger)
 
-    @app.event("app_home_opened")
-    async def show_home(
-        event: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
-    ) -> None:
-        user_id = event.get("user")
-        if event.get("tab") != "home" or not isinstance(user_id, str):
-            return
-        view = await home_view(registry, team_id=context.team_id or "", user_id=user_id)
-        await publish(client, user_id=user_id, view=view, logger=logger)
+
+def register(registry: Registry) -> None:
+    registry.app.event("app_home_opened")(partial(show_home, registry))
 
 
 async def publish(

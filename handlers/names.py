@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,12 +21,27 @@ async def real_names(client: AsyncWebClient, people: Iterable[str]) -> Names:
     for user_id in sorted(set(people)):
         if is_erased(user_id):  # a stand-in for someone erased: no one to look up
             continue
-        try:
-            user = (await client.users_info(user=user_id)).get("user") or {}
-        except SlackApiError:
+        user = await slack_user(client, user_id)
+        if user is None:
             continue
         profile = user.get("profile") or {}
         name = user.get("real_name") or profile.get("real_name") or profile.get("display_name")
         if name:
             found[user_id] = str(name).strip()
     return lambda user_id: found.get(user_id) or UNKNOWN
+
+
+async def slack_user(client: AsyncWebClient, user_id: str) -> dict[str, Any] | None:
+    """The person as Slack describes them (users.info); None if Slack will not say."""
+    try:
+        return (await client.users_info(user=user_id)).get("user") or {}
+    except SlackApiError:
+        return None
+
+
+async def every_name(client: AsyncWebClient, user_id: str) -> list[str]:
+    """Every name a document may have written the person by: display and real name."""
+    user = await slack_user(client, user_id) or {}
+    profile = user.get("profile") or {}
+    found = (profile.get("display_name"), user.get("real_name"), profile.get("real_name"))
+    return sorted({str(n) for n in found if n})

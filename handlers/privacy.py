@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncBoltContext
-from slack_sdk.errors import SlackApiError
+from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services.erasure import Holdings, erase_person, holdings
@@ -18,7 +18,9 @@ from bot.services.retention import channel_gone, person_deactivated
 from bot.text import escape
 from handlers.blocks import Block, context, divider, modal, plain, section
 from handlers.cop import CopRequest
+from handlers.names import every_name
 from handlers.registry import Registry
+from handlers.requests import Submission
 from handlers.views import TOO_SLOW, open_modal
 
 log = logging.getLogger(__name__)
@@ -119,78 +121,72 @@ async def _names_of(client: AsyncWebClient, user_id: str) -> list[str]:
     """How documents rendered before may have written the person: display and real name."""
     try:
         async with asyncio.timeout(NAME_LOOKUP_SECONDS):
-            user = (await client.users_info(user=user_id)).get("user") or {}
-    except (SlackApiError, TimeoutError):
+            return await every_name(client, user_id)
+    except TimeoutError:
         return []
-    profile = user.get("profile") or {}
-    found = (profile.get("display_name"), user.get("real_name"), profile.get("real_name"))
-    return sorted({str(n) for n in found if n})
+
+
+async def forget(registry: Registry, request: CopRequest) -> None:
+    """`/cop forget`: what Cultivate holds about the person, and the choice to erase it."""
+    held = await holdings(
+        registry.runtime.database, team_id=request.team_id, user_id=request.user_id
+    )
+    opened = await open_modal(
+        request.client, trigger_id=request.trigger_id, view=forget_view(held), logger=request.logger
+    )
+    if opened is None:
+        await request.tell(TOO_SLOW)
+
+
+async def confirmed(submission: Submission) -> None:
+    """The person confirmed: erase them, and say how many records no longer name them."""
+    # Who is erased is the person submitting, in the team the request came from: nothing
+    # the view carries can point the erasure at anyone else.
+    chosen = ((submission.state.get(KNOWLEDGE) or {}).get(KNOWLEDGE) or {}).get("selected_option")
+    choice = (chosen or {}).get("value")
+    if choice not in (KEEP, REMOVE):
+        await submission.errors({KNOWLEDGE: "Please choose whether to keep what you shared."})
+        return
+    erased = await erase_person(
+        submission.database,
+        submission.clock,
+        team_id=submission.team_id,
+        user_id=submission.user_id,
+        keep_knowledge=choice == KEEP,
+        names=await _names_of(submission.client, submission.user_id),
+    )
+    await submission.ack(response_action="update", view=done_view(erased.rows))
+
+
+async def gone(registry: Registry, event: dict[str, Any], context: AsyncBoltContext) -> None:
+    """A channel deleted or archived: nothing more is sent there."""
+    channel = event.get("channel")
+    if isinstance(channel, dict):  # some events carry the channel object
+        channel = channel.get("id")
+    if isinstance(channel, str) and channel:
+        runtime = registry.runtime
+        await channel_gone(
+            runtime.database, runtime.clock, team_id=context.team_id or "", channel_id=channel
+        )
+
+
+async def user_changed(
+    registry: Registry, event: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """A person deactivated: what is kept for them is let go (`bot.services.retention`)."""
+    user = event.get("user")
+    if isinstance(user, dict) and user.get("deleted") is True and user.get("id"):
+        runtime = registry.runtime
+        await person_deactivated(
+            runtime.database, runtime.clock, team_id=context.team_id or "", user_id=str(user["id"])
+        )
 
 
 def register(registry: Registry) -> None:
-    app, cop, runtime = registry.app, registry.cop, registry.runtime
-
-    @cop.subcommand("forget", summary="see what Cultivate holds about you, and erase it")
-    async def forget(request: CopRequest) -> None:
-        held = await holdings(runtime.database, team_id=request.team_id, user_id=request.user_id)
-        opened = await open_modal(
-            request.client,
-            trigger_id=request.trigger_id,
-            view=forget_view(held),
-            logger=request.logger,
-        )
-        if opened is None:
-            await request.tell(TOO_SLOW)
-
-    @app.view(FORGET_FORM)
-    async def confirmed(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
-    ) -> None:
-        # Who is erased is the person submitting, in the team the request came from: nothing
-        # the view carries can point the erasure at anyone else.
-        user_id, team_id = body["user"]["id"], context.team_id or ""
-        values = (view.get("state") or {}).get("values") or {}
-        chosen = ((values.get(KNOWLEDGE) or {}).get(KNOWLEDGE) or {}).get("selected_option")
-        choice = (chosen or {}).get("value")
-        if choice not in (KEEP, REMOVE):
-            await ack(
-                response_action="errors",
-                errors={KNOWLEDGE: "Please choose whether to keep what you shared."},
-            )
-            return
-        erased = await erase_person(
-            runtime.database,
-            runtime.clock,
-            team_id=team_id,
-            user_id=user_id,
-            keep_knowledge=choice == KEEP,
-            names=await _names_of(client, user_id),
-        )
-        await ack(response_action="update", view=done_view(erased.rows))
-
-    async def gone(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        channel = event.get("channel")
-        if isinstance(channel, dict):  # some events carry the channel object
-            channel = channel.get("id")
-        if isinstance(channel, str) and channel:
-            await channel_gone(
-                runtime.database, runtime.clock, team_id=context.team_id or "", channel_id=channel
-            )
-
+    registry.cop.subcommand("forget", summary="see what Cultivate holds about you, and erase it")(
+        partial(forget, registry)
+    )
+    registry.submission(FORGET_FORM, confirmed)
     for name in GONE_EVENTS:
-        app.event(name)(gone)
-
-    @app.event("user_change")
-    async def user_changed(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        user = event.get("user")
-        if isinstance(user, dict) and user.get("deleted") is True and user.get("id"):
-            await person_deactivated(
-                runtime.database,
-                runtime.clock,
-                team_id=context.team_id or "",
-                user_id=str(user["id"]),
-            )
+        registry.app.event(name)(partial(gone, registry))
+    registry.app.event("user_change")(partial(user_changed, registry))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
@@ -14,14 +15,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.services import members
 from bot.services.communities import CommunityRecord, is_closed
 from bot.services.errors import CommunityError, NoCommunity
+from bot.services.health import levels_line
 from bot.services.levels import AnyLevel, Level
 from bot.services.members import Roster, RosterEntry
 from bot.text import calendar_date, escape, mention, plural, truncate
 from handlers.access import community_pressed, record_channel
 from handlers.blocks import Block, button, context, metadata_of, modal, plain, section
-from handlers.cop import CopRequest, community_here
+from handlers.cop import CopRequest
 from handlers.registry import Registry, Surface
-from handlers.requests import refusal
+from handlers.requests import Click, button_value, refusal
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
 ROSTER_VIEW = "roster"
@@ -54,12 +56,13 @@ def entry_line(entry: RosterEntry, *, counts: bool) -> str:
     return f"{line}\n{' · '.join(details)}" if details else line
 
 
-def level_select(entry: RosterEntry, settable: tuple[AnyLevel, ...]) -> Block:
-    def option(value: str, label: str) -> Block:
-        return {"text": plain(truncate(label, 75), emoji=False), "value": value}
+def _option(value: str, label: str) -> Block:
+    return {"text": plain(truncate(label, 75), emoji=False), "value": value}
 
-    options = [option(SUGGESTED, f"Suggested ({entry.suggested.label.lower()})")]
-    options += [option(level.value, level.label) for level in settable]
+
+def level_select(entry: RosterEntry, settable: tuple[AnyLevel, ...]) -> Block:
+    options = [_option(SUGGESTED, f"Suggested ({entry.suggested.label.lower()})")]
+    options += [_option(level.value, level.label) for level in settable]
     chosen = entry.chosen.value if entry.chosen else SUGGESTED
     return {
         "type": "static_select",
@@ -109,12 +112,6 @@ def roster_button(community_id: int) -> Block:
     return button("Roster", action_id=f"{OPEN_ROSTER}:{community_id}", value=str(community_id))
 
 
-def levels_line(counts: dict[AnyLevel, int], separator: str = ", ") -> str:
-    """How many members each level has: "1 coordinator, 2 active", a level the community named
-    as "Steering group: 2"."""
-    return separator.join(escape(level.counted(n)) for level, n in counts.items())
-
-
 def figures_line(roster: Roster) -> str:
     """Joined, left and active: the figures `/cop health` shows for the same period."""
     figures = roster.figures
@@ -148,150 +145,166 @@ def summary_blocks(roster: Roster, viewer: str, surface: Surface) -> list[Block]
     return [section(text, accessory=roster_button(roster.record.community.id or 0))]
 
 
-def register(registry: Registry) -> None:
-    app, cop, runtime = registry.app, registry.cop, registry.runtime
-    database, clock = runtime.database, runtime.clock
+async def count_message(
+    registry: Registry, event: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """A message in a channel: counted for its author (who and where only)."""
+    # Only who and where: the text is not read, let alone kept.
+    if (
+        event.get("subtype") not in COUNTED_SUBTYPES
+        or event.get("bot_id")
+        or not event.get("user")
+        or event.get("channel_type") not in ("channel", "group")
+    ):
+        return
+    await members.count_message(
+        registry.runtime.database,
+        registry.runtime.clock,
+        team_id=context.team_id or "",
+        channel_id=str(event.get("channel") or ""),
+        user_id=str(event["user"]),
+    )
 
-    @app.event("message")
-    async def count(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        # Only who and where: the text is not read, let alone kept.
-        if (
-            event.get("subtype") not in COUNTED_SUBTYPES
-            or event.get("bot_id")
-            or not event.get("user")
-            or event.get("channel_type") not in ("channel", "group")
-        ):
-            return
-        await members.count_message(
+
+async def show(
+    registry: Registry,
+    client: AsyncWebClient,
+    *,
+    record: CommunityRecord,
+    viewer: str,
+    trigger_id: str,
+    bot_user_id: str | None,
+    logger: logging.Logger,
+) -> bool:
+    """Open the roster at once (Slack's trigger lasts 3 seconds), then catch up with the
+    channel and refresh it if that changed anything."""
+    runtime = registry.runtime
+    database, clock = runtime.database, runtime.clock
+    assert record.community.id is not None
+    team_id, community_id = record.community.team_id, record.community.id
+    roster = await members.roster(database, clock, team_id=team_id, community_id=community_id)
+    view_id = await open_modal(
+        client, trigger_id=trigger_id, view=roster_view(roster, viewer), logger=logger
+    )
+    if view_id is None:
+        return False
+    if await record_channel(runtime, client, record.community, bot_user_id=bot_user_id):
+        roster = await members.roster(database, clock, team_id=team_id, community_id=community_id)
+        await client.views_update(view_id=view_id, view=roster_view(roster, viewer))
+    return True
+
+
+async def open_roster(registry: Registry, request: CopRequest) -> None:
+    """`/cop roster`."""
+    if not await show(
+        registry,
+        request.client,
+        record=request.community,
+        viewer=request.user_id,
+        trigger_id=request.trigger_id,
+        bot_user_id=request.bot_user_id,
+        logger=request.logger,
+    ):
+        await request.tell(TOO_SLOW)
+
+
+async def clicked_roster(
+    registry: Registry,
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    logger: logging.Logger,
+) -> None:
+    """The "Roster" button in `/cop status` and App Home. Bolt's own arguments, not a `Click`:
+    catching up with the channel needs the app's user id, which only Bolt's context carries."""
+    await ack()
+    user_id = body["user"]["id"]
+    record = await community_pressed(
+        registry.runtime.database,
+        client,
+        team_id=context.team_id or "",
+        user_id=user_id,
+        community_id=button_value(action),
+    )
+    if record is None:
+        return
+    if not await show(
+        registry,
+        client,
+        record=record,
+        viewer=user_id,
+        trigger_id=body["trigger_id"],
+        bot_user_id=context.bot_user_id,
+        logger=logger,
+    ):
+        await tell_privately(client, user_id=user_id, text=TOO_SLOW)
+
+
+async def chose_level(click: Click) -> None:
+    """A coordinator chose a member's level in the roster (the service checks they may)."""
+    database, clock = click.database, click.clock
+    # The community is in the roster's metadata, not the select: checked, never trusted.
+    record = await community_pressed(
+        database,
+        click.client,
+        team_id=click.team_id,
+        user_id=click.user_id,
+        community_id=metadata_of(click.view).get("community"),
+    )
+    if record is None:
+        return
+    assert record.community.id is not None
+    community_id = record.community.id
+    chosen = (click.action.get("selected_option") or {}).get("value")
+    try:
+        await members.set_level(
             database,
             clock,
-            team_id=context.team_id or "",
-            channel_id=str(event.get("channel") or ""),
-            user_id=str(event["user"]),
+            team_id=click.team_id,
+            community_id=community_id,
+            coordinator=click.user_id,
+            user_id=str(click.action["action_id"]).removeprefix(f"{LEVEL}:"),
+            level=None if chosen == SUGGESTED else chosen,
         )
-
-    async def show(
-        client: AsyncWebClient,
-        *,
-        record: CommunityRecord,
-        viewer: str,
-        trigger_id: str,
-        bot_user_id: str | None,
-        logger: logging.Logger,
-    ) -> bool:
-        """Open the roster at once (Slack's trigger lasts 3 seconds), then catch up with the
-        channel and refresh it if that changed anything."""
-        assert record.community.id is not None
-        team_id, community_id = record.community.team_id, record.community.id
-        roster = await members.roster(database, clock, team_id=team_id, community_id=community_id)
-        view_id = await open_modal(
-            client, trigger_id=trigger_id, view=roster_view(roster, viewer), logger=logger
+    except CommunityError as refused:
+        await tell_privately(
+            click.client,
+            user_id=click.user_id,
+            text=refusal(refused, coordinators_can="set levels"),
         )
-        if view_id is None:
-            return False
-        if await record_channel(runtime, client, record.community, bot_user_id=bot_user_id):
-            roster = await members.roster(
-                database, clock, team_id=team_id, community_id=community_id
-            )
-            await client.views_update(view_id=view_id, view=roster_view(roster, viewer))
-        return True
-
-    @cop.subcommand("roster", summary="who takes part in this community, and at what level")
-    async def open_roster(request: CopRequest) -> None:
-        record = await community_here(database, request)
-        if record is None:
-            return
-        if not await show(
-            request.client,
-            record=record,
-            viewer=request.user_id,
-            trigger_id=request.trigger_id,
-            bot_user_id=request.bot_user_id,
-            logger=request.logger,
-        ):
-            await request.tell(TOO_SLOW)
-
-    @app.action(re.compile(f"^{OPEN_ROSTER}:\\d+$"))
-    async def clicked_roster(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
-    ) -> None:
-        await ack()
-        user_id = body["user"]["id"]
-        record = await community_pressed(
-            database,
-            client,
-            team_id=context.team_id or "",
-            user_id=user_id,
-            community_id=action.get("value"),
-        )
-        if record is None:
-            return
-        if not await show(
-            client,
-            record=record,
-            viewer=user_id,
-            trigger_id=body["trigger_id"],
-            bot_user_id=context.bot_user_id,
-            logger=logger,
-        ):
-            await tell_privately(client, user_id=user_id, text=TOO_SLOW)
-
-    @app.action(re.compile(f"^{LEVEL}:"))
-    async def chose_level(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
-    ) -> None:
-        await ack()
-        view = body.get("view") or {}
-        team_id, viewer = context.team_id or "", body["user"]["id"]
-        record = await community_pressed(
-            database,
-            client,
-            team_id=team_id,
-            user_id=viewer,
-            community_id=metadata_of(view).get("community"),
-        )
-        if record is None:
-            return
-        assert record.community.id is not None
-        community_id = record.community.id
-        chosen = (action.get("selected_option") or {}).get("value")
-        try:
-            await members.set_level(
-                database,
-                clock,
-                team_id=team_id,
-                community_id=community_id,
-                coordinator=viewer,
-                user_id=str(action["action_id"]).removeprefix(f"{LEVEL}:"),
-                level=None if chosen == SUGGESTED else chosen,
-            )
-        except CommunityError as refused:
-            await tell_privately(
-                client, user_id=viewer, text=refusal(refused, coordinators_can="set levels")
-            )
-        try:
-            roster = await members.roster(
-                database, clock, team_id=team_id, community_id=community_id
-            )
-        except NoCommunity:
-            return
-        # Shown as saved (or, if refused, as it was): the roster never pretends.
-        await client.views_update(view_id=view["id"], view=roster_view(roster, viewer))
-
-    async def roster_section(record: CommunityRecord, viewer: str, surface: Surface) -> list[Block]:
-        assert record.community.id is not None
+    try:
         roster = await members.roster(
-            database, clock, team_id=record.community.team_id, community_id=record.community.id
+            database, clock, team_id=click.team_id, community_id=community_id
         )
-        return summary_blocks(roster, viewer, surface)
+    except NoCommunity:
+        return
+    # Shown as saved (or, if refused, as it was): the roster never pretends.
+    await click.client.views_update(
+        view_id=click.view["id"], view=roster_view(roster, click.user_id)
+    )
 
-    registry.sections.append(roster_section)
+
+async def roster_section(
+    registry: Registry, record: CommunityRecord, viewer: str, surface: Surface
+) -> list[Block]:
+    """`/cop status` and App Home: how many at each level, and the roster button."""
+    assert record.community.id is not None
+    roster = await members.roster(
+        registry.runtime.database,
+        registry.runtime.clock,
+        team_id=record.community.team_id,
+        community_id=record.community.id,
+    )
+    return summary_blocks(roster, viewer, surface)
+
+
+def register(registry: Registry) -> None:
+    registry.app.event("message")(partial(count_message, registry))
+    registry.cop.subcommand(
+        "roster", summary="who takes part in this community, and at what level", community=True
+    )(partial(open_roster, registry))
+    registry.app.action(re.compile(f"^{OPEN_ROSTER}:\\d+$"))(partial(clicked_roster, registry))
+    registry.click(re.compile(f"^{LEVEL}:"), chose_level)
+    registry.sections.append(partial(roster_section, registry))

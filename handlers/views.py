@@ -1,4 +1,5 @@
-"""Opening modals, and what to do when Slack will not open one."""
+"""Opening modals, and what to do when Slack will not open one; answering a person privately;
+posting in a channel the app may not have joined yet."""
 
 from __future__ import annotations
 
@@ -55,3 +56,22 @@ async def tell_privately(
         except SlackApiError:
             pass  # not in that channel: fall back to a direct message
     await client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+
+
+async def post_in_channel(
+    client: AsyncWebClient, *, channel_id: str, text: str, logger: logging.Logger
+) -> bool:
+    """Post, joining a public channel first if the bot was never added to it."""
+    try:
+        await client.chat_postMessage(channel=channel_id, text=text)
+        return True
+    except SlackApiError as error:
+        if error.response.get("error") != "not_in_channel":
+            raise
+    try:
+        await client.conversations_join(channel=channel_id)
+        await client.chat_postMessage(channel=channel_id, text=text)
+        return True
+    except SlackApiError as error:
+        logger.info("cannot post in %s: %s", channel_id, error.response.get("error"))
+        return False

@@ -14,7 +14,10 @@ from handlers.registry import Registry
 ZONE_ACTION = "timezone"  # the action_id (and block_id) of every time zone field
 
 
+async def suggest_zones(ack: AsyncAck, payload: dict[str, Any]) -> None:
+    """The zones matching what the person has typed so far."""
+    await ack(options=[zone_option(zone) for zone in search(str(payload.get("value") or ""))])
+
+
 def register(registry: Registry) -> None:
-    @registry.app.options(ZONE_ACTION)
-    async def suggest(ack: AsyncAck, payload: dict[str, Any]) -> None:
-        await ack(options=[zone_option(zone) for zone in search(str(payload.get("value") or ""))])
+    registry.app.options(ZONE_ACTION)(suggest_zones)

@@ -33,6 +33,7 @@ from bot.services.archive import build as build_archive
 from bot.services.archive import compile_archive, render_json
 from bot.services.communities import CommunityRecord, community_by_id, start_community
 from bot.services.document import docx_text, to_docx, to_markdown
+from bot.services.health import current_figures
 from bot.services.milestones import today_for
 from bot.services.pictures import draw_all
 from bot.services.terms import build as build_terms
@@ -42,7 +43,7 @@ from fakeslack.checks import check_message, check_view
 from handlers import FEATURES
 from handlers.closure import celebration_text
 from handlers.cop import CopCommand
-from handlers.health import current_figures, health_blocks
+from handlers.health import health_blocks
 from handlers.home import home_view
 from handlers.names import UNKNOWN
 from handlers.progress import community_blocks

@@ -9,9 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from bot.services.health import HealthFigures
 from bot.text import plural
+
+if TYPE_CHECKING:
+    # Only in hints: health builds on the stage of development, not the other way round.
+    from bot.services.health import HealthFigures
 
 # Thresholds of the derivation, in one place.
 SETUP_SHARE_TO_COALESCE = 0.1  # of the checklist's questions answered: it has begun

@@ -35,11 +35,12 @@ from bot.answers import progress
 from bot.catalogue import SETUP_STAGES
 from bot.clock import Clock
 from bot.services import counting, meetings, milestones
-from bot.services.communities import CommunityRecord, load_record
+from bot.services.communities import CommunityRecord, is_closed, load_record
+from bot.services.development import Development, development
 from bot.services.levels import AnyLevel
 from bot.services.meetings import MeetingHeld
 from bot.services.milestones import MilestoneState
-from bot.text import calendar_date
+from bot.text import calendar_date, escape
 from storage.db import Database
 from storage.models import ActivityDay, Membership
 from storage.repositories import sustaining as rows
@@ -371,3 +372,41 @@ def weekly(
         )
         points.append(Week(week_end, len(members), len(members & recent), in_week))
     return points
+
+
+def levels_line(counts: dict[AnyLevel, int], separator: str = ", ") -> str:
+    """How many members each level has: "1 coordinator, 2 active", a level the community named
+    as "Steering group: 2". The roster and the health figures say it alike."""
+    return separator.join(escape(level.counted(n)) for level, n in counts.items())
+
+
+async def current_figures(
+    database: Database, clock: Clock, record: CommunityRecord
+) -> tuple[HealthFigures, Development]:
+    """The figures over the period ending now (the digest's length): what `/cop health` and
+    `/cop report` both show."""
+    # Sustaining's plans are built on this module's periods: imported here, not at the top,
+    # so the two modules can load in either order.
+    from bot.services.sustaining import plan
+
+    community = record.community
+    assert community.id is not None
+    planned = await plan(database, team_id=community.team_id, community_id=community.id)
+    period = trailing(planned.digest, clock.now(), community.timezone)
+    return await figures_for(database, clock, record, period, planned.stage_override)
+
+
+async def figures_for(
+    database: Database,
+    clock: Clock,
+    record: CommunityRecord,
+    period: Period,
+    override: str | None,
+) -> tuple[HealthFigures, Development]:
+    """The figures over `period`, and the stage of development they show (or a coordinator set)."""
+    community = record.community
+    assert community.id is not None
+    found = await figures(
+        database, clock, team_id=community.team_id, community_id=community.id, period=period
+    )
+    return found, development(found, closed=is_closed(record), override=override)

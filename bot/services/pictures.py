@@ -11,6 +11,7 @@ numbers and a key beside it names them, so names never print over each other.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.catalogue import GOVERNANCE
-from bot.services.health import Week
+from bot.services.communities import CommunityRecord
+from bot.services.health import HealthFigures, Week, history
 from bot.services.members import AnyLevel, Level
 from bot.text import calendar_date, truncate
+from storage.db import Database
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -415,3 +418,19 @@ def draw_all(
         levels_pyramid(name, levels),
         stakeholder_map(name, stakeholders),
     ]
+
+
+async def draw(
+    database: Database, record: CommunityRecord, figures: HealthFigures
+) -> list[Picture]:
+    """The three pictures of the community's health at the end of `figures`' period."""
+    community = record.community
+    assert community.id is not None
+    weeks = await history(
+        database, team_id=community.team_id, community_id=community.id, end=figures.period.end
+    )
+    stakeholders = stakeholders_of(record.stages[GOVERNANCE.key].answers)
+    # Drawing is CPU work: off the event loop, so Slack's other requests are answered meanwhile.
+    return await asyncio.to_thread(
+        draw_all, community.name, weeks, figures.levels, stakeholders, community.timezone
+    )
