@@ -11,15 +11,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue import GOVERNANCE
 from bot.clock import Clock
-from bot.dispatch import Drop, Due
+from bot.dispatch import Due
 from bot.publishing import upload
 from bot.services import health, sustaining
-from bot.services.communities import CommunityRecord, is_closed
-from bot.services.development import Development, development
-from bot.services.errors import NoCommunity
-from bot.services.health import HealthFigures, Period
+from bot.services.communities import CommunityRecord
+from bot.services.development import Development
+from bot.services.health import HealthFigures, Period, current_figures, figures_for
 from bot.services.pictures import Picture, draw_all, stakeholders_of
-from bot.services.sustaining import NoLongerWanted, UploadedPicture
+from bot.services.rounds import run_round, wanted
+from bot.services.sustaining import UploadedPicture
 from bot.text import calendar_date, escape, mention_list
 from handlers.blocks import Block, context, header, section
 from handlers.cop import CopRequest, community_here
@@ -126,34 +126,6 @@ def health_blocks(figures: HealthFigures, found: Development, *, title: str) -> 
 
 
 # -- computing and drawing ----------------------------------------------------------------
-
-
-async def current_figures(
-    database: Database, clock: Clock, record: CommunityRecord
-) -> tuple[HealthFigures, Development]:
-    """The figures over the period ending now (the digest's length): what `/cop health` and
-    `/cop report` both show."""
-    community = record.community
-    assert community.id is not None
-    plan = await sustaining.plan(database, team_id=community.team_id, community_id=community.id)
-    period = health.trailing(plan.digest, clock.now(), community.timezone)
-    return await figures_for(database, clock, record, period, plan.stage_override)
-
-
-async def figures_for(
-    database: Database,
-    clock: Clock,
-    record: CommunityRecord,
-    period: Period,
-    override: str | None,
-) -> tuple[HealthFigures, Development]:
-    community = record.community
-    assert community.id is not None
-    figures = await health.figures(
-        database, clock, team_id=community.team_id, community_id=community.id, period=period
-    )
-    found = development(figures, closed=is_closed(record), override=override)
-    return figures, found
 
 
 async def draw(
@@ -323,31 +295,3 @@ def register(registry: Registry) -> None:
         return blocks
 
     registry.sections.append(health_section)
-
-
-async def run_round(database: Database, clock: Clock, due: Due, kind: str) -> None:
-    """A round of a recurring message is due: one row per person, and the next round."""
-    if due.community_id is None:
-        raise Drop("no community")
-    try:
-        await sustaining.run_round(
-            database,
-            clock,
-            team_id=due.team_id,
-            community_id=due.community_id,
-            kind=kind,
-            payload=due.payload,
-        )
-    except (NoLongerWanted, NoCommunity) as reason:
-        raise Drop(str(reason)) from None
-
-
-async def wanted(database: Database, due: Due) -> tuple[CommunityRecord, Period]:
-    if due.community_id is None:
-        raise Drop("no community")
-    try:
-        return await sustaining.still_wanted(
-            database, team_id=due.team_id, community_id=due.community_id, payload=due.payload
-        )
-    except (NoLongerWanted, NoCommunity) as reason:
-        raise Drop(str(reason)) from None

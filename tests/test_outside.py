@@ -30,13 +30,13 @@ from bot.catalogue import (
 from bot.clock import ManualClock
 from bot.services.communities import community_by_id
 from bot.services.document import Line, to_markdown
+from bot.services.health import current_figures
 from bot.services.stages import save_list_item
 from bot.services.terms import build as build_terms
 from bot.services.writing import gaps
 from bot.text import markdown_escape
 from fakeslack import FakeSlack
 from fakeslack.requests import NotSubmittable, state_values
-from handlers.health import current_figures
 from sandbox.sandbox import Sandbox
 from storage.db import Database
 from storage.migrate import upgrade

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -35,7 +36,7 @@ from bot.answers import progress
 from bot.catalogue import SETUP_STAGES
 from bot.clock import Clock
 from bot.services import counting, meetings, milestones
-from bot.services.communities import CommunityRecord, load_record
+from bot.services.communities import CommunityRecord, is_closed, load_record
 from bot.services.levels import AnyLevel
 from bot.services.meetings import MeetingHeld
 from bot.services.milestones import MilestoneState
@@ -43,6 +44,9 @@ from bot.text import calendar_date
 from storage.db import Database
 from storage.models import ActivityDay, Membership
 from storage.repositories import sustaining as rows
+
+if TYPE_CHECKING:
+    from bot.services.development import Development
 
 ACTIVITY_WINDOW = counting.ACTIVITY_WINDOW  # "active": posted in the 30 days to the end
 NEWCOMER_WINDOW = timedelta(days=60)  # a welcomed member who joined this recently is new
@@ -371,3 +375,35 @@ def weekly(
         )
         points.append(Week(week_end, len(members), len(members & recent), in_week))
     return points
+
+
+async def current_figures(
+    database: Database, clock: Clock, record: CommunityRecord
+) -> tuple[HealthFigures, Development]:
+    """The figures over the period ending now (the digest's length): what `/cop health` and
+    `/cop report` both show."""
+    # Imported here: sustaining and development both build on this module's figures.
+    from bot.services import sustaining
+
+    community = record.community
+    assert community.id is not None
+    plan = await sustaining.plan(database, team_id=community.team_id, community_id=community.id)
+    period = trailing(plan.digest, clock.now(), community.timezone)
+    return await figures_for(database, clock, record, period, plan.stage_override)
+
+
+async def figures_for(
+    database: Database,
+    clock: Clock,
+    record: CommunityRecord,
+    period: Period,
+    override: str | None,
+) -> tuple[HealthFigures, Development]:
+    from bot.services.development import development
+
+    community = record.community
+    assert community.id is not None
+    found = await figures(
+        database, clock, team_id=community.team_id, community_id=community.id, period=period
+    )
+    return found, development(found, closed=is_closed(record), override=override)
