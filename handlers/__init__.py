@@ -30,6 +30,7 @@ from handlers import (
     roster,
     stages,
     sustaining,
+    welcome_editor,
     welcomes,
     zones,
 )
@@ -49,6 +50,7 @@ FEATURES = (
     closure,
     joining,
     welcomes,
+    welcome_editor,
     roster,
     health,
     perspectives,
