@@ -11,11 +11,11 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Due
-from bot.services import sustaining
+from bot.services import perspectives, sustaining
 from bot.services.communities import CommunityClosed, CommunityRecord, is_closed
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
+from bot.services.perspectives import PERSPECTIVE_FIELDS
 from bot.services.rounds import run_round, wanted
-from bot.services.sustaining import PERSPECTIVE_FIELDS
 from bot.text import calendar_date, escape, plural
 from handlers.blocks import Block, actions, as_id, button, context, modal, section
 from handlers.coordinator_forms import register_coordinator_form
@@ -67,7 +67,7 @@ def perspective_view(record: CommunityRecord, logged: list[Any]) -> dict[str, An
 
 async def _logged(registry: Registry, record: CommunityRecord) -> list[Any]:
     assert record.community.id is not None
-    return await sustaining.perspectives(
+    return await perspectives.perspectives(
         registry.runtime.database,
         team_id=record.community.team_id,
         community_id=record.community.id,
@@ -97,7 +97,7 @@ async def log_guest(submission: Submission) -> None:
     """The perspective form saved: the guest logged."""
     first = PERSPECTIVE_FIELDS[0].key
     try:
-        saved = await sustaining.log_perspective(
+        saved = await perspectives.log_perspective(
             submission.database,
             submission.clock,
             team_id=submission.team_id,

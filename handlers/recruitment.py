@@ -21,10 +21,10 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services import sustaining
+from bot.services import recruitment, sustaining
 from bot.services.communities import CommunityClosed, CommunityRecord, is_closed
 from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
-from bot.services.sustaining import InvitationContent
+from bot.services.recruitment import InvitationContent
 from bot.text import escape, mention, plural, truncate
 from handlers.blocks import Block, actions, as_id, button, context, modal, plain, section
 from handlers.coordinator_forms import register_coordinator_form
@@ -200,7 +200,7 @@ def invitation_view(content: InvitationContent, outside: Outside) -> dict[str, A
 async def open_invitation_form(
     client: AsyncWebClient, record: CommunityRecord, trigger_id: str, logger: logging.Logger
 ) -> bool:
-    content = sustaining.invitation_content(record)
+    content = recruitment.invitation_content(record)
     view = invitation_view(content, await outside_words(client, content))
     return await open_modal(client, trigger_id=trigger_id, view=view, logger=logger) is not None
 
@@ -208,7 +208,7 @@ async def open_invitation_form(
 async def recruited(registry: Registry, record: CommunityRecord) -> list[str]:
     """A closed community's recruitment, as it ended."""
     assert record.community.id is not None
-    found = await sustaining.recruitment(
+    found = await recruitment.recruitment(
         registry.runtime.database,
         team_id=record.community.team_id,
         community_id=record.community.id,
@@ -229,7 +229,7 @@ async def post_invitation(submission: Submission) -> None:
     """The invitation form saved: the invitation posted in the channel chosen."""
     channel_id = _chosen_channel(submission)
     try:
-        saved, content = await sustaining.start_invitation(
+        saved, content = await recruitment.start_invitation(
             submission.database,
             submission.clock,
             team_id=submission.team_id,
@@ -264,14 +264,14 @@ async def post_invitation(submission: Submission) -> None:
             "channel, add me there first (`/invite @Cultivate`), then try again."
         )
         return
-    await sustaining.invitation_posted(submission.database, invitation_id=saved.id, ts=posted)
+    await recruitment.invitation_posted(submission.database, invitation_id=saved.id, ts=posted)
     await submission.tell(f"I've posted the invitation to *{escape(name)}* in <#{channel_id}>.")
 
 
 async def join_from_invitation(click: Click) -> None:
     """The posted invitation's Join: counted, then joined or asked for like the directory's."""
     tell = click_teller(click)
-    record = await sustaining.invitation_clicked(
+    record = await recruitment.invitation_clicked(
         click.database,
         click.clock,
         team_id=click.team_id,
@@ -302,7 +302,7 @@ async def recruitment_section(
     assert community.id is not None
     if not record.is_coordinator(viewer) or is_closed(record):
         return []  # a closed community invites nobody: nothing to offer
-    found = await sustaining.recruitment(
+    found = await recruitment.recruitment(
         registry.runtime.database, team_id=community.team_id, community_id=community.id
     )
     text = "*Recruitment:* "
