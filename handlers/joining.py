@@ -316,15 +316,20 @@ async def declined(submission: Submission) -> None:
 # -- senders ----------------------------------------------------------------------------
 
 
-async def ask_coordinators(registry: Registry, due: Due, client: AsyncWebClient) -> None:
-    """Sends a request to join to each coordinator not yet asked, with Approve and Decline."""
-    database = registry.runtime.database
+async def _request_of(database: Database, due: Due) -> tuple[JoinRequest, CommunityRecord]:
+    """The request to join a row is about, and its community; the row dropped if it is gone."""
     found = await joining.join_request(
         database, team_id=due.team_id, request_id=int(due.payload["request"])
     )
     if found is None:
         raise Drop("the request is gone")
-    request, record = found
+    return found
+
+
+async def ask_coordinators(registry: Registry, due: Due, client: AsyncWebClient) -> None:
+    """Sends a request to join to each coordinator not yet asked, with Approve and Decline."""
+    database = registry.runtime.database
+    request, record = await _request_of(database, due)
     if request.state != joining.PENDING:
         raise Drop("the request was answered already")
     assert request.id is not None
@@ -376,12 +381,7 @@ def answer_text(request: JoinRequest, record: CommunityRecord) -> str:
 async def answer_requester(registry: Registry, due: Due, client: AsyncWebClient) -> None:
     """Tells the person the coordinators' answer (adding them to the channel if approved)."""
     database = registry.runtime.database
-    found = await joining.join_request(
-        database, team_id=due.team_id, request_id=int(due.payload["request"])
-    )
-    if found is None:
-        raise Drop("the request is gone")
-    request, record = found
+    request, record = await _request_of(database, due)
     text = answer_text(request, record)
     if request.state == joining.APPROVED:
         await invite(client, channel_id=record.community.channel_id, user_id=request.user_id)

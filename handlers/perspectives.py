@@ -12,8 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Due
 from bot.services import perspectives, sustaining
-from bot.services.communities import CommunityClosed, CommunityRecord, is_closed
-from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
+from bot.services.communities import CommunityRecord, is_closed
+from bot.services.errors import CommunityError
 from bot.services.perspectives import PERSPECTIVE_FIELDS
 from bot.services.rounds import run_round, wanted
 from bot.text import calendar_date, escape, plural
@@ -22,6 +22,7 @@ from handlers.coordinator_forms import register_coordinator_form
 from handlers.forms import input_block, read_state
 from handlers.registry import Registry, Surface
 from handlers.requests import Submission
+from handlers.saving import refuse_save
 from handlers.views import open_modal
 
 PERSPECTIVE_FORM = "perspective_form"
@@ -105,17 +106,8 @@ async def log_guest(submission: Submission) -> None:
             user_id=submission.user_id,
             answers=read_state(PERSPECTIVE_FIELDS, submission.view.get("state") or {}),
         )
-    except InvalidAnswers as invalid:
-        await submission.errors(invalid.errors)
-        return
-    except NotCoordinator:
-        await submission.errors({first: COORDINATORS_ONLY})
-        return
-    except CommunityClosed as closed:
-        await submission.errors({first: str(closed)})
-        return
-    except CommunityError:
-        await submission.errors({first: "This community no longer exists."})
+    except CommunityError as refused:
+        await refuse_save(submission, refused, field=first, coordinators_only=COORDINATORS_ONLY)
         return
     await submission.ack(
         response_action="update",

@@ -22,8 +22,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import recruitment, sustaining
-from bot.services.communities import CommunityClosed, CommunityRecord, is_closed
-from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
+from bot.services.communities import CommunityRecord, is_closed
+from bot.services.errors import CommunityError
 from bot.services.recruitment import InvitationContent
 from bot.text import escape, mention, plural, truncate
 from handlers.blocks import Block, actions, as_id, button, context, modal, plain, section
@@ -32,6 +32,7 @@ from handlers.membership import click_teller, join_or_ask, post_joining_first
 from handlers.names import UNKNOWN, real_names
 from handlers.registry import Registry, Surface
 from handlers.requests import Click, Submission
+from handlers.saving import refuse_save
 from handlers.views import open_modal
 
 INVITATION_FORM = "invitation_form"
@@ -237,17 +238,8 @@ async def post_invitation(submission: Submission) -> None:
             user_id=submission.user_id,
             channel_id=channel_id,
         )
-    except InvalidAnswers as invalid:
-        await submission.errors(invalid.errors)
-        return
-    except NotCoordinator:
-        await submission.errors({CHANNEL: COORDINATORS_ONLY})
-        return
-    except CommunityClosed as closed:
-        await submission.errors({CHANNEL: str(closed)})
-        return
-    except CommunityError:
-        await submission.errors({CHANNEL: "This community no longer exists."})
+    except CommunityError as refused:
+        await refuse_save(submission, refused, field=CHANNEL, coordinators_only=COORDINATORS_ONLY)
         return
     await submission.ack()
     assert saved.id is not None

@@ -8,9 +8,9 @@ from functools import partial
 from typing import Any
 
 from bot.services import sustaining
-from bot.services.communities import CommunityClosed, is_closed
+from bot.services.communities import is_closed
 from bot.services.development import DevelopmentStage
-from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
+from bot.services.errors import CommunityError
 from bot.services.health import Cadence, current_figures
 from bot.services.sustaining import NEVER, Plan
 from bot.text import escape
@@ -19,6 +19,7 @@ from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest
 from handlers.registry import Registry
 from handlers.requests import Submission
+from handlers.saving import refuse_save
 from handlers.views import TOO_SLOW, open_modal
 
 SETTINGS_FORM = "sustaining_settings"
@@ -175,17 +176,10 @@ async def save_settings(submission: Submission) -> None:
             user_id=submission.user_id,
             values=read_settings(submission.view),
         )
-    except InvalidAnswers as invalid:
-        await submission.errors(invalid.errors)
-        return
-    except NotCoordinator:
-        await submission.errors({"digest_period": COORDINATORS_ONLY})
-        return
-    except CommunityClosed as closed:
-        await submission.errors({"digest_period": str(closed)})
-        return
-    except CommunityError:
-        await submission.errors({"digest_period": "This community no longer exists."})
+    except CommunityError as refused:
+        await refuse_save(
+            submission, refused, field="digest_period", coordinators_only=COORDINATORS_ONLY
+        )
         return
     await submission.ack()
 

@@ -7,8 +7,8 @@ from functools import partial
 from typing import Any
 
 from bot.services import welcomes
-from bot.services.communities import CommunityClosed, is_closed
-from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
+from bot.services.communities import is_closed
+from bot.services.errors import CommunityError, NoCommunity
 from bot.services.welcomes import WELCOME_TEXT, WelcomeContent
 from bot.text import escape
 from handlers.blocks import (
@@ -27,6 +27,7 @@ from handlers.cop import CopRequest
 from handlers.forms import input_block, read_state
 from handlers.registry import Registry
 from handlers.requests import Click, Submission
+from handlers.saving import refuse_save
 from handlers.views import TOO_SLOW, open_modal
 from handlers.welcome_message import welcome_blocks
 
@@ -151,19 +152,13 @@ async def save_welcome(submission: Submission) -> None:
             text=text,
             pair_newcomers=pair,
         )
-    except InvalidAnswers as invalid:
-        await submission.errors(invalid.errors)
-        return
-    except NotCoordinator:
-        await submission.errors(
-            {WELCOME_TEXT.key: "Only this community's coordinators can change it."}
+    except CommunityError as refused:
+        await refuse_save(
+            submission,
+            refused,
+            field=WELCOME_TEXT.key,
+            coordinators_only="Only this community's coordinators can change it.",
         )
-        return
-    except CommunityClosed as closed:
-        await submission.errors({WELCOME_TEXT.key: str(closed)})
-        return
-    except CommunityError:
-        await submission.errors({WELCOME_TEXT.key: "This community no longer exists."})
         return
     await submission.ack()
 
