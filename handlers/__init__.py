@@ -32,6 +32,7 @@ from handlers import (
     roster,
     stages,
     sustaining,
+    welcome_editor,
     welcomes,
     zones,
 )
@@ -53,6 +54,7 @@ FEATURES = (
     closure,
     joining,
     welcomes,
+    welcome_editor,
     roster,
     health,
     perspectives,

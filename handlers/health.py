@@ -18,9 +18,6 @@ from bot.services.development import Development
 from bot.services.health import HealthFigures, Period, current_figures, levels_line
 from bot.services.pictures import draw
 from bot.services.rounds import figures_of, run_round
-
-# Until the perspectives feature imports it from bot.services.rounds (issue 16's other half).
-from bot.services.rounds import wanted as wanted
 from bot.services.sustaining import UploadedPicture
 from bot.text import calendar_date, escape, mention_list
 from handlers.blocks import Block, context, header, section

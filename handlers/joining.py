@@ -5,47 +5,32 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
-from bot.services import access, joining
-from bot.services.communities import (
-    CommunityClosed,
-    CommunityRecord,
-    community_in_channel,
-    is_closed,
-)
+from bot.services import joining
+from bot.services.communities import CommunityRecord, community_in_channel, is_closed
 from bot.services.errors import (
     AlreadyDecided,
     CommunityError,
     InvalidAnswers,
-    NoCommunity,
     NoJoinRequest,
     NotCoordinator,
 )
-from bot.services.joining import Asked, Listing
+from bot.services.joining import Listing
 from bot.text import escape, mention, plural, truncate
-from handlers.access import slack_says_in_channel
-from handlers.blocks import (
-    Block,
-    actions,
-    as_id,
-    button,
-    context,
-    metadata_of,
-    modal,
-    plain,
-    section,
-)
+from handlers.blocks import Block, actions, as_id, button, context, modal, plain, section
 from handlers.cop import CopRequest
+from handlers.membership import click_teller, invite, join_or_ask
 from handlers.registry import Registry
-from handlers.requests import refusal
-from handlers.views import TOO_SLOW, open_modal, tell_privately
+from handlers.requests import Click, Submission, refusal
+from handlers.views import TOO_SLOW, open_modal
+from storage.db import Database
+from storage.models import JoinRequest
 
 JOIN = "directory_join"
 APPROVE = "join_approve"
@@ -54,8 +39,8 @@ DECLINE_FORM = "join_decline_form"
 REASON = "reason"
 LISTED_MAX = 45  # one block each, inside a message's 50
 PURPOSE_EXCERPT = 300
-
-Tell = Callable[[str], Awaitable[None]]
+ANSWER = "answer requests to join"  # what only coordinators may do
+NO_CHANGE = "Nothing changed."
 
 log = logging.getLogger(__name__)
 
@@ -187,353 +172,269 @@ def decline_view(request_id: int, user_id: str) -> dict[str, Any]:
     )
 
 
-async def invite(client: AsyncWebClient, *, channel_id: str, user_id: str) -> bool:
-    """Add the person to the channel, joining it first if the bot is not in it. True if they
-    were added, False if they were there already; any other refusal raises for the caller."""
-    for attempt in range(2):
+async def directory(registry: Registry, request: CopRequest) -> None:
+    """`/cop communities`: the directory, to the person who asked."""
+    listings = await joining.directory(
+        registry.runtime.database, team_id=request.team_id, viewer=request.user_id
+    )
+    await request.tell("Communities of practice", blocks=directory_blocks(listings))
+
+
+async def join_here(registry: Registry, request: CopRequest) -> None:
+    """`/cop join`: join this channel's community, or ask to."""
+    runtime = registry.runtime
+    record = await community_in_channel(
+        runtime.database, team_id=request.team_id, channel_id=request.channel_id
+    )
+    if record is None or record.community.id is None:
+        await request.tell(
+            "This channel isn't a community. `/cop communities` lists those you can join."
+        )
+        return
+    await join_or_ask(
+        runtime.database,
+        runtime.clock,
+        request.client,
+        team_id=request.team_id,
+        community_id=record.community.id,
+        user_id=request.user_id,
+        tell=request.tell,
+        logger=request.logger,
+    )
+
+
+async def join_from_directory(click: Click) -> None:
+    """The directory's Join (or Ask to join) button."""
+    await join_or_ask(
+        click.database,
+        click.clock,
+        click.client,
+        team_id=click.team_id,
+        community_id=as_id(click.action.get("value")),
+        user_id=click.user_id,
+        tell=click_teller(click),
+        logger=click.logger,
+    )
+
+
+async def mark_decided(
+    database: Database,
+    client: AsyncWebClient,
+    request_id: int,
+    team_id: str,
+    logger: logging.Logger,
+) -> None:
+    """Replace the Approve and Decline buttons in every coordinator's DM with the answer,
+    so nobody answers twice."""
+    found = await joining.join_request(database, team_id=team_id, request_id=request_id)
+    if found is None:
+        return
+    request, record = found
+    text = decided_text(record, request.user_id, request.state, request.decided_by or "")
+    for notice in request.notices:
         try:
-            await client.conversations_invite(channel=channel_id, users=user_id)
-            return True
+            await client.chat_update(
+                channel=notice["channel"], ts=notice["ts"], text=text, blocks=[section(text)]
+            )
         except SlackApiError as error:
-            reason = error.response.get("error")
-            if reason == "already_in_channel":
-                return False
-            if reason != "not_in_channel" or attempt:
-                raise
-        await client.conversations_join(channel=channel_id)
-    return False  # not reached: the second attempt returns or raises
+            logger.info("could not update a join request notice: %s", error.response.get("error"))
+
+
+async def approve(click: Click) -> None:
+    """A coordinator's Approve (the service checks they may)."""
+    try:
+        request, _ = await joining.decide(
+            click.database,
+            click.clock,
+            team_id=click.team_id,
+            request_id=as_id(click.action.get("value")),
+            coordinator=click.user_id,
+            approve=True,
+        )
+    except CommunityError as refused:
+        await click_teller(click)(refusal(refused, coordinators_can=ANSWER, then=NO_CHANGE))
+        return
+    assert request.id is not None
+    await mark_decided(click.database, click.client, request.id, click.team_id, click.logger)
+
+
+async def decline(click: Click) -> None:
+    """A coordinator's Decline: the form for a kind reason."""
+    tell = click_teller(click)
+    found = await joining.join_request(
+        click.database, team_id=click.team_id, request_id=as_id(click.action.get("value"))
+    )
+    if found is None:
+        await tell(refusal(NoJoinRequest("gone"), then=""))
+        return
+    request, record = found
+    # Checked again when the decline is saved; this only spares a non-coordinator a form.
+    if not record.is_coordinator(click.user_id):
+        refused = NotCoordinator(record.coordinators)
+        await tell(refusal(refused, coordinators_can=ANSWER, then=NO_CHANGE))
+        return
+    if is_closed(record):  # no form to fill in only to be refused on saving it
+        await tell(joining.CLOSED_JOINING)
+        return
+    if request.state != joining.PENDING:
+        await tell(refusal(AlreadyDecided(request.state, request.decided_by), then=""))
+        return
+    assert request.id is not None
+    view = decline_view(request.id, request.user_id)
+    if not await open_modal(
+        click.client, trigger_id=click.trigger_id, view=view, logger=click.logger
+    ):
+        await tell(TOO_SLOW)
+
+
+async def declined(submission: Submission) -> None:
+    """The decline form saved: the request declined, with the reason if one was given."""
+    reason = ((submission.state.get(REASON) or {}).get(REASON) or {}).get("value")
+    try:
+        request, _ = await joining.decide(
+            submission.database,
+            submission.clock,
+            team_id=submission.team_id,
+            request_id=as_id(submission.metadata.get("request")),
+            coordinator=submission.user_id,
+            approve=False,
+            reason=reason,
+        )
+    except InvalidAnswers as invalid:
+        await submission.errors(invalid.errors)
+        return
+    except CommunityError as refused:
+        await submission.errors({REASON: refusal(refused, coordinators_can=ANSWER, then=NO_CHANGE)})
+        return
+    await submission.ack()
+    assert request.id is not None
+    await mark_decided(
+        submission.database, submission.client, request.id, submission.team_id, submission.logger
+    )
+
+
+# -- senders ----------------------------------------------------------------------------
+
+
+async def _request_of(database: Database, due: Due) -> tuple[JoinRequest, CommunityRecord]:
+    """The request to join a row is about, and its community; the row dropped if it is gone."""
+    found = await joining.join_request(
+        database, team_id=due.team_id, request_id=int(due.payload["request"])
+    )
+    if found is None:
+        raise Drop("the request is gone")
+    return found
+
+
+async def ask_coordinators(registry: Registry, due: Due, client: AsyncWebClient) -> None:
+    """Sends a request to join to each coordinator not yet asked, with Approve and Decline."""
+    database = registry.runtime.database
+    request, record = await _request_of(database, due)
+    if request.state != joining.PENDING:
+        raise Drop("the request was answered already")
+    assert request.id is not None
+    # Each coordinator asked is noted at once, so a retry after a rate limit asks only
+    # those not yet asked.
+    notices = list(request.notices)
+    asked = {n.get("coordinator") for n in notices}
+    for coordinator in record.coordinators:
+        if coordinator in asked:
+            continue
+        posted = await client.chat_postMessage(
+            channel=coordinator,
+            text=f"{mention(request.user_id)} asks to join {escape(record.community.name)}",
+            blocks=request_blocks(record, request.user_id, request.id),
+        )
+        notices.append(
+            {"coordinator": coordinator, "channel": posted["channel"], "ts": posted["ts"]}
+        )
+        await joining.record_notices(database, request_id=request.id, notices=notices)
+
+
+def answer_text(request: JoinRequest, record: CommunityRecord) -> str:
+    """What the person who asked is told of the coordinators' answer."""
+    community = record.community
+    name = escape(community.name)
+    if request.state == joining.APPROVED:
+        return (
+            f"Good news: {mention(request.decided_by or '')} approved your request to join "
+            f"*{name}*. I've added you to <#{community.channel_id}>; a welcome is on its way."
+        )
+    if request.state == joining.DECLINED:
+        coordinators = ", ".join(mention(c) for c in record.coordinators)
+        text = (
+            f"Thank you for your interest in *{name}*. The coordinators can't offer you a "
+            "place just now."
+        )
+        if request.reason:
+            quoted = "\n".join(f">{line}" for line in escape(request.reason).splitlines())
+            text += f" They said:\n{quoted}\n"
+        return text + f" You're welcome to ask again later, or to talk to {coordinators}."
+    if request.state == joining.LAPSED:
+        return (
+            f"Thank you for your interest in *{name}*. It has closed, so it takes no new "
+            "members; what it learned is kept in its archive."
+        )
+    raise Drop("the request is not answered")
+
+
+async def answer_requester(registry: Registry, due: Due, client: AsyncWebClient) -> None:
+    """Tells the person the coordinators' answer (adding them to the channel if approved)."""
+    database = registry.runtime.database
+    request, record = await _request_of(database, due)
+    text = answer_text(request, record)
+    if request.state == joining.APPROVED:
+        await invite(client, channel_id=record.community.channel_id, user_id=request.user_id)
+    await client.chat_postMessage(channel=request.user_id, text=text)
+    if request.state == joining.LAPSED:  # nobody pressed a button: take them away now
+        assert request.id is not None
+        await mark_decided(database, client, request.id, due.team_id, log)
+
+
+async def report_unapproved(registry: Registry, due: Due, client: AsyncWebClient) -> None:
+    """Tells the coordinators someone joined a community by invitation without approval."""
+    found = await joining.unapproved_member(
+        registry.runtime.database,
+        team_id=due.team_id,
+        membership_id=int(due.payload["membership"]),
+    )
+    if found is None:
+        raise Drop("they have left")
+    membership, record = found
+    community = record.community
+    text = (
+        f"{mention(membership.user_id)} joined <#{community.channel_id}> "
+        f"(*{escape(community.name)}*) without an approved request. Its membership is by "
+        "invitation; I haven't removed anyone. If they should be there, there's nothing to "
+        "do; if not, you may want to talk to them."
+    )
+    for coordinator in record.coordinators:
+        await client.chat_postMessage(channel=coordinator, text=text)
 
 
 def register(registry: Registry) -> None:
-    app, cop, runtime = registry.app, registry.cop, registry.runtime
-    database, clock = runtime.database, runtime.clock
-
-    async def ask(
-        client: AsyncWebClient,
-        *,
-        team_id: str,
-        community_id: int,
-        user_id: str,
-        tell: Tell,
-        logger: logging.Logger,
-    ) -> None:
-        try:
-            asked, record = await joining.ask_to_join(
-                database,
-                clock,
-                team_id=team_id,
-                community_id=community_id,
-                user_id=user_id,
-                in_channel=slack_says_in_channel(client),
-            )
-        except NoCommunity:
-            await tell(access.UNKNOWN)
-            return
-        except CommunityClosed as closed:
-            await tell(str(closed))
-            return
-        community = record.community
-        name, channel = escape(community.name), f"<#{community.channel_id}>"
-        if asked == Asked.MEMBER:
-            await tell(f"You're already a member of *{name}*: {channel}.")
-        elif asked == Asked.WAITING:
-            await tell(f"You've already asked to join *{name}*. The coordinators will answer.")
-        elif asked == Asked.REQUESTED:
-            await tell(
-                f"I've asked the coordinators of *{name}*. I'll send you a message when one "
-                "of them answers."
-            )
-        else:  # open: anyone may join, so add them now
-            try:
-                added = await invite(client, channel_id=community.channel_id, user_id=user_id)
-            except SlackApiError as error:
-                logger.info("could not add %s: %s", user_id, error.response.get("error"))
-                await tell(f"*{name}* is open to everyone: open {channel} and click *Join*.")
-                return
-            if added:
-                await tell(f"You're in! Welcome to *{name}*: {channel}.")
-            else:
-                await tell(f"You're already in {channel}, the channel of *{name}*.")
-
-    @cop.subcommand("communities", summary="the communities of practice you can join")
-    async def directory(request: CopRequest) -> None:
-        listings = await joining.directory(
-            database, team_id=request.team_id, viewer=request.user_id
-        )
-        await request.tell("Communities of practice", blocks=directory_blocks(listings))
-
-    @cop.subcommand("join", summary="join this channel's community, or ask to")
-    async def join(request: CopRequest) -> None:
-        record = await community_in_channel(
-            database, team_id=request.team_id, channel_id=request.channel_id
-        )
-        if record is None or record.community.id is None:
-            await request.tell(
-                "This channel isn't a community. `/cop communities` lists those you can join."
-            )
-            return
-        await ask(
-            request.client,
-            team_id=request.team_id,
-            community_id=record.community.id,
-            user_id=request.user_id,
-            tell=request.tell,
-            logger=request.logger,
-        )
-
-    def teller(body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> Tell:
-        """Answer the person who clicked: under the message if it has a response_url, else
-        by direct message."""
-
-        async def tell(text: str) -> None:
-            if body.get("response_url"):
-                await respond(text=text, response_type="ephemeral", replace_original=False)
-            else:
-                await tell_privately(client, user_id=body["user"]["id"], text=text)
-
-        return tell
-
-    @app.action(re.compile(f"^{JOIN}:\\d+$"))
-    async def clicked_join(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
-    ) -> None:
-        await ack()
-        await ask(
-            client,
-            team_id=context.team_id or "",
-            community_id=as_id(action.get("value")),
-            user_id=body["user"]["id"],
-            tell=teller(body, client, respond),
-            logger=logger,
-        )
-
-    async def mark_decided(
-        client: AsyncWebClient, request_id: int, team_id: str, logger: logging.Logger
-    ) -> None:
-        """Replace the Approve and Decline buttons in every coordinator's DM with the answer,
-        so nobody answers twice."""
-        found = await joining.join_request(database, team_id=team_id, request_id=request_id)
-        if found is None:
-            return
-        request, record = found
-        text = decided_text(record, request.user_id, request.state, request.decided_by or "")
-        for notice in request.notices:
-            try:
-                await client.chat_update(
-                    channel=notice["channel"], ts=notice["ts"], text=text, blocks=[section(text)]
-                )
-            except SlackApiError as error:
-                logger.info(
-                    "could not update a join request notice: %s", error.response.get("error")
-                )
-
-    @app.action(APPROVE)
-    async def approve(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
-    ) -> None:
-        await ack()
-        tell = teller(body, client, respond)
-        team_id = context.team_id or ""
-        try:
-            request, _ = await joining.decide(
-                database,
-                clock,
-                team_id=team_id,
-                request_id=as_id(action.get("value")),
-                coordinator=body["user"]["id"],
-                approve=True,
-            )
-        except CommunityError as refused:
-            await tell(
-                refusal(
-                    refused, coordinators_can="answer requests to join", then="Nothing changed."
-                )
-            )
-            return
-        assert request.id is not None
-        await mark_decided(client, request.id, team_id, logger)
-
-    @app.action(DECLINE)
-    async def decline(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
-    ) -> None:
-        await ack()
-        tell = teller(body, client, respond)
-        found = await joining.join_request(
-            database, team_id=context.team_id or "", request_id=as_id(action.get("value"))
-        )
-        if found is None:
-            await tell(refusal(NoJoinRequest("gone"), then=""))
-            return
-        request, record = found
-        # Checked again when the decline is saved; this only spares a non-coordinator a form.
-        if not record.is_coordinator(body["user"]["id"]):
-            await tell(
-                refusal(
-                    NotCoordinator(record.coordinators),
-                    coordinators_can="answer requests to join",
-                    then="Nothing changed.",
-                )
-            )
-            return
-        if is_closed(record):  # no form to fill in only to be refused on saving it
-            await tell(joining.CLOSED_JOINING)
-            return
-        if request.state != joining.PENDING:
-            await tell(refusal(AlreadyDecided(request.state, request.decided_by), then=""))
-            return
-        assert request.id is not None
-        view = decline_view(request.id, request.user_id)
-        if not await open_modal(client, trigger_id=body["trigger_id"], view=view, logger=logger):
-            await tell(TOO_SLOW)
-
-    @app.view(DECLINE_FORM)
-    async def declined(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
-    ) -> None:
-        values = (view.get("state") or {}).get("values") or {}
-        reason = ((values.get(REASON) or {}).get(REASON) or {}).get("value")
-        team_id = context.team_id or ""
-        try:
-            request, _ = await joining.decide(
-                database,
-                clock,
-                team_id=team_id,
-                request_id=as_id(metadata_of(view).get("request")),
-                coordinator=body["user"]["id"],
-                approve=False,
-                reason=reason,
-            )
-        except InvalidAnswers as invalid:
-            await ack(response_action="errors", errors=invalid.errors)
-            return
-        except CommunityError as refused:
-            await ack(
-                response_action="errors",
-                errors={
-                    REASON: refusal(
-                        refused, coordinators_can="answer requests to join", then="Nothing changed."
-                    )
-                },
-            )
-            return
-        await ack()
-        assert request.id is not None
-        await mark_decided(client, request.id, team_id, logger)
-
-    # -- senders --------------------------------------------------------------------------
-
-    async def ask_coordinators(due: Due, client: AsyncWebClient) -> None:
-        found = await joining.join_request(
-            database, team_id=due.team_id, request_id=int(due.payload["request"])
-        )
-        if found is None:
-            raise Drop("the request is gone")
-        request, record = found
-        if request.state != joining.PENDING:
-            raise Drop("the request was answered already")
-        assert request.id is not None
-        # Each coordinator asked is noted at once, so a retry after a rate limit asks only
-        # those not yet asked.
-        notices = list(request.notices)
-        asked = {n.get("coordinator") for n in notices}
-        for coordinator in record.coordinators:
-            if coordinator in asked:
-                continue
-            posted = await client.chat_postMessage(
-                channel=coordinator,
-                text=f"{mention(request.user_id)} asks to join {escape(record.community.name)}",
-                blocks=request_blocks(record, request.user_id, request.id),
-            )
-            notices.append(
-                {"coordinator": coordinator, "channel": posted["channel"], "ts": posted["ts"]}
-            )
-            await joining.record_notices(database, request_id=request.id, notices=notices)
-
-    async def answer_requester(due: Due, client: AsyncWebClient) -> None:
-        found = await joining.join_request(
-            database, team_id=due.team_id, request_id=int(due.payload["request"])
-        )
-        if found is None:
-            raise Drop("the request is gone")
-        request, record = found
-        community = record.community
-        name = escape(community.name)
-        if request.state == joining.APPROVED:
-            await invite(client, channel_id=community.channel_id, user_id=request.user_id)
-            text = (
-                f"Good news: {mention(request.decided_by or '')} approved your request to join "
-                f"*{name}*. I've added you to <#{community.channel_id}>; a welcome is on its way."
-            )
-        elif request.state == joining.DECLINED:
-            coordinators = ", ".join(mention(c) for c in record.coordinators)
-            text = (
-                f"Thank you for your interest in *{name}*. The coordinators can't offer you a "
-                "place just now."
-            )
-            if request.reason:
-                quoted = "\n".join(f">{line}" for line in escape(request.reason).splitlines())
-                text += f" They said:\n{quoted}\n"
-            text += f" You're welcome to ask again later, or to talk to {coordinators}."
-        elif request.state == joining.LAPSED:
-            text = (
-                f"Thank you for your interest in *{name}*. It has closed, so it takes no new "
-                "members; what it learned is kept in its archive."
-            )
-        else:
-            raise Drop("the request is not answered")
-        await client.chat_postMessage(channel=request.user_id, text=text)
-        if request.state == joining.LAPSED:  # nobody pressed a button: take them away now
-            assert request.id is not None
-            await mark_decided(client, request.id, due.team_id, log)
-
-    async def report_unapproved(due: Due, client: AsyncWebClient) -> None:
-        found = await joining.unapproved_member(
-            database, team_id=due.team_id, membership_id=int(due.payload["membership"])
-        )
-        if found is None:
-            raise Drop("they have left")
-        membership, record = found
-        community = record.community
-        text = (
-            f"{mention(membership.user_id)} joined <#{community.channel_id}> "
-            f"(*{escape(community.name)}*) without an approved request. Its membership is by "
-            "invitation; I haven't removed anyone. If they should be there, there's nothing to "
-            "do; if not, you may want to talk to them."
-        )
-        for coordinator in record.coordinators:
-            await client.chat_postMessage(channel=coordinator, text=text)
-
+    cop = registry.cop
+    cop.subcommand("communities", summary="the communities of practice you can join")(
+        partial(directory, registry)
+    )
+    cop.subcommand("join", summary="join this channel's community, or ask to")(
+        partial(join_here, registry)
+    )
+    registry.click(re.compile(f"^{JOIN}:\\d+$"), join_from_directory)
+    registry.click(APPROVE, approve)
+    registry.click(DECLINE, decline)
+    registry.submission(DECLINE_FORM, declined)
     senders = registry.senders
-    senders.register(joining.JOIN_REQUEST, ask_coordinators, description="a request to join")
     senders.register(
-        joining.JOIN_ANSWER, answer_requester, description="an answer to a request to join"
+        joining.JOIN_REQUEST, partial(ask_coordinators, registry), description="a request to join"
+    )
+    senders.register(
+        joining.JOIN_ANSWER,
+        partial(answer_requester, registry),
+        description="an answer to a request to join",
     )
     senders.register(
         joining.UNAPPROVED_JOIN,
-        report_unapproved,
+        partial(report_unapproved, registry),
         description="a notice of a join without approval",
     )

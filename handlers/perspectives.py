@@ -5,22 +5,24 @@ and when; the log shows in `/cop status` and App Home."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Due
-from bot.services import sustaining
-from bot.services.communities import CommunityClosed, CommunityRecord, is_closed
-from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
-from bot.services.sustaining import PERSPECTIVE_FIELDS
+from bot.services import perspectives, sustaining
+from bot.services.communities import CommunityRecord, is_closed
+from bot.services.errors import CommunityError
+from bot.services.perspectives import PERSPECTIVE_FIELDS
+from bot.services.rounds import run_round, wanted
 from bot.text import calendar_date, escape, plural
-from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
+from handlers.blocks import Block, actions, as_id, button, context, modal, section
 from handlers.coordinator_forms import register_coordinator_form
 from handlers.forms import input_block, read_state
-from handlers.health import run_round, wanted
 from handlers.registry import Registry, Surface
+from handlers.requests import Submission
+from handlers.saving import refuse_save
 from handlers.views import open_modal
 
 PERSPECTIVE_FORM = "perspective_form"
@@ -64,129 +66,129 @@ def perspective_view(record: CommunityRecord, logged: list[Any]) -> dict[str, An
     )
 
 
+async def _logged(registry: Registry, record: CommunityRecord) -> list[Any]:
+    assert record.community.id is not None
+    return await perspectives.perspectives(
+        registry.runtime.database,
+        team_id=record.community.team_id,
+        community_id=record.community.id,
+    )
+
+
+async def open_perspective_form(
+    registry: Registry,
+    client: AsyncWebClient,
+    record: CommunityRecord,
+    trigger_id: str,
+    logger: logging.Logger,
+) -> bool:
+    view = perspective_view(record, await _logged(registry, record))
+    return await open_modal(client, trigger_id=trigger_id, view=view, logger=logger) is not None
+
+
+async def logged_before(registry: Registry, record: CommunityRecord) -> list[str]:
+    """A closed community's perspectives, as its record."""
+    logged = await _logged(registry, record)
+    if not logged:
+        return ["No new perspectives were logged."]
+    return ["*New perspectives it welcomed:*\n" + "\n".join(perspective_line(p) for p in logged)]
+
+
+async def log_guest(submission: Submission) -> None:
+    """The perspective form saved: the guest logged."""
+    first = PERSPECTIVE_FIELDS[0].key
+    try:
+        saved = await perspectives.log_perspective(
+            submission.database,
+            submission.clock,
+            team_id=submission.team_id,
+            community_id=as_id(submission.metadata.get("community")),
+            user_id=submission.user_id,
+            answers=read_state(PERSPECTIVE_FIELDS, submission.view.get("state") or {}),
+        )
+    except CommunityError as refused:
+        await refuse_save(submission, refused, field=first, coordinators_only=COORDINATORS_ONLY)
+        return
+    await submission.ack(
+        response_action="update",
+        view=modal(
+            title="New perspective",
+            blocks=[section(f"Logged: {perspective_line(saved)}. Thank you!")],
+        ),
+    )
+
+
+# -- the prompt ---------------------------------------------------------------------------
+
+
+async def prompt_round(registry: Registry, due: Due, client: AsyncWebClient) -> None:
+    """A round of prompts is due: one row per coordinator, and the next round."""
+    await run_round(registry.runtime.database, registry.runtime.clock, due, sustaining.PERSPECTIVE)
+
+
+async def send_prompt(registry: Registry, due: Due, client: AsyncWebClient) -> None:
+    """Prompts one coordinator to invite a new perspective."""
+    record, _ = await wanted(registry.runtime.database, due)
+    community = record.community
+    assert community.id is not None
+    logged = await _logged(registry, record)
+    text = (
+        f":bulb: Time for a new perspective in *{escape(community.name)}* "
+        f"(<#{community.channel_id}>). Could you invite an external expert or a guest "
+        "speaker to a meeting, or to a conversation in the channel? Someone from another "
+        "organisation or discipline often asks the question the community hasn't."
+    )
+    last = (
+        f"The last one logged: {perspective_line(logged[0])}."
+        if logged
+        else ("No guest has been logged yet.")
+    )
+    await client.chat_postMessage(
+        channel=str(due.payload["user"]),
+        text=f"Time for a new perspective in {escape(community.name)}",
+        blocks=[section(text), context(last), actions(log_button(community.id))],
+    )
+
+
+async def perspectives_section(
+    registry: Registry, record: CommunityRecord, viewer: str, surface: Surface
+) -> list[Block]:
+    """`/cop status` and App Home: the guests logged, and for coordinators a button."""
+    community = record.community
+    assert community.id is not None
+    logged = await _logged(registry, record)
+    # A closed community logs no more guests: no button that would only be refused.
+    coordinator = record.is_coordinator(viewer) and not is_closed(record)
+    if not logged and not coordinator:
+        return []
+    text = f"*New perspectives:* {plural(len(logged), 'guest')} logged"
+    if logged:
+        text += "\n" + "\n".join(f"• {perspective_line(p)}" for p in logged[:SHOWN])
+    return [section(text, accessory=log_button(community.id) if coordinator else None)]
+
+
 def register(registry: Registry) -> None:
-    app, runtime = registry.app, registry.runtime
-    database, clock = runtime.database, runtime.clock
-
-    async def open_form(
-        client: AsyncWebClient, record: CommunityRecord, trigger_id: str, logger: logging.Logger
-    ) -> bool:
-        assert record.community.id is not None
-        logged = await sustaining.perspectives(
-            database, team_id=record.community.team_id, community_id=record.community.id
-        )
-        view = perspective_view(record, logged)
-        return await open_modal(client, trigger_id=trigger_id, view=view, logger=logger) is not None
-
-    async def logged_before(record: CommunityRecord) -> list[str]:
-        assert record.community.id is not None
-        logged = await sustaining.perspectives(
-            database, team_id=record.community.team_id, community_id=record.community.id
-        )
-        if not logged:
-            return ["No new perspectives were logged."]
-        return [
-            "*New perspectives it welcomed:*\n" + "\n".join(perspective_line(p) for p in logged)
-        ]
-
     register_coordinator_form(
         registry,
         subcommand="perspective",
         summary="coordinators: log an external expert or guest speaker",
         button_action=LOG_PERSPECTIVE,
         refusal=COORDINATORS_ONLY,
-        open_form=open_form,
+        open_form=partial(open_perspective_form, registry),
         title="New perspective",
-        closed=logged_before,
+        closed=partial(logged_before, registry),
         why=sustaining.CLOSED_SUSTAINING,
     )
-
-    @app.view(PERSPECTIVE_FORM)
-    async def logged(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
-    ) -> None:
-        first = PERSPECTIVE_FIELDS[0].key
-        try:
-            saved = await sustaining.log_perspective(
-                database,
-                clock,
-                team_id=context.team_id or "",
-                community_id=as_id(metadata_of(view).get("community")),
-                user_id=body["user"]["id"],
-                answers=read_state(PERSPECTIVE_FIELDS, view.get("state") or {}),
-            )
-        except InvalidAnswers as invalid:
-            await ack(response_action="errors", errors=invalid.errors)
-            return
-        except NotCoordinator:
-            await ack(response_action="errors", errors={first: COORDINATORS_ONLY})
-            return
-        except CommunityClosed as closed:
-            await ack(response_action="errors", errors={first: str(closed)})
-            return
-        except CommunityError:
-            await ack(response_action="errors", errors={first: "This community no longer exists."})
-            return
-        await ack(
-            response_action="update",
-            view=modal(
-                title="New perspective",
-                blocks=[section(f"Logged: {perspective_line(saved)}. Thank you!")],
-            ),
-        )
-
-    # -- the prompt -----------------------------------------------------------------------
-
-    async def prompt_round(due: Due, client: AsyncWebClient) -> None:
-        await run_round(database, clock, due, sustaining.PERSPECTIVE)
-
-    async def send_prompt(due: Due, client: AsyncWebClient) -> None:
-        record, _ = await wanted(database, due)
-        community = record.community
-        assert community.id is not None
-        logged = await sustaining.perspectives(
-            database, team_id=community.team_id, community_id=community.id
-        )
-        text = (
-            f":bulb: Time for a new perspective in *{escape(community.name)}* "
-            f"(<#{community.channel_id}>). Could you invite an external expert or a guest "
-            "speaker to a meeting, or to a conversation in the channel? Someone from another "
-            "organisation or discipline often asks the question the community hasn't."
-        )
-        last = (
-            f"The last one logged: {perspective_line(logged[0])}."
-            if logged
-            else ("No guest has been logged yet.")
-        )
-        await client.chat_postMessage(
-            channel=str(due.payload["user"]),
-            text=f"Time for a new perspective in {escape(community.name)}",
-            blocks=[section(text), context(last), actions(log_button(community.id))],
-        )
-
+    registry.submission(PERSPECTIVE_FORM, log_guest)
     senders = registry.senders
     senders.register(
-        sustaining.PERSPECTIVE, prompt_round, description="a round of new-perspective prompts"
+        sustaining.PERSPECTIVE,
+        partial(prompt_round, registry),
+        description="a round of new-perspective prompts",
     )
     senders.register(
-        sustaining.PERSPECTIVE_DM, send_prompt, description="a prompt to invite a new perspective"
+        sustaining.PERSPECTIVE_DM,
+        partial(send_prompt, registry),
+        description="a prompt to invite a new perspective",
     )
-
-    async def perspectives_section(
-        record: CommunityRecord, viewer: str, surface: Surface
-    ) -> list[Block]:
-        community = record.community
-        assert community.id is not None
-        logged = await sustaining.perspectives(
-            database, team_id=community.team_id, community_id=community.id
-        )
-        # A closed community logs no more guests: no button that would only be refused.
-        coordinator = record.is_coordinator(viewer) and not is_closed(record)
-        if not logged and not coordinator:
-            return []
-        text = f"*New perspectives:* {plural(len(logged), 'guest')} logged"
-        if logged:
-            text += "\n" + "\n".join(f"• {perspective_line(p)}" for p in logged[:SHOWN])
-        return [section(text, accessory=log_button(community.id) if coordinator else None)]
-
-    registry.sections.append(perspectives_section)
+    registry.sections.append(partial(perspectives_section, registry))

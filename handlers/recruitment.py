@@ -15,34 +15,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services import joining, sustaining
-from bot.services.communities import CommunityClosed, CommunityRecord, is_closed
-from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity, NotCoordinator
-from bot.services.joining import Asked
-from bot.services.sustaining import InvitationContent
+from bot.services import recruitment, sustaining
+from bot.services.communities import CommunityRecord, is_closed
+from bot.services.errors import CommunityError
+from bot.services.recruitment import InvitationContent
 from bot.text import escape, mention, plural, truncate
-from handlers.blocks import (
-    Block,
-    actions,
-    as_id,
-    button,
-    context,
-    metadata_of,
-    modal,
-    plain,
-    section,
-)
+from handlers.blocks import Block, actions, as_id, button, context, modal, plain, section
 from handlers.coordinator_forms import register_coordinator_form
-from handlers.joining import invite
+from handlers.membership import click_teller, join_or_ask, post_joining_first
 from handlers.names import UNKNOWN, real_names
 from handlers.registry import Registry, Surface
-from handlers.views import open_modal, tell_privately
+from handlers.requests import Click, Submission
+from handlers.saving import refuse_save
+from handlers.views import open_modal
 
 INVITATION_FORM = "invitation_form"
 OPEN_INVITATION = "open_invitation"
@@ -207,199 +198,131 @@ def invitation_view(content: InvitationContent, outside: Outside) -> dict[str, A
     )
 
 
-def register(registry: Registry) -> None:
-    app, runtime = registry.app, registry.runtime
-    database, clock = runtime.database, runtime.clock
+async def open_invitation_form(
+    client: AsyncWebClient, record: CommunityRecord, trigger_id: str, logger: logging.Logger
+) -> bool:
+    content = recruitment.invitation_content(record)
+    view = invitation_view(content, await outside_words(client, content))
+    return await open_modal(client, trigger_id=trigger_id, view=view, logger=logger) is not None
 
-    async def open_form(
-        client: AsyncWebClient, record: CommunityRecord, trigger_id: str, logger: logging.Logger
-    ) -> bool:
-        content = sustaining.invitation_content(record)
-        view = invitation_view(content, await outside_words(client, content))
-        return await open_modal(client, trigger_id=trigger_id, view=view, logger=logger) is not None
 
-    async def recruited(record: CommunityRecord) -> list[str]:
-        assert record.community.id is not None
-        found = await sustaining.recruitment(
-            database, team_id=record.community.team_id, community_id=record.community.id
+async def recruited(registry: Registry, record: CommunityRecord) -> list[str]:
+    """A closed community's recruitment, as it ended."""
+    assert record.community.id is not None
+    found = await recruitment.recruitment(
+        registry.runtime.database,
+        team_id=record.community.team_id,
+        community_id=record.community.id,
+    )
+    return [
+        f"Its invitation was posted {plural(found.posted, 'time')}; "
+        f"{found.clicked} pressed Join, {found.joined} joined through it. It invites nobody "
+        "now."
+    ]
+
+
+def _chosen_channel(submission: Submission) -> str:
+    element = (submission.state.get(CHANNEL) or {}).get(CHANNEL) or {}
+    return str(element.get("selected_conversation") or "")
+
+
+async def post_invitation(submission: Submission) -> None:
+    """The invitation form saved: the invitation posted in the channel chosen."""
+    channel_id = _chosen_channel(submission)
+    try:
+        saved, content = await recruitment.start_invitation(
+            submission.database,
+            submission.clock,
+            team_id=submission.team_id,
+            community_id=as_id(submission.metadata.get("community")),
+            user_id=submission.user_id,
+            channel_id=channel_id,
         )
-        return [
-            f"Its invitation was posted {plural(found.posted, 'time')}; "
-            f"{found.clicked} pressed Join, {found.joined} joined through it. It invites nobody "
-            "now."
-        ]
+    except CommunityError as refused:
+        await refuse_save(submission, refused, field=CHANNEL, coordinators_only=COORDINATORS_ONLY)
+        return
+    await submission.ack()
+    assert saved.id is not None
+    name = content.record.community.name
+    blocks = invitation_blocks(content, saved.id)
+    try:
+        posted = await post_joining_first(
+            submission.client, channel_id=channel_id, text=f"Join {escape(name)}", blocks=blocks
+        )
+    except SlackApiError as error:
+        submission.logger.info("could not post an invitation: %s", error.response.get("error"))
+        await submission.tell(
+            f"I couldn't post the invitation in <#{channel_id}>. For a private "
+            "channel, add me there first (`/invite @Cultivate`), then try again."
+        )
+        return
+    await recruitment.invitation_posted(submission.database, invitation_id=saved.id, ts=posted)
+    await submission.tell(f"I've posted the invitation to *{escape(name)}* in <#{channel_id}>.")
 
+
+async def join_from_invitation(click: Click) -> None:
+    """The posted invitation's Join: counted, then joined or asked for like the directory's."""
+    tell = click_teller(click)
+    record = await recruitment.invitation_clicked(
+        click.database,
+        click.clock,
+        team_id=click.team_id,
+        invitation_id=as_id(click.action.get("value")),
+        user_id=click.user_id,
+    )
+    if record is None:
+        await tell("That invitation's community no longer exists.")
+        return
+    await join_or_ask(
+        click.database,
+        click.clock,
+        click.client,
+        team_id=click.team_id,
+        community_id=record.community.id or 0,
+        user_id=click.user_id,
+        tell=tell,
+        logger=click.logger,
+        invited=True,  # its coordinators posted this invitation
+    )
+
+
+async def recruitment_section(
+    registry: Registry, record: CommunityRecord, viewer: str, surface: Surface
+) -> list[Block]:
+    """`/cop status` and App Home, for coordinators: how the invitation has done."""
+    community = record.community
+    assert community.id is not None
+    if not record.is_coordinator(viewer) or is_closed(record):
+        return []  # a closed community invites nobody: nothing to offer
+    found = await recruitment.recruitment(
+        registry.runtime.database, team_id=community.team_id, community_id=community.id
+    )
+    text = "*Recruitment:* "
+    if found.posted:
+        text += (
+            f"the invitation was posted {plural(found.posted, 'time')}; "
+            f"{found.clicked} pressed Join, {found.joined} joined through it"
+        )
+    else:
+        text += "share a ready-made invitation in another channel"
+    invite_button = button(
+        "Invite people", action_id=f"{OPEN_INVITATION}:{community.id}", value=str(community.id)
+    )
+    return [section(text, accessory=invite_button)]
+
+
+def register(registry: Registry) -> None:
     register_coordinator_form(
         registry,
         subcommand="invite",
         summary="coordinators: a ready-made invitation to copy or post",
         button_action=OPEN_INVITATION,
         refusal=COORDINATORS_ONLY,
-        open_form=open_form,
+        open_form=open_invitation_form,
         title="Invite people",
-        closed=recruited,
+        closed=partial(recruited, registry),
         why=sustaining.CLOSED_SUSTAINING,
     )
-
-    @app.view(INVITATION_FORM)
-    async def post(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
-    ) -> None:
-        values = (view.get("state") or {}).get("values") or {}
-        channel_id = str(
-            ((values.get(CHANNEL) or {}).get(CHANNEL) or {}).get("selected_conversation") or ""
-        )
-        user_id = body["user"]["id"]
-        try:
-            saved, content = await sustaining.start_invitation(
-                database,
-                clock,
-                team_id=context.team_id or "",
-                community_id=as_id(metadata_of(view).get("community")),
-                user_id=user_id,
-                channel_id=channel_id,
-            )
-        except InvalidAnswers as invalid:
-            await ack(response_action="errors", errors=invalid.errors)
-            return
-        except NotCoordinator:
-            await ack(response_action="errors", errors={CHANNEL: COORDINATORS_ONLY})
-            return
-        except CommunityClosed as closed:
-            await ack(response_action="errors", errors={CHANNEL: str(closed)})
-            return
-        except CommunityError:
-            await ack(
-                response_action="errors", errors={CHANNEL: "This community no longer exists."}
-            )
-            return
-        await ack()
-        assert saved.id is not None
-        name = content.record.community.name
-        blocks = invitation_blocks(content, saved.id)
-        try:
-            posted = await _post(
-                client, channel_id=channel_id, text=f"Join {escape(name)}", blocks=blocks
-            )
-        except SlackApiError as error:
-            logger.info("could not post an invitation: %s", error.response.get("error"))
-            await tell_privately(
-                client,
-                user_id=user_id,
-                text=f"I couldn't post the invitation in <#{channel_id}>. For a private "
-                "channel, add me there first (`/invite @Cultivate`), then try again.",
-            )
-            return
-        await sustaining.invitation_posted(database, invitation_id=saved.id, ts=posted)
-        await tell_privately(
-            client,
-            user_id=user_id,
-            text=f"I've posted the invitation to *{escape(name)}* in <#{channel_id}>.",
-        )
-
-    @app.action(JOIN)
-    async def join(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
-    ) -> None:
-        await ack()
-        team_id, user_id = context.team_id or "", body["user"]["id"]
-
-        async def tell(text: str) -> None:
-            if body.get("response_url"):
-                await respond(text=text, response_type="ephemeral", replace_original=False)
-            else:
-                await tell_privately(client, user_id=user_id, text=text)
-
-        record = await sustaining.invitation_clicked(
-            database,
-            clock,
-            team_id=team_id,
-            invitation_id=as_id(action.get("value")),
-            user_id=user_id,
-        )
-        if record is None:
-            await tell("That invitation's community no longer exists.")
-            return
-        try:
-            asked, record = await joining.ask_to_join(
-                database,
-                clock,
-                team_id=team_id,
-                community_id=record.community.id or 0,
-                user_id=user_id,
-                invited=True,  # its coordinators posted this invitation
-            )
-        except NoCommunity:
-            await tell("That community no longer exists.")
-            return
-        except CommunityClosed as closed:
-            await tell(str(closed))
-            return
-        community = record.community
-        name, channel = escape(community.name), f"<#{community.channel_id}>"
-        if asked == Asked.MEMBER:
-            await tell(f"You're already a member of *{name}*: {channel}.")
-        elif asked == Asked.WAITING:
-            await tell(f"You've already asked to join *{name}*. The coordinators will answer.")
-        elif asked == Asked.REQUESTED:
-            await tell(f"I've asked the coordinators of *{name}*; I'll tell you when one answers.")
-        else:
-            try:
-                added = await invite(client, channel_id=community.channel_id, user_id=user_id)
-            except SlackApiError as error:
-                logger.info("could not add %s: %s", user_id, error.response.get("error"))
-                await tell(f"*{name}* is open to everyone: open {channel} and press *Join*.")
-                return
-            await tell(
-                f"You're in! Welcome to *{name}*: {channel}."
-                if added
-                else f"You're already in {channel}, the channel of *{name}*."
-            )
-
-    async def recruitment_section(
-        record: CommunityRecord, viewer: str, surface: Surface
-    ) -> list[Block]:
-        community = record.community
-        assert community.id is not None
-        if not record.is_coordinator(viewer) or is_closed(record):
-            return []  # a closed community invites nobody: nothing to offer
-        found = await sustaining.recruitment(
-            database, team_id=community.team_id, community_id=community.id
-        )
-        text = "*Recruitment:* "
-        if found.posted:
-            text += (
-                f"the invitation was posted {plural(found.posted, 'time')}; "
-                f"{found.clicked} pressed Join, {found.joined} joined through it"
-            )
-        else:
-            text += "share a ready-made invitation in another channel"
-        invite_button = button(
-            "Invite people", action_id=f"{OPEN_INVITATION}:{community.id}", value=str(community.id)
-        )
-        return [section(text, accessory=invite_button)]
-
-    registry.sections.append(recruitment_section)
-
-
-async def _post(client: AsyncWebClient, *, channel_id: str, text: str, blocks: list[Block]) -> str:
-    """Post, joining a public channel first if the app is not in it; the message's ts."""
-    try:
-        posted = await client.chat_postMessage(channel=channel_id, text=text, blocks=blocks)
-    except SlackApiError as error:
-        if error.response.get("error") != "not_in_channel" or not channel_id.startswith("C"):
-            raise
-        await client.conversations_join(channel=channel_id)
-        posted = await client.chat_postMessage(channel=channel_id, text=text, blocks=blocks)
-    return str(posted["ts"])
+    registry.submission(INVITATION_FORM, post_invitation)
+    registry.click(JOIN, join_from_invitation)
+    registry.sections.append(partial(recruitment_section, registry))

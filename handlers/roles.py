@@ -8,6 +8,8 @@ form's handler sends them after its ack, and the heartbeat sends any it could no
 
 from __future__ import annotations
 
+from functools import partial
+
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -16,7 +18,7 @@ from bot.services import roles
 from bot.services.roles import COORDINATOR, FACILITATOR, Notice
 from bot.text import escape, mention
 from handlers.blocks import Block, context, section
-from handlers.joining import invite
+from handlers.membership import invite
 from handlers.registry import Registry
 
 # What each role means, and the first thing to do in it, in the checklist's own words.
@@ -63,47 +65,50 @@ def notice_message(found: Notice, *, in_channel: str) -> tuple[str, list[Block]]
     return f"You are now {role_words(found.roles)} of {name}", blocks
 
 
-def register(registry: Registry) -> None:
-    database = registry.runtime.database
-
-    async def send_notice(due: Due, client: AsyncWebClient) -> None:
-        if due.community_id is None:
-            raise Drop("no community")
-        found = await roles.notice(
-            database, team_id=due.team_id, community_id=due.community_id, payload=due.payload
+async def send_notice(registry: Registry, due: Due, client: AsyncWebClient) -> None:
+    """Tells someone newly named what their role means, adding them to the channel."""
+    if due.community_id is None:
+        raise Drop("no community")
+    found = await roles.notice(
+        registry.runtime.database,
+        team_id=due.team_id,
+        community_id=due.community_id,
+        payload=due.payload,
+    )
+    if found is None:
+        raise Drop("they no longer hold the role, or the community has closed")
+    user_id, community = found.user_id, found.record.community
+    person = (await client.users_info(user=user_id)).get("user") or {}
+    if person.get("is_bot"):
+        raise Drop("a bot was named")
+    if person.get("deleted"):
+        raise Drop("the account was deactivated")
+    try:
+        in_channel = (
+            "added"
+            if await invite(client, channel_id=community.channel_id, user_id=user_id)
+            else "already"
         )
-        if found is None:
-            raise Drop("they no longer hold the role, or the community has closed")
-        user_id, community = found.user_id, found.record.community
-        person = (await client.users_info(user=user_id)).get("user") or {}
-        if person.get("is_bot"):
-            raise Drop("a bot was named")
-        if person.get("deleted"):
-            raise Drop("the account was deactivated")
-        try:
-            in_channel = (
-                "added"
-                if await invite(client, channel_id=community.channel_id, user_id=user_id)
-                else "already"
-            )
-        except SlackApiError as error:
-            if error.response.status_code == 429:
-                raise  # the dispatcher waits a rate limit out
-            # A private channel the app is not in, a guest, an archived channel: a person
-            # can still add them, so tell the one who named them whom to add.
-            reason = str(error.response.get("error") or "refused")
-            in_channel = "refused"
-            await client.chat_postMessage(
-                channel=found.saved_by,
-                text=f"I couldn't add {mention(user_id)} to <#{community.channel_id}> "
-                f"(Slack said `{escape(reason)}`). You named them {role_words(found.roles)} "
-                f"of *{escape(community.name)}*: please add them to the channel yourself.",
-            )
-        text, blocks = notice_message(found, in_channel=in_channel)
-        await client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+    except SlackApiError as error:
+        if error.response.status_code == 429:
+            raise  # the dispatcher waits a rate limit out
+        # A private channel the app is not in, a guest, an archived channel: a person
+        # can still add them, so tell the one who named them whom to add.
+        reason = str(error.response.get("error") or "refused")
+        in_channel = "refused"
+        await client.chat_postMessage(
+            channel=found.saved_by,
+            text=f"I couldn't add {mention(user_id)} to <#{community.channel_id}> "
+            f"(Slack said `{escape(reason)}`). You named them {role_words(found.roles)} "
+            f"of *{escape(community.name)}*: please add them to the channel yourself.",
+        )
+    text, blocks = notice_message(found, in_channel=in_channel)
+    await client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
 
+
+def register(registry: Registry) -> None:
     registry.senders.register(
         roles.ROLE_NOTICE,
-        send_notice,
+        partial(send_notice, registry),
         description="a note telling someone they were made a coordinator or facilitator",
     )

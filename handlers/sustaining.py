@@ -4,22 +4,22 @@ stage of development if they know better than the figures."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncBoltContext
-
 from bot.services import sustaining
-from bot.services.communities import CommunityClosed, is_closed
+from bot.services.communities import is_closed
 from bot.services.development import DevelopmentStage
-from bot.services.errors import CommunityError, InvalidAnswers, NotCoordinator
-from bot.services.health import Cadence
+from bot.services.errors import CommunityError
+from bot.services.health import Cadence, current_figures
 from bot.services.sustaining import NEVER, Plan
 from bot.text import escape
-from handlers.blocks import Block, as_id, context, metadata_of, modal, plain
+from handlers.blocks import Block, as_id, context, modal, plain
 from handlers.coordinator_forms import show_closed
-from handlers.cop import CopRequest, community_here
-from handlers.health import current_figures
+from handlers.cop import CopRequest
 from handlers.registry import Registry
+from handlers.requests import Submission
+from handlers.saving import refuse_save
 from handlers.views import TOO_SLOW, open_modal
 
 SETTINGS_FORM = "sustaining_settings"
@@ -138,64 +138,56 @@ def read_settings(view: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def open_settings(registry: Registry, request: CopRequest) -> None:
+    """`/cop sustain`: the settings form for coordinators; a closed community's read-only note
+    for anyone."""
+    database, clock = registry.runtime.database, registry.runtime.clock
+    record = request.community
+    if is_closed(record):  # a read-only note, not a form refused only at Save
+        await show_closed(
+            request,
+            record,
+            title="Sustaining",
+            why=sustaining.CLOSED_SUSTAINING,
+        )
+        return
+    if not record.is_coordinator(request.user_id):
+        await request.tell(COORDINATORS_ONLY)
+        return
+    community_id = record.community.id or 0
+    plan = await sustaining.plan(database, team_id=request.team_id, community_id=community_id)
+    _, found = await current_figures(database, clock, record)
+    recipients = plan.recipients or sustaining.stakeholder_users(record)
+    view = settings_view(community_id, record.community.name, plan, recipients, found.derived)
+    if not await open_modal(
+        request.client, trigger_id=request.trigger_id, view=view, logger=request.logger
+    ):
+        await request.tell(TOO_SLOW)
+
+
+async def save_settings(submission: Submission) -> None:
+    """The settings form saved (the service checks the person is a coordinator)."""
+    try:
+        await sustaining.save_settings(
+            submission.database,
+            submission.clock,
+            team_id=submission.team_id,
+            community_id=as_id(submission.metadata.get("community")),
+            user_id=submission.user_id,
+            values=read_settings(submission.view),
+        )
+    except CommunityError as refused:
+        await refuse_save(
+            submission, refused, field="digest_period", coordinators_only=COORDINATORS_ONLY
+        )
+        return
+    await submission.ack()
+
+
 def register(registry: Registry) -> None:
-    app, cop, runtime = registry.app, registry.cop, registry.runtime
-    database, clock = runtime.database, runtime.clock
-
-    @cop.subcommand(
-        "sustain", summary="coordinators: digest, new perspectives, sponsor report, stage"
-    )
-    async def settings(request: CopRequest) -> None:
-        record = await community_here(database, request)
-        if record is None:
-            return
-        if is_closed(record):  # a read-only note, not a form refused only at Save
-            await show_closed(
-                request,
-                record,
-                title="Sustaining",
-                why=sustaining.CLOSED_SUSTAINING,
-            )
-            return
-        if not record.is_coordinator(request.user_id):
-            await request.tell(COORDINATORS_ONLY)
-            return
-        community_id = record.community.id or 0
-        plan = await sustaining.plan(database, team_id=request.team_id, community_id=community_id)
-        _, found = await current_figures(database, clock, record)
-        recipients = plan.recipients or sustaining.stakeholder_users(record)
-        view = settings_view(community_id, record.community.name, plan, recipients, found.derived)
-        if not await open_modal(
-            request.client, trigger_id=request.trigger_id, view=view, logger=request.logger
-        ):
-            await request.tell(TOO_SLOW)
-
-    @app.view(SETTINGS_FORM)
-    async def save(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
-    ) -> None:
-        try:
-            await sustaining.save_settings(
-                database,
-                clock,
-                team_id=context.team_id or "",
-                community_id=as_id(metadata_of(view).get("community")),
-                user_id=body["user"]["id"],
-                values=read_settings(view),
-            )
-        except InvalidAnswers as invalid:
-            await ack(response_action="errors", errors=invalid.errors)
-            return
-        except NotCoordinator:
-            await ack(response_action="errors", errors={"digest_period": COORDINATORS_ONLY})
-            return
-        except CommunityClosed as closed:
-            await ack(response_action="errors", errors={"digest_period": str(closed)})
-            return
-        except CommunityError:
-            await ack(
-                response_action="errors",
-                errors={"digest_period": "This community no longer exists."},
-            )
-            return
-        await ack()
+    registry.cop.subcommand(
+        "sustain",
+        summary="coordinators: digest, new perspectives, sponsor report, stage",
+        community=True,
+    )(partial(open_settings, registry))
+    registry.submission(SETTINGS_FORM, save_settings)

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from bot.catalogue import ROLES, SCOPE
 from bot.clock import ManualClock
-from bot.services import sustaining, welcomes
+from bot.services import perspectives, recruitment, sustaining, welcomes
 from fakeslack import Call, FakeSlack
 from storage.models import Community, Perspective, ScheduledSend
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
@@ -284,7 +284,7 @@ async def test_coordinators_log_new_perspectives_and_status_shows_them(
         },
     )
     assert reply.json["response_action"] == "update"
-    logged = await sustaining.perspectives(cultivate.database, team_id=TEAM, community_id=1)
+    logged = await perspectives.perspectives(cultivate.database, team_id=TEAM, community_id=1)
     assert [(p.guest, p.organisation, p.day.isoformat()) for p in logged] == [
         ("Dr Amina <!here> Yusuf", "Shelter Lab", "2026-12-10")
     ]
@@ -337,13 +337,13 @@ async def test_the_invitation_is_posted_elsewhere_and_counts_who_joins_through_i
     # Slack tells us Ben joined (added by the app); Liam's join has not arrived yet.
     await joined(cultivate, BEN, inviter=BOT)
     await cultivate.settled()
-    found = await sustaining.recruitment(cultivate.database, team_id=TEAM, community_id=1)
+    found = await recruitment.recruitment(cultivate.database, team_id=TEAM, community_id=1)
     assert (found.posted, found.clicked, found.joined) == (1, 2, 1)
     assert "posted 1 time; 2 pressed Join, 1 joined through it" in await status_text(cultivate)
     # Someone who never pressed Join is not counted.
     await joined(cultivate, CARMEN)
     await cultivate.settled()
-    found = await sustaining.recruitment(cultivate.database, team_id=TEAM, community_id=1)
+    found = await recruitment.recruitment(cultivate.database, team_id=TEAM, community_id=1)
     assert found.joined == 1
 
 
@@ -372,7 +372,7 @@ async def test_the_report_is_markdown_whose_figures_match_cop_health(
         user_id=NOOR,
         answers={"hopes_to_give": "Ten years of *casework*", "hopes_to_get": "Policy context"},
     )
-    await sustaining.log_perspective(
+    await perspectives.log_perspective(
         cultivate.database,
         clock,
         team_id=TEAM,

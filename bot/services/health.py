@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -44,6 +45,9 @@ from bot.text import calendar_date, escape
 from storage.db import Database
 from storage.models import ActivityDay, Membership
 from storage.repositories import sustaining as rows
+
+if TYPE_CHECKING:
+    from bot.services.development import Development
 
 ACTIVITY_WINDOW = counting.ACTIVITY_WINDOW  # "active": posted in the 30 days to the end
 NEWCOMER_WINDOW = timedelta(days=60)  # a welcomed member who joined this recently is new

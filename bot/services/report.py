@@ -28,8 +28,10 @@ from bot.services.document import (
     Table,
 )
 from bot.services.health import HealthFigures
+from bot.services.perspectives import perspectives as perspectives_logged
 from bot.services.pictures import STAKEHOLDERS, Picture
-from bot.services.sustaining import Recruitment
+from bot.services.recruitment import Recruitment
+from bot.services.recruitment import recruitment as recruitment_so_far
 from bot.services.writing import gaps_section, meeting_held, people_in, topics
 from bot.text import calendar_date
 from storage.db import Database
@@ -95,10 +97,10 @@ async def content(
             start=figures.period.start,
             end=figures.period.end,
         )
-    perspectives = await sustaining.perspectives(
+    perspectives = await perspectives_logged(
         database, team_id=community.team_id, community_id=community.id
     )
-    recruitment = await sustaining.recruitment(
+    recruitment = await recruitment_so_far(
         database, team_id=community.team_id, community_id=community.id
     )
     hopes = [

@@ -1,6 +1,7 @@
 """Keeping a community going: its sustaining settings, the rhythm of the health digest, the
-new-perspectives prompt and the sponsor report (scheduled rows), the log of perspectives
-invited, the ready-made invitation and who joined through it, and the latest pictures.
+new-perspectives prompt and the sponsor report (scheduled rows), and the latest pictures. (The
+log of perspectives invited is `bot.services.perspectives`; the ready-made invitation and who
+joined through it, `bot.services.recruitment`.)
 
 Each recurring message is a "round" row due at the start of a period (09:00 community time)
 that fans out one row per person, keyed by person and period so each gets it once however
@@ -13,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.answers import clean, field_error
-from bot.catalogue import GOVERNANCE, MEMBERS, SCOPE, Field, Kind
+from bot.answers import field_error
+from bot.catalogue import GOVERNANCE, Field, Kind
 from bot.clock import Clock
 from bot.services.communities import (
     CommunityRecord,
@@ -38,10 +39,8 @@ from bot.services.health import (
     calendar_period_before,
     next_boundary,
 )
-from bot.services.joining import INVITATION, membership_policy
-from bot.services.welcomes import purpose
 from storage.db import Database
-from storage.models import HealthPicture, Invitation, Perspective, SustainingSettings
+from storage.models import HealthPicture, SustainingSettings
 from storage.repositories import scheduled
 from storage.repositories import sustaining as rows
 
@@ -57,9 +56,6 @@ NEVER = "never"
 DEFAULT_PERSPECTIVE_WEEKS = 13
 MAX_PERSPECTIVE_WEEKS = 52
 MAX_RECIPIENTS = 20
-# Someone who pressed Join on an invitation and became a member within this long joined
-# through it.
-JOINED_THROUGH_WITHIN = timedelta(days=30)
 
 CLOSED_SUSTAINING = (
     "This community is closed, so it takes no new settings, perspectives or invitations: its "
@@ -341,175 +337,6 @@ async def still_wanted(
     if payload.get("plan") != current.stamp:
         raise NoLongerWanted("the settings changed since it was planned")
     return record, _period_of(payload)
-
-
-# -- new perspectives ---------------------------------------------------------------------
-
-PERSPECTIVE_FIELDS = (
-    Field(
-        "guest", "Who", Kind.LINE, required=True, max_length=150, placeholder="e.g. Dr Amina Yusuf"
-    ),
-    Field("organisation", "Their organisation", Kind.LINE, max_length=150),
-    Field("topic", "Topic", Kind.LINE, required=True, max_length=300),
-    Field("day", "Date", Kind.DATE, required=True),
-)
-
-
-async def log_perspective(
-    database: Database,
-    clock: Clock,
-    *,
-    team_id: str,
-    community_id: int,
-    user_id: str,
-    answers: dict[str, Any],
-) -> Perspective:
-    """A coordinator logs an external expert or guest speaker invited (or to come)."""
-    answers = clean(answers)
-    errors = {
-        spec.key: problem
-        for spec in PERSPECTIVE_FIELDS
-        if (problem := field_error(spec, answers.get(spec.key)))
-    }
-    if errors:
-        raise InvalidAnswers(errors)
-    async with database.session() as session:
-        record = await load_record(session, team_id=team_id, community_id=community_id)
-        require_coordinator(record, user_id)
-        require_open(record, CLOSED_SUSTAINING)
-        return await rows.add_perspective(
-            session,
-            team_id=team_id,
-            community_id=community_id,
-            guest=answers["guest"],
-            organisation=answers.get("organisation") or "",
-            topic=answers["topic"],
-            day=date.fromisoformat(answers["day"]),
-            logged_by=user_id,
-            logged_at=clock.now(),
-        )
-
-
-async def perspectives(database: Database, *, team_id: str, community_id: int) -> list[Perspective]:
-    """The log of perspectives invited, newest first: shown in status, kept for the archive."""
-    async with database.session() as session:
-        await load_record(session, team_id=team_id, community_id=community_id)
-        return list(await rows.perspectives(session, community_id=community_id))
-
-
-# -- recruitment --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InvitationContent:
-    record: CommunityRecord
-    purpose: str | None  # as typed: escape before posting
-    who_for: str | None
-    benefits: str | None
-    by_invitation: bool
-
-
-def invitation_content(record: CommunityRecord) -> InvitationContent:
-    members = record.stages[MEMBERS.key].answers
-    scope = record.stages[SCOPE.key].answers
-    return InvitationContent(
-        record=record,
-        purpose=purpose(record),
-        who_for=str(members.get("skills") or "").strip() or None,
-        benefits=str(scope.get("benefits") or "").strip() or None,
-        by_invitation=membership_policy(record) == INVITATION,
-    )
-
-
-async def start_invitation(
-    database: Database,
-    clock: Clock,
-    *,
-    team_id: str,
-    community_id: int,
-    user_id: str,
-    channel_id: str,
-) -> tuple[Invitation, InvitationContent]:
-    """A coordinator posts the invitation to a channel: kept, so joins through it count."""
-    if not channel_id.startswith(("C", "G")):
-        raise InvalidAnswers({"channel": "Choose a channel to post it in."})
-    async with database.session() as session:
-        record = await load_record(session, team_id=team_id, community_id=community_id)
-        require_coordinator(record, user_id)
-        require_open(record, CLOSED_SUSTAINING)
-        invitation = await rows.add_invitation(
-            session,
-            team_id=team_id,
-            community_id=community_id,
-            channel_id=channel_id,
-            posted_by=user_id,
-            posted_at=clock.now(),
-        )
-    return invitation, invitation_content(record)
-
-
-async def invitation_posted(database: Database, *, invitation_id: int, ts: str) -> None:
-    async with database.session() as session:
-        await rows.set_invitation_ts(session, invitation_id=invitation_id, ts=ts)
-
-
-async def invitation_clicked(
-    database: Database, clock: Clock, *, team_id: str, invitation_id: int, user_id: str
-) -> CommunityRecord | None:
-    """Someone pressed Join on an invitation. None if the invitation is gone. A press on a
-    closed community's invitation is not counted (asking to join then says it is closed)."""
-    async with database.session() as session:
-        invitation = await rows.invitation_by_id(
-            session, team_id=team_id, invitation_id=invitation_id
-        )
-        if invitation is None:
-            return None
-        record = await load_record(session, team_id=team_id, community_id=invitation.community_id)
-        if is_closed(record):
-            return record
-        await rows.add_click(
-            session,
-            team_id=team_id,
-            community_id=invitation.community_id,
-            invitation_id=invitation_id,
-            user_id=user_id,
-            clicked_at=clock.now(),
-        )
-    return record
-
-
-@dataclass(frozen=True)
-class Recruitment:
-    posted: int  # invitations posted
-    clicked: int  # people who pressed Join on one
-    joined: int  # of them, those who became members within 30 days of pressing it
-
-
-async def recruitment(database: Database, *, team_id: str, community_id: int) -> Recruitment:
-    """Who joined through the invitation: a membership that began within 30 days after the
-    person pressed its Join button (Slack's join event is what says they joined)."""
-    async with database.session() as session:
-        await load_record(session, team_id=team_id, community_id=community_id)
-        posted = await rows.invitations(session, community_id=community_id)
-        pressed = await rows.clicks(session, community_id=community_id)
-        history = await rows.memberships(session, community_id=community_id)
-    return Recruitment(
-        posted=len(posted),
-        clicked=len({c.user_id for c in pressed}),
-        joined=joined_through(pressed, history),
-    )
-
-
-def joined_through(pressed: Sequence[Any], history: Sequence[Any]) -> int:
-    joined = set()
-    for click in pressed:
-        if any(
-            m.user_id == click.user_id
-            and click.clicked_at <= m.joined_at <= click.clicked_at + JOINED_THROUGH_WITHIN
-            for m in history
-        ):
-            joined.add(click.user_id)
-    return len(joined)
 
 
 # -- pictures -----------------------------------------------------------------------------
