@@ -9,7 +9,9 @@ from bot.dispatch import Dispatcher, Senders, SingleWorkspace
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers import (
-    closure,
+    archive,
+    capture,
+    closing,
     communities,
     deliveries,
     failures,
@@ -46,7 +48,9 @@ FEATURES = (
     meetings,
     launch,
     milestones,
-    closure,
+    closing,
+    capture,
+    archive,
     joining,
     welcomes,
     roster,

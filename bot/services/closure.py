@@ -167,6 +167,11 @@ def reason_words(reason: str, note: str, by: str) -> str:
     return "\n".join(lines)
 
 
+def reason_of(closure: Closure) -> str:
+    """Why this closure happened, in words, and who closed it."""
+    return reason_words(closure.reason, closure.note, closure.closed_by)
+
+
 async def close_community(
     database: Database,
     clock: Clock,
