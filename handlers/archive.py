@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.dispatch import Due
 from bot.once import post_once
 from bot.publishing import Published, put_canvas, upload_document
+from bot.services import capture
 from bot.services import closure as closing
 from bot.services.archive import CommunityArchive, compile_archive, render_json
 from bot.services.archive import build as build_archive
@@ -306,14 +307,14 @@ async def closed_community_status(
     if not is_closed(record) or record.community.id is None:
         return []
     runtime = registry.runtime
-    progress = await closing.capture_progress(
+    progress = await capture.capture_progress(
         runtime.database, team_id=record.community.team_id, community_id=record.community.id
     )
     if progress is None:
         return []
     shared = mention_list(progress.answered, nobody="nobody")
     text = f"📚 *Shared what they learned* ({len(progress.answered)}): {shared}."
-    capturing = closing.still_capturing(progress.closure, record.community, runtime.clock.now())
+    capturing = capture.still_capturing(progress.closure, record.community, runtime.clock.now())
     coordinator = record.is_coordinator(viewer)
     if capturing and coordinator:
         text += f" Still to answer: {len(progress.waiting)}."

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
 from bot.once import post_once
+from bot.services import capture
 from bot.services import closure as closing
 from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.errors import CommunityError, InvalidAnswers
@@ -33,7 +34,7 @@ def capture_form(closure_id: int, name: str, earlier: dict[str, Any]) -> dict[st
     blocks: list[Block] = [
         section(f"What did you learn in *{escape(name)}*? Answer what you can; you can come back.")
     ]
-    blocks += [input_block(spec, earlier.get(spec.key)) for spec in closing.CAPTURE_FIELDS]
+    blocks += [input_block(spec, earlier.get(spec.key)) for spec in capture.CAPTURE_FIELDS]
     return modal(
         title="Share what you learned",
         blocks=blocks,
@@ -82,7 +83,7 @@ async def invite_member(registry: Registry, due: Due, client: AsyncWebClient) ->
     answered or left since."""
     closure, record = await _closure_and_community(registry, due)
     reminder = due.kind == closing.CAPTURE_REMINDER
-    if reminder and not await closing.still_waiting(
+    if reminder and not await capture.still_waiting(
         registry.runtime.database, team_id=due.team_id, payload=due.payload
     ):
         raise Drop("already answered, or no longer a member")
@@ -111,7 +112,7 @@ async def open_capture_form(click: Click) -> None:
     try:
         # Refused before the form opens, as it would be on saving: outsiders, and after
         # the closing date.
-        _, record = await closing.capture_closure(
+        _, record = await capture.capture_closure(
             click.database,
             click.clock,
             team_id=click.team_id,
@@ -121,7 +122,7 @@ async def open_capture_form(click: Click) -> None:
     except CommunityError as refused:
         await tell_privately(click.client, user_id=click.user_id, text=str(refused))
         return
-    earlier = await closing.latest_capture(
+    earlier = await capture.latest_capture(
         click.database, closure_id=closure_id, user_id=click.user_id
     )
     await open_modal(
@@ -134,15 +135,15 @@ async def open_capture_form(click: Click) -> None:
 
 async def capture_shared(submission: Submission) -> None:
     """The answers saved (the service checks who may share, and until when)."""
-    block_ids = [f.key for f in closing.CAPTURE_FIELDS]
+    block_ids = [f.key for f in capture.CAPTURE_FIELDS]
     try:
-        await closing.save_capture(
+        await capture.save_capture(
             submission.database,
             submission.clock,
             team_id=submission.team_id,
             closure_id=as_id(submission.metadata.get("closure")),
             user_id=submission.user_id,
-            submitted=read_state(closing.CAPTURE_FIELDS, submission.view.get("state") or {}),
+            submitted=read_state(capture.CAPTURE_FIELDS, submission.view.get("state") or {}),
         )
     except InvalidAnswers as invalid:
         await submission.errors(errors_on_blocks(invalid.errors, block_ids))
