@@ -10,8 +10,10 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers import (
     adoption,
+    archive,
+    capture,
     channels,
-    closure,
+    closing,
     communities,
     deliveries,
     failures,
@@ -51,7 +53,9 @@ FEATURES = (
     meetings,
     launch,
     milestones,
-    closure,
+    closing,
+    capture,
+    archive,
     joining,
     welcomes,
     welcome_editor,

@@ -136,6 +136,7 @@ class Submission:
     logger: logging.Logger
     ack: AsyncAck
     record: CommunityRecord | None = None  # when wired with `community=`
+    bot_user_id: str | None = None  # the app's own user in this workspace
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -302,6 +303,7 @@ def wire_submission(
             client=client,
             logger=logger,
             ack=ack,
+            bot_user_id=context.bot_user_id,
         )
         if community is not None:
             try:

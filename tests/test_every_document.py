@@ -41,7 +41,7 @@ from bot.text import calendar_date, markdown_escape
 from fakeslack import FakeSlack
 from fakeslack.checks import check_message, check_view
 from handlers import FEATURES
-from handlers.closure import celebration_text
+from handlers.archive import celebration_text
 from handlers.cop import CopCommand
 from handlers.health import health_blocks
 from handlers.home import home_view

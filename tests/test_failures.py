@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-import handlers.closure
+import handlers.archive
 import handlers.stages
 from bot.app import create_app
 from bot.catalogue import SCOPE
@@ -112,7 +112,7 @@ async def test_a_crashing_cop_subcommand_tells_the_person_and_logs_no_text(
     async def broken(*args: object, **kwargs: object) -> None:
         raise KeyError(f"stakeholder_views {SECRET}")
 
-    monkeypatch.setattr(handlers.closure, "compile_archive", broken)
+    monkeypatch.setattr(handlers.archive, "compile_archive", broken)
     reply = await community.command(f"archive {SECRET}")
     assert reply.status == 200
     told = await community.ephemeral()

@@ -15,7 +15,8 @@ from typing import Any
 
 from bot.catalogue import ROLES
 from bot.clock import Clock
-from bot.services.closure import CAPTURE_FIELDS, CLOSE_FIELDS
+from bot.services.capture import CAPTURE_FIELDS
+from bot.services.closure import CLOSE_FIELDS
 from bot.services.communities import CommunityRecord, load_record
 from bot.services.document import (
     Bullets,

@@ -1,5 +1,5 @@
-"""Closing a community: the closure's plan, the knowledge members capture, and the
-celebration on the closing day.
+"""Closing a community: the closure's plan and the celebration on the closing day (what the
+members capture meanwhile is `bot.services.capture`).
 
 `/cop close` makes the community read-only at once (see `bot.services.communities.is_closed`), cancels
 everything it had pending (reminders, meetings, follow-ups) in the same unit of work, and plans
@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.answers import clean, field_error, is_empty
 from bot.catalogue import GOVERNANCE, ROLES, Field, Kind, Option
@@ -24,7 +23,7 @@ from bot.clock import Clock
 from bot.services import counting
 from bot.services.communities import CLOSED_NOTE as CLOSED_NOTE
 from bot.services.communities import CommunityRecord, load_record, require_coordinator, require_open
-from bot.services.errors import EditConflict, Gone, InvalidAnswers, NotAllowed
+from bot.services.errors import EditConflict, Gone, InvalidAnswers
 from bot.services.joining import lapse_pending_requests
 from bot.services.meetings import cancel_for_closure
 from bot.services.milestones import Milestone, milestones_in, today_for
@@ -69,18 +68,6 @@ CLOSE_FIELDS: tuple[Field, ...] = (
         maximum=MAX_CAPTURE_DAYS,
     ),
     Field("recipients", "Who receives the knowledge", Kind.USERS),
-)
-CAPTURE_FIELDS: tuple[Field, ...] = (
-    Field("achievements", "Key achievements", Kind.TEXT, max_length=2000),
-    Field("lessons", "Lessons learned", Kind.TEXT, max_length=2000),
-    Field("resources", "Key resources (links)", Kind.TEXT, max_length=2000),
-    Field(
-        "custody",
-        "What should happen to this knowledge, and who should hold it?",
-        Kind.TEXT,
-        max_length=2000,
-    ),
-    Field("advice", "Advice for a future community", Kind.TEXT, max_length=2000),
 )
 LEVEL_ORDER = {"core": 0, "active": 1}  # core and active members are asked first
 
@@ -165,6 +152,11 @@ def reason_words(reason: str, note: str, by: str) -> str:
     if note:
         lines.append(f"*A note from {mention(by)}:* {escape(note)}")
     return "\n".join(lines)
+
+
+def reason_of(closure: Closure) -> str:
+    """Why this closure happened, in words, and who closed it."""
+    return reason_words(closure.reason, closure.note, closure.closed_by)
 
 
 async def close_community(
@@ -294,7 +286,7 @@ def celebration_moment(community: Community, day: date) -> datetime:
     return datetime.combine(day, CELEBRATE_AT, tzinfo=ZoneInfo(community.timezone))
 
 
-# -- captured knowledge ---------------------------------------------------------------------
+# -- the closure, found --------------------------------------------------------------------
 
 
 async def closure_by_id(database: Database, *, team_id: str, closure_id: int) -> Closure:
@@ -308,149 +300,6 @@ async def closure_by_id(database: Database, *, team_id: str, closure_id: int) ->
 async def closure_for(database: Database, *, team_id: str, community_id: int) -> Closure | None:
     async with database.session() as session:
         return await closure_rows.closure_for(session, team_id=team_id, community_id=community_id)
-
-
-async def latest_capture(
-    database: Database, *, closure_id: int, user_id: str
-) -> KnowledgeCapture | None:
-    async with database.session() as session:
-        mine = [
-            c
-            for c in await closure_rows.captures(session, closure_id=closure_id)
-            if c.user_id == user_id
-        ]
-    return mine[-1] if mine else None
-
-
-CAPTURE_OVER = (
-    "Sharing what you learned closed on the community's closing date; its archive keeps what "
-    "was shared."
-)
-MEMBERS_ONLY = "Only the community's members, present or past, can share what it learned."
-
-
-def still_capturing(closure: Closure, community: Community, now: datetime) -> bool:
-    """Members share what they learned until the closing date (in the community's time zone)
-    and the celebration that ends it."""
-    return closure.celebrated_at is None and today_for(community, now) <= closure.closing_date
-
-
-async def capture_closure(
-    database: Database, clock: Clock, *, team_id: str, closure_id: int, user_id: str
-) -> tuple[Closure, CommunityRecord]:
-    """The closure a person may share what they learned for: one of this team, whose
-    community they belong or belonged to, until its closing date. Refused otherwise."""
-    async with database.session() as session:
-        closure = await closure_rows.closure_by_id(session, team_id=team_id, closure_id=closure_id)
-        if closure is None or closure.id is None:
-            raise Gone("That closure no longer exists.")
-        record = await load_record(session, team_id=team_id, community_id=closure.community_id)
-        await _require_capturer(session, closure, record, user_id, clock.now())
-    return closure, record
-
-
-async def _require_capturer(
-    session: AsyncSession, closure: Closure, record: CommunityRecord, user_id: str, now: datetime
-) -> None:
-    latest = await member_rows.latest_membership(
-        session, community_id=closure.community_id, user_id=user_id
-    )
-    if latest is None and not record.is_coordinator(user_id):
-        raise NotAllowed(MEMBERS_ONLY)
-    if not still_capturing(closure, record.community, now):
-        raise NotAllowed(CAPTURE_OVER)
-
-
-async def save_capture(
-    database: Database,
-    clock: Clock,
-    *,
-    team_id: str,
-    closure_id: int,
-    user_id: str,
-    submitted: dict[str, Any],
-) -> KnowledgeCapture:
-    """Keep one person's answer as their newest version; earlier ones stay as history. Only
-    from the community's members, present or past, and only until the closing date."""
-    answers = {k: v for k, v in clean(submitted).items() if not is_empty(v)}
-    errors = {
-        spec.key: error
-        for spec in CAPTURE_FIELDS
-        if (error := field_error(spec, answers.get(spec.key))) is not None
-    }
-    if not answers and not errors:
-        errors[CAPTURE_FIELDS[0].key] = "Please share at least one thing."
-    if errors:
-        raise InvalidAnswers(errors)
-    try:
-        async with database.session() as session:
-            closure = await closure_rows.closure_by_id(
-                session, team_id=team_id, closure_id=closure_id
-            )
-            if closure is None:
-                raise Gone("That closure no longer exists.")
-            record = await load_record(session, team_id=team_id, community_id=closure.community_id)
-            await _require_capturer(session, closure, record, user_id, clock.now())
-            version = await closure_rows.latest_capture_version(
-                session, closure_id=closure_id, user_id=user_id
-            )
-            capture = KnowledgeCapture(
-                team_id=team_id,
-                community_id=closure.community_id,
-                closure_id=closure_id,
-                user_id=user_id,
-                version=version + 1,
-                answers=answers,
-                submitted_at=clock.now(),
-            )
-            session.add(capture)
-    except IntegrityError:
-        raise Gone("You saved an answer from another window at the same moment.") from None
-    return capture
-
-
-@dataclass(frozen=True)
-class CaptureProgress:
-    closure: Closure
-    answered: list[str]
-    waiting: list[str]
-
-
-async def capture_progress(
-    database: Database, *, team_id: str, community_id: int
-) -> CaptureProgress | None:
-    """Who has shared what they learned (never what they shared)."""
-    async with database.session() as session:
-        closure = await closure_rows.closure_for(
-            session, team_id=team_id, community_id=community_id
-        )
-        if closure is None or closure.id is None:
-            return None
-        answered = await closure_rows.answered(session, closure_id=closure.id)
-        members = [
-            m.user_id for m in await member_rows.current_members(session, community_id=community_id)
-        ]
-    return CaptureProgress(
-        closure=closure,
-        answered=sorted(answered),
-        waiting=[u for u in members if u not in answered],
-    )
-
-
-async def still_waiting(database: Database, *, team_id: str, payload: dict[str, Any]) -> bool:
-    """Whether a reminder still has a point: the person is a member who has not answered."""
-    async with database.session() as session:
-        closure = await closure_rows.closure_by_id(
-            session, team_id=team_id, closure_id=int(payload["closure_id"])
-        )
-        if closure is None or closure.id is None or closure.celebrated_at is not None:
-            return False
-        if payload["user"] in await closure_rows.answered(session, closure_id=closure.id):
-            return False
-        current = await member_rows.latest_membership(
-            session, community_id=closure.community_id, user_id=payload["user"]
-        )
-    return current is not None and current.left_at is None
 
 
 # -- the celebration ------------------------------------------------------------------------

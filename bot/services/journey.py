@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.catalogue import Stage
 from bot.clock import Clock
-from bot.services.closure import still_capturing
+from bot.services.capture import still_capturing
 from bot.services.communities import CommunityRecord, is_closed
 from bot.services.meetings import LAUNCH
 from bot.text import calendar_date, slack_time

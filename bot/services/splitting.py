@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from bot.catalogue import SCOPE
+from bot.catalogue import SCOPE, Field, Kind
 from bot.clock import Clock
 from bot.services.communities import (
     community_by_id,
@@ -20,6 +21,15 @@ from storage.repositories import stages as stage_rows
 
 MAX_SUBCOMMUNITIES = 3
 CHANNEL_NAME = re.compile(r"[^a-z0-9_-]+")
+# The split's part of the closing form: a name and members for each new community.
+SPLIT_FIELDS: tuple[Field, ...] = tuple(
+    spec
+    for n in range(1, MAX_SUBCOMMUNITIES + 1)
+    for spec in (
+        Field(f"sub{n}_name", f"Community {n}: name", Kind.LINE, max_length=80),
+        Field(f"sub{n}_members", f"Community {n}: members", Kind.USERS),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,16 @@ def plan_split(entries: list[tuple[str, list[str]]]) -> list[Planned]:
     if errors:
         raise InvalidAnswers(errors)
     return planned
+
+
+def plan_from_answers(answers: dict[str, Any]) -> list[Planned]:
+    """`plan_split` of the answers to `SPLIT_FIELDS`."""
+    return plan_split(
+        [
+            (str(answers.get(f"sub{n}_name") or ""), list(answers.get(f"sub{n}_members") or []))
+            for n in range(1, MAX_SUBCOMMUNITIES + 1)
+        ]
+    )
 
 
 def taken_names(planned: list[Planned], taken: set[str]) -> dict[str, str]:
