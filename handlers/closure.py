@@ -39,11 +39,11 @@ from bot.services.splitting import (
     taken_names,
 )
 from bot.text import calendar_date, escape, mention, mention_list, plural
+from handlers import meeting_views
 from handlers.access import community_pressed
 from handlers.blocks import Block, actions, as_id, button, context, metadata_of, modal, section
 from handlers.cop import CopRequest, community_here
 from handlers.forms import errors_on_blocks, input_block, read_state
-from handlers.meetings import Meetings
 from handlers.names import real_names
 from handlers.registry import Registry, Surface
 from handlers.requests import refusal
@@ -284,7 +284,6 @@ async def create_channel(client: AsyncWebClient, name: str, *, is_private: bool)
 def register(registry: Registry) -> None:
     app, cop, runtime = registry.app, registry.cop, registry.runtime
     reminder_days = registry.settings.capture_reminder_days
-    meetings = Meetings(registry)  # its redraw of a cancelled meeting's announcement
 
     async def record_in(request: CopRequest, action: str) -> CommunityRecord | None:
         record = await community_here(runtime.database, request)
@@ -476,8 +475,8 @@ def register(registry: Registry) -> None:
         await ack()
         # The cancelled meetings' announcements show it, as when a coordinator cancels one.
         for subject in done.redraw:
-            await meetings.redraw_session(
-                client, team_id=done.record.community.team_id, subject=subject
+            await meeting_views.redraw_session(
+                registry, client, team_id=done.record.community.team_id, subject=subject
             )
         await registry.dispatcher.send_now(done.send_now)
         if planned:
