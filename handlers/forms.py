@@ -6,7 +6,6 @@ renders and reads its inputs the same way.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from bot.catalogue import (
@@ -18,8 +17,10 @@ from bot.catalogue import (
     Option,
     Question,
 )
+from bot.services.document import Line, Person, Strong
+from bot.services.writing import inline
 from bot.stand_ins import FORMER_MEMBER
-from bot.text import calendar_date, escape, mention, truncate
+from bot.text import escape, mention, truncate
 from handlers.blocks import Block, plain
 
 RADIO_LIMIT = 5  # more options than this read better as a select
@@ -148,27 +149,26 @@ def errors_on_blocks(errors: dict[str, str], block_ids: list[str]) -> dict[str, 
     return shown
 
 
+def mrkdwn(line: Line) -> str:
+    """A line of a document as mrkdwn: people as mentions, typed text escaped."""
+    parts = []
+    for part in line:
+        if isinstance(part, Person):
+            parts.append(mention(part.user_id))
+        elif isinstance(part, Strong):
+            parts.append(f"*{escape(part.text)}*")
+        else:
+            parts.append(escape(part))
+    return "".join(parts)
+
+
 def describe(spec: Field, value: Any) -> str:
-    """An answer as mrkdwn for people to read, with typed text escaped."""
-    match spec.kind:
-        case Kind.TEXT | Kind.LINE | Kind.NUMBER | Kind.ZONE:
-            return escape(str(value))
-        case Kind.CHOICE:
-            return escape(spec.option_label(str(value)))
-        case Kind.CHOICES:
-            return ", ".join(escape(spec.option_label(str(v))) for v in value)
-        case Kind.USER:
-            return mention(str(value))
-        case Kind.USERS:
-            return ", ".join(mention(str(v)) for v in value)
-        case Kind.DATE:
-            return calendar_date(date.fromisoformat(value))
-        case Kind.TIME:
-            return escape(str(value)[:5])
-        case Kind.LIST | Kind.PEOPLE:
-            assert isinstance(spec, Question)
-            return "\n".join(f"• {describe_item(spec, item)}" for item in value)
-    return escape(str(value))
+    """An answer as mrkdwn for people to read: written as the documents write it
+    (`bot.services.writing.inline`, one writer per kind of field), with typed text escaped."""
+    if spec.kind in (Kind.LIST, Kind.PEOPLE):
+        assert isinstance(spec, Question)
+        return "\n".join(f"• {describe_item(spec, item)}" for item in value)
+    return mrkdwn(inline(spec, value))
 
 
 def describe_person(item: dict[str, Any]) -> str:
