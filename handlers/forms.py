@@ -6,7 +6,7 @@ renders and reads its inputs the same way.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.catalogue import (
     PERSON_NAME,
@@ -18,10 +18,15 @@ from bot.catalogue import (
     Question,
 )
 from bot.services.document import Line, Person, Strong
+from bot.services.errors import CommunityError, InvalidAnswers
 from bot.services.writing import inline
 from bot.stand_ins import FORMER_MEMBER
 from bot.text import escape, mention, truncate
 from handlers.blocks import Block, plain
+from handlers.requests import refusal
+
+if TYPE_CHECKING:
+    from handlers.requests import Submission
 
 RADIO_LIMIT = 5  # more options than this read better as a select
 
@@ -147,6 +152,22 @@ def errors_on_blocks(errors: dict[str, str], block_ids: list[str]) -> dict[str, 
         target = key if key in block_ids else block_ids[0]
         shown[target] = f"{shown[target]} {message}" if target in shown else message
     return shown
+
+
+async def refuse_answers(
+    submission: Submission,
+    refused: CommunityError,
+    block_ids: list[str],
+    *,
+    coordinators_can: str = "change it",
+) -> None:
+    """A form's save refused: each invalid answer under its field; any other refusal (not a
+    coordinator, saved by someone else meanwhile) on the first field. Nothing was saved."""
+    if isinstance(refused, InvalidAnswers):
+        await submission.errors(errors_on_blocks(refused.errors, block_ids))
+    else:
+        said = refusal(refused, coordinators_can=coordinators_can)
+        await submission.errors({block_ids[0]: said})
 
 
 def mrkdwn(line: Line) -> str:

@@ -10,14 +10,17 @@ community. "Draft again" rebuilds the draft from the latest answers in one click
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from functools import partial
+from typing import Protocol, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue import LAUNCH_AGENDA
+from bot.clock import Clock
 from bot.publishing import put_canvas, upload_document
 from bot.services.communities import CLOSED, CommunityRecord, community_by_id, is_closed
-from bot.services.errors import CommunityError, InvalidAnswers
+from bot.services.errors import CommunityError
 from bot.services.meeting_form import LAUNCH, LAUNCH_FIELDS, new_form_values
 from bot.services.meetings import Session, create_meeting, planned_launch
 from bot.services.terms import (
@@ -37,12 +40,13 @@ from handlers import meeting_views
 from handlers.blocks import Block, actions, as_id, as_int, button, context, plain, section
 from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest
-from handlers.forms import errors_on_blocks, read_state
+from handlers.forms import read_state, refuse_answers
 from handlers.live import redraw
 from handlers.names import real_names
 from handlers.registry import Registry, Surface
 from handlers.requests import Click, Submission, button_value, refusal
 from handlers.views import TOO_SLOW, open_modal
+from storage.db import Database
 
 LAUNCH_FORM = "launch_form"
 AGREE = "terms_agree"
@@ -50,6 +54,16 @@ MARK_AGREED = "terms_mark_agreed"
 REDRAFT = "terms_redraft"
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class DraftChange(Protocol[T]):
+    """A change to a terms draft, as `bot.services.terms` saves one (agree, mark agreed)."""
+
+    def __call__(
+        self, database: Database, clock: Clock, *, team_id: str, draft_id: int, user_id: str
+    ) -> Awaitable[T]: ...
 
 
 def launch_agenda() -> str:
@@ -248,13 +262,8 @@ async def schedule_launch(submission: Submission) -> None:
             submitted=read_state(LAUNCH_FIELDS, submission.view.get("state") or {}),
             purpose=LAUNCH,
         )
-    except InvalidAnswers as invalid:
-        await submission.errors(errors_on_blocks(invalid.errors, block_ids))
-        return
     except CommunityError as refused:
-        await submission.errors(
-            {block_ids[0]: refusal(refused, coordinators_can="plan its launch")}
-        )
+        await refuse_answers(submission, refused, block_ids, coordinators_can="plan its launch")
         return
     await submission.ack()
     registry, client = submission.registry, submission.client
@@ -275,12 +284,13 @@ async def draft_again(click: Click) -> None:
         await click.tell(refusal(refused))
 
 
-async def agree_to_terms(click: Click) -> None:
-    """ "I agree": the person counted, and the message redrawn."""
+async def _change_draft(click: Click, change: DraftChange[T]) -> T | None:
+    """`change` saved for the draft the button names; None if refused (the person is told
+    why) or the value is not a draft's id."""
     if not as_int(click.value):
-        return
+        return None
     try:
-        await agree(
+        return await change(
             click.database,
             click.clock,
             team_id=click.team_id,
@@ -289,27 +299,22 @@ async def agree_to_terms(click: Click) -> None:
         )
     except CommunityError as refused:
         await click.tell(refusal(refused))
-        return
-    await redraw_terms(
-        click.registry, click.client, team_id=click.team_id, draft_id=as_id(click.value)
-    )
+        return None
+
+
+async def agree_to_terms(click: Click) -> None:
+    """ "I agree": the person counted, and the message redrawn."""
+    terms = await _change_draft(click, agree)
+    if terms is not None:
+        await redraw_terms(click.registry, click.client, team_id=click.team_id, draft_id=terms.id)
 
 
 async def mark_terms_agreed(click: Click) -> None:
     """ "Mark agreed" (the service checks it is a coordinator): the community is launched."""
-    if not as_int(click.value):
+    marked = await _change_draft(click, mark_agreed)
+    if marked is None:
         return
-    try:
-        terms, launched = await mark_agreed(
-            click.database,
-            click.clock,
-            team_id=click.team_id,
-            draft_id=as_id(click.value),
-            user_id=click.user_id,
-        )
-    except CommunityError as refused:
-        await click.tell(refusal(refused))
-        return
+    terms, launched = marked
     await redraw_terms(click.registry, click.client, team_id=click.team_id, draft_id=terms.id)
     if launched:
         await click.client.chat_postMessage(

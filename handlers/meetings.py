@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.dispatch import Drop, Due
 from bot.once import post_once
 from bot.services.communities import CommunityRecord, community_by_id, is_closed
-from bot.services.errors import CommunityError, Gone, InvalidAnswers
+from bot.services.errors import CommunityError, Gone
 from bot.services.meeting_form import (
     LAUNCH,
     LAUNCH_FIELDS,
@@ -52,7 +52,7 @@ from handlers.access import community_for, slack_says_in_channel
 from handlers.blocks import Block, as_id, as_int, section
 from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest
-from handlers.forms import errors_on_blocks, read_state
+from handlers.forms import read_state, refuse_answers
 from handlers.registry import Registry, Surface
 from handlers.requests import Click, Submission, refusal
 from handlers.views import TOO_SLOW, open_modal, tell_privately
@@ -116,11 +116,8 @@ async def save_meeting(submission: Submission) -> None:
     submitted = read_state(fields, submission.view.get("state") or {})
     try:
         planned = await _planned(submission, meta, submitted)
-    except InvalidAnswers as invalid:
-        await submission.errors(errors_on_blocks(invalid.errors, block_ids))
-        return
     except CommunityError as refused:
-        await submission.errors({block_ids[0]: refusal(refused)})
+        await refuse_answers(submission, refused, block_ids)
         return
     await submission.ack()
     await views.after_change(submission.registry, planned, submission.client)
@@ -277,11 +274,8 @@ async def post_notes(submission: Submission) -> None:
             user_id=submission.user_id,
             submitted=read_state(NOTES_FIELDS, submission.view.get("state") or {}),
         )
-    except InvalidAnswers as invalid:
-        await submission.errors(errors_on_blocks(invalid.errors, block_ids))
-        return
     except CommunityError as refused:
-        await submission.errors({block_ids[0]: refusal(refused)})
+        await refuse_answers(submission, refused, block_ids)
         return
     await submission.ack()
     text, blocks = views.notes_message(found)

@@ -11,16 +11,16 @@ from typing import Any
 
 from bot.catalogue import ROLES, SETUP_STAGES, Stage, find_stage
 from bot.services.communities import community_by_id
-from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity
+from bot.services.errors import CommunityError, NoCommunity
 from bot.services.journey import next_step
 from bot.services.roles import waiting_notices
 from bot.services.stages import save_answers, save_list_item
 from handlers.access import community_pressed
 from handlers.blocks import as_int
 from handlers.cop import CopRequest
-from handlers.forms import errors_on_blocks, read_state
+from handlers.forms import read_state, refuse_answers
 from handlers.registry import Registry
-from handlers.requests import Click, Submission, refusal
+from handlers.requests import Click, Submission
 from handlers.stage_forms import (
     LIST_ITEM,
     OPEN_STAGE,
@@ -93,11 +93,8 @@ async def save_stage(submission: Submission) -> None:
             submitted=read_state(stage.inputs, submission.view.get("state") or {}),
             base_version=form.version,
         )
-    except InvalidAnswers as invalid:
-        await submission.errors(errors_on_blocks(invalid.errors, block_ids))
-        return
     except CommunityError as refused:
-        await submission.errors({block_ids[0]: refusal(refused)})
+        await refuse_answers(submission, refused, block_ids)
         return
     await submission.ack()
     await tell_saved(submission, form)
@@ -184,11 +181,8 @@ async def save_item(submission: Submission) -> None:
             item=None if remove else read_state(question.item_fields, state),
             base_version=form.version,
         )
-    except InvalidAnswers as invalid:
-        await submission.errors(errors_on_blocks(invalid.errors, block_ids))
-        return
     except CommunityError as refused:
-        await submission.errors({block_ids[0]: refusal(refused)})
+        await refuse_answers(submission, refused, block_ids)
         return
     await submission.ack()
     # Back on the stage form, show the list as saved. Inputs keep their block and action
