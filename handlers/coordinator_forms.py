@@ -7,17 +7,18 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial, update_wrapper
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services.communities import CLOSED, CommunityRecord, is_closed
 from bot.text import escape
-from handlers.access import community_pressed
 from handlers.blocks import Block, context, modal, section
-from handlers.cop import CopRequest, community_here
+from handlers.cop import CopRequest
 from handlers.registry import Registry
+from handlers.requests import Click, button_value
 from handlers.views import TOO_SLOW, open_modal, tell_privately
 
 # Opens the form for a community; False when Slack's trigger had already expired.
@@ -74,6 +75,54 @@ async def show_closed(
         await request.tell(why)
 
 
+@dataclass(frozen=True)
+class CoordinatorForm:
+    """A form only coordinators may open, and what a closed community shows in its place."""
+
+    refusal: str  # what anyone else is told
+    open_form: OpenForm
+    title: str  # of the read-only summary once the community is closed
+    closed: ClosedSummary | None
+    why: str
+
+    def may_open(self, record: CommunityRecord, user_id: str) -> bool:
+        """Coordinators; and, once the community is closed, anyone (a read-only summary)."""
+        return record.is_coordinator(user_id) or is_closed(record)
+
+    async def open(
+        self,
+        client: AsyncWebClient,
+        record: CommunityRecord,
+        trigger_id: str,
+        logger: logging.Logger,
+    ) -> bool:
+        if is_closed(record):
+            lines = await self.closed(record) if self.closed is not None else []
+            return await open_closed(
+                client, record, trigger_id, logger, title=self.title, why=self.why, lines=lines
+            )
+        return await self.open_form(client, record, trigger_id, logger)
+
+
+async def open_from_command(form: CoordinatorForm, request: CopRequest) -> None:
+    """`/cop <subcommand>` in the community's channel."""
+    record = request.community
+    if not form.may_open(record, request.user_id):
+        await request.tell(form.refusal)
+        return
+    if not await form.open(request.client, record, request.trigger_id, request.logger):
+        await request.tell(TOO_SLOW)
+
+
+async def open_from_button(form: CoordinatorForm, click: Click) -> None:
+    """A button carrying the community's id (App Home, a direct message)."""
+    if not form.may_open(click.community, click.user_id):
+        await tell_privately(click.client, user_id=click.user_id, text=form.refusal)
+        return
+    if not await form.open(click.client, click.community, click.trigger_id, click.logger):
+        await tell_privately(click.client, user_id=click.user_id, text=TOO_SLOW)
+
+
 def register_coordinator_form(
     registry: Registry,
     *,
@@ -89,52 +138,14 @@ def register_coordinator_form(
     """`/cop <subcommand>` and buttons with action_id `<button_action>:<community id>` open
     `open_form` for coordinators; anyone else is told `refusal`. Once the community is closed
     everyone gets a read-only summary titled `title` (`closed`'s lines) with the reason."""
-    database = registry.runtime.database
-
-    async def open_it(
-        client: AsyncWebClient, record: CommunityRecord, trigger_id: str, logger: logging.Logger
-    ) -> bool:
-        if is_closed(record):
-            lines = await closed(record) if closed is not None else []
-            return await open_closed(
-                client, record, trigger_id, logger, title=title, why=why, lines=lines
-            )
-        return await open_form(client, record, trigger_id, logger)
-
-    async def from_command(request: CopRequest) -> None:
-        record = await community_here(database, request)
-        if record is None:
-            return
-        if not record.is_coordinator(request.user_id) and not is_closed(record):
-            await request.tell(refusal)
-            return
-        if not await open_it(request.client, record, request.trigger_id, request.logger):
-            await request.tell(TOO_SLOW)
-
-    registry.cop.subcommand(subcommand, summary=summary)(from_command)
-
-    @registry.app.action(re.compile(f"^{re.escape(button_action)}:\\d+$"))
-    async def from_button(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
-        logger: logging.Logger,
-    ) -> None:
-        await ack()
-        user_id = body["user"]["id"]
-        record = await community_pressed(
-            database,
-            client,
-            team_id=context.team_id or "",
-            user_id=user_id,
-            community_id=action.get("value"),
-        )
-        if record is None:
-            return
-        if not record.is_coordinator(user_id) and not is_closed(record):
-            await tell_privately(client, user_id=user_id, text=refusal)
-            return
-        if not await open_it(client, record, body["trigger_id"], logger):
-            await tell_privately(client, user_id=user_id, text=TOO_SLOW)
+    form = CoordinatorForm(
+        refusal=refusal, open_form=open_form, title=title, closed=closed, why=why
+    )
+    registry.cop.subcommand(subcommand, summary=summary, community=True)(
+        partial(open_from_command, form)
+    )
+    registry.click(
+        re.compile(f"^{re.escape(button_action)}:\\d+$"),
+        update_wrapper(partial(open_from_button, form), open_from_button),
+        community=button_value,
+    )

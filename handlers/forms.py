@@ -6,8 +6,7 @@ renders and reads its inputs the same way.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.catalogue import (
     PERSON_NAME,
@@ -18,9 +17,16 @@ from bot.catalogue import (
     Option,
     Question,
 )
+from bot.services.document import Line, Person, Strong
+from bot.services.errors import CommunityError, InvalidAnswers
+from bot.services.writing import inline
 from bot.stand_ins import FORMER_MEMBER
-from bot.text import calendar_date, escape, mention, truncate
+from bot.text import escape, mention, truncate
 from handlers.blocks import Block, plain
+from handlers.requests import refusal
+
+if TYPE_CHECKING:
+    from handlers.requests import Submission
 
 RADIO_LIMIT = 5  # more options than this read better as a select
 
@@ -148,27 +154,42 @@ def errors_on_blocks(errors: dict[str, str], block_ids: list[str]) -> dict[str, 
     return shown
 
 
+async def refuse_answers(
+    submission: Submission,
+    refused: CommunityError,
+    block_ids: list[str],
+    *,
+    coordinators_can: str = "change it",
+) -> None:
+    """A form's save refused: each invalid answer under its field; any other refusal (not a
+    coordinator, saved by someone else meanwhile) on the first field. Nothing was saved."""
+    if isinstance(refused, InvalidAnswers):
+        await submission.errors(errors_on_blocks(refused.errors, block_ids))
+    else:
+        said = refusal(refused, coordinators_can=coordinators_can)
+        await submission.errors({block_ids[0]: said})
+
+
+def mrkdwn(line: Line) -> str:
+    """A line of a document as mrkdwn: people as mentions, typed text escaped."""
+    parts = []
+    for part in line:
+        if isinstance(part, Person):
+            parts.append(mention(part.user_id))
+        elif isinstance(part, Strong):
+            parts.append(f"*{escape(part.text)}*")
+        else:
+            parts.append(escape(part))
+    return "".join(parts)
+
+
 def describe(spec: Field, value: Any) -> str:
-    """An answer as mrkdwn for people to read, with typed text escaped."""
-    match spec.kind:
-        case Kind.TEXT | Kind.LINE | Kind.NUMBER | Kind.ZONE:
-            return escape(str(value))
-        case Kind.CHOICE:
-            return escape(spec.option_label(str(value)))
-        case Kind.CHOICES:
-            return ", ".join(escape(spec.option_label(str(v))) for v in value)
-        case Kind.USER:
-            return mention(str(value))
-        case Kind.USERS:
-            return ", ".join(mention(str(v)) for v in value)
-        case Kind.DATE:
-            return calendar_date(date.fromisoformat(value))
-        case Kind.TIME:
-            return escape(str(value)[:5])
-        case Kind.LIST | Kind.PEOPLE:
-            assert isinstance(spec, Question)
-            return "\n".join(f"• {describe_item(spec, item)}" for item in value)
-    return escape(str(value))
+    """An answer as mrkdwn for people to read: written as the documents write it
+    (`bot.services.writing.inline`, one writer per kind of field), with typed text escaped."""
+    if spec.kind in (Kind.LIST, Kind.PEOPLE):
+        assert isinstance(spec, Question)
+        return "\n".join(f"• {describe_item(spec, item)}" for item in value)
+    return mrkdwn(inline(spec, value))
 
 
 def describe_person(item: dict[str, Any]) -> str:

@@ -4,25 +4,13 @@ documents' Gaps section lists (`bot.services.writing.gaps`), so the two never di
 from __future__ import annotations
 
 from bot.services.communities import CommunityRecord, is_closed
-from bot.services.document import Line, Person, Strong
 from bot.services.writing import gaps
-from bot.text import escape, mention, plural
+from bot.text import plural
 from handlers.blocks import Block, section
+from handlers.forms import mrkdwn
 from handlers.registry import Registry, Surface
 
 SHOWN = 8  # the first gaps in the documents' order; the rest are counted
-
-
-def _mrkdwn(line: Line) -> str:
-    parts = []
-    for part in line:
-        if isinstance(part, Person):
-            parts.append(mention(part.user_id))
-        elif isinstance(part, Strong):
-            parts.append(f"*{escape(part.text)}*")
-        else:
-            parts.append(escape(part))  # a milestone's title is typed text
-    return "".join(parts)
 
 
 async def gaps_section(record: CommunityRecord, viewer: str, surface: Surface) -> list[Block]:
@@ -32,7 +20,7 @@ async def gaps_section(record: CommunityRecord, viewer: str, surface: Surface) -
     if not found:
         return [section("*Gaps:* none. Every question is answered, every policy agreed.")]
     count = plural(len(found), "gap")
-    lines = [f"• {_mrkdwn(line)}" for line in found[:SHOWN]]
+    lines = [f"• {mrkdwn(line)}" for line in found[:SHOWN]]
     if len(found) > SHOWN:
         lines.append(f"…and {len(found) - SHOWN} more.")
     return [section(f"*Gaps:* {count}\n" + "\n".join(lines))]

@@ -1,5 +1,7 @@
 """How meetings look in Slack: the form, the announcement with its RSVP buttons, reminders,
-the `/cop meetings` list, and the notes prompt, form and message."""
+the `/cop meetings` list, and the notes prompt, form and message; and the Slack work that
+follows a change to a meeting (`after_change`, `redraw_session`), shared by the meetings,
+launch and closure features."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.catalogue import Field
 from bot.recurrence import describe as describe_series
 from bot.services.meeting_form import DURATION, FORMAT, NOTES_FIELDS, REMINDER_OFFSETS
-from bot.services.meetings import RSVP_ANSWERS, Session, session_by_id
+from bot.services.meetings import RSVP_ANSWERS, Planned, Session, session_by_id
 from bot.text import escape, mention, slack_time, truncate
 from handlers.blocks import Block, actions, button, context, modal, plain, section
 from handlers.forms import input_block
@@ -27,7 +29,7 @@ EDIT = "meeting_edit"
 CANCEL = "meeting_cancel"
 WRITE_NOTES = "meeting_write_notes"
 AGENDA_LIMIT = 1500
-OCCURRENCE = re.compile(r"^occurrence:(\d+)$")
+OCCURRENCE = re.compile(r"^occurrence:(\d+)$")  # a session's live-message subject
 
 BEFORE = {
     "1w": "in a week",
@@ -188,10 +190,17 @@ def notes_message(session: Session) -> tuple[str, list[Block]]:
     return f"Notes from {title}", blocks
 
 
+async def after_change(registry: Registry, planned: Planned, client: AsyncWebClient) -> None:
+    """Send what a change scheduled for now (announcements), and redraw what it changed."""
+    await registry.dispatcher.send_now(planned.send_now)
+    for subject in planned.redraw:
+        await redraw_session(registry, client, team_id=planned.meeting.team_id, subject=subject)
+
+
 async def redraw_session(
     registry: Registry, client: AsyncWebClient, *, team_id: str, subject: str
 ) -> None:
-    """Redraw a meeting's announcement (`subject` is `occurrence:<id>`) after it changed."""
+    """Redraw a session's announcement (its RSVP counts, or its cancellation) in place."""
     match = OCCURRENCE.match(subject)
     if match is None:
         return
@@ -199,7 +208,8 @@ async def redraw_session(
     database = registry.runtime.database
 
     async def render() -> tuple[str, list[Block]]:
-        found = await session_by_id(database, team_id=team_id, occurrence_id=occurrence_id)
-        return announcement(found)
+        return announcement(
+            await session_by_id(database, team_id=team_id, occurrence_id=occurrence_id)
+        )
 
     await redraw(registry.runtime, client, team_id=team_id, subject=subject, render=render)

@@ -10,7 +10,7 @@ from bot.services.journey import NextStep, next_step
 from bot.text import escape, mention, slack_time
 from handlers.blocks import Block, context, section
 from handlers.registry import Registry, Surface
-from handlers.stages import open_stage_button
+from handlers.stage_forms import open_stage_button
 
 
 async def community_blocks(

@@ -48,7 +48,7 @@ from handlers.home import home_view
 from handlers.names import UNKNOWN
 from handlers.progress import community_blocks
 from handlers.registry import Registry, Surface
-from handlers.stages import stage_view
+from handlers.stage_forms import stage_view
 from storage.db import Database
 from storage.repositories import stages as stage_rows
 from tests.communities import communities, text

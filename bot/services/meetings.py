@@ -32,7 +32,13 @@ from bot.catalogue import ROLES, Option
 from bot.clock import Clock
 from bot.recurrence import Recurrence, Series, local_time
 from bot.services.access import InChannel, community_for
-from bot.services.communities import CommunityRecord, load_record, require_coordinator, require_open
+from bot.services.communities import (
+    CommunityRecord,
+    community_by_id,
+    load_record,
+    require_coordinator,
+    require_open,
+)
 from bot.services.errors import EditConflict, Gone, InvalidAnswers, NotAllowed
 from bot.services.meeting_form import (
     LAUNCH,
@@ -517,6 +523,32 @@ def still_current(session: Session, payload: dict[str, Any]) -> str | None:
     if payload.get("version") != session.meeting.plan_version:
         return "the meeting was changed"
     return None
+
+
+async def due_session(database: Database, *, team_id: str, payload: dict[str, Any]) -> Session:
+    """The session a scheduled row is about, if the row should still go out; Gone (saying
+    why not) if the session was removed, cancelled, moved or changed since it was planned."""
+    found = await session_by_id(
+        database, team_id=team_id, occurrence_id=int(payload["occurrence_id"])
+    )
+    reason = still_current(found, payload)
+    if reason is not None:
+        raise Gone(reason)
+    return found
+
+
+async def meeting_channel(database: Database, *, team_id: str, community_id: int) -> str:
+    """The channel a community's meetings are announced in: its own."""
+    record = await community_by_id(database, team_id=team_id, community_id=community_id)
+    return record.community.channel_id
+
+
+async def planned_launch(
+    database: Database, clock: Clock, *, team_id: str, community_id: int
+) -> Session | None:
+    """The launch workshop's next session, if one is planned."""
+    sessions = await upcoming(database, clock, team_id=team_id, community_id=community_id)
+    return next((s for s in sessions if s.meeting.purpose == LAUNCH), None)
 
 
 # -- RSVPs and notes -------------------------------------------------------------------
