@@ -16,7 +16,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.processes import (
+from fakeslack import FakeSlack, SlackRequests
+from sandbox.processes import (
     SIGNING_SECRET,
     Process,
     empty_database,
@@ -24,7 +25,6 @@ from bench.processes import (
     free_port,
     percentile,
 )
-from fakeslack import FakeSlack, SlackRequests
 
 Request = tuple[str, dict[str, str]]
 

@@ -10,6 +10,8 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.inbox import Inbox
+from bot.runtime import Runtime
 from bot.server import create_web_app
 from storage.db import Database
 
@@ -32,7 +34,10 @@ async def main() -> None:
     database = Database(os.environ["DATABASE_URL"])
     runner = web.AppRunner(
         create_web_app(
-            database=database, bolt=bolt, signing_secret=os.environ["SLACK_SIGNING_SECRET"]
+            database=database,
+            bolt=bolt,
+            signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+            inbox=Inbox(Runtime(database=database), bolt),
         )
     )
     await runner.setup()

@@ -22,13 +22,13 @@ from pathlib import Path
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
 
-from bench.processes import empty_database
-from bot.dispatch import Dispatcher, Due, Senders, SingleWorkspace
-from bot.pacing import ChannelPacer
+from bot.app import create_app
+from bot.dispatch import Due
 from bot.runtime import Runtime
-from bot.slack_client import make_client
+from bot.settings import Settings, load_settings
 from fakeslack import FakeSlack
 from fakeslack.workspace import BOT_USER_ID, Channel
+from sandbox.processes import SIGNING_SECRET, empty_database
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import ScheduledSend
@@ -41,15 +41,29 @@ async def post(due: Due, client: AsyncWebClient) -> None:
     await client.chat_postMessage(channel=due.payload["channel"], text=due.payload["text"])
 
 
+def bench_settings(database_url: str, api_url: str) -> Settings:
+    return load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": api_url,
+            "DATABASE_URL": database_url,
+        }
+    )
+
+
 def scheduler_process(database_url: str, api_url: str, worker: str) -> None:
     async def run() -> None:
         database = Database(database_url)
-        senders = Senders()
-        senders.register(KIND, post, description="a benchmark post")
-        client = make_client(token="xoxb-bench", base_url=api_url, pacer=ChannelPacer())
-        dispatcher = Dispatcher(
-            Runtime(database=database), senders, SingleWorkspace(client), worker=worker
+        # The app as a clock process builds it, with one more kind of row to send.
+        cultivate = create_app(
+            bench_settings(database_url, api_url),
+            Runtime(database=database),
+            web_server=False,
+            worker=worker,
         )
+        cultivate.senders.register(KIND, post, description="a benchmark post")
+        dispatcher = cultivate.sender
         while True:  # the heartbeat, back to back: the benchmark measures the drain
             if await dispatcher.run_once() == 0:
                 await asyncio.sleep(0.2)

@@ -20,11 +20,10 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
-from bench.dispatch import KIND, post, prepare
-from bot.dispatch import Dispatcher, Senders, SingleWorkspace
+from bench.dispatch import KIND, bench_settings, post, prepare
+from bot.app import create_app
 from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
-from bot.slack_client import make_client
 from storage.db import Database
 from storage.repositories import scheduled
 
@@ -61,19 +60,17 @@ async def drain(database_url: str, api_url: str, rows: int, channels: int, in_fl
     # The steps, timed where the dispatcher calls them.
     scheduled.confirm_claim = timed("confirm the claim", scheduled.confirm_claim)  # type: ignore[assignment]
     scheduled.finish = timed("record the send", scheduled.finish)  # type: ignore[assignment]
-    senders = Senders()
-    senders.register(KIND, timed("Slack call", post), description="a benchmark post")
     pacer = ChannelPacer()
     pacer.wait_turn = timed("wait for the channel's turn", pacer.wait_turn)  # type: ignore[method-assign]
-    client = make_client(token="xoxb-bench", base_url=api_url, pacer=pacer)
     database = Database(database_url)
-    dispatcher = Dispatcher(
+    cultivate = create_app(
+        bench_settings(database_url, api_url),
         Runtime(database=database),
-        senders,
-        SingleWorkspace(client),
-        worker="steps",
-        concurrency=in_flight,
+        pacer=pacer,
+        web_server=False,
     )
+    cultivate.senders.register(KIND, timed("Slack call", post), description="a benchmark post")
+    dispatcher = cultivate.dispatcher(worker="steps", concurrency=in_flight)
     started, cpu, sent = time.perf_counter(), time.process_time(), 0
     while handled := await dispatcher.run_once():
         sent += handled

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.processes import (
+from fakeslack import FakeSlack, SlackRequests
+from sandbox.processes import (
     SIGNING_SECRET,
     Process,
     empty_database,
@@ -25,7 +26,6 @@ from bench.processes import (
     free_port,
     percentile,
 )
-from fakeslack import FakeSlack, SlackRequests
 
 CHANNEL = "C0HOUSING"
 

@@ -10,8 +10,8 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from bench.processes import Process, empty_database, environment, free_port
 from fakeslack import FakeSlack
+from sandbox.processes import Process, empty_database, environment, free_port
 
 
 async def main(database_url: str | None, idle: float) -> None:

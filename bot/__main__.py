@@ -24,15 +24,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from aiohttp import web
 from dotenv import load_dotenv
 
 from bot import logs
-from bot.app import create_app
-from bot.housekeeping import housekeeping
+from bot.app import Cultivate, create_app, serving
 from bot.runtime import Runtime
-from bot.scheduler import Heartbeat, create_scheduler
-from bot.server import EVENTS_PATH, create_web_app
+from bot.server import EVENTS_PATH
 from bot.services.workspaces import erase_workspace
 from bot.settings import (
     Settings,
@@ -205,48 +202,28 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
             database, TokenCipher(settings.token_encryption_keys), plaintext_only=True
         )
     # The clock process builds the app too: features register their senders with it.
-    cultivate = create_app(settings, runtime)
-    bolt = cultivate.bolt if web_server else None
+    cultivate = create_app(settings, runtime, web_server=web_server, scheduler=clock)
     stopping = _stop_on_signals()
+    try:
+        async with serving(cultivate, host="0.0.0.0", port=settings.port):
+            await _until_stopped(cultivate, stopping, web_server=web_server)
+    finally:
+        await _drain(DRAIN_SECONDS)
 
-    dispatcher = cultivate.dispatcher()
-    heartbeats: dict[str, Heartbeat] = {}
-    if clock:
-        heartbeats |= {
-            "dispatch": dispatcher.run_once,
-            "housekeeping": lambda: housekeeping(
-                runtime, activity_days=settings.activity_retention_days
-            ),
-        }
-    if clock or web_server:
-        # Events another process acked and did not live to handle: any process can.
-        heartbeats["inbox"] = cultivate.inbox.sweep
-    scheduler = create_scheduler(settings.scheduler_tick_seconds, heartbeats)
-    scheduler.start()
 
-    # Socket Mode takes Slack's requests over a websocket; HTTP then only serves /healthz.
-    http_bolt = bolt if bolt is not None and not settings.socket_mode else None
-    runner = web.AppRunner(
-        create_web_app(
-            database=database,
-            bolt=http_bolt,
-            signing_secret=settings.slack_signing_secret,
-            dispatcher=dispatcher if clock else None,
-            tick_seconds=settings.scheduler_tick_seconds,
-            inbox=cultivate.inbox,
-        )
-    )
-    await runner.setup()
-    await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()
-
+async def _until_stopped(
+    cultivate: Cultivate, stopping: asyncio.Event, *, web_server: bool
+) -> None:
+    """Take Slack's requests (over HTTP, or a Socket Mode socket) until told to stop."""
+    settings = cultivate.settings
     socket_handler = None
-    if bolt is not None and settings.socket_mode:
+    if web_server and settings.socket_mode:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-        socket_handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+        socket_handler = AsyncSocketModeHandler(cultivate.bolt, settings.slack_app_token)
         await socket_handler.connect_async()
         log.info("connected to Slack in Socket Mode; health on port %d", settings.port)
-    elif http_bolt is not None:
+    elif web_server:
         log.info("listening on port %d: POST %s, GET /healthz", settings.port, EVENTS_PATH)
     try:
         await stopping.wait()
@@ -254,9 +231,6 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
         log.info("shutting down")
         if socket_handler is not None:
             await socket_handler.close_async()
-        await scheduler.stop()
-        await runner.cleanup()
-        await _drain(DRAIN_SECONDS)
 
 
 async def _drain(seconds: float) -> None:

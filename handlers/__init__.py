@@ -74,6 +74,31 @@ FEATURES = (
 )
 
 
+def wire_features(
+    app: AsyncApp,
+    runtime: Runtime,
+    senders: Senders,
+    settings: Settings,
+    *,
+    dispatcher: Dispatcher | None = None,
+) -> Registry:
+    """Every feature registered with one registry, then `/cop` with their subcommands."""
+    if dispatcher is None:
+        dispatcher = Dispatcher(runtime, senders, SingleWorkspace(app.client))
+    registry = Registry(
+        app=app,
+        cop=CopCommand(runtime.database),
+        senders=senders,
+        runtime=runtime,
+        settings=settings,
+        dispatcher=dispatcher,
+    )
+    for feature in FEATURES:
+        feature.register(registry)
+    registry.cop.register(app)
+    return registry
+
+
 def register_all(
     app: AsyncApp,
     runtime: Runtime,
@@ -82,18 +107,5 @@ def register_all(
     *,
     dispatcher: Dispatcher | None = None,
 ) -> CopCommand:
-    cop = CopCommand(runtime.database)
-    if dispatcher is None:
-        dispatcher = Dispatcher(runtime, senders, SingleWorkspace(app.client))
-    registry = Registry(
-        app=app,
-        cop=cop,
-        senders=senders,
-        runtime=runtime,
-        settings=settings,
-        dispatcher=dispatcher,
-    )
-    for feature in FEATURES:
-        feature.register(registry)
-    cop.register(app)
-    return cop
+    """The `/cop` command with every feature's subcommands (what tests/test_manifest.py reads)."""
+    return wire_features(app, runtime, senders, settings, dispatcher=dispatcher).cop

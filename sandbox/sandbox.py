@@ -2,9 +2,11 @@
 
 Every click and keystroke in the page becomes the request Slack itself would send (a slash
 command, `block_actions`, `view_submission`, `view_closed`, `event_callback`), signed with a
-secret made for this run and POSTed to the app's own `/slack/events`, where Bolt verifies the
-signature as it does Slack's. Everything the app sends goes to the stand-in's Web API. So the
-sandbox exercises the same code path as a real workspace, and nothing in `handlers/` can tell.
+secret made for this run and POSTed to the app's own `/slack/events`, where the signature is
+verified as Slack's is (and an event kept in the inbox before its ack). The app is built by the
+same composition root as production's (bot/app.py), and everything it sends goes to the
+stand-in's Web API. So the sandbox exercises the same code path as a real workspace, and
+nothing in `handlers/` can tell.
 
 Time is a `ManualClock` the page moves forward; the scheduler's heartbeat runs as in
 production, and after each jump the sandbox runs it until nothing more is due.
@@ -26,15 +28,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from bot.app import Cultivate, create_app
+from bot.app import Cultivate, create_app, serving
 from bot.clock import ManualClock
 from bot.dispatch import Dispatcher
 from bot.runtime import Runtime
-from bot.scheduler import create_scheduler
-from bot.server import EVENT_TASK, EVENTS_PATH, create_web_app
+from bot.server import EVENTS_PATH, after_acks
 from bot.settings import Settings
 from bot.text import escape
 from fakeslack import FakeSlack, SlackRequests, Workspace, element_action, state_values
@@ -55,8 +55,6 @@ GIVE_UP_SECONDS = 30
 # Slack sends a `message` event only for the kinds of conversation the app subscribes to in
 # manifest.yml (tests/test_sandbox.py checks they agree), and only where the bot is a member.
 MESSAGE_EVENTS = {"channel": "message.channels", "group": "message.groups"}
-# The name of the task in which Bolt runs a listener on after its ack.
-BOLT_LISTENER_TASK = "run_ack_function_asynchronously"
 # The name of the task telling the app of the people it invited, as Slack would.
 INVITED_TASK = "sandbox-invited"
 
@@ -146,8 +144,8 @@ class Sandbox:
         self.clock = clock
         self.cultivate = cultivate
         self.http = http
-        # Only the sandbox's own team's rows, whatever else the database holds.
-        self.dispatcher: Dispatcher = cultivate.dispatcher(worker="sandbox", team_id=TEAM_ID)
+        # The dispatcher the heartbeat runs: time travel sends what fell due with it too.
+        self.dispatcher: Dispatcher = cultivate.sender
         # Slack signs with the real time, whatever the sandbox's clock says: Bolt refuses a
         # signature more than five minutes old.
         self.requests = SlackRequests(
@@ -275,10 +273,10 @@ class Sandbox:
         return {"posted": True, "status": reply.status}
 
     async def settle(self) -> None:
-        """Wait until the app has finished what it does after its acks: the events it took and
-        the listeners Bolt runs on after answering, so the clock moves on only after them."""
-        while running := [t for t in asyncio.all_tasks() if _app_at_work(t) and not t.done()]:
-            await asyncio.wait(running)
+        """Wait until the app has finished what it does after its acks: the events it took,
+        the listeners Bolt runs on after answering, and the joins of people it invited, so the
+        clock moves on only after them."""
+        await after_acks(also=(INVITED_TASK,))
 
     async def act(
         self,
@@ -492,12 +490,6 @@ def _channel_type(channel: Channel) -> str:
     return "group" if channel.is_private else "channel"
 
 
-def _app_at_work(task: asyncio.Task[Any]) -> bool:
-    return task.get_name() in (EVENT_TASK, INVITED_TASK) or getattr(
-        task.get_coro(), "__qualname__", ""
-    ).endswith(BOLT_LISTENER_TASK)
-
-
 def _answers(values: Any) -> dict[str, dict[str, Any]]:
     """What the page's form holds, as {block_id: {action_id: answer}}."""
     if values is None:
@@ -552,11 +544,17 @@ async def running_sandbox(
     await refuse_other_teams(database)
     clock = ManualClock(datetime.now(UTC))
     slack = FakeSlack(Workspace(clock=lambda: clock.now().timestamp())).start()
-    runner: web.AppRunner | None = None
-    scheduler = None
     try:
+        # Production's app and path: events kept in the inbox and acked before they are
+        # handled. Only the sandbox's own team's rows are sent, whatever else the database
+        # holds; nothing is tidied by a clock the person moves at will.
         cultivate = create_app(
-            replace(settings, slack_api_url=slack.api_url), Runtime(database=database, clock=clock)
+            replace(settings, slack_api_url=slack.api_url),
+            Runtime(database=database, clock=clock),
+            early_ack=True,
+            housekeeping=False,
+            worker="sandbox",
+            team_id=TEAM_ID,
         )
         async with aiohttp.ClientSession() as http:
             sandbox = Sandbox(
@@ -566,21 +564,9 @@ async def running_sandbox(
                 signing_secret=settings.slack_signing_secret or "",
                 http=http,
             )
-            web_app = create_web_app(database=database, bolt=cultivate.bolt)
-            add_routes(web_app, sandbox)
-            runner = web.AppRunner(web_app)
-            await runner.setup()
-            await web.TCPSite(runner, host=host, port=settings.port).start()
-            port = runner.addresses[0][1]
-            sandbox.base_url = f"http://{host}:{port}"
-            scheduler = create_scheduler(
-                settings.scheduler_tick_seconds, {"dispatch": sandbox.dispatcher.run_once}
-            )
-            scheduler.start()
-            yield sandbox
+            add_routes(cultivate.web, sandbox)
+            async with serving(cultivate, host=host, port=settings.port) as port:
+                sandbox.base_url = f"http://{host}:{port}"
+                yield sandbox
     finally:
-        if scheduler is not None:
-            await scheduler.stop()
-        if runner is not None:
-            await runner.cleanup()
         slack.stop()

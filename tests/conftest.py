@@ -27,7 +27,7 @@ from bot.app import create_app
 from bot.clock import ManualClock
 from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
-from bot.server import EVENT_TASK, EVENTS_PATH, create_web_app
+from bot.server import BOLT_LISTENER_TASK, EVENTS_PATH, after_acks
 from bot.settings import Settings, load_settings
 from fakeslack import FakeSlack, SlackRequests
 from storage.db import Database
@@ -104,18 +104,9 @@ async def eventually(condition: Callable[[], Awaitable[bool]], *, timeout: float
         await asyncio.sleep(0.01)
 
 
-# Bolt acks an event, then runs its listener as a task of this name; `settled()` waits for
+# Bolt acks a request, then runs its listener as a task of this name; `settled()` waits for
 # those. Checked here so a Bolt that renames it fails loudly instead of settling too soon.
-BOLT_LISTENER_TASK = "run_ack_function_asynchronously"
 assert BOLT_LISTENER_TASK in inspect.getsource(AsyncioListenerRunner.run)
-
-
-def _is_listener(task: asyncio.Task[Any]) -> bool:
-    """A task still working on a request after its ack: an event being handled (our server
-    acks events first), or a Bolt listener running on after its ack."""
-    return task.get_name() == EVENT_TASK or getattr(task.get_coro(), "__qualname__", "").endswith(
-        BOLT_LISTENER_TASK
-    )
 
 
 @dataclass
@@ -161,8 +152,7 @@ class Cultivate:
         """Wait until every listener Bolt started after an ack has finished: after this, an
         event that should have done nothing has had its chance to do something."""
         async with asyncio.timeout(timeout):
-            while running := [t for t in asyncio.all_tasks() if _is_listener(t) and not t.done()]:
-                await asyncio.wait(running)
+            await after_acks()
 
     async def post(self, body: str, headers: Mapping[str, str]) -> Reply:
         async with self.http.post(
@@ -232,14 +222,12 @@ async def cultivate(
     slack: FakeSlack, database: Database, database_url: str, clock: ManualClock
 ) -> AsyncIterator[Cultivate]:
     runtime = Runtime(database=database, clock=clock)
-    # No pacing: tests post many messages to one channel; tests/test_pacing.py covers it.
-    app = create_app(settings_for(slack, database_url), runtime, pacer=ChannelPacer(0))
-    server = TestServer(
-        create_web_app(
-            database=database, bolt=app.bolt, signing_secret=SIGNING_SECRET, inbox=app.inbox
-        ),
-        host="127.0.0.1",
+    # No pacing: tests post many messages to one channel; tests/test_pacing.py covers it. No
+    # heartbeats: tests move the clock, then tick by hand.
+    app = create_app(
+        settings_for(slack, database_url), runtime, pacer=ChannelPacer(0), scheduler=False
     )
+    server = TestServer(app.web, host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as http:
         yield Cultivate(server, http, slack, app)

@@ -14,13 +14,13 @@ import aiohttp
 import pytest
 from sqlmodel import select
 
-from bench.processes import ROOT, environment, free_port
 from bot.clock import ManualClock
 from bot.dispatch import Due
 from bot.inbox import Inbox
 from bot.pacing import ChannelPacer
 from bot.slack_client import is_repeatable, make_client
 from fakeslack import FakeSlack
+from sandbox.processes import ROOT, environment, free_port
 from sandbox.sandbox import NotASandboxDatabase, refuse_other_teams
 from storage.db import Database
 from storage.models import ActivityDay, ProcessedEvent, ScheduledSend

@@ -13,9 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bench.processes import ROOT, Process, environment, free_port
 from bot.__main__ import _drain
 from fakeslack import FakeSlack, SlackRequests
+from sandbox.processes import ROOT, Process, environment, free_port
 from tests.conftest import ASHA, SIGNING_SECRET
 
 TOKEN = "xoxb-process-secret-token"

@@ -19,13 +19,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answers import is_answered, stage_errors
+from bot.app import create_app
 from bot.catalogue import SCOPE, SETUP_STAGES, Field, Kind, Question
 from bot.clock import ManualClock
-from bot.dispatch import Dispatcher, Senders, SingleWorkspace
+from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
 from bot.services import closure as closing
 from bot.services import report
@@ -40,9 +39,7 @@ from bot.services.terms import build as build_terms
 from bot.text import calendar_date, markdown_escape
 from fakeslack import FakeSlack
 from fakeslack.checks import check_message, check_view
-from handlers import FEATURES
 from handlers.archive import celebration_text
-from handlers.cop import CopCommand
 from handlers.health import health_blocks
 from handlers.home import home_view
 from handlers.names import UNKNOWN
@@ -68,24 +65,13 @@ def names(user_id: str) -> str:
 def registry_for(
     slack: FakeSlack, database: Database, database_url: str, clock: ManualClock
 ) -> Registry:
-    """Every feature registered, as the app does, so `/cop status` and App Home show every
-    feature's section."""
-    settings = settings_for(slack, database_url)
+    """Every feature registered, by the app's composition root, so `/cop status` and App Home
+    show every feature's section."""
     runtime = Runtime(database=database, clock=clock)
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    bolt = AsyncApp(client=client, signing_secret="x", request_verification_enabled=False)
-    senders = Senders()
-    registry = Registry(
-        app=bolt,
-        cop=CopCommand(database),
-        senders=senders,
-        runtime=runtime,
-        settings=settings,
-        dispatcher=Dispatcher(runtime, senders, SingleWorkspace(client)),
+    app = create_app(
+        settings_for(slack, database_url), runtime, pacer=ChannelPacer(0), scheduler=False
     )
-    for feature in FEATURES:
-        feature.register(registry)
-    return registry
+    return app.registry
 
 
 async def saved(

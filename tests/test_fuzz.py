@@ -10,28 +10,28 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.app import create_app
+from bot.app import create_app, serving
 from bot.clock import SystemClock
 from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
-from bot.server import EVENTS_PATH, create_web_app
+from bot.server import EVENTS_PATH, after_acks
 from bot.services.communities import start_community
 from fakeslack import FakeSlack, SlackRequests
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Community, ScheduledSend, StageRevision
-from tests.conftest import ASHA, HOUSING, SIGNING_SECRET, TEAM, _is_listener, settings_for
+from tests.conftest import ASHA, HOUSING, SIGNING_SECRET, TEAM, settings_for
 
 
 class Failures(logging.Handler):
@@ -76,11 +76,7 @@ class Served:
         """Wait for the work earlier requests started after their acks: what an accepted
         request stores later must not be counted against the next one."""
 
-        async def settled() -> None:
-            while running := [t for t in asyncio.all_tasks() if _is_listener(t) and not t.done()]:
-                await asyncio.wait(running)
-
-        asyncio.run_coroutine_threadsafe(settled(), self.loop).result(60)
+        asyncio.run_coroutine_threadsafe(after_acks(), self.loop).result(60)
 
 
 @pytest.fixture(scope="module")
@@ -105,17 +101,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             starter=ASHA,
         )
         app = create_app(
-            settings_for(state["slack"], url), Runtime(database=database), pacer=ChannelPacer(0)
+            settings_for(state["slack"], url),
+            Runtime(database=database),
+            pacer=ChannelPacer(0),
+            scheduler=False,
         )
-        runner = web.AppRunner(
-            create_web_app(database=database, bolt=app.bolt, signing_secret=SIGNING_SECRET)
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        state.update(
-            runner=runner, database=database, port=site._server.sockets[0].getsockname()[1]
-        )  # type: ignore[union-attr]
+        served = AsyncExitStack()
+        port = await served.enter_async_context(serving(app, host="127.0.0.1", port=0))
+        state.update(served=served, database=database, port=port)
 
     def run() -> None:
         asyncio.set_event_loop(loop)
@@ -137,7 +130,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             database=state["database"],
             failures=failures,
         )
-        asyncio.run_coroutine_threadsafe(state["runner"].cleanup(), loop).result(10)
+        asyncio.run_coroutine_threadsafe(state["served"].aclose(), loop).result(10)
         asyncio.run_coroutine_threadsafe(state["database"].dispose(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)

@@ -15,8 +15,8 @@ from pathlib import Path
 import aiohttp
 from sqlmodel import col, func, select
 
-from bench.processes import Process
 from fakeslack import FakeSlack
+from sandbox.processes import Process
 from storage.db import Database
 from storage.models import Membership, ProcessedEvent, ScheduledSend
 from tests.conftest import BEN, HOUSING, eventually

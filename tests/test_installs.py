@@ -17,7 +17,7 @@ from bot.clock import ManualClock
 from bot.dispatch import Dispatcher
 from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
-from bot.server import EVENTS_PATH, create_web_app
+from bot.server import EVENTS_PATH
 from bot.settings import load_settings
 from fakeslack import FakeSlack, SlackRequests
 from storage.db import Database
@@ -87,12 +87,9 @@ async def installable(
         }
     )
     runtime = Runtime(database=database, clock=clock)
-    app = create_app(settings, runtime, pacer=ChannelPacer(0))
+    app = create_app(settings, runtime, pacer=ChannelPacer(0), scheduler=False)
     app.senders.register("note", _post_note, description="a note")
-    server = TestServer(
-        create_web_app(database=database, bolt=app.bolt, signing_secret=SIGNING_SECRET),
-        host="127.0.0.1",
-    )
+    server = TestServer(app.web, host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as http:
         yield Installable(server, http, slack, app.dispatcher(worker="test")), runtime

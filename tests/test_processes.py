@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from bench.processes import SIGNING_SECRET, Process, environment, free_port
 from fakeslack import FakeSlack, SlackRequests
+from sandbox.processes import SIGNING_SECRET, Process, environment, free_port
 from storage.db import Database
 from tests.conftest import ASHA, HOUSING, POSTGRES_SKIP, eventually
 

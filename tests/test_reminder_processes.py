@@ -19,8 +19,8 @@ import aiohttp
 import pytest
 from sqlmodel import select
 
-from bench.processes import ROOT, Process, free_port
 from fakeslack import FakeSlack, SlackRequests
+from sandbox.processes import ROOT, Process, free_port
 from storage.db import Database
 from storage.models import ScheduledSend
 from tests.conftest import ASHA, HOUSING, SIGNING_SECRET

@@ -18,7 +18,6 @@ from sqlmodel import col, select
 from bot.app import create_app
 from bot.catalogue import SCOPE, WAYS_OF_WORKING, Stage
 from bot.clock import ManualClock
-from bot.server import create_web_app
 from bot.services.communities import community_by_id
 from bot.services.meetings import create_meeting
 from bot.services.stages import save_answers, save_list_item
@@ -31,7 +30,6 @@ from tests.conftest import (
     CARMEN,
     HOUSING,
     NOOR,
-    SIGNING_SECRET,
     TEAM,
     Cultivate,
     Reply,
@@ -228,11 +226,12 @@ async def test_a_restart_sends_no_second_welcome(
 async def restarted(cultivate: Cultivate) -> AsyncIterator[Cultivate]:
     """A second process of the app on the same database and Slack: nothing in memory carries
     over, as after a restart."""
-    app = create_app(settings_for(cultivate.slack, cultivate.database.url), cultivate.app.runtime)
-    server = TestServer(
-        create_web_app(database=cultivate.database, bolt=app.bolt, signing_secret=SIGNING_SECRET),
-        host="127.0.0.1",
+    app = create_app(
+        settings_for(cultivate.slack, cultivate.database.url),
+        cultivate.app.runtime,
+        scheduler=False,
     )
+    server = TestServer(app.web, host="127.0.0.1")
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as http:

@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, delete, or_, update
+from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ProcessedEvent
+from storage.repositories import leases
 
 
 class EventState(StrEnum):
@@ -91,43 +92,23 @@ async def claim(
     ids: Sequence[int] | None = None,
     received_before: datetime | None = None,
 ) -> Sequence[ProcessedEvent]:
-    """Claim events to handle, atomically, as `scheduled.claim_due` claims rows: pending ones
-    (only those received before `received_before`, if given: the process that acked a newer one
-    is about to handle it), or claimed ones whose lease ran out."""
+    """Claim events to handle, as `scheduled.claim_due` claims rows: pending ones (only those
+    received before `received_before`, if given: the process that acked a newer one is about to
+    handle it), or claimed ones whose lease ran out."""
     pending = col(ProcessedEvent.state) == EventState.PENDING
     if received_before is not None:
         pending = pending & (col(ProcessedEvent.received_at) < received_before)
-    wanted = select(ProcessedEvent.id).where(
-        or_(
-            pending,
-            (col(ProcessedEvent.state) == EventState.CLAIMED)
-            & (col(ProcessedEvent.lease_until) < now),
-        )
+    return await leases.claim(
+        session,
+        ProcessedEvent,
+        waiting=pending,
+        only=[] if ids is None else [col(ProcessedEvent.id).in_(ids)],
+        order_by=[col(ProcessedEvent.id)],
+        worker=worker,
+        now=now,
+        lease=lease,
+        limit=limit,
     )
-    if ids is not None:
-        wanted = wanted.where(col(ProcessedEvent.id).in_(ids))
-    wanted = wanted.order_by(col(ProcessedEvent.id)).limit(limit).with_for_update(skip_locked=True)
-    claimed = await session.exec(
-        update(ProcessedEvent)
-        .where(col(ProcessedEvent.id).in_(wanted.scalar_subquery()))
-        .values(
-            state=EventState.CLAIMED,
-            claimed_by=worker,
-            lease_until=now + lease,
-            attempts=ProcessedEvent.attempts + 1,
-        )
-        .returning(ProcessedEvent.id)
-    )
-    claimed_ids = list(claimed.scalars().all())
-    if not claimed_ids:
-        return []
-    rows = await session.exec(
-        select(ProcessedEvent)
-        .where(col(ProcessedEvent.id).in_(claimed_ids))
-        .order_by(col(ProcessedEvent.id))
-        .execution_options(populate_existing=True)
-    )
-    return rows.all()
 
 
 async def renew(

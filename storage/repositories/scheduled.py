@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ScheduledSend
+from storage.repositories import leases
 
 
 class SendState(StrEnum):
@@ -73,50 +74,25 @@ async def claim_due(
     team_id: str | None = None,
 ) -> Sequence[ScheduledSend]:
     """Claim up to `limit` due rows for `worker` (only among `ids`, and of `team_id`, if
-    given), atomically.
-
-    One conditional UPDATE takes rows that are pending and due, or claimed by someone whose
-    lease ran out. On PostgreSQL the inner SELECT locks with SKIP LOCKED, so concurrent
-    heartbeats take disjoint rows without waiting; SQLite serialises writers, so the one
-    statement is already atomic there.
-    """
-    due = select(ScheduledSend.id).where(
-        or_(
-            (col(ScheduledSend.state) == SendState.PENDING) & (col(ScheduledSend.due_at) <= now),
-            (col(ScheduledSend.state) == SendState.CLAIMED)
-            & (col(ScheduledSend.lease_until) < now),
-        )
-    )
+    given), atomically: pending rows that are due, or claimed ones whose lease ran out (see
+    `leases.claim`)."""
+    only = []
     if ids is not None:
-        due = due.where(col(ScheduledSend.id).in_(ids))
+        only.append(col(ScheduledSend.id).in_(ids))
     if team_id is not None:
-        due = due.where(col(ScheduledSend.team_id) == team_id)
-    due = (
-        due.order_by(col(ScheduledSend.due_at), col(ScheduledSend.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        only.append(col(ScheduledSend.team_id) == team_id)
+    return await leases.claim(
+        session,
+        ScheduledSend,
+        waiting=(col(ScheduledSend.state) == SendState.PENDING)
+        & (col(ScheduledSend.due_at) <= now),
+        only=only,
+        order_by=[col(ScheduledSend.due_at), col(ScheduledSend.id)],
+        worker=worker,
+        now=now,
+        lease=lease,
+        limit=limit,
     )
-    claimed = await session.exec(
-        update(ScheduledSend)
-        .where(col(ScheduledSend.id).in_(due.scalar_subquery()))
-        .values(
-            state=SendState.CLAIMED,
-            claimed_by=worker,
-            lease_until=now + lease,
-            attempts=ScheduledSend.attempts + 1,
-        )
-        .returning(ScheduledSend.id)
-    )
-    claimed_ids = list(claimed.scalars().all())
-    if not claimed_ids:
-        return []
-    rows = await session.exec(
-        select(ScheduledSend)
-        .where(col(ScheduledSend.id).in_(claimed_ids))
-        .order_by(col(ScheduledSend.due_at), col(ScheduledSend.id))
-        .execution_options(populate_existing=True)
-    )
-    return rows.all()
 
 
 async def confirm_claim(

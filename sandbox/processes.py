@@ -1,4 +1,5 @@
-"""Running Cultivate's real processes against the fake Slack, for benchmarks."""
+"""Running Cultivate's real processes (`python -m bot ...`) against the stand-in for Slack:
+shared by the benchmarks (bench/) and the tests that run real processes."""
 
 from __future__ import annotations
 
