@@ -14,7 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSITION = {"bot/app.py", "bot/__main__.py"}
 SLACK = ("slack_sdk", "slack_bolt")
 # What tests may import from their own folder: shared steps and tools, never a test module.
-TEST_KIT = {"tests.steps", "tests.communities", "tests.tcp_proxy"}
+TEST_KIT = {
+    "tests.steps",
+    "tests.communities",
+    "tests.tcp_proxy",
+    "tests.clusters",  # several app processes on one database
+    "tests.pages",  # the sandbox's page in a browser
+    "tests.installs",  # an app installed into more than one workspace
+    "tests.conftest",  # its fixtures' constants and the Cultivate harness
+}
 
 
 def imports_of(path: Path) -> set[str]:

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlmodel import col, select
 
 from bot.catalogue import GOVERNANCE, ROLES, SCOPE, SETUP_STAGES, Kind, Question, Stage
 from fakeslack import FakeSlack
-from storage.models import StageRevision
 from tests.conftest import ASHA, BEN, NOOR, Cultivate
-from tests.test_communities import start_community
+from tests.steps import _click_in, as_values, open_stage, revisions
 
 
 def sample_answer(question: Question) -> Any:
@@ -35,27 +33,6 @@ def sample_answers(stage: Stage) -> dict[str, Any]:
     return {q.key: sample_answer(q) for q in stage.inputs}
 
 
-def as_values(answers: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {key: {key: value} for key, value in answers.items()}
-
-
-async def revisions(cultivate: Cultivate, stage: str) -> list[StageRevision]:
-    async with cultivate.database.session() as session:
-        result = await session.exec(
-            select(StageRevision)
-            .where(StageRevision.stage == stage)
-            .order_by(col(StageRevision.version))
-        )
-        return list(result.all())
-
-
-async def open_stage(cultivate: Cultivate, stage: Stage, *, user: str = ASHA) -> dict[str, Any]:
-    before = len(cultivate.slack.calls_to("views.open"))
-    await cultivate.command(stage.key, user=user)
-    calls = await cultivate.slack.wait_for("views.open", count=before + 1)
-    return cultivate.slack.views[calls[-1].response["view"]["id"]]
-
-
 def inputs_of(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
 
@@ -70,12 +47,6 @@ def initial(block: dict[str, Any]) -> Any:
         if key in element:
             return element[key]
     return None
-
-
-@pytest.fixture
-async def community(cultivate: Cultivate) -> Cultivate:
-    await start_community(cultivate, timezone="Europe/London")
-    return cultivate
 
 
 @pytest.mark.parametrize("stage", SETUP_STAGES, ids=lambda s: s.key)
@@ -182,22 +153,6 @@ async def test_saving_over_a_co_coordinators_newer_answers_is_refused(
         (1, BEN, "Ben's aims"),
         (2, ASHA, "Both"),
     ]
-
-
-async def _click_in(
-    cultivate: Cultivate, view: dict[str, Any], action_id: str, **action: Any
-) -> None:
-    element = next(
-        e
-        for b in view["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == action_id
-    )
-    reply = await cultivate.click(
-        {"action_id": action_id, "type": element["type"], **action}, view=view
-    )
-    assert reply.status == 200
 
 
 async def test_milestones_are_added_edited_and_removed_from_a_pushed_modal(
