@@ -13,24 +13,13 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from bot.catalogue import (
-    GOVERNANCE,
-    ROLES,
-    SCOPE,
-    Stage,
-)
+from bot.catalogue import GOVERNANCE, ROLES, SCOPE, Stage
 from bot.clock import ManualClock
 from bot.services import members
 from bot.services.communities import community_by_id
 from bot.services.stages import save_answers, save_list_item
 from fakeslack import Call, FakeSlack
-from storage.models import (
-    Installation,
-    JoinRequest,
-    Membership,
-    ScheduledSend,
-    StageRevision,
-)
+from storage.models import Installation, JoinRequest, Membership, ScheduledSend, StageRevision
 from storage.repositories import scheduled
 from storage.repositories import stages as stage_rows
 from tests.conftest import (
@@ -105,7 +94,7 @@ async def open_stage(cultivate: Cultivate, stage: Stage, *, user: str = ASHA) ->
     return cultivate.slack.views[calls[-1].response["view"]["id"]]
 
 
-async def _click_in(
+async def click_in(
     cultivate: Cultivate, view: dict[str, Any], action_id: str, **action: Any
 ) -> None:
     element = next(

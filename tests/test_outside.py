@@ -46,9 +46,9 @@ from tests.conftest import ASHA, BEN, CARMEN, NOOR, TEAM, Cultivate, reset_postg
 from tests.pages import Page, sandbox_on_the_test_database  # noqa: F401 (a fixture)
 from tests.steps import (
     RANDOM,
-    _click_in,
     answer,
     buttons,
+    click_in,
     joined,
     level_of,
     open_stage,
@@ -345,7 +345,7 @@ async def test_contributors_experts_and_candidates_may_be_people_outside_the_wor
         assert add["text"]["text"] == f"Add {noun}"
         assert key not in {b.get("block_id") for b in form["blocks"] if b["type"] == "input"}
 
-    await _click_in(cultivate, form, "list_add:experts")
+    await click_in(cultivate, form, "list_add:experts")
     pushed = await cultivate.opened_view("stage_list_item", method="views.push")
     assert [b["block_id"] for b in pushed["blocks"]] == ["user", "name", "organisation"]
     # Neither someone in Slack nor a name: refused, naming the first field.
@@ -359,7 +359,7 @@ async def test_contributors_experts_and_candidates_may_be_people_outside_the_wor
     assert (await cultivate.submit(pushed, outsider)).body == ""
 
     await slack.wait_for("views.update")
-    await _click_in(cultivate, slack.views[form["id"]], "list_add:experts")
+    await click_in(cultivate, slack.views[form["id"]], "list_add:experts")
     pushed = await cultivate.opened_view("stage_list_item", method="views.push", count=2)
     assert (await cultivate.submit(pushed, {"user": {"user": BEN}})).body == ""
     saved = (await revisions(cultivate, "members"))[-1].answers

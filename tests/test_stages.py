@@ -9,7 +9,7 @@ import pytest
 from bot.catalogue import GOVERNANCE, ROLES, SCOPE, SETUP_STAGES, Kind, Question, Stage
 from fakeslack import FakeSlack
 from tests.conftest import ASHA, BEN, NOOR, Cultivate
-from tests.steps import _click_in, as_values, open_stage, revisions
+from tests.steps import as_values, click_in, open_stage, revisions
 
 
 def sample_answer(question: Question) -> Any:
@@ -159,7 +159,7 @@ async def test_milestones_are_added_edited_and_removed_from_a_pushed_modal(
     community: Cultivate, slack: FakeSlack
 ) -> None:
     form = await open_stage(community, GOVERNANCE)
-    await _click_in(community, form, "list_add:milestones")
+    await click_in(community, form, "list_add:milestones")
     pushed = await community.opened_view("stage_list_item", method="views.push")
     assert [b["block_id"] for b in pushed["blocks"]] == [
         "title",
@@ -195,7 +195,7 @@ async def test_milestones_are_added_edited_and_removed_from_a_pushed_modal(
     assert "Mon 1 Mar 2027" in listing["text"]["text"]
 
     refreshed = slack.views[form["id"]]
-    await _click_in(community, refreshed, "list_edit:milestones", selected_option={"value": "0"})
+    await click_in(community, refreshed, "list_edit:milestones", selected_option={"value": "0"})
     edit = await community.opened_view("stage_list_item", method="views.push", count=2)
     assert initial(inputs_of(edit)["title"]) == "Pilot <!everyone>"
     await community.submit(edit, {"title": {"title": "Pilot"}})
@@ -203,7 +203,7 @@ async def test_milestones_are_added_edited_and_removed_from_a_pushed_modal(
         "title"
     ] == "Pilot"
 
-    await _click_in(
+    await click_in(
         community, slack.views[form["id"]], "list_edit:milestones", selected_option={"value": "0"}
     )
     remove = await community.opened_view("stage_list_item", method="views.push", count=3)
@@ -213,7 +213,7 @@ async def test_milestones_are_added_edited_and_removed_from_a_pushed_modal(
 
 async def test_list_edits_by_a_non_coordinator_are_refused(community: Cultivate) -> None:
     form = await open_stage(community, GOVERNANCE)
-    await _click_in(community, form, "list_add:stakeholders")
+    await click_in(community, form, "list_add:stakeholders")
     pushed = await community.opened_view("stage_list_item", method="views.push")
     reply = await community.submit(pushed, {"name": {"name": "Council"}}, user=BEN)
     assert reply.json["response_action"] == "errors"
