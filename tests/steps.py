@@ -441,6 +441,7 @@ async def press(
 
 # Closing a community.
 
+# Typed text carrying Slack markup, which the app must escape wherever it shows it.
 TYPED = "We need it <!channel> & *now* [see](http://x.example) # really"
 
 

@@ -14,6 +14,7 @@ from fakeslack import FakeSlack
 from storage.models import Community, TermsAgreement
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate, eventually
 from tests.steps import (
+    TYPED,
     add_milestone,
     announcements,
     as_values,
@@ -26,8 +27,6 @@ from tests.steps import (
     start_community,
     terms_message,
 )
-
-TYPED = "We need it <!channel> & *now* [see](http://x.example) # really"
 
 
 @pytest.fixture(name="community")
