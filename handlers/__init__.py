@@ -97,15 +97,3 @@ def wire_features(
         feature.register(registry)
     registry.cop.register(app)
     return registry
-
-
-def register_all(
-    app: AsyncApp,
-    runtime: Runtime,
-    senders: Senders,
-    settings: Settings,
-    *,
-    dispatcher: Dispatcher | None = None,
-) -> CopCommand:
-    """The `/cop` command with every feature's subcommands (what tests/test_manifest.py reads)."""
-    return wire_features(app, runtime, senders, settings, dispatcher=dispatcher).cop

@@ -232,3 +232,17 @@ async def cultivate(
     async with aiohttp.ClientSession() as http:
         yield Cultivate(server, http, slack, app)
     await server.close()
+
+
+@pytest.fixture
+async def community(cultivate: Cultivate) -> Cultivate:
+    """Asha's community in #housing, on London time, with what starting it sent cleared.
+
+    A module whose tests need more (answers saved, people joined) keeps its own fixture of this
+    name, named for what it adds."""
+    # Imported here: the steps build on this module's harness, so it cannot import them first.
+    from tests.steps import start_community
+
+    await start_community(cultivate, timezone="Europe/London")
+    cultivate.slack.clear()
+    return cultivate

@@ -27,18 +27,23 @@ from storage.models import (
     StageRevision,
 )
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
-from tests.test_closure import (  # noqa: F401 (community: a fixture)
+from tests.steps import (
+    LIAM,
+    announcements,
+    answer,
+    answers_to,
+    as_values,
     close,
     close_values,
-    community,
+    community_with_roles_and_members,  # noqa: F401 (a fixture)
+    joined,
+    left,
+    meeting_values,
+    open_home,
+    plan_meeting,
     prompts_in_channel,
+    start_community,
 )
-from tests.test_communities import start_community
-from tests.test_home import open_home
-from tests.test_joining import answers_to
-from tests.test_meetings import announcements, meeting_values, plan_meeting
-from tests.test_stages import as_values
-from tests.test_welcomes import LIAM, answer, joined, left
 
 SECRET = "C0SECRET"
 RANDOM = "C0RANDOM"
@@ -227,7 +232,7 @@ async def test_a_start_form_re_pointed_at_a_private_channel_is_refused(
 
 
 async def test_a_split_by_a_non_coordinator_creates_no_channel(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
 ) -> None:
     view = await close(community, reason="split")
@@ -247,7 +252,7 @@ async def test_a_split_by_a_non_coordinator_creates_no_channel(
 
 
 async def test_a_forged_split_confirmation_for_a_closed_community_creates_no_channel(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
 ) -> None:
     view = await close(community)  # concluded, not split
@@ -269,7 +274,7 @@ async def captures(cultivate: Cultivate) -> list[KnowledgeCapture]:
 
 
 async def test_captures_come_only_from_members_and_only_until_the_closing_date(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
     clock: ManualClock,
 ) -> None:

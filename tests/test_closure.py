@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.catalogue import MEMBERS as MEMBERS_STAGE
-from bot.catalogue import ROLES, SCOPE
+from bot.catalogue import SCOPE
 from bot.services.communities import community_in_channel, is_closed
 from fakeslack import FakeSlack
 from fakeslack.workspace import Channel
@@ -35,54 +35,29 @@ from storage.models import (
 )
 from storage.repositories.scheduled import OPEN_STATES
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
-from tests.test_communities import start_community
-from tests.test_joining import click_in_dm
-from tests.test_launch import launch, press
-from tests.test_meetings import announcements, meeting_values, plan_meeting
-from tests.test_milestones import add_milestone
-from tests.test_stages import as_values, open_stage
-from tests.test_welcomes import LIAM, answer, joined, sent_to
-
-TYPED = "We need it <!channel> & *now* [see](http://x.example) # really"
-MEMBERS = (ASHA, BEN, CARMEN, NOOR)
-
-
-@pytest.fixture
-async def community(cultivate: Cultivate) -> Cultivate:
-    await start_community(cultivate)
-    scope = await open_stage(cultivate, SCOPE)
-    await cultivate.submit(scope, as_values({"need": TYPED, "aims": "Share what works"}))
-    roles = await open_stage(cultivate, ROLES)
-    await cultivate.submit(roles, as_values({"coordinators": [ASHA], "facilitators": [BEN]}))
-    for person in (BEN, CARMEN, NOOR):
-        await joined(cultivate, person)
-    await cultivate.settled()
-    cultivate.slack.clear()
-    return cultivate
-
-
-def close_values(**changes: Any) -> dict[str, dict[str, Any]]:
-    answers = {
-        "reason": "concluded",
-        "closing_date": "2026-12-15",
-        "capture_days": "14",
-        "recipients": [ASHA],
-    } | changes
-    return as_values(answers)
-
-
-async def close(cultivate: Cultivate, **changes: Any) -> dict[str, Any]:
-    """Run `/cop close` as the coordinator, submit the form and, unless it splits, confirm;
-    returns the view (a split's confirmation, with its fields, is `slack.views[view["id"]]`)."""
-    await cultivate.command("close")
-    view = await cultivate.opened_view("closure_form")
-    reply = await cultivate.submit(view, close_values(**changes))
-    assert reply.status == 200, reply.body
-    assert reply.json["response_action"] == "update", reply.body
-    if changes.get("reason") != "split":
-        reply = await cultivate.submit(cultivate.slack.views[view["id"]], {})
-        assert reply.body == "", reply.body
-    return view
+from tests.steps import (
+    LIAM,
+    MEMBERS,
+    TYPED,
+    add_milestone,
+    announcements,
+    answer,
+    as_values,
+    click_in_dm,
+    close,
+    close_values,
+    community_with_roles_and_members,  # noqa: F401 (a fixture)
+    every_member_invited,
+    joined,
+    launch,
+    meeting_values,
+    open_stage,
+    plan_meeting,
+    press,
+    prompts_in_channel,
+    sent_to,
+    share,
+)
 
 
 def dms_to(slack: FakeSlack, person: str, words: str) -> list[dict[str, Any]]:
@@ -93,47 +68,12 @@ def dms_to(slack: FakeSlack, person: str, words: str) -> list[dict[str, Any]]:
     ]
 
 
-async def every_member_invited(community: Cultivate, slack: FakeSlack) -> None:
-    """Wait for each member's capture DM (they go out concurrently, in any order), and for
-    the listener that sent them to have recorded them as sent."""
-    for person in MEMBERS:
-        await slack.wait_for("chat.postMessage", lambda c, p=person: c.args["channel"] == p)
-    await community.settled()
-
-
-def prompts_in_channel(slack: FakeSlack) -> list[dict[str, Any]]:
-    return [m for m in slack.messages(HOUSING) if "please share what you learned" in m["text"]]
-
-
 async def open_rows(cultivate: Cultivate) -> list[ScheduledSend]:
     async with cultivate.database.session() as session:
         rows = await session.exec(
             select(ScheduledSend).where(col(ScheduledSend.state).in_(OPEN_STATES))
         )
         return list(rows.all())
-
-
-async def share(cultivate: Cultivate, user: str, **answers: str) -> None:
-    """Press "Share what you learned" and submit the form that opens."""
-    before = sum(
-        1
-        for c in cultivate.slack.calls_to("views.open")
-        if c.ok and c.args["view"].get("callback_id") == "capture_form"
-    )
-    await cultivate.click(
-        {"action_id": "capture_share", "type": "button", "value": await closure_id(cultivate)},
-        user=user,
-    )
-    view = await cultivate.opened_view("capture_form", count=before + 1)
-    reply = await cultivate.submit(view, as_values(answers), user=user)
-    assert reply.body == "", reply.body
-
-
-async def closure_id(cultivate: Cultivate) -> str:
-    prompt = prompts_in_channel(cultivate.slack)[0]
-    return next(
-        e["value"] for b in prompt["blocks"] if b["type"] == "actions" for e in b["elements"]
-    )
 
 
 async def test_a_member_who_is_not_a_coordinator_is_told_who_can_and_gets_no_form(

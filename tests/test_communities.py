@@ -7,37 +7,7 @@ from sqlmodel import select
 from fakeslack import FakeSlack
 from storage.models import Community, Membership, StageRevision
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
-
-
-async def start_community(
-    cultivate: Cultivate,
-    *,
-    name: str = "Housing policy",
-    domain: str = "Housing policy across councils",
-    timezone: str | None = None,
-    user: str = ASHA,
-    channel: str = HOUSING,
-) -> dict:
-    """Run `/cop start` and submit its modal; returns the submitted view."""
-    earlier = [
-        c
-        for c in cultivate.slack.calls_to("views.open")
-        if c.args["view"].get("callback_id") == "community_start"
-    ]
-    reply = await cultivate.command("start", user=user, channel=channel)
-    assert reply.status == 200
-    view = await cultivate.opened_view("community_start", count=len(earlier) + 1)
-    values = {"name": {"name": name}, "domain": {"domain": domain}}
-    if timezone is not None:
-        values["timezone"] = {"timezone": timezone}
-    reply = await cultivate.submit(view, values, user=user)
-    assert reply.status == 200, reply.body
-    # The announcement goes out after the ack; wait for it so later assertions start clean.
-    await cultivate.slack.wait_for(
-        "chat.postMessage",
-        lambda c: c.args.get("channel") == channel and "made this channel" in c.args["text"],
-    )
-    return view
+from tests.steps import start_community
 
 
 async def test_help_lists_every_subcommand(cultivate: Cultivate) -> None:

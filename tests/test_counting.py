@@ -13,12 +13,21 @@ from bot.clock import ManualClock
 from bot.text import plural
 from fakeslack import FakeSlack
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
-from tests.test_communities import start_community
-from tests.test_health import figure_lines
-from tests.test_home import open_home, texts
-from tests.test_roster import roster_view, rows
-from tests.test_sustaining import digests, report_table
-from tests.test_welcomes import LIAM, answer, joined, left, said
+from tests.steps import (
+    LIAM,
+    answer,
+    digests,
+    figure_lines,
+    joined,
+    left,
+    open_home,
+    report_table,
+    roster_view,
+    rows,
+    said,
+    start_community,
+    texts,
+)
 
 RANDOM = "C0RANDOM"
 

@@ -26,8 +26,7 @@ from storage.db import Database
 from storage.models import ActivityDay, ProcessedEvent, ScheduledSend
 from storage.repositories import scheduled
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, TEAM, Cultivate
-from tests.test_communities import start_community
-from tests.test_welcomes import joined, said, welcome_dms
+from tests.steps import joined, said, start_community, welcome_dms
 
 SECRET_WORDS = "do-not-log-me-7f3a"
 

@@ -16,10 +16,8 @@ from fakeslack import FakeSlack
 from storage.db import Database
 from storage.models import ScheduledSend
 from storage.repositories import scheduled
-from tests.conftest import ASHA, HOUSING, TEAM, Cultivate
-from tests.test_communities import start_community
-
-NOTE = "test_note"
+from tests.conftest import ASHA, TEAM, Cultivate
+from tests.steps import NOTE, add_note, row, start_community
 
 
 async def post_note(due: Due, client: AsyncWebClient) -> None:
@@ -34,35 +32,6 @@ async def app(cultivate: Cultivate) -> Cultivate:
     await start_community(cultivate, timezone="UTC")
     cultivate.slack.clear()
     return cultivate
-
-
-async def add_note(
-    cultivate: Cultivate,
-    text: str,
-    *,
-    after: timedelta = timedelta(0),
-    kind: str = NOTE,
-    **extra: object,
-) -> int:
-    async with cultivate.database.session() as session:
-        row = await scheduled.schedule(
-            session,
-            team_id=TEAM,
-            community_id=1,
-            kind=kind,
-            due_at=cultivate.runtime.clock.now() + after,
-            payload={"channel": HOUSING, "text": text},
-            **extra,  # type: ignore[arg-type]
-        )
-        assert row is not None and row.id is not None
-        return row.id
-
-
-async def row(cultivate: Cultivate, send_id: int) -> ScheduledSend:
-    async with cultivate.database.session() as session:
-        found = await session.get(ScheduledSend, send_id)
-        assert found is not None
-        return found
 
 
 def notes(slack: FakeSlack) -> list[str]:

@@ -20,10 +20,7 @@ from fakeslack import FakeSlack
 from storage.models import Community, MeetingOccurrence
 from storage.repositories import stages as stage_rows
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
-from tests.test_communities import start_community
-from tests.test_launch import launch
-from tests.test_meetings import run_until
-from tests.test_sustaining import save_settings
+from tests.steps import launch, run_until, save_settings, start_community
 
 HOSTILE_NAME = "[Reset password](https://x.example)"
 ANSWERS: dict[str, dict[str, Any]] = {
@@ -75,8 +72,8 @@ def test_every_kind_has_a_writer_and_every_question_a_topic_in_one_section() -> 
             assert question.topic and not question.topic.endswith("?"), question.key
 
 
-@pytest.fixture
-async def community(cultivate: Cultivate, slack: FakeSlack) -> Cultivate:
+@pytest.fixture(name="community")
+async def community_with_every_stage_answered(cultivate: Cultivate, slack: FakeSlack) -> Cultivate:
     await start_community(cultivate, timezone="Europe/London")
     slack.workspace.people[CARMEN].real_name = HOSTILE_NAME  # a name is typed text too
     async with cultivate.database.session() as session:

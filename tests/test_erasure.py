@@ -20,12 +20,23 @@ from fakeslack import FakeSlack
 from storage.db import Database
 from storage.models import KnowledgeCapture, MemberProfile, Membership, Rsvp
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
-from tests.test_closure import close, every_member_invited, share
-from tests.test_communities import start_community
-from tests.test_launch import launch, press
-from tests.test_meetings import announcements, meeting_values, plan_meeting
-from tests.test_stages import as_values, open_stage
-from tests.test_welcomes import joined, left, said, welcome_dms
+from tests.steps import (
+    announcements,
+    as_values,
+    close,
+    every_member_invited,
+    joined,
+    launch,
+    left,
+    meeting_values,
+    open_stage,
+    plan_meeting,
+    press,
+    said,
+    share,
+    start_community,
+    welcome_dms,
+)
 
 SHARED = "A checklist for tenancy reviews"
 FORGET = "forget_knowledge"

@@ -21,10 +21,7 @@ from storage.db import Database
 from storage.models import ScheduledSend
 from storage.repositories import scheduled
 from tests.conftest import ASHA, BEN, HOUSING, TEAM, Cultivate, settings_for
-from tests.test_communities import start_community
-from tests.test_dispatch import add_note, row
-from tests.test_home import open_home, texts
-from tests.test_stages import as_values, open_stage
+from tests.steps import add_note, as_values, open_home, open_stage, row, start_community, texts
 
 BROKEN = "broken_archive"
 SECRET = "Zebra-quartz 4471"  # typed by a person: must never reach the log
@@ -34,8 +31,8 @@ async def crash(due: Due, client: AsyncWebClient) -> None:
     raise KeyError(f"stakeholder_views {SECRET}")
 
 
-@pytest.fixture
-async def community(cultivate: Cultivate) -> Cultivate:
+@pytest.fixture(name="community")
+async def community_with_a_crashing_sender(cultivate: Cultivate) -> Cultivate:
     await start_community(cultivate, timezone="UTC")
     cultivate.app.senders.register(BROKEN, crash, description="the archive")
     cultivate.slack.clear()

@@ -4,154 +4,26 @@ pictures and stage of development, and meeting figures from the meetings held.""
 
 from __future__ import annotations
 
-import re
 import struct
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from bot.catalogue import GOVERNANCE
 from bot.clock import ManualClock
-from bot.services import health, members
-from bot.services.communities import community_by_id
+from bot.services import health
 from bot.services.members import Level
-from bot.services.stages import save_list_item
 from fakeslack import FakeSlack
 from fakeslack.workspace import UploadedFile
 from storage.models import Meeting, MeetingOccurrence, Rsvp
-from storage.repositories import stages as stage_rows
 from tests.conftest import ASHA, BEN, CARMEN, NOOR, TEAM, Cultivate
-from tests.test_communities import start_community
-from tests.test_home import open_home, texts
-from tests.test_welcomes import LIAM, joined, left, said
-
-STARTED = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
-NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class History:
-    newcomer: str  # a person added to the workspace who joined and never posted
-
-
-async def at(cultivate: Cultivate, clock: ManualClock, moment: datetime) -> None:
-    """Let what happened so far finish, then move the clock on."""
-    await cultivate.settled()
-    clock.set(moment)
-
-
-async def build_history(cultivate: Cultivate, clock: ManualClock) -> History:
-    """Three months of a community, in the UTC time zone, ending 1 Dec 2026 09:00. The figures
-    over the month to then, by hand:
-
-    - members now: Asha (coordinator, founder), Ben, Noor, Liam, the newcomer = 5
-    - joined in the month: Liam (10 Nov), the newcomer (15 Nov) = 2; left: Carmen (20 Nov) = 1
-    - active in the 30 days to 1 Dec: Asha, Noor, Liam = 3 (60%)
-    - levels: coordinator Asha; core Liam (chosen by Asha); active Noor (3 messages);
-      peripheral Ben (none lately) and the newcomer = 1 · 1 · 1 · 2
-    - newcomers who haven't posted: the newcomer (joined 16 days ago: greet them)
-    - recently inactive: Ben (posted 20 Oct, not since); Carmen posted too, but has left
-    - milestones: one done, one overdue (15 Oct), one due (20 Dec)
-    """
-    clock.set(STARTED)
-    await start_community(cultivate, timezone="UTC")
-    [newcomer] = cultivate.slack.workspace.add_people(1)
-    await at(cultivate, clock, STARTED + timedelta(days=1))
-    await joined(cultivate, BEN)
-    await joined(cultivate, CARMEN)
-    await at(cultivate, clock, datetime(2026, 10, 5, 12, tzinfo=UTC))
-    await joined(cultivate, NOOR)
-    await at(cultivate, clock, datetime(2026, 10, 10, 12, tzinfo=UTC))
-    await said(cultivate, NOOR, "first thoughts")
-    await at(cultivate, clock, datetime(2026, 10, 15, 12, tzinfo=UTC))
-    await said(cultivate, CARMEN, "a draft")
-    await at(cultivate, clock, datetime(2026, 10, 20, 12, tzinfo=UTC))
-    for n in range(3):
-        await said(cultivate, BEN, f"pipeline {n}")
-    await at(cultivate, clock, datetime(2026, 11, 10, 12, tzinfo=UTC))
-    await joined(cultivate, LIAM)
-    await at(cultivate, clock, datetime(2026, 11, 12, 12, tzinfo=UTC))
-    await said(cultivate, LIAM, "hello all")
-    await at(cultivate, clock, datetime(2026, 11, 15, 12, tzinfo=UTC))
-    await joined(cultivate, newcomer)
-    await at(cultivate, clock, datetime(2026, 11, 20, 12, tzinfo=UTC))
-    await left(cultivate, CARMEN)
-    await at(cultivate, clock, datetime(2026, 11, 25, 12, tzinfo=UTC))
-    for n in range(3):
-        await said(cultivate, NOOR, f"idea {n}")
-    await at(cultivate, clock, datetime(2026, 11, 28, 12, tzinfo=UTC))
-    await said(cultivate, ASHA, "thanks everyone")
-    await members.set_level(
-        cultivate.database,
-        clock,
-        team_id=TEAM,
-        community_id=1,
-        coordinator=ASHA,
-        user_id=LIAM,
-        level="core",
-    )
-    for title, due in (("Launch workshop", "2026-10-15"), ("Interim report", "2026-12-20")):
-        record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
-        await save_list_item(
-            cultivate.database,
-            clock,
-            team_id=TEAM,
-            community_id=1,
-            stage=GOVERNANCE,
-            question_key="milestones",
-            user_id=ASHA,
-            index=None,
-            item={"title": title, "due": due, "owner": NOOR},
-            base_version=record.stages[GOVERNANCE.key].version,
-        )
-    for name, support, influence in (
-        ("Director of Housing", "champion", "high"),
-        ("Finance team", "sceptical", "high"),
-        ("Tenants' union", "supportive", "low"),
-    ):
-        record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
-        await save_list_item(
-            cultivate.database,
-            clock,
-            team_id=TEAM,
-            community_id=1,
-            stage=GOVERNANCE,
-            question_key="stakeholders",
-            user_id=ASHA,
-            index=None,
-            item={"name": name, "support": support, "influence": influence},
-            base_version=record.stages[GOVERNANCE.key].version,
-        )
-    # A milestone marked done the way issue 3 stores it (a "done" date on the item).
-    record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
-    saved = record.stages[GOVERNANCE.key]
-    answers = dict(saved.answers)
-    answers["milestones"] = [
-        *answers["milestones"],
-        {"title": "Terms of reference", "due": "2026-09-30", "done": "2026-09-28"},
-    ]
-    async with cultivate.database.session() as session:
-        await stage_rows.add_revision(
-            session,
-            team_id=TEAM,
-            community_id=1,
-            stage=GOVERNANCE.key,
-            version=saved.version + 1,
-            answers=answers,
-            edited_by=ASHA,
-            edited_at=clock.now(),
-        )
-    await at(cultivate, clock, NOW)
-    cultivate.slack.clear()
-    return History(newcomer=newcomer)
-
-
-def figure_lines(blocks: list[dict[str, Any]]) -> dict[str, str]:
-    """`*Name:* value` lines shown in blocks, by name."""
-    shown = "\n".join(b.get("text", {}).get("text", "") for b in blocks if "text" in b)
-    return dict(re.findall(r"^\*([^*]+):\* (.+)$", shown, flags=re.MULTILINE))
+from tests.steps import (
+    NOW,
+    build_history,
+    figure_lines,
+    open_home,
+    start_community,
+    texts,
+)
 
 
 def png_size(content: bytes) -> tuple[int, int]:

@@ -4,22 +4,7 @@ from __future__ import annotations
 
 from fakeslack import FakeSlack
 from tests.conftest import ASHA, BEN, Cultivate
-from tests.test_communities import start_community
-from tests.test_welcomes import LIAM
-
-
-async def open_home(cultivate: Cultivate, user: str) -> dict:
-    before = len(cultivate.slack.calls_to("views.publish"))
-    reply = await cultivate.event({"type": "app_home_opened", "user": user, "tab": "home"})
-    assert reply.status == 200
-    await cultivate.slack.wait_for("views.publish", count=before + 1)
-    home = cultivate.slack.home(user)
-    assert home is not None
-    return home
-
-
-def texts(view: dict) -> str:
-    return "\n".join(b.get("text", {}).get("text", "") for b in view["blocks"] if "text" in b)
+from tests.steps import LIAM, open_home, start_community, texts
 
 
 async def test_home_shows_the_communities_someone_coordinates(

@@ -19,8 +19,8 @@ from fakeslack import FakeSlack
 from sandbox.processes import Process
 from storage.db import Database
 from storage.models import Membership, ProcessedEvent, ScheduledSend
+from tests.clusters import Cluster, cluster_database_url, slack_for_a_cluster  # noqa: F401 (fixtures)
 from tests.conftest import BEN, HOUSING, eventually
-from tests.test_processes import Cluster, database_url, fake  # noqa: F401 (fixtures)
 
 PEOPLE = 200
 
@@ -55,8 +55,8 @@ def killed_after(bot: Process, last_ack: float) -> float:
 
 async def test_joins_acked_before_a_kill_are_all_welcomed_once_after_the_restart(
     tmp_path: Path,
-    fake: FakeSlack,  # noqa: F811
-    database_url: str,  # noqa: F811
+    fake: FakeSlack,
+    database_url: str,
 ) -> None:
     cluster = Cluster(fake, database_url, tmp_path)
     database = Database(database_url)
@@ -94,8 +94,8 @@ async def _none_unhandled(database: Database) -> bool:
 
 async def test_leaves_and_an_uninstall_acked_before_a_kill_are_handled_after_the_restart(
     tmp_path: Path,
-    fake: FakeSlack,  # noqa: F811
-    database_url: str,  # noqa: F811
+    fake: FakeSlack,
+    database_url: str,
 ) -> None:
     cluster = Cluster(fake, database_url, tmp_path)
     database = Database(database_url)
@@ -149,8 +149,8 @@ async def test_leaves_and_an_uninstall_acked_before_a_kill_are_handled_after_the
 
 async def test_a_dm_slack_took_just_before_a_kill_is_not_sent_again_after_the_restart(
     tmp_path: Path,
-    fake: FakeSlack,  # noqa: F811
-    database_url: str,  # noqa: F811
+    fake: FakeSlack,
+    database_url: str,
 ) -> None:
     cluster = Cluster(fake, database_url, tmp_path)
     database = Database(database_url)

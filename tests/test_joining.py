@@ -4,62 +4,28 @@ approve (the person is invited) or decline (the person is told, kindly)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlmodel import select
 
 from bot.catalogue import MEMBERS, ROLES, WAYS_OF_WORKING
 from bot.clock import ManualClock
-from fakeslack import Call, FakeSlack
-from storage.models import JoinRequest
+from fakeslack import FakeSlack
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
-from tests.test_communities import start_community
-from tests.test_home import open_home
-from tests.test_welcomes import LIAM, answer, joined, sent_to, welcome_dms
-
-RANDOM = "C0RANDOM"
-
-
-def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    found = [b["accessory"] for b in blocks if b.get("accessory", {}).get("type") == "button"]
-    found += [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    return found
-
-
-async def click_button(
-    cultivate: Cultivate,
-    button: dict[str, Any],
-    *,
-    user: str,
-    channel: str,
-    message: dict[str, Any],
-) -> None:
-    reply = await cultivate.click(
-        {"action_id": button["action_id"], "type": "button", "value": button["value"]},
-        user=user,
-        channel=channel,
-        message=message,
-    )
-    assert reply.status == 200
-
-
-async def click_in_dm(cultivate: Cultivate, dm: Call, label: str, *, user: str) -> None:
-    (button,) = [b for b in buttons(dm.args["blocks"]) if b["text"]["text"] == label]
-    await click_button(
-        cultivate, button, user=user, channel=dm.response["channel"], message=dm.response["message"]
-    )
-
-
-async def answers_to(cultivate: Cultivate, count: int) -> str:
-    """The newest answer under the message someone clicked (through its response_url)."""
-    calls = await cultivate.slack.wait_for("response_url", count=count)
-    return str(calls[-1].args["text"])
-
-
-async def requests(cultivate: Cultivate) -> list[JoinRequest]:
-    async with cultivate.database.session() as session:
-        return list((await session.exec(select(JoinRequest))).all())
+from tests.steps import (
+    LIAM,
+    RANDOM,
+    answer,
+    answers_to,
+    buttons,
+    click_button,
+    click_in_dm,
+    joined,
+    open_home,
+    requests,
+    sent_to,
+    start_community,
+    welcome_dms,
+)
 
 
 @pytest.fixture

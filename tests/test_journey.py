@@ -15,18 +15,19 @@ from bot.services.communities import community_in_channel, is_closed
 from fakeslack import FakeSlack
 from storage.models import Community, ScheduledSend
 from tests.conftest import ASHA, BEN, HOUSING, TEAM, Cultivate, eventually
-from tests.test_closure import (  # noqa: F401 (community: a fixture)
-    TYPED,
+from tests.steps import (
+    as_values,
     close,
     close_values,
-    community,
+    community_with_roles_and_members,  # noqa: F401 (a fixture)
     every_member_invited,
+    launch,
+    open_home,
+    open_stage,
+    press,
     prompts_in_channel,
     share,
 )
-from tests.test_home import open_home
-from tests.test_launch import launch, press
-from tests.test_stages import as_values, open_stage
 
 SCOPE_ANSWERS = {q.key: f"Answer to {q.key}" for q in SCOPE.questions}
 
@@ -62,7 +63,7 @@ def next_line(blocks: list[dict[str, Any]]) -> str:
 
 
 async def test_saving_a_stage_says_what_was_saved_and_offers_the_next_stage_as_a_button(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
 ) -> None:
     view = await open_stage(community, SCOPE)
@@ -97,7 +98,7 @@ async def test_saving_a_stage_says_what_was_saved_and_offers_the_next_stage_as_a
 
 
 async def test_a_partial_save_offers_the_same_stage_again(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
 ) -> None:
     view = await open_stage(community, SCOPE)
@@ -124,7 +125,7 @@ async def status_next(cultivate: Cultivate, user: str = ASHA) -> str:
 
 
 async def test_the_next_step_follows_the_launch_workshop_and_the_terms(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
 ) -> None:
     assert "Is there a genuine need" not in await status_next(community)
@@ -144,7 +145,7 @@ async def test_the_next_step_follows_the_launch_workshop_and_the_terms(
 
 
 async def test_after_closure_status_and_home_say_where_it_stands_not_what_to_set_up(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
 ) -> None:
     await close(community)
@@ -161,7 +162,7 @@ async def test_after_closure_status_and_home_say_where_it_stands_not_what_to_set
 
 
 async def test_a_closed_home_offers_no_edits_and_shows_who_shared_and_the_export(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
 ) -> None:
     await close(community)
@@ -211,7 +212,7 @@ async def test_a_closed_home_offers_no_edits_and_shows_who_shared_and_the_export
     ],
 )
 async def test_after_closure_a_form_that_would_be_refused_is_a_read_only_summary(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
     command: str,
     title: str,
@@ -229,7 +230,7 @@ async def test_after_closure_a_form_that_would_be_refused_is_a_read_only_summary
 
 
 async def test_scope_after_closure_shows_the_answers_and_why_they_cannot_change(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
 ) -> None:
     await close(community)
@@ -246,7 +247,7 @@ async def test_scope_after_closure_shows_the_answers_and_why_they_cannot_change(
 
 
 async def test_the_close_form_says_what_will_happen_and_closes_only_once_confirmed(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
 ) -> None:
     await community.command("close")
@@ -277,7 +278,7 @@ async def test_the_close_form_says_what_will_happen_and_closes_only_once_confirm
 
 
 async def test_errors_in_the_first_step_are_shown_on_their_fields_and_close_nothing(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
 ) -> None:
     await community.command("close")
     view = await community.opened_view("closure_form")
@@ -289,7 +290,7 @@ async def test_errors_in_the_first_step_are_shown_on_their_fields_and_close_noth
 
 
 async def test_the_reason_and_note_reach_the_announcement_the_prompts_and_the_celebration(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
 ) -> None:
     note = "Thank you all <!channel> for three good years"
@@ -315,7 +316,7 @@ async def test_the_reason_and_note_reach_the_announcement_the_prompts_and_the_ce
 
 
 async def test_another_reason_is_said_in_the_coordinators_words(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
 ) -> None:
     await close(community, reason="other", note="The team is merging into Planning")
@@ -330,7 +331,7 @@ async def closure_rows(cultivate: Cultivate) -> list[ScheduledSend]:
 
 
 async def test_dismissing_the_split_step_leaves_the_community_open(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
 ) -> None:
     view = await close(community, reason="split")
@@ -354,7 +355,7 @@ async def test_dismissing_the_split_step_leaves_the_community_open(
 
 
 async def test_closing_with_a_split_in_one_flow_creates_the_sub_communities_and_closes(
-    community: Cultivate,  # noqa: F811
+    community: Cultivate,
     slack: FakeSlack,
 ) -> None:
     view = await close(community, reason="split", note="Two teams now")

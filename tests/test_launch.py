@@ -12,17 +12,25 @@ from bot.catalogue import LAUNCH_AGENDA, ROLES, SCOPE, TERMS_OF_REFERENCE, stage
 from bot.services.document import docx_text
 from fakeslack import FakeSlack
 from storage.models import Community, TermsAgreement
-from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
-from tests.test_communities import start_community
-from tests.test_meetings import announcements, eventually, meeting_values
-from tests.test_milestones import add_milestone
-from tests.test_stages import as_values, open_stage
+from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate, eventually
+from tests.steps import (
+    TYPED,
+    add_milestone,
+    announcements,
+    as_values,
+    buttons_by_action,
+    launch,
+    markdown_files,
+    meeting_values,
+    open_stage,
+    press,
+    start_community,
+    terms_message,
+)
 
-TYPED = "We need it <!channel> & *now* [see](http://x.example) # really"
 
-
-@pytest.fixture
-async def community(cultivate: Cultivate) -> Cultivate:
+@pytest.fixture(name="community")
+async def community_ready_to_launch(cultivate: Cultivate) -> Cultivate:
     await start_community(cultivate, timezone="Europe/London")
     scope = await open_stage(cultivate, SCOPE)
     await cultivate.submit(
@@ -41,59 +49,8 @@ async def community(cultivate: Cultivate) -> Cultivate:
     return cultivate
 
 
-async def launch(cultivate: Cultivate, *, user: str = ASHA, **answers: Any) -> dict[str, Any]:
-    """Run `/cop launch` and plan the workshop; returns the terms' message once posted."""
-    drafts = len(markdown_files(cultivate.slack))
-    await cultivate.command("launch", user=user)
-    view = await cultivate.opened_view("launch_form")
-    values = meeting_values(title="Launch workshop", **answers)
-    del values["recurrence"]
-    reply = await cultivate.submit(view, values, user=user)
-    assert reply.body == "", reply.body
-    return await terms_message(cultivate, count=drafts + 1)
-
-
-def markdown_files(slack: FakeSlack) -> list[Any]:
-    """The terms as Markdown files (each draft is uploaded beside its Word document)."""
-    return [
-        f
-        for f in slack.files
-        if f.filename.startswith("terms-of-reference") and f.filename.endswith(".md")
-    ]
-
-
-async def terms_message(cultivate: Cultivate, *, count: int = 1) -> dict[str, Any]:
-    calls = await cultivate.slack.wait_for(
-        "chat.postMessage", lambda c: "terms of reference" in c.args["text"], count=count
-    )
-    ts = calls[-1].response["ts"]
-    return next(m for m in cultivate.slack.messages(HOUSING) if m["ts"] == ts)
-
-
-def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        e["action_id"]: e
-        for b in message["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-    }
-
-
 def current(slack: FakeSlack, message: dict[str, Any]) -> dict[str, Any]:
     return next(m for m in slack.messages(HOUSING) if m["ts"] == message["ts"])
-
-
-async def press(
-    cultivate: Cultivate, message: dict[str, Any], action_id: str, *, user: str = ASHA
-) -> None:
-    button = buttons(message)[action_id]
-    reply = await cultivate.click(
-        {"action_id": action_id, "type": "button", "value": button["value"]},
-        user=user,
-        channel=HOUSING,
-        message=message,
-    )
-    assert reply.status == 200
 
 
 def test_the_terms_are_drafted_from_questions_the_checklist_asks() -> None:
@@ -149,7 +106,7 @@ async def test_launch_plans_the_workshop_and_drafts_the_terms_as_a_file_and_a_ca
     assert "&lt;!channel&gt;" in markdown
 
     assert "in the channel's canvas" in message["blocks"][0]["text"]["text"]
-    assert {b["text"]["text"] for b in buttons(message).values()} == {
+    assert {b["text"]["text"] for b in buttons_by_action(message).values()} == {
         "I agree (0)",
         "Draft again from the latest answers",
         "Mark agreed",
@@ -178,11 +135,14 @@ async def test_members_agree_and_a_coordinator_marks_the_terms_agreed_launching_
 
     async def two_agree() -> bool:
         return (
-            buttons(current(slack, message)).get("terms_agree", {}).get("text", {}).get("text")
+            buttons_by_action(current(slack, message))
+            .get("terms_agree", {})
+            .get("text", {})
+            .get("text")
             == "I agree (2)"
         )
 
-    assert await eventually(two_agree)
+    await eventually(two_agree)
     async with community.database.session() as session:
         assert len((await session.exec(select(TermsAgreement))).all()) == 2
 
@@ -200,8 +160,8 @@ async def test_members_agree_and_a_coordinator_marks_the_terms_agreed_launching_
         text = current(slack, message)["blocks"][0]["text"]["text"]
         return text.startswith("✅ *The terms of reference")
 
-    assert await eventually(marked_agreed)
-    assert "terms_agree" not in buttons(current(slack, message))
+    await eventually(marked_agreed)
+    assert "terms_agree" not in buttons_by_action(current(slack, message))
     async with community.database.session() as session:
         stored = (await session.exec(select(Community))).one()
     assert stored.launched_by == NOOR and stored.launched_at is not None
@@ -239,7 +199,7 @@ async def test_drafting_again_takes_the_latest_answers_in_one_click(
     async def replaced() -> bool:
         return "Replaced by a newer draft" in current(slack, first)["blocks"][0]["text"]["text"]
 
-    assert await eventually(replaced)
+    await eventually(replaced)
     await press(community, first, "terms_agree", user=BEN)
     [told] = await slack.wait_for("chat.postEphemeral", lambda c: c.args["user"] == BEN)
     assert "newer draft" in told.args["text"]

@@ -14,7 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSITION = {"bot/app.py", "bot/__main__.py"}
 SLACK = ("slack_sdk", "slack_bolt")
 # What tests may import from their own folder: shared steps and tools, never a test module.
-TEST_KIT = {"tests.steps", "tests.communities", "tests.tcp_proxy"}
+TEST_KIT = {
+    "tests.steps",
+    "tests.communities",
+    "tests.tcp_proxy",
+    "tests.clusters",  # several app processes on one database
+    "tests.pages",  # the sandbox's page in a browser
+    "tests.installs",  # an app installed into more than one workspace
+    "tests.conftest",  # its fixtures' constants and the Cultivate harness
+}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -68,6 +76,31 @@ def test_the_stand_in_for_slack_imports_nothing_of_the_app(path: Path) -> None:
 def test_no_test_or_benchmark_imports_a_test_module(path: Path) -> None:
     from_tests = {m.rsplit(".", 1)[0] if m.count(".") > 1 else m for m in reaching(path, "tests")}
     assert sorted(from_tests - TEST_KIT - {"tests"}) == []
+
+
+def functions_in(path: Path) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
+@pytest.mark.parametrize("path", modules("handlers"), ids=named)
+def test_feature_functions_are_short_and_register_only_wires(path: Path) -> None:
+    """A listener is a module-level function that can be imported, tested and read in a
+    traceback by its name; `register()` wires them and holds no body of its own."""
+    long = [
+        f"{f.name} ({f.end_lineno - f.lineno + 1} lines)"
+        for f in functions_in(path)
+        if (f.end_lineno or f.lineno) - f.lineno + 1 > 80
+    ]
+    assert long == []
+    for register in (f for f in functions_in(path) if f.name == "register"):
+        nested = [
+            n
+            for n in ast.walk(register)
+            if n is not register
+            and isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        ]
+        assert nested == [], f"register() defines {len(nested)} function(s) of its own"
 
 
 def test_the_rules_see_a_forbidden_import(tmp_path: Path) -> None:

@@ -11,8 +11,7 @@ import pytest
 
 from bot import logs
 from tests.conftest import BEN, Cultivate
-from tests.test_communities import start_community
-from tests.test_welcomes import said
+from tests.steps import said, start_community
 
 
 @pytest.fixture(autouse=True)

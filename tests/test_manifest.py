@@ -16,7 +16,7 @@ from bot.dispatch import Senders
 from bot.installations import BOT_SCOPES
 from bot.runtime import Runtime
 from bot.settings import load_settings
-from handlers import register_all
+from handlers import wire_features
 from storage.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +112,7 @@ def registered() -> tuple[dict[str, list[Any]], list[str]]:
     app = RecordingApp()
     runtime = Runtime(database=Database("sqlite://"))
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "test"})
-    cop = register_all(app, runtime, Senders(), settings)  # type: ignore[arg-type]
+    cop = wire_features(app, runtime, Senders(), settings).cop  # type: ignore[arg-type]
     return app.registered, cop.names
 
 

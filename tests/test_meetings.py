@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlmodel import col, select
 
 from bot.catalogue import ROLES
@@ -17,102 +16,24 @@ from bot.clock import ManualClock
 from bot.services.errors import EditConflict
 from bot.services.meetings import edit_meeting
 from fakeslack import FakeSlack
-from storage.models import Meeting, MeetingOccurrence, Rsvp, ScheduledSend
+from storage.models import Meeting, MeetingOccurrence, Rsvp
 from storage.repositories import meetings as meetings_repository
-from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
-from tests.test_communities import start_community
-from tests.test_home import open_home, texts
-from tests.test_stages import as_values, open_stage
+from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate, eventually
+from tests.steps import (
+    announcements,
+    as_values,
+    meeting_values,
+    open_home,
+    open_rows,
+    open_stage,
+    plan_meeting,
+    run_until,
+    sent_rows,
+    texts,
+)
 
 LONDON = ZoneInfo("Europe/London")
 DATE_TOKEN = re.compile(r"<!date\^(\d+)\^")
-
-
-@pytest.fixture
-async def community(cultivate: Cultivate) -> Cultivate:
-    await start_community(cultivate, timezone="Europe/London")
-    cultivate.slack.clear()
-    return cultivate
-
-
-def meeting_values(
-    day: str = "2026-12-08", at: str = "18:00", **answers: Any
-) -> dict[str, dict[str, Any]]:
-    """A meeting form's answers, as the person typed and picked them."""
-    return as_values(
-        {
-            "title": "Monthly <!channel> catch-up",
-            "agenda": "Drafts & questions",
-            "date": day,
-            "time": at,
-            "duration": "60",
-            "format": "online",
-            "place": "https://meet.example.org/housing",
-            "recurrence": "none",
-            "reminders": ["1d", "1h"],
-            **answers,
-        }
-    )
-
-
-async def eventually(check: Any, timeout: float = 5.0) -> Any:  # noqa: ASYNC109
-    """Wait for work done after an ack: until `check()` returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        found = await check()
-        if found or asyncio.get_running_loop().time() > deadline:
-            return found
-        await asyncio.sleep(0.01)
-
-
-async def sent_rows(cultivate: Cultivate, kind: str) -> list[ScheduledSend]:
-    async with cultivate.database.session() as session:
-        query = select(ScheduledSend).where(
-            ScheduledSend.kind == kind, ScheduledSend.state == "sent"
-        )
-        return list((await session.exec(query)).all())
-
-
-async def plan_meeting(
-    cultivate: Cultivate,
-    values: dict[str, dict[str, Any]],
-    *,
-    user: str = ASHA,
-    announced: int | None = 1,
-) -> Any:
-    """Plan a meeting through `/cop meeting`; wait until `announced` announcements went out."""
-    before = len(
-        [
-            c
-            for c in cultivate.slack.calls_to("views.open")
-            if c.args["view"].get("callback_id") == "meeting_form"
-        ]
-    )
-    already = len(await sent_rows(cultivate, "meeting_announcement"))
-    await cultivate.command("meeting", user=user)
-    view = await cultivate.opened_view("meeting_form", count=before + 1)
-    reply = await cultivate.submit(view, values, user=user)
-    if announced:
-
-        async def done() -> bool:
-            return len(await sent_rows(cultivate, "meeting_announcement")) >= already + announced
-
-        assert await eventually(done), "the announcement did not go out"
-    return reply
-
-
-def announcements(slack: FakeSlack, channel: str = HOUSING) -> list[dict[str, Any]]:
-    """Messages in the channel carrying RSVP buttons, as they stand now."""
-    return [
-        m
-        for m in slack.messages(channel)
-        if any(
-            e.get("action_id", "").startswith("rsvp:")
-            for b in m.get("blocks") or []
-            if b["type"] == "actions"
-            for e in b["elements"]
-        )
-    ]
 
 
 def rsvp_buttons(message: dict[str, Any]) -> dict[str, str]:
@@ -126,29 +47,6 @@ def rsvp_buttons(message: dict[str, Any]) -> dict[str, str]:
 
 def reminders(slack: FakeSlack, channel: str = HOUSING) -> list[dict[str, Any]]:
     return [m for m in slack.messages(channel) if m.get("text", "").startswith("⏰")]
-
-
-async def open_rows(cultivate: Cultivate, kind: str | None = None) -> list[ScheduledSend]:
-    """What is still to go out about meetings (other features schedule their own rows)."""
-    async with cultivate.database.session() as session:
-        query = select(ScheduledSend).where(col(ScheduledSend.state).in_(["pending", "claimed"]))
-        if kind:
-            query = query.where(ScheduledSend.kind == kind)
-        else:
-            query = query.where(col(ScheduledSend.kind).startswith("meeting"))
-        return list((await session.exec(query.order_by(col(ScheduledSend.due_at)))).all())
-
-
-async def run_until(cultivate: Cultivate, clock: ManualClock, moment: datetime) -> None:
-    """Move the clock to each due row in turn up to `moment`, running the heartbeat."""
-    while True:
-        pending = [r for r in await open_rows(cultivate) if r.due_at <= moment]
-        if not pending:
-            break
-        clock.set(max(clock.now(), pending[0].due_at))
-        await cultivate.tick()
-    clock.set(max(clock.now(), moment))
-    await cultivate.tick()
 
 
 async def sessions_to_come(cultivate: Cultivate, now: datetime) -> list[MeetingOccurrence]:
@@ -180,7 +78,7 @@ async def test_a_meeting_is_announced_with_rsvp_buttons_and_its_text_escaped(
     ]
     reply = await community.submit(view, meeting_values())
     assert reply.status == 200 and reply.body == "", reply.body
-    assert await eventually(lambda: sent_rows(community, "meeting_announcement"))
+    await eventually(lambda: sent_rows(community, "meeting_announcement"))
 
     [message] = announcements(slack)
     text = " ".join(b.get("text", {}).get("text", "") for b in message["blocks"])
@@ -427,7 +325,7 @@ async def test_rsvp_counts_are_exact_after_50_concurrent_clicks(
             "rsvp:cant": "Can't go (5)",
         }
 
-    assert await eventually(settled, timeout=20), rsvp_buttons(announcements(slack)[0])
+    await eventually(settled, timeout=20)
     async with community.database.session() as session:
         rows = (await session.exec(select(Rsvp))).all()
     assert len(rows) == 50
@@ -446,7 +344,7 @@ async def test_rsvp_counts_are_exact_after_50_concurrent_clicks(
         [now] = announcements(slack)
         return rsvp_buttons(now)["rsvp:going"] == "Going (31)"
 
-    assert await eventually(changed)
+    await eventually(changed)
     assert rsvp_buttons(announcements(slack)[0])["rsvp:cant"] == "Can't go (4)"
 
 

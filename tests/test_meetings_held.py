@@ -8,7 +8,7 @@ from bot.clock import ManualClock
 from bot.services import meetings
 from bot.services.meetings import create_meeting, rsvp, upcoming
 from tests.conftest import ASHA, BEN, CARMEN, TEAM, Cultivate
-from tests.test_communities import start_community
+from tests.steps import start_community
 
 
 async def test_meetings_held_come_with_their_attendance(

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlmodel import col, select
 
 from bot.catalogue import GOVERNANCE
@@ -15,27 +14,7 @@ from bot.clock import ManualClock
 from fakeslack import FakeSlack
 from storage.models import ScheduledSend, StageRevision
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, Cultivate
-from tests.test_communities import start_community
-from tests.test_home import open_home, texts
-from tests.test_meetings import run_until
-from tests.test_stages import open_stage
-
-
-@pytest.fixture
-async def community(cultivate: Cultivate) -> Cultivate:
-    await start_community(cultivate, timezone="Europe/London")
-    cultivate.slack.clear()
-    return cultivate
-
-
-async def add_milestone(cultivate: Cultivate, **item: Any) -> None:
-    """Add a milestone through the governance form's pushed list editor."""
-    form = await open_stage(cultivate, GOVERNANCE)
-    pushes = len(cultivate.slack.calls_to("views.push"))
-    await cultivate.click({"action_id": "list_add:milestones", "type": "button"}, view=form)
-    pushed = await cultivate.opened_view("stage_list_item", method="views.push", count=pushes + 1)
-    reply = await cultivate.submit(pushed, {key: {key: value} for key, value in item.items()})
-    assert reply.body == "", reply.body
+from tests.steps import add_milestone, open_home, open_stage, run_until, texts
 
 
 async def pending_reminders(cultivate: Cultivate) -> list[ScheduledSend]:

@@ -9,8 +9,7 @@ from typing import Any
 from bot.clock import ManualClock
 from fakeslack import FakeSlack
 from tests.conftest import BEN, Cultivate
-from tests.test_communities import start_community
-from tests.test_welcomes import joined
+from tests.steps import joined, start_community
 
 NAME = "Housing <!here> & co"
 

@@ -43,13 +43,22 @@ from storage.migrate import upgrade
 from storage.models import Closure, Membership
 from storage.repositories import closures as closure_rows
 from tests.conftest import ASHA, BEN, CARMEN, NOOR, TEAM, Cultivate, reset_postgres
-from tests.test_communities import start_community
-from tests.test_joining import RANDOM, buttons
-from tests.test_roster import level_of, roster_view, rows
-from tests.test_sandbox import Page, sandbox  # noqa: F401 (a fixture)
-from tests.test_stages import _click_in, open_stage, revisions
-from tests.test_sustaining import status_blocks
-from tests.test_welcomes import answer, joined, said
+from tests.pages import Page, sandbox_on_the_test_database  # noqa: F401 (a fixture)
+from tests.steps import (
+    RANDOM,
+    answer,
+    buttons,
+    click_in,
+    joined,
+    level_of,
+    open_stage,
+    revisions,
+    roster_view,
+    rows,
+    said,
+    start_community,
+    status_blocks,
+)
 
 ARCHIVE = "https://example.slack.com/files/U0ASHA/F0ARCHIVE/housing-archive.md"
 
@@ -336,7 +345,7 @@ async def test_contributors_experts_and_candidates_may_be_people_outside_the_wor
         assert add["text"]["text"] == f"Add {noun}"
         assert key not in {b.get("block_id") for b in form["blocks"] if b["type"] == "input"}
 
-    await _click_in(cultivate, form, "list_add:experts")
+    await click_in(cultivate, form, "list_add:experts")
     pushed = await cultivate.opened_view("stage_list_item", method="views.push")
     assert [b["block_id"] for b in pushed["blocks"]] == ["user", "name", "organisation"]
     # Neither someone in Slack nor a name: refused, naming the first field.
@@ -350,7 +359,7 @@ async def test_contributors_experts_and_candidates_may_be_people_outside_the_wor
     assert (await cultivate.submit(pushed, outsider)).body == ""
 
     await slack.wait_for("views.update")
-    await _click_in(cultivate, slack.views[form["id"]], "list_add:experts")
+    await click_in(cultivate, slack.views[form["id"]], "list_add:experts")
     pushed = await cultivate.opened_view("stage_list_item", method="views.push", count=2)
     assert (await cultivate.submit(pushed, {"user": {"user": BEN}})).body == ""
     saved = (await revisions(cultivate, "members"))[-1].answers
@@ -433,7 +442,7 @@ async def test_saved_lists_of_slack_users_become_lists_of_people(database_url: s
 
 
 @pytest.fixture
-async def page(sandbox: Sandbox) -> AsyncIterator[Page]:  # noqa: F811
+async def page(sandbox: Sandbox) -> AsyncIterator[Page]:
     async with aiohttp.ClientSession() as http:
         yield Page(sandbox, http)
 

@@ -7,111 +7,15 @@ redelivery could); the welcome DMs are sent by the clock processes."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import pytest
-from sqlalchemy import text
 
-from fakeslack import FakeSlack, SlackRequests
-from sandbox.processes import SIGNING_SECRET, Process, environment, free_port
-from storage.db import Database
-from tests.conftest import ASHA, HOUSING, POSTGRES_SKIP, eventually
+from fakeslack import FakeSlack
+from tests.clusters import Cluster, cluster_database_url, slack_for_a_cluster  # noqa: F401 (fixtures)
 
 PEOPLE = 1000
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'processes.db'}"
-        return
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip(POSTGRES_SKIP)
-    database = Database(url)
-
-    async def reset() -> None:
-        async with database.engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-        await database.dispose()
-
-    asyncio.run(reset())
-    yield url
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        yield slack
-        assert slack.problems == []
-
-
-class Cluster:
-    def __init__(self, fake: FakeSlack, database_url: str, workdir: Path) -> None:
-        self.fake = fake
-        self.env = environment(
-            api_url=fake.api_url,
-            database_url=database_url,
-            SCHEDULER_TICK_SECONDS="0.2",
-            SCHEDULER_LEASE_SECONDS="3",
-        )
-        self.workdir = workdir
-        self.requests = SlackRequests(
-            SIGNING_SECRET, workspace=fake.workspace, response_url_base=fake.response_url_base
-        )
-        migrate = Process(["bot", "migrate"], {**self.env, "PORT": str(free_port())}, workdir)
-        assert migrate.popen.wait(60) == 0, migrate.output()
-
-    def start(self, mode: str) -> Process:
-        return Process(["bot", mode], {**self.env, "PORT": str(free_port())}, self.workdir)
-
-    async def post(
-        self, http: aiohttp.ClientSession, process: Process, request: tuple[str, dict[str, str]]
-    ) -> None:
-        body, headers = request
-        async with http.post(f"{process.url}/slack/events", data=body, headers=headers) as r:
-            assert r.status == 200, await r.text()
-
-    async def start_community(self, http: aiohttp.ClientSession, web: Process) -> None:
-        await self.post(http, web, self.requests.slash_command(text="start", user_id=ASHA))
-        [opened] = await self.fake.wait_for("views.open")
-        view = self.fake.views[opened.response["view"]["id"]]
-        await self.post(
-            http, web, self.requests.view_submission(view, ASHA, {"name": {"name": "Housing"}})
-        )
-
-    async def join_everyone(
-        self, http: aiohttp.ClientSession, webs: list[Process], people: list[str]
-    ) -> None:
-        for start in range(0, len(people), 50):
-            sends = []
-            for person in people[start : start + 50]:
-                body, headers = self.requests.event_callback(
-                    {"type": "member_joined_channel", "user": person, "channel": HOUSING}
-                )
-                sends += [self.post(http, web, (body, headers)) for web in webs]
-            await asyncio.gather(*sends)
-
-    def welcomes(self, people: list[str]) -> Counter[str]:
-        """How many welcome DMs each person got."""
-        counted: Counter[str] = Counter()
-        for person in people:
-            dm = self.fake.workspace.open_dm([person])[0]
-            counted[person] = sum(
-                1 for m in self.fake.messages(dm.id) if m.get("text", "").startswith("Welcome to")
-            )
-        return counted
-
-    async def until_welcomed(self, people: list[str], *, at_least: int) -> None:
-        async def enough_welcomed() -> bool:
-            return sum(1 for n in self.welcomes(people).values() if n) >= at_least
-
-        await eventually(enough_welcomed, timeout=240)
 
 
 async def test_two_web_and_two_clock_processes_welcome_everyone_exactly_once(

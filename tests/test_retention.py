@@ -32,9 +32,8 @@ from storage.models import (
 from storage.repositories import scheduled
 from storage.repositories.scheduled import OPEN_STATES
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, TEAM, Cultivate
-from tests.test_communities import start_community
-from tests.test_installs import SECOND, Installable, installable  # noqa: F401
-from tests.test_tokens import an_installation, run_main
+from tests.installs import SECOND, Installable, installable_app  # noqa: F401 (a fixture)
+from tests.steps import an_installation, run_main, start_community
 
 OTHER = "T0OTHER"
 
@@ -96,7 +95,7 @@ async def test_an_uninstalled_workspace_is_erased_after_the_retention_period(
 
 
 async def test_reinstalling_within_the_period_keeps_everything(
-    installable: tuple[Installable, Runtime],  # noqa: F811
+    installable: tuple[Installable, Runtime],
     clock: ManualClock,
 ) -> None:
     app, runtime = installable

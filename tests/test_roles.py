@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlmodel import select
 
 from bot.catalogue import MEMBERS, ROLES
@@ -16,28 +15,27 @@ from bot.services.welcomes import CHECK_IN, NUDGE, WELCOME_DM
 from fakeslack import Call, FakeSlack
 from storage.models import Community
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
-from tests.test_communities import start_community
-from tests.test_health import figure_lines
-from tests.test_home import open_home
-from tests.test_joining import RANDOM, answers_to, buttons, click_button, requests
-from tests.test_launch import launch, press
-from tests.test_stages import as_values, open_stage
-from tests.test_welcomes import (
+from tests.steps import (
     LIAM,
+    RANDOM,
     answer,
+    answers_to,
+    as_values,
+    buttons,
+    click_button,
+    figure_lines,
     greetings,
     joined,
+    launch,
     memberships,
-    rows,
+    open_home,
+    open_stage,
+    press,
+    requests,
+    scheduled_sends,
     sent_to,
     welcome_dms,
 )
-
-
-@pytest.fixture
-async def community(cultivate: Cultivate) -> Cultivate:
-    await start_community(cultivate, timezone="UTC")
-    return cultivate
 
 
 async def save_roles(cultivate: Cultivate, *, user: str = ASHA, **answers: Any) -> None:
@@ -133,7 +131,7 @@ async def test_coordinators_and_facilitators_joining_are_not_welcomed_or_counted
         await joined(community, person)
     await community.settled()
     # Nothing is even scheduled to welcome them or follow them up.
-    planned = await rows(community, WELCOME_DM, NUDGE, CHECK_IN)
+    planned = await scheduled_sends(community, WELCOME_DM, NUDGE, CHECK_IN)
     (noor,) = await memberships(community, NOOR)
     assert len(planned) == 3 and {r.payload["membership"] for r in planned} == {noor.id}
     clock.advance(timedelta(minutes=5))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import col, select
 
@@ -14,18 +13,18 @@ from bot.clock import ManualClock
 from fakeslack import FakeSlack
 from storage.models import ActivityDay, Membership
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
-from tests.test_communities import start_community
-from tests.test_home import open_home
-from tests.test_welcomes import LIAM, joined, left, said
+from tests.steps import (
+    LIAM,
+    joined,
+    left,
+    level_of,
+    open_home,
+    roster_view,
+    rows,
+    said,
+)
 
 SECRET = "SECRET-PLAN-7731"
-
-
-@pytest.fixture
-async def community(cultivate: Cultivate) -> Cultivate:
-    await start_community(cultivate, timezone="UTC")
-    cultivate.slack.clear()
-    return cultivate
 
 
 async def activity(cultivate: Cultivate) -> dict[tuple[str, date], int]:
@@ -82,23 +81,6 @@ async def test_messages_are_counted_per_member_per_day_and_no_text_is_stored(
     stored = await everything_stored(community)
     assert "U0BEN" in stored  # the dump really holds the rows
     assert SECRET not in stored
-
-
-async def roster_view(cultivate: Cultivate, *, user: str = ASHA, count: int = 1) -> dict[str, Any]:
-    await cultivate.command("roster", user=user)
-    return await cultivate.opened_view("roster", count=count)
-
-
-def rows(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        b["block_id"].removeprefix("member."): b
-        for b in view["blocks"]
-        if b.get("block_id", "").startswith("member.")
-    }
-
-
-def level_of(block: dict[str, Any]) -> str:
-    return block["text"]["text"].split("*")[1]
 
 
 async def test_the_roster_suggests_levels_from_activity_and_coordinators_set_them(

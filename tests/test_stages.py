@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlmodel import col, select
 
 from bot.catalogue import GOVERNANCE, ROLES, SCOPE, SETUP_STAGES, Kind, Question, Stage
 from fakeslack import FakeSlack
-from storage.models import StageRevision
 from tests.conftest import ASHA, BEN, NOOR, Cultivate
-from tests.test_communities import start_community
+from tests.steps import as_values, click_in, open_stage, revisions
 
 
 def sample_answer(question: Question) -> Any:
@@ -35,27 +33,6 @@ def sample_answers(stage: Stage) -> dict[str, Any]:
     return {q.key: sample_answer(q) for q in stage.inputs}
 
 
-def as_values(answers: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {key: {key: value} for key, value in answers.items()}
-
-
-async def revisions(cultivate: Cultivate, stage: str) -> list[StageRevision]:
-    async with cultivate.database.session() as session:
-        result = await session.exec(
-            select(StageRevision)
-            .where(StageRevision.stage == stage)
-            .order_by(col(StageRevision.version))
-        )
-        return list(result.all())
-
-
-async def open_stage(cultivate: Cultivate, stage: Stage, *, user: str = ASHA) -> dict[str, Any]:
-    before = len(cultivate.slack.calls_to("views.open"))
-    await cultivate.command(stage.key, user=user)
-    calls = await cultivate.slack.wait_for("views.open", count=before + 1)
-    return cultivate.slack.views[calls[-1].response["view"]["id"]]
-
-
 def inputs_of(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
 
@@ -70,12 +47,6 @@ def initial(block: dict[str, Any]) -> Any:
         if key in element:
             return element[key]
     return None
-
-
-@pytest.fixture
-async def community(cultivate: Cultivate) -> Cultivate:
-    await start_community(cultivate, timezone="Europe/London")
-    return cultivate
 
 
 @pytest.mark.parametrize("stage", SETUP_STAGES, ids=lambda s: s.key)
@@ -184,27 +155,11 @@ async def test_saving_over_a_co_coordinators_newer_answers_is_refused(
     ]
 
 
-async def _click_in(
-    cultivate: Cultivate, view: dict[str, Any], action_id: str, **action: Any
-) -> None:
-    element = next(
-        e
-        for b in view["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == action_id
-    )
-    reply = await cultivate.click(
-        {"action_id": action_id, "type": element["type"], **action}, view=view
-    )
-    assert reply.status == 200
-
-
 async def test_milestones_are_added_edited_and_removed_from_a_pushed_modal(
     community: Cultivate, slack: FakeSlack
 ) -> None:
     form = await open_stage(community, GOVERNANCE)
-    await _click_in(community, form, "list_add:milestones")
+    await click_in(community, form, "list_add:milestones")
     pushed = await community.opened_view("stage_list_item", method="views.push")
     assert [b["block_id"] for b in pushed["blocks"]] == [
         "title",
@@ -240,7 +195,7 @@ async def test_milestones_are_added_edited_and_removed_from_a_pushed_modal(
     assert "Mon 1 Mar 2027" in listing["text"]["text"]
 
     refreshed = slack.views[form["id"]]
-    await _click_in(community, refreshed, "list_edit:milestones", selected_option={"value": "0"})
+    await click_in(community, refreshed, "list_edit:milestones", selected_option={"value": "0"})
     edit = await community.opened_view("stage_list_item", method="views.push", count=2)
     assert initial(inputs_of(edit)["title"]) == "Pilot <!everyone>"
     await community.submit(edit, {"title": {"title": "Pilot"}})
@@ -248,7 +203,7 @@ async def test_milestones_are_added_edited_and_removed_from_a_pushed_modal(
         "title"
     ] == "Pilot"
 
-    await _click_in(
+    await click_in(
         community, slack.views[form["id"]], "list_edit:milestones", selected_option={"value": "0"}
     )
     remove = await community.opened_view("stage_list_item", method="views.push", count=3)
@@ -258,7 +213,7 @@ async def test_milestones_are_added_edited_and_removed_from_a_pushed_modal(
 
 async def test_list_edits_by_a_non_coordinator_are_refused(community: Cultivate) -> None:
     form = await open_stage(community, GOVERNANCE)
-    await _click_in(community, form, "list_add:stakeholders")
+    await click_in(community, form, "list_add:stakeholders")
     pushed = await community.opened_view("stage_list_item", method="views.push")
     reply = await community.submit(pushed, {"name": {"name": "Council"}}, user=BEN)
     assert reply.json["response_action"] == "errors"

@@ -19,19 +19,20 @@ from bot.services import perspectives, recruitment, sustaining, welcomes
 from fakeslack import Call, FakeSlack
 from storage.models import Community, Perspective, ScheduledSend
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
-from tests.test_communities import start_community
-from tests.test_health import build_history, figure_lines
-from tests.test_welcomes import LIAM, answer, joined
+from tests.steps import (
+    LIAM,
+    answer,
+    build_history,
+    digests,
+    figure_lines,
+    joined,
+    report_table,
+    save_settings,
+    start_community,
+    status_blocks,
+)
 
 BOT = "U0BOT"
-
-
-def digests(slack: FakeSlack, user: str) -> list[Call]:
-    return [
-        c
-        for c in slack.calls_to("chat.postMessage")
-        if c.ok and c.args["channel"] == user and c.args["text"].startswith("Health digest")
-    ]
 
 
 def prompts(slack: FakeSlack, user: str) -> list[Call]:
@@ -56,32 +57,9 @@ async def open_rounds(cultivate: Cultivate, kind: str) -> list[ScheduledSend]:
         return list(result.all())
 
 
-async def status_blocks(
-    cultivate: Cultivate, *, user: str = ASHA, count: int = 1
-) -> list[dict[str, Any]]:
-    """The blocks of the `count`th `/cop status` answer of the test."""
-    await cultivate.command("status", user=user)
-    calls = await cultivate.slack.wait_for(
-        "response_url", lambda c: c.args.get("text", "").startswith("How "), count=count
-    )
-    return list(calls[-1].args["blocks"])
-
-
 async def status_text(cultivate: Cultivate, *, user: str = ASHA, count: int = 1) -> str:
     blocks = await status_blocks(cultivate, user=user, count=count)
     return "\n".join(b.get("text", {}).get("text", "") for b in blocks if "text" in b)
-
-
-async def save_settings(
-    cultivate: Cultivate, *, user: str = ASHA, count: int = 1, **values: Any
-) -> dict[str, Any]:
-    """Open `/cop sustain` and submit it with these answers (block id: value)."""
-    await cultivate.command("sustain", user=ASHA)
-    view = await cultivate.opened_view("sustaining_settings", count=count)
-    reply = await cultivate.submit(
-        view, {key: {key: value} for key, value in values.items()}, user=user
-    )
-    return reply.json or {}
 
 
 # -- the digest and the prompt ------------------------------------------------------------
@@ -348,10 +326,6 @@ async def test_the_invitation_is_posted_elsewhere_and_counts_who_joins_through_i
 
 
 # -- the sponsor report -------------------------------------------------------------------
-
-
-def report_table(markdown: str) -> dict[str, str]:
-    return dict(re.findall(r"^\| (.+?) \| (.+?) \|$", markdown, flags=re.MULTILINE))
 
 
 async def test_the_report_is_markdown_whose_figures_match_cop_health(

@@ -4,7 +4,6 @@ re-encrypted with the newest by `python -m bot rotate-key`."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,8 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Installation
 from tests.conftest import SIGNING_SECRET
-from tests.test_installs import KEY, SECOND, TOKEN, Installable, installable  # noqa: F401
+from tests.installs import KEY, SECOND, TOKEN, Installable, installable_app  # noqa: F401 (a fixture)
+from tests.steps import an_installation, run_main
 
 THIRD = "T0THIRD"
 NEW_KEY = "yjM8yVJxLqv2pX0bzNHIVH2yvZJpFfKDaYm7qOe1W9c="  # another Fernet key, for tests only
@@ -40,17 +40,6 @@ def oauth_settings(slack: FakeSlack, database_url: str, keys: str):  # type: ign
             "DATABASE_URL": database_url,
             "TOKEN_ENCRYPTION_KEYS": keys,
         }
-    )
-
-
-def an_installation(team_id: str, bot_token: str) -> Installation:
-    """A workspace's row as an OAuth install leaves it, with the token as given."""
-    return Installation(
-        team_id=team_id,
-        bot_token=bot_token,
-        bot_id="B1",
-        bot_user_id="U1",
-        installed_at=datetime(2026, 12, 1, tzinfo=UTC),
     )
 
 
@@ -71,7 +60,7 @@ async def token_for(
 
 
 async def test_a_stored_token_is_encrypted_and_rotating_keys_keeps_every_install_working(
-    installable: tuple[Installable, Runtime],  # noqa: F811
+    installable: tuple[Installable, Runtime],
     slack: FakeSlack,
     database_url: str,
 ) -> None:
@@ -112,26 +101,6 @@ async def test_a_token_stored_before_encryption_is_sealed_and_still_works(
     [stored] = await stored_tokens(database)
     assert TOKEN not in stored and cipher.decrypt(stored) == TOKEN
     assert await rotate_keys(database, cipher, plaintext_only=True) == 0
-
-
-def run_main(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *argv: str, **env: str) -> int:
-    from bot.__main__ import main
-
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    settings = {
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_CLIENT_ID": "fake-client-id",
-        "SLACK_CLIENT_SECRET": "fake-client-secret",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'cultivate.db'}",
-        "LOG_LEVEL": "WARNING",
-        "TOKEN_ENCRYPTION_KEYS": KEY,
-        **env,
-    }
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    return main(list(argv))
 
 
 def test_rotate_key_on_the_command_line(

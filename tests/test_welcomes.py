@@ -13,17 +13,16 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from sqlmodel import col, select
+from sqlmodel import select
 
 from bot.app import create_app
-from bot.catalogue import SCOPE, WAYS_OF_WORKING, Stage
+from bot.catalogue import SCOPE, WAYS_OF_WORKING
 from bot.clock import ManualClock
-from bot.services.communities import community_by_id
 from bot.services.meetings import create_meeting
-from bot.services.stages import save_answers, save_list_item
+from bot.services.stages import save_list_item
 from bot.services.welcomes import CHECK_IN, GREETING, INTRODUCTION, NUDGE, WELCOME_DM
 from fakeslack import Call, FakeSlack
-from storage.models import MemberProfile, Membership, ScheduledSend
+from storage.models import MemberProfile
 from tests.conftest import (
     ASHA,
     BEN,
@@ -35,94 +34,21 @@ from tests.conftest import (
     Reply,
     settings_for,
 )
-from tests.test_communities import start_community
+from tests.steps import (
+    LIAM,
+    answer,
+    greetings,
+    joined,
+    left,
+    memberships,
+    said,
+    scheduled_sends,
+    sent_to,
+    start_community,
+    welcome_dms,
+)
 
-LIAM = "U0LIAM"
 AIMS = "Share what works in <!channel> housing policy & learn from each other"
-
-
-async def joined(
-    cultivate: Cultivate,
-    user: str,
-    *,
-    channel: str = HOUSING,
-    inviter: str | None = None,
-    **delivery: Any,
-) -> Reply:
-    """Someone is in the channel, and Slack says so; `delivery` sets event_id and retry_num."""
-    if channel in cultivate.slack.workspace.channels:
-        cultivate.slack.workspace.join(channel, user)
-    event = {
-        "type": "member_joined_channel",
-        "user": user,
-        "channel": channel,
-        "channel_type": "C",
-        "team": TEAM,
-    }
-    if inviter is not None:
-        event["inviter"] = inviter
-    return await cultivate.event(event, **delivery)
-
-
-async def left(cultivate: Cultivate, user: str, *, channel: str = HOUSING) -> Reply:
-    cultivate.slack.workspace.leave(channel, user)
-    return await cultivate.event(
-        {
-            "type": "member_left_channel",
-            "user": user,
-            "channel": channel,
-            "channel_type": "C",
-            "team": TEAM,
-        }
-    )
-
-
-async def said(cultivate: Cultivate, user: str, text: str, *, channel: str = HOUSING) -> Reply:
-    return await cultivate.event(
-        {
-            "type": "message",
-            "channel": channel,
-            "user": user,
-            "text": text,
-            "ts": f"{time.time():.6f}",
-            "channel_type": "channel",
-        }
-    )
-
-
-async def answer(
-    cultivate: Cultivate, stage: Stage, *, community_id: int = 1, user: str = ASHA, **answers: Any
-) -> None:
-    """A coordinator saves answers to a stage, keeping its other answers."""
-    record = await community_by_id(cultivate.database, team_id=TEAM, community_id=community_id)
-    saved = record.stages[stage.key]
-    kept = {q.key: saved.answers[q.key] for q in stage.inputs if q.key in saved.answers}
-    await save_answers(
-        cultivate.database,
-        cultivate.runtime.clock,
-        team_id=TEAM,
-        community_id=community_id,
-        stage=stage,
-        user_id=user,
-        submitted={**kept, **answers},
-        base_version=saved.version,
-    )
-
-
-def sent_to(slack: FakeSlack, channel: str, starts: str = "") -> list[Call]:
-    return [
-        c
-        for c in slack.calls_to("chat.postMessage")
-        if c.ok and c.args["channel"] == channel and c.args["text"].startswith(starts)
-    ]
-
-
-def welcome_dms(slack: FakeSlack, user: str) -> list[Call]:
-    return sent_to(slack, user, "Welcome to")
-
-
-def greetings(slack: FakeSlack) -> list[Call]:
-    return sent_to(slack, HOUSING, ":wave: Please welcome")
 
 
 def shown(call: Call) -> str:
@@ -131,22 +57,8 @@ def shown(call: Call) -> str:
     )
 
 
-async def memberships(cultivate: Cultivate, user: str) -> list[Membership]:
-    async with cultivate.database.session() as session:
-        result = await session.exec(
-            select(Membership).where(Membership.user_id == user).order_by(col(Membership.id))
-        )
-        return list(result.all())
-
-
-async def rows(cultivate: Cultivate, *kinds: str) -> list[ScheduledSend]:
-    async with cultivate.database.session() as session:
-        result = await session.exec(select(ScheduledSend).where(col(ScheduledSend.kind).in_(kinds)))
-        return list(result.all())
-
-
-@pytest.fixture
-async def community(cultivate: Cultivate) -> Cultivate:
+@pytest.fixture(name="community")
+async def community_with_aims_and_a_policy(cultivate: Cultivate) -> Cultivate:
     await start_community(cultivate, timezone="UTC")
     await answer(cultivate, SCOPE, aims=AIMS)
     await answer(cultivate, WAYS_OF_WORKING, communication_modes=["channel", "video"])
@@ -305,7 +217,9 @@ async def test_500_joins_at_once_are_all_acked_welcomed_once_and_greeted_per_win
     )
     limited = [c for c in slack.calls_to("chat.postMessage") if c.status == 429]
     assert limited  # Slack's limit was met, and waited out: nothing was lost
-    assert {r.state for r in await rows(community, WELCOME_DM, GREETING, INTRODUCTION)} == {"sent"}
+    assert {
+        r.state for r in await scheduled_sends(community, WELCOME_DM, GREETING, INTRODUCTION)
+    } == {"sent"}
     print(
         f"\n500 joins posted and recorded in {posted:.1f}s (slowest ack {max(acks):.2f}s); "
         f"welcomes sent in {sent:.1f}s; {len(limited)} posts answered 429 and retried"
@@ -317,7 +231,7 @@ async def drain(cultivate: Cultivate, clock: ManualClock, *kinds: str) -> None:
     rate-limited with a Retry-After come due again."""
     for _ in range(30):
         await cultivate.tick()
-        if not [r for r in await rows(cultivate, *kinds) if r.state == "pending"]:
+        if not [r for r in await scheduled_sends(cultivate, *kinds) if r.state == "pending"]:
             return
         clock.advance(timedelta(seconds=5))
     raise AssertionError(f"{kinds} still waiting after 30 heartbeats")
@@ -343,7 +257,11 @@ async def test_the_week_nudge_goes_only_to_newcomers_who_stayed_silent(
     assert nudged == [quiet]
     (nudge,) = sent_to(slack, quiet, "Hi <@")
     assert "What would help you take part?" in nudge.args["text"]
-    assert sorted(r.state for r in await rows(community, NUDGE)) == ["dropped", "dropped", "sent"]
+    assert sorted(r.state for r in await scheduled_sends(community, NUDGE)) == [
+        "dropped",
+        "dropped",
+        "sent",
+    ]
 
 
 async def test_the_month_check_in_goes_to_members_and_leaving_cancels_it(
@@ -359,7 +277,7 @@ async def test_the_month_check_in_goes_to_members_and_leaving_cancels_it(
     await community.tick()
     assert len(sent_to(slack, BEN, "It's been a month")) == 1
     assert sent_to(slack, LIAM, "It's been a month") == []
-    cancelled = [r for r in await rows(community, CHECK_IN) if r.state == "cancelled"]
+    cancelled = [r for r in await scheduled_sends(community, CHECK_IN) if r.state == "cancelled"]
     assert len(cancelled) == 1
     history = await memberships(community, LIAM)
     assert len(history) == 1 and history[0].left_at is not None  # ended, not deleted
