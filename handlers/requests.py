@@ -65,8 +65,30 @@ def metadata_key(key: str = "community") -> CommunityOfMetadata:
     return lambda metadata: metadata.get(key)
 
 
+class _Request:
+    """What every request object offers beside its own fields (`registry`, `record`)."""
+
+    registry: Registry
+    record: CommunityRecord | None
+
+    @property
+    def community(self) -> CommunityRecord:
+        """The checked community; only for listeners wired with `community=`."""
+        if self.record is None:
+            raise RuntimeError(f"this {type(self).__name__} was wired without community=")
+        return self.record
+
+    @property
+    def database(self) -> Database:
+        return self.registry.runtime.database
+
+    @property
+    def clock(self) -> Clock:
+        return self.registry.runtime.clock
+
+
 @dataclass(frozen=True)
-class Click:
+class Click(_Request):
     """A person pressed a button (or chose from a select) in a message, App Home or a modal.
     Already acked: a click's answer, if any, goes to the person with `tell`."""
 
@@ -99,21 +121,6 @@ class Click:
         """The view the button sits in (a modal or App Home); {} in a message."""
         return self.body.get("view") or {}
 
-    @property
-    def community(self) -> CommunityRecord:
-        """The checked community; only for listeners wired with `community=`."""
-        if self.record is None:
-            raise RuntimeError("this click was wired without community=")
-        return self.record
-
-    @property
-    def database(self) -> Database:
-        return self.registry.runtime.database
-
-    @property
-    def clock(self) -> Clock:
-        return self.registry.runtime.clock
-
     async def tell(self, text: str, blocks: list[Block] | None = None) -> None:
         """Answer only the person who clicked: ephemeral where the button was in a channel,
         else a direct message."""
@@ -123,7 +130,7 @@ class Click:
 
 
 @dataclass(frozen=True)
-class Submission:
+class Submission(_Request):
     """A person saved a modal. Not yet acked: the listener answers with `close()`,
     `errors(...)` or `ack(...)` (a new view) within Slack's 3 seconds, then does slow work."""
 
@@ -156,20 +163,6 @@ class Submission:
         """Where an error that belongs to no one field is shown."""
         inputs = [b for b in self.view.get("blocks") or [] if b.get("type") == "input"]
         return str((inputs or self.view.get("blocks") or [{}])[0].get("block_id") or "")
-
-    @property
-    def community(self) -> CommunityRecord:
-        if self.record is None:
-            raise RuntimeError("this submission was wired without community=")
-        return self.record
-
-    @property
-    def database(self) -> Database:
-        return self.registry.runtime.database
-
-    @property
-    def clock(self) -> Clock:
-        return self.registry.runtime.clock
 
     async def close(self) -> None:
         await self.ack(response_action="clear")
