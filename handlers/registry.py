@@ -18,7 +18,6 @@ from handlers.cop import CopCommand
 from handlers.requests import (
     ClickListener,
     CommunityOfAction,
-    CommunityOfMetadata,
     SubmissionListener,
     wire_click,
     wire_submission,
@@ -60,16 +59,7 @@ class Registry:
             self, action_id, listener, community=community, coordinators_only=coordinators_only
         )
 
-    def submission(
-        self,
-        callback_id: str | re.Pattern[str],
-        listener: SubmissionListener,
-        *,
-        community: CommunityOfMetadata | None = None,
-        coordinators_only: str | None = None,
-    ) -> None:
+    def submission(self, callback_id: str | re.Pattern[str], listener: SubmissionListener) -> None:
         """Wire a module-level `listener(submission)` to a modal's save (see
         `handlers.requests`)."""
-        wire_submission(
-            self, callback_id, listener, community=community, coordinators_only=coordinators_only
-        )
+        wire_submission(self, callback_id, listener)

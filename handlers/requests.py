@@ -2,9 +2,9 @@
 
 A feature's listeners are module-level functions taking one small request: a `Click` (a
 button, a select, an overflow) or a `Submission` (a modal saved). The request says who, in
-which team, carries the Web API client and the community the payload names, already loaded
-and checked against the request's team and user (`bot.services.access`), and can answer the
-person. The feature's `register()` only wires: `registry.click(...)`, `registry.submission(...)`.
+which team, carries the Web API client and can answer the person; a click also carries the
+community its payload names, already loaded and checked against the request's team and user
+(`bot.services.access`). A form's save is checked by the service that saves it. The feature's `register()` only wires: `registry.click(...)`, `registry.submission(...)`.
 
 What every listener would otherwise write out by hand happens here, once: the ack of a click,
 reading the community id from the payload as forged until checked, and the "coordinators only"
@@ -35,7 +35,7 @@ from bot.services.errors import (
     NotCoordinator,
 )
 from bot.text import mention
-from handlers.access import community_for, community_pressed
+from handlers.access import community_pressed
 from handlers.blocks import Block, metadata_of
 from handlers.cop import only_coordinators_can
 from handlers.views import tell_privately
@@ -44,10 +44,9 @@ from storage.db import Database
 if TYPE_CHECKING:
     from handlers.registry import Registry
 
-# Where a payload carries its community's id: a function of the action (for a click) or of
-# the view's private_metadata (for a submission). Whatever it returns is checked, never trusted.
+# Where a button carries its community's id: a function of the action. Whatever it returns is
+# checked, never trusted.
 CommunityOfAction = Callable[[dict[str, Any]], Any]
-CommunityOfMetadata = Callable[[dict[str, Any]], Any]
 
 
 def button_value(action: dict[str, Any]) -> Any:
@@ -55,28 +54,10 @@ def button_value(action: dict[str, Any]) -> Any:
     return action.get("value")
 
 
-def action_suffix(action: dict[str, Any]) -> Any:
-    """The community id follows the action_id's last colon (`open_stage:12`)."""
-    return str(action.get("action_id", "")).rpartition(":")[2]
-
-
-def metadata_key(key: str = "community") -> CommunityOfMetadata:
-    """The community id is `key` in the view's private_metadata."""
-    return lambda metadata: metadata.get(key)
-
-
 class _Request:
-    """What every request object offers beside its own fields (`registry`, `record`)."""
+    """What every request object offers beside its own fields (`registry`)."""
 
     registry: Registry
-    record: CommunityRecord | None
-
-    @property
-    def community(self) -> CommunityRecord:
-        """The checked community; only for listeners wired with `community=`."""
-        if self.record is None:
-            raise RuntimeError(f"this {type(self).__name__} was wired without community=")
-        return self.record
 
     @property
     def database(self) -> Database:
@@ -121,6 +102,13 @@ class Click(_Request):
         """The view the button sits in (a modal or App Home); {} in a message."""
         return self.body.get("view") or {}
 
+    @property
+    def community(self) -> CommunityRecord:
+        """The checked community; only for listeners wired with `community=`."""
+        if self.record is None:
+            raise RuntimeError("this click was wired without community=")
+        return self.record
+
     async def tell(self, text: str, blocks: list[Block] | None = None) -> None:
         """Answer only the person who clicked: ephemeral where the button was in a channel,
         else a direct message."""
@@ -142,7 +130,6 @@ class Submission(_Request):
     client: AsyncWebClient
     logger: logging.Logger
     ack: AsyncAck
-    record: CommunityRecord | None = None  # when wired with `community=`
     bot_user_id: str | None = None  # the app's own user in this workspace
 
     @property
@@ -154,26 +141,12 @@ class Submission(_Request):
     def state(self) -> dict[str, Any]:
         return (self.view.get("state") or {}).get("values") or {}
 
-    @property
-    def block_ids(self) -> list[str]:
-        return [str(b["block_id"]) for b in self.view.get("blocks") or [] if b.get("block_id")]
-
-    @property
-    def first_block(self) -> str:
-        """Where an error that belongs to no one field is shown."""
-        inputs = [b for b in self.view.get("blocks") or [] if b.get("type") == "input"]
-        return str((inputs or self.view.get("blocks") or [{}])[0].get("block_id") or "")
-
     async def close(self) -> None:
         await self.ack(response_action="clear")
 
     async def errors(self, errors: dict[str, str]) -> None:
         """Keep the form open with each message under its field; nothing is saved."""
         await self.ack(response_action="errors", errors=errors)
-
-    async def refuse(self, message: str) -> None:
-        """Keep the form open with `message` on its first field; nothing is saved."""
-        await self.errors({self.first_block: message})
 
     async def tell(self, text: str, blocks: list[Block] | None = None) -> None:
         """A note to the person after the form has closed (a direct message)."""
@@ -265,19 +238,10 @@ def wire_click(
 
 
 def wire_submission(
-    registry: Registry,
-    callback_id: str | re.Pattern[str],
-    listener: SubmissionListener,
-    *,
-    community: CommunityOfMetadata | None = None,
-    coordinators_only: str | None = None,
+    registry: Registry, callback_id: str | re.Pattern[str], listener: SubmissionListener
 ) -> None:
-    """Load the community the view's metadata names and check the person may see it (and is
-    a coordinator, when `coordinators_only` says what only they may do); refused, the form
-    stays open with the reason on its first field and nothing is saved. Then `listener`,
-    which acks."""
-    if coordinators_only is not None and community is None:
-        raise ValueError("coordinators_only needs community= to know whose coordinators")
+    """Call `listener`, which acks, with the saved form. Who may save is checked by the
+    service the listener calls, where the change is saved, whatever the view's metadata says."""
 
     async def on_submission(
         ack: AsyncAck,
@@ -298,24 +262,6 @@ def wire_submission(
             ack=ack,
             bot_user_id=context.bot_user_id,
         )
-        if community is not None:
-            try:
-                record = await community_for(
-                    registry.runtime.database,
-                    client,
-                    team_id=submission.team_id,
-                    user_id=submission.user_id,
-                    community_id=community(submission.metadata),
-                )
-            except NoCommunity as refused:
-                await submission.refuse(f"{refused} Nothing was saved.")
-                return
-            if coordinators_only is not None and not record.is_coordinator(submission.user_id):
-                await submission.refuse(
-                    f"{only_coordinators_can(coordinators_only)} Nothing was saved."
-                )
-                return
-            submission = replace(submission, record=record)
         await listener(submission)
 
     on_submission.__qualname__ = on_submission.__name__ = f"submission:{listener.__qualname__}"
