@@ -10,7 +10,6 @@ import re
 from functools import partial
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -33,6 +32,7 @@ from handlers.cop import CopRequest
 from handlers.forms import input_block, read_state
 from handlers.progress import community_blocks
 from handlers.registry import Registry, Surface
+from handlers.requests import Submission
 from handlers.views import TOO_SLOW, open_modal, post_in_channel
 from storage.models import Community
 
@@ -164,22 +164,14 @@ async def status(registry: Registry, request: CopRequest) -> None:
     await request.tell(f"How {escape(record.community.name)} is doing", blocks=blocks)
 
 
-async def started(
-    registry: Registry,
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    logger: logging.Logger,
-) -> None:
-    """The start form saved: Slack confirms the channel, then the community begins. Bolt's own
-    arguments, not a `Submission`: recording the channel needs the app's user id from Bolt's
-    context."""
+async def started(submission: Submission) -> None:
+    """The start form saved: Slack confirms the channel, then the community begins."""
+    registry, client, logger = submission.registry, submission.client, submission.logger
     runtime = registry.runtime
+    view, ack = submission.view, submission.ack
     channel_id = str(metadata_of(view).get("channel") or "")
     values = (view.get("state") or {}).get("values") or {}
-    starter = body["user"]["id"]
+    starter = submission.user_id
     # The channel in the form's metadata is only a claim: Slack, not the payload, says
     # whether the starter is in it (only someone there could have typed /cop start in it)
     # and whether it is private.
@@ -195,7 +187,7 @@ async def started(
         community = await start_community(
             runtime.database,
             runtime.clock,
-            team_id=context.team_id or "",
+            team_id=submission.team_id,
             channel_id=channel_id,
             name=_typed(values, "name"),
             domain=_typed(values, "domain"),
@@ -213,7 +205,7 @@ async def started(
         )
         return
     await ack()
-    await _begin(registry, client, community, bot_user_id=context.bot_user_id)
+    await _begin(registry, client, community, bot_user_id=submission.bot_user_id)
     await _announce(client, community, starter=starter, logger=logger)
 
 
@@ -262,11 +254,11 @@ async def _announce(
 
 
 def register(registry: Registry) -> None:
-    cop, app = registry.cop, registry.app
+    cop = registry.cop
     cop.subcommand("start", summary="make this channel a community of practice")(
         partial(start, registry)
     )
     cop.subcommand(
         "status", summary="how far this community has got, and what to do next", community=True
     )(partial(status, registry))
-    app.view(START_FORM)(partial(started, registry))
+    registry.submission(START_FORM, started)

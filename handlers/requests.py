@@ -82,6 +82,7 @@ class Click(_Request):
     respond: AsyncRespond
     logger: logging.Logger
     record: CommunityRecord | None = None  # when wired with `community=`
+    bot_user_id: str | None = None  # the app's own user in this workspace
 
     @property
     def value(self) -> str:
@@ -216,6 +217,7 @@ def wire_click(
             client=client,
             respond=respond,
             logger=logger,
+            bot_user_id=context.bot_user_id,
         )
         if community is not None:
             record = await community_pressed(

@@ -9,7 +9,7 @@ import re
 from functools import partial
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncBoltContext
+from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import members
@@ -208,38 +208,18 @@ async def open_roster(registry: Registry, request: CopRequest) -> None:
         await request.tell(TOO_SLOW)
 
 
-async def clicked_roster(
-    registry: Registry,
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    logger: logging.Logger,
-) -> None:
-    """The "Roster" button in `/cop status` and App Home. Bolt's own arguments, not a `Click`:
-    catching up with the channel needs the app's user id, which only Bolt's context carries."""
-    await ack()
-    user_id = body["user"]["id"]
-    record = await community_pressed(
-        registry.runtime.database,
-        client,
-        team_id=context.team_id or "",
-        user_id=user_id,
-        community_id=button_value(action),
-    )
-    if record is None:
-        return
+async def clicked_roster(click: Click) -> None:
+    """The "Roster" button in `/cop status` and App Home."""
     if not await show(
-        registry,
-        client,
-        record=record,
-        viewer=user_id,
-        trigger_id=body["trigger_id"],
-        bot_user_id=context.bot_user_id,
-        logger=logger,
+        click.registry,
+        click.client,
+        record=click.community,
+        viewer=click.user_id,
+        trigger_id=click.trigger_id,
+        bot_user_id=click.bot_user_id,
+        logger=click.logger,
     ):
-        await tell_privately(client, user_id=user_id, text=TOO_SLOW)
+        await tell_privately(click.client, user_id=click.user_id, text=TOO_SLOW)
 
 
 async def chose_level(click: Click) -> None:
@@ -305,6 +285,6 @@ def register(registry: Registry) -> None:
     registry.cop.subcommand(
         "roster", summary="who takes part in this community, and at what level", community=True
     )(partial(open_roster, registry))
-    registry.app.action(re.compile(f"^{OPEN_ROSTER}:\\d+$"))(partial(clicked_roster, registry))
+    registry.click(re.compile(f"^{OPEN_ROSTER}:\\d+$"), clicked_roster, community=button_value)
     registry.click(re.compile(f"^{LEVEL}:"), chose_level)
     registry.sections.append(partial(roster_section, registry))
