@@ -176,6 +176,7 @@ class Dispatcher:
         self.team_id = team_id
         self._concurrency = asyncio.Semaphore(concurrency)
         self._last_heartbeat: float | None = None  # time.monotonic(), for health checks
+        self._sending: set[asyncio.Task[Any]] = set()  # the claims being sent, for `settled`
 
     async def run_once(self) -> int:
         """Claim and send what is due now; returns how many rows were handled."""
@@ -196,7 +197,29 @@ class Dispatcher:
             return 0
         return await self._claim_and_send(ids=ids)
 
+    def is_sending(self) -> bool:
+        """Whether rows this dispatcher claimed are still being sent."""
+        return any(not task.done() for task in self._sending)
+
+    async def settled(self) -> None:
+        """Wait until the rows claimed so far, by the heartbeat or by `send_now`, are sent.
+        The sandbox waits with this before it moves its clock: a send still in flight when
+        the clock jumps past its lease would be claimed and sent again."""
+        me = asyncio.current_task()
+        while running := [t for t in self._sending if t is not me and not t.done()]:
+            await asyncio.wait(running)
+
     async def _claim_and_send(self, *, ids: list[int] | None) -> int:
+        task = asyncio.current_task()
+        if task is None:  # not under asyncio's tasks: nothing to wait for
+            return await self._send_due(ids=ids)
+        self._sending.add(task)
+        try:
+            return await self._send_due(ids=ids)
+        finally:
+            self._sending.discard(task)
+
+    async def _send_due(self, *, ids: list[int] | None) -> int:
         # Every comparison of due times and leases is made on the shared clock (the
         # database's in production), never a host's: see bot/clock.py.
         async with self.runtime.database.session() as session:

@@ -263,6 +263,7 @@ class Demo:
         callback_id: str = "meeting_form",
     ) -> str:
         """Plan a meeting on a day of the demo; the id of the session it announced."""
+        announced = self._announced()
         await self._command(f"/cop {command}")
         form = self._modal(callback_id)
         await self._submit(
@@ -275,10 +276,18 @@ class Demo:
                 **values,
             },
         )
-        message = self._newest_with(self.channel_id, "rsvp:going")
-        if message is None:
-            raise SandboxError("the demo's meeting was not announced")
-        return str(_element(message, "rsvp:going")["value"])
+        # The new announcement, not whichever is newest: an earlier one may be redrawn later.
+        new = [session for session in self._announced() if session not in announced]
+        if len(new) != 1:
+            raise SandboxError(f"the demo's meeting was announced {len(new)} times, not once")
+        return new[0]
+
+    def _announced(self) -> list[str]:
+        """The sessions announced in the channel, by their RSVP buttons' value, oldest first."""
+        with self.sandbox.workspace.lock:
+            messages = list(self.sandbox.workspace.messages_by_channel.get(self.channel_id, []))
+        going = [_element(message, "rsvp:going") for message in messages]
+        return [str(element["value"]) for element in going if element is not None]
 
     async def _answer_rsvps(self, answers: Mapping[str, str]) -> None:
         for user, answer in answers.items():

@@ -273,10 +273,15 @@ class Sandbox:
         return {"posted": True, "status": reply.status}
 
     async def settle(self) -> None:
-        """Wait until the app has finished what it does after its acks: the events it took,
-        the listeners Bolt runs on after answering, and the joins of people it invited, so the
-        clock moves on only after them."""
-        await after_acks(also=(INVITED_TASK,))
+        """Wait until the app has finished what it does after its acks (the events it took,
+        the listeners Bolt runs on after answering, the joins of people it invited) and what
+        the heartbeat has claimed, so the clock moves on only after them. The heartbeat may
+        take a row a listener scheduled for now before the listener's own `send_now` does."""
+        while True:
+            await after_acks(also=(INVITED_TASK,))
+            if not self.dispatcher.is_sending():
+                return
+            await self.dispatcher.settled()
 
     async def act(
         self,
@@ -473,6 +478,7 @@ class Sandbox:
         delta = timedelta(seconds=seconds)
         if not timedelta(0) < delta <= LONGEST_TRAVEL:
             raise SandboxError("travel forward, by at most a year")
+        await self.settle()  # a send in flight must not outlive its lease in the jump
         now = self.clock.advance(delta)
         sent = await self.dispatcher.run_until_idle()
         self.deliveries.append(

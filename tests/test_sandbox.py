@@ -3,6 +3,7 @@ the app as the signed request Slack would send, and the answers land where Slack
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -270,6 +271,31 @@ async def test_time_travel_sends_what_falls_due(page: Page, sandbox: Sandbox) ->
     for bad in (-60, 0, "soon", True, 400 * 86400):
         assert (await page.post("travel", {"seconds": bad})).status == 400
     assert clock.now() == started + timedelta(hours=25)
+
+
+async def test_the_sandbox_waits_for_what_the_heartbeat_is_sending(
+    page: Page, sandbox: Sandbox
+) -> None:
+    # The heartbeat can claim a row a listener scheduled for now before the listener's own
+    # send does; the sandbox must not move on (or its clock past the claim's lease) meanwhile.
+    await page.start_community()
+    async with sandbox.cultivate.runtime.database.session() as session:
+        await scheduled.schedule(
+            session,
+            team_id=TEAM,
+            community_id=1,
+            kind=DELIVERY_FAILED,
+            due_at=sandbox.clock.now(),
+            payload={"what": "a meeting announcement", "error": "channel_not_found"},
+        )
+    heartbeat = asyncio.create_task(sandbox.dispatcher.run_once())
+    await asyncio.sleep(0)  # the beat has begun its claim
+    await sandbox.settle()
+    state = await page.state()
+    dms = [c["id"] for c in state["conversations"] if c["kind"] == "app"]
+    said = "".join(texts(state["messages"][dm]) for dm in dms)
+    assert "I couldn't deliver a meeting announcement" in said
+    assert await heartbeat == 1
 
 
 async def test_files_and_canvases_the_app_makes_are_readable(page: Page, sandbox: Sandbox) -> None:
