@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -241,21 +241,25 @@ async def test_people_the_app_invites_reach_it_as_slack_sends_them(
     assert await page.until(welcomed, viewer=BEN)
 
 
-async def test_time_travel_sends_what_falls_due(page: Page, sandbox: Sandbox) -> None:
-    await page.start_community()
-    clock = sandbox.clock
-    assert isinstance(clock, ManualClock)
-    started = clock.now()
-    # Something due in a day, made the way features make them; its sender DMs the coordinators.
+async def _schedule_a_notice(sandbox: Sandbox, due_at: datetime, what: str) -> None:
+    """Something due, made the way features make them; its sender DMs the coordinators."""
     async with sandbox.cultivate.runtime.database.session() as session:
         await scheduled.schedule(
             session,
             team_id=TEAM,
             community_id=1,
             kind=DELIVERY_FAILED,
-            due_at=started + timedelta(days=1),
-            payload={"what": "a meeting reminder", "error": "channel_not_found"},
+            due_at=due_at,
+            payload={"what": what, "error": "channel_not_found"},
         )
+
+
+async def test_time_travel_sends_what_falls_due(page: Page, sandbox: Sandbox) -> None:
+    await page.start_community()
+    clock = sandbox.clock
+    assert isinstance(clock, ManualClock)
+    started = clock.now()
+    await _schedule_a_notice(sandbox, started + timedelta(days=1), "a meeting reminder")
 
     hour = await page.post("travel", {"seconds": 3600})
     assert hour.json["sent"] == 0
@@ -279,15 +283,7 @@ async def test_the_sandbox_waits_for_what_the_heartbeat_is_sending(
     # The heartbeat can claim a row a listener scheduled for now before the listener's own
     # send does; the sandbox must not move on (or its clock past the claim's lease) meanwhile.
     await page.start_community()
-    async with sandbox.cultivate.runtime.database.session() as session:
-        await scheduled.schedule(
-            session,
-            team_id=TEAM,
-            community_id=1,
-            kind=DELIVERY_FAILED,
-            due_at=sandbox.clock.now(),
-            payload={"what": "a meeting announcement", "error": "channel_not_found"},
-        )
+    await _schedule_a_notice(sandbox, sandbox.clock.now(), "a meeting announcement")
     heartbeat = asyncio.create_task(sandbox.dispatcher.run_once())
     await asyncio.sleep(0)  # the beat has begun its claim
     await sandbox.settle()
