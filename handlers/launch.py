@@ -45,7 +45,6 @@ from handlers.live import redraw
 from handlers.names import real_names
 from handlers.registry import Registry, Surface
 from handlers.requests import Click, Submission, button_value, refusal
-from handlers.views import TOO_SLOW, open_modal
 from storage.db import Database
 
 LAUNCH_FORM = "launch_form"
@@ -230,10 +229,7 @@ async def plan_launch(registry: Registry, request: CopRequest) -> None:
         metadata={"community": record.community.id, "purpose": LAUNCH},
         callback_id=LAUNCH_FORM,
     )
-    if not await open_modal(
-        request.client, trigger_id=request.trigger_id, view=view, logger=request.logger
-    ):
-        await request.tell(TOO_SLOW)
+    await request.open_form(view)
 
 
 def _already_planned(record: CommunityRecord, planned: Session) -> tuple[str, list[Block]]:

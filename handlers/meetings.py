@@ -55,7 +55,7 @@ from handlers.cop import CopRequest
 from handlers.forms import read_state, refuse_answers
 from handlers.registry import Registry, Surface
 from handlers.requests import Click, Submission, refusal
-from handlers.views import TOO_SLOW, open_modal, tell_privately
+from handlers.views import tell_privately
 
 # -- `/cop meeting` and `/cop meetings` -----------------------------------------------------
 
@@ -78,10 +78,7 @@ async def plan_meeting(request: CopRequest) -> None:
         values=new_form_values(record, purpose=MEETING),
         metadata={"community": record.community.id, "purpose": MEETING},
     )
-    if not await open_modal(
-        request.client, trigger_id=request.trigger_id, view=view, logger=request.logger
-    ):
-        await request.tell(TOO_SLOW)
+    await request.open_form(view)
 
 
 async def list_meetings(registry: Registry, request: CopRequest) -> None:
@@ -195,10 +192,7 @@ async def edit_meeting_form(click: Click) -> None:
             "purpose": meeting.purpose,
         },
     )
-    if not await open_modal(
-        click.client, trigger_id=click.trigger_id, view=view, logger=click.logger
-    ):
-        await tell_privately(click.client, user_id=click.user_id, text=TOO_SLOW)
+    await click.open_form(view)
 
 
 async def cancel_from_list(click: Click) -> None:
@@ -256,10 +250,7 @@ async def open_notes_form(click: Click) -> None:
         await tell_privately(click.client, user_id=click.user_id, text=refusal(refused))
         return
     view = views.notes_form(found)
-    if not await open_modal(
-        click.client, trigger_id=click.trigger_id, view=view, logger=click.logger
-    ):
-        await tell_privately(click.client, user_id=click.user_id, text=TOO_SLOW)
+    await click.open_form(view)
 
 
 async def post_notes(submission: Submission) -> None:

@@ -38,7 +38,7 @@ from bot.text import mention
 from handlers.access import community_pressed
 from handlers.blocks import Block, metadata_of
 from handlers.cop import only_coordinators_can
-from handlers.views import tell_privately
+from handlers.views import open_form, tell_privately
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -115,6 +115,21 @@ class Click(_Request):
         else a direct message."""
         await tell_privately(
             self.client, user_id=self.user_id, text=text, channel_id=self.channel_id, blocks=blocks
+        )
+
+    async def tell_directly(self, text: str) -> None:
+        """Answer only the person who clicked, by direct message wherever the button was."""
+        await tell_privately(self.client, user_id=self.user_id, text=text)
+
+    async def open_form(self, view: dict[str, Any]) -> str | None:
+        """Open `view` as a modal: its id, or None with the person told by direct message
+        that Slack took too long."""
+        return await open_form(
+            self.client,
+            trigger_id=self.trigger_id,
+            view=view,
+            logger=self.logger,
+            tell=self.tell_directly,
         )
 
 

@@ -32,19 +32,12 @@ from handlers.stage_forms import (
     stage_form,
     stage_view,
 )
-from handlers.views import TOO_SLOW, open_modal, tell_privately
+from handlers.views import open_modal, tell_privately
 
 
 async def open_stage_command(stage: Stage, request: CopRequest) -> None:
     """`/cop <stage>`: the stage's form for coordinators, its answers for anyone else."""
-    opened = await open_modal(
-        request.client,
-        trigger_id=request.trigger_id,
-        view=stage_view(request.community, stage, request.user_id),
-        logger=request.logger,
-    )
-    if not opened:
-        await request.tell(TOO_SLOW)
+    await request.open_form(stage_view(request.community, stage, request.user_id))
 
 
 async def open_from_button(click: Click) -> None:
@@ -64,14 +57,7 @@ async def open_from_button(click: Click) -> None:
     )
     if record is None:
         return
-    opened = await open_modal(
-        click.client,
-        trigger_id=click.trigger_id,
-        view=stage_view(record, stage, click.user_id),
-        logger=click.logger,
-    )
-    if not opened:
-        await tell_privately(click.client, user_id=click.user_id, text=TOO_SLOW)
+    await click.open_form(stage_view(record, stage, click.user_id))
 
 
 async def save_stage(submission: Submission) -> None:
