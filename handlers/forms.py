@@ -6,6 +6,7 @@ renders and reads its inputs the same way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.catalogue import (
@@ -67,22 +68,11 @@ def _element(spec: Field, value: Any) -> Block:
             chosen = [_option(o) for o in spec.options if o.value in (value or [])]
             if chosen:
                 element["initial_options"] = chosen
-        case Kind.USER:
-            element = {"type": "users_select"}
+        case Kind.USER | Kind.USERS | Kind.DATE | Kind.TIME:
+            kind, initial, shown = _PICKERS[spec.kind]
+            element = {"type": kind}
             if value:
-                element["initial_user"] = value
-        case Kind.USERS:
-            element = {"type": "multi_users_select"}
-            if value:
-                element["initial_users"] = list(value)
-        case Kind.DATE:
-            element = {"type": "datepicker"}
-            if value:
-                element["initial_date"] = value
-        case Kind.TIME:
-            element = {"type": "timepicker"}
-            if value:
-                element["initial_time"] = str(value)[:5]  # Slack's timepicker is "HH:MM"
+                element[initial] = shown(value)
         case Kind.NUMBER:
             element = {
                 "type": "number_input",
@@ -102,6 +92,15 @@ def _element(spec: Field, value: Any) -> Block:
     if spec.placeholder and element["type"] not in ("radio_buttons", "checkboxes"):
         element["placeholder"] = plain(spec.placeholder)
     return element
+
+
+# A picker's element type, the key of its initial value, and that value as Slack wants it.
+_PICKERS: dict[Kind, tuple[str, str, Callable[[Any], Any]]] = {
+    Kind.USER: ("users_select", "initial_user", lambda value: value),
+    Kind.USERS: ("multi_users_select", "initial_users", list),
+    Kind.DATE: ("datepicker", "initial_date", lambda value: value),
+    Kind.TIME: ("timepicker", "initial_time", lambda value: str(value)[:5]),  # "HH:MM"
+}
 
 
 def zone_option(zone: str) -> Block:
