@@ -6,8 +6,8 @@ renders and reads its inputs the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.catalogue import (
     PERSON_NAME,
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from handlers.requests import Submission
 
 RADIO_LIMIT = 5  # more options than this read better as a select
+
+T = TypeVar("T")
 
 
 def input_block(spec: Field, value: Any, *, block_id: str | None = None) -> Block:
@@ -167,6 +169,24 @@ async def refuse_answers(
     else:
         said = refusal(refused, coordinators_can=coordinators_can)
         await submission.errors({block_ids[0]: said})
+
+
+async def save_and_close(
+    submission: Submission,
+    save: Awaitable[T],
+    block_ids: list[str],
+    *,
+    coordinators_can: str = "change it",
+) -> T | None:
+    """Await the form's save and close the form; if the save is refused, keep the form open
+    with the reason (`refuse_answers`) and return None."""
+    try:
+        saved = await save
+    except CommunityError as refused:
+        await refuse_answers(submission, refused, block_ids, coordinators_can=coordinators_can)
+        return None
+    await submission.ack()
+    return saved
 
 
 def mrkdwn(line: Line) -> str:

@@ -12,7 +12,6 @@ from functools import partial
 
 from bot.catalogue import LAUNCH_AGENDA
 from bot.services.communities import CLOSED, CommunityRecord, community_by_id, is_closed
-from bot.services.errors import CommunityError
 from bot.services.meeting_form import LAUNCH, LAUNCH_FIELDS, new_form_values
 from bot.services.meetings import Session, create_meeting, planned_launch
 from bot.services.terms import latest_terms
@@ -21,7 +20,7 @@ from handlers import meeting_views
 from handlers.blocks import Block, actions, as_id, button, context, section
 from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest
-from handlers.forms import read_state, refuse_answers
+from handlers.forms import read_state, save_and_close
 from handlers.registry import Registry, Surface
 from handlers.requests import Submission
 from handlers.terms_message import REDRAFT, mark_agreed_button, publish_terms
@@ -79,8 +78,9 @@ def _already_planned(record: CommunityRecord, planned: Session) -> tuple[str, li
 async def schedule_launch(submission: Submission) -> None:
     """The launch workshop planned (a meeting like any other), then the terms drafted."""
     block_ids = [f.key for f in LAUNCH_FIELDS]
-    try:
-        planned = await create_meeting(
+    planned = await save_and_close(
+        submission,
+        create_meeting(
             submission.database,
             submission.clock,
             team_id=submission.team_id,
@@ -88,11 +88,12 @@ async def schedule_launch(submission: Submission) -> None:
             user_id=submission.user_id,
             submitted=read_state(LAUNCH_FIELDS, submission.view.get("state") or {}),
             purpose=LAUNCH,
-        )
-    except CommunityError as refused:
-        await refuse_answers(submission, refused, block_ids, coordinators_can="plan its launch")
+        ),
+        block_ids,
+        coordinators_can="plan its launch",
+    )
+    if planned is None:
         return
-    await submission.ack()
     registry, client = submission.registry, submission.client
     await meeting_views.after_change(registry, planned, client)
     record = await community_by_id(
