@@ -25,7 +25,6 @@ from handlers.meeting_views import redraw_session
 from handlers.registry import Registry
 from handlers.requests import Submission, refusal
 from handlers.splitting import check_split, start_sub_communities
-from handlers.views import TOO_SLOW, open_modal
 
 CLOSE_FORM = "closure_form"
 CLOSE_CONFIRM = "closure_confirm"
@@ -148,13 +147,7 @@ async def open_close_form(registry: Registry, request: CopRequest) -> None:
         await request.tell("This community is already closed. `/cop archive` compiles its archive.")
         return
     today = today_for(record.community, registry.runtime.clock.now())
-    if not await open_modal(
-        request.client,
-        trigger_id=request.trigger_id,
-        view=close_form(record, today),
-        logger=request.logger,
-    ):
-        await request.tell(TOO_SLOW)
+    await request.open_form(close_form(record, today))
 
 
 async def check_close_form(submission: Submission) -> None:

@@ -33,7 +33,7 @@ from handlers.forms import input_block, read_state
 from handlers.progress import community_blocks
 from handlers.registry import Registry, Surface
 from handlers.requests import Submission
-from handlers.views import TOO_SLOW, open_modal, post_in_channel
+from handlers.views import post_in_channel
 from storage.models import Community
 
 START_FORM = "community_start"
@@ -151,10 +151,7 @@ async def start(registry: Registry, request: CopRequest) -> None:
         channel_name=await _channel_name(request.client, request.channel_id, request.logger),
         timezone=await _person_timezone(request.client, request.user_id, request.logger),
     )
-    if not await open_modal(
-        request.client, trigger_id=request.trigger_id, view=view, logger=request.logger
-    ):
-        await request.tell(TOO_SLOW)
+    await request.open_form(view)
 
 
 async def status(registry: Registry, request: CopRequest) -> None:

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import logs
 from bot.services.communities import CommunityRecord, community_in_channel
 from bot.text import escape, truncate
+from handlers.views import open_form
 from storage.db import Database
 
 COMMAND = "/cop"
@@ -56,6 +57,12 @@ class CopRequest:
     async def tell(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Answer only the person who typed the command."""
         await self.respond(text=text, blocks=blocks, response_type="ephemeral")
+
+    async def open_form(self, view: dict[str, Any]) -> str | None:
+        """Open `view` as a modal: its id, or None with the person told Slack took too long."""
+        return await open_form(
+            self.client, trigger_id=self.trigger_id, view=view, logger=self.logger, tell=self.tell
+        )
 
 
 async def community_here(database: Database, request: CopRequest) -> CommunityRecord | None:

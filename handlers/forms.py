@@ -6,7 +6,8 @@ renders and reads its inputs the same way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.catalogue import (
     PERSON_NAME,
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from handlers.requests import Submission
 
 RADIO_LIMIT = 5  # more options than this read better as a select
+
+T = TypeVar("T")
 
 
 def input_block(spec: Field, value: Any, *, block_id: str | None = None) -> Block:
@@ -67,22 +70,11 @@ def _element(spec: Field, value: Any) -> Block:
             chosen = [_option(o) for o in spec.options if o.value in (value or [])]
             if chosen:
                 element["initial_options"] = chosen
-        case Kind.USER:
-            element = {"type": "users_select"}
+        case Kind.USER | Kind.USERS | Kind.DATE | Kind.TIME:
+            kind, initial, shown = _PICKERS[spec.kind]
+            element = {"type": kind}
             if value:
-                element["initial_user"] = value
-        case Kind.USERS:
-            element = {"type": "multi_users_select"}
-            if value:
-                element["initial_users"] = list(value)
-        case Kind.DATE:
-            element = {"type": "datepicker"}
-            if value:
-                element["initial_date"] = value
-        case Kind.TIME:
-            element = {"type": "timepicker"}
-            if value:
-                element["initial_time"] = str(value)[:5]  # Slack's timepicker is "HH:MM"
+                element[initial] = shown(value)
         case Kind.NUMBER:
             element = {
                 "type": "number_input",
@@ -102,6 +94,15 @@ def _element(spec: Field, value: Any) -> Block:
     if spec.placeholder and element["type"] not in ("radio_buttons", "checkboxes"):
         element["placeholder"] = plain(spec.placeholder)
     return element
+
+
+# A picker's element type, the key of its initial value, and that value as Slack wants it.
+_PICKERS: dict[Kind, tuple[str, str, Callable[[Any], Any]]] = {
+    Kind.USER: ("users_select", "initial_user", lambda value: value),
+    Kind.USERS: ("multi_users_select", "initial_users", list),
+    Kind.DATE: ("datepicker", "initial_date", lambda value: value),
+    Kind.TIME: ("timepicker", "initial_time", lambda value: str(value)[:5]),  # "HH:MM"
+}
 
 
 def zone_option(zone: str) -> Block:
@@ -168,6 +169,24 @@ async def refuse_answers(
     else:
         said = refusal(refused, coordinators_can=coordinators_can)
         await submission.errors({block_ids[0]: said})
+
+
+async def save_and_close(
+    submission: Submission,
+    save: Awaitable[T],
+    block_ids: list[str],
+    *,
+    coordinators_can: str = "change it",
+) -> T | None:
+    """Await the form's save and close the form; if the save is refused, keep the form open
+    with the reason (`refuse_answers`) and return None."""
+    try:
+        saved = await save
+    except CommunityError as refused:
+        await refuse_answers(submission, refused, block_ids, coordinators_can=coordinators_can)
+        return None
+    await submission.ack()
+    return saved
 
 
 def mrkdwn(line: Line) -> str:

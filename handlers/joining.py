@@ -28,7 +28,7 @@ from handlers.cop import CopRequest
 from handlers.membership import click_teller, invite, join_or_ask
 from handlers.registry import Registry
 from handlers.requests import Click, Submission, refusal
-from handlers.views import TOO_SLOW, open_modal
+from handlers.views import open_form
 from storage.db import Database
 from storage.models import JoinRequest
 
@@ -281,10 +281,9 @@ async def decline(click: Click) -> None:
         return
     assert request.id is not None
     view = decline_view(request.id, request.user_id)
-    if not await open_modal(
-        click.client, trigger_id=click.trigger_id, view=view, logger=click.logger
-    ):
-        await tell(TOO_SLOW)
+    await open_form(
+        click.client, trigger_id=click.trigger_id, view=view, logger=click.logger, tell=tell
+    )
 
 
 async def declined(submission: Submission) -> None:

@@ -52,10 +52,10 @@ from handlers.access import community_for, slack_says_in_channel
 from handlers.blocks import Block, as_id, as_int, section
 from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest
-from handlers.forms import read_state, refuse_answers
+from handlers.forms import read_state, save_and_close
 from handlers.registry import Registry, Surface
 from handlers.requests import Click, Submission, refusal
-from handlers.views import TOO_SLOW, open_modal, tell_privately
+from handlers.views import tell_privately
 
 # -- `/cop meeting` and `/cop meetings` -----------------------------------------------------
 
@@ -78,10 +78,7 @@ async def plan_meeting(request: CopRequest) -> None:
         values=new_form_values(record, purpose=MEETING),
         metadata={"community": record.community.id, "purpose": MEETING},
     )
-    if not await open_modal(
-        request.client, trigger_id=request.trigger_id, view=view, logger=request.logger
-    ):
-        await request.tell(TOO_SLOW)
+    await request.open_form(view)
 
 
 async def list_meetings(registry: Registry, request: CopRequest) -> None:
@@ -114,12 +111,9 @@ async def save_meeting(submission: Submission) -> None:
     fields = LAUNCH_FIELDS if meta.get("purpose") == LAUNCH else MEETING_FIELDS
     block_ids = [f.key for f in fields]
     submitted = read_state(fields, submission.view.get("state") or {})
-    try:
-        planned = await _planned(submission, meta, submitted)
-    except CommunityError as refused:
-        await refuse_answers(submission, refused, block_ids)
+    planned = await save_and_close(submission, _planned(submission, meta, submitted), block_ids)
+    if planned is None:
         return
-    await submission.ack()
     await views.after_change(submission.registry, planned, submission.client)
 
 
@@ -195,10 +189,7 @@ async def edit_meeting_form(click: Click) -> None:
             "purpose": meeting.purpose,
         },
     )
-    if not await open_modal(
-        click.client, trigger_id=click.trigger_id, view=view, logger=click.logger
-    ):
-        await tell_privately(click.client, user_id=click.user_id, text=TOO_SLOW)
+    await click.open_form(view)
 
 
 async def cancel_from_list(click: Click) -> None:
@@ -256,28 +247,26 @@ async def open_notes_form(click: Click) -> None:
         await tell_privately(click.client, user_id=click.user_id, text=refusal(refused))
         return
     view = views.notes_form(found)
-    if not await open_modal(
-        click.client, trigger_id=click.trigger_id, view=view, logger=click.logger
-    ):
-        await tell_privately(click.client, user_id=click.user_id, text=TOO_SLOW)
+    await click.open_form(view)
 
 
 async def post_notes(submission: Submission) -> None:
     """The notes saved, then posted in the channel (or the posted notes changed in place)."""
     block_ids = [f.key for f in NOTES_FIELDS]
-    try:
-        found = await save_notes(
+    found = await save_and_close(
+        submission,
+        save_notes(
             submission.database,
             submission.clock,
             team_id=submission.team_id,
             occurrence_id=as_id(submission.metadata.get("session")),
             user_id=submission.user_id,
             submitted=read_state(NOTES_FIELDS, submission.view.get("state") or {}),
-        )
-    except CommunityError as refused:
-        await refuse_answers(submission, refused, block_ids)
+        ),
+        block_ids,
+    )
+    if found is None:
         return
-    await submission.ack()
     text, blocks = views.notes_message(found)
     channel = await meeting_channel(
         submission.database, team_id=submission.team_id, community_id=found.meeting.community_id

@@ -21,7 +21,6 @@ from handlers.cop import CopRequest
 from handlers.names import every_name
 from handlers.registry import Registry
 from handlers.requests import Submission
-from handlers.views import TOO_SLOW, open_modal
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +130,7 @@ async def forget(registry: Registry, request: CopRequest) -> None:
     held = await holdings(
         registry.runtime.database, team_id=request.team_id, user_id=request.user_id
     )
-    opened = await open_modal(
-        request.client, trigger_id=request.trigger_id, view=forget_view(held), logger=request.logger
-    )
-    if opened is None:
-        await request.tell(TOO_SLOW)
+    await request.open_form(forget_view(held))
 
 
 async def confirmed(submission: Submission) -> None:

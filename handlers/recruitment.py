@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -53,19 +54,28 @@ def _how_to_join(content: InvitationContent) -> str:
     return f"Anyone may join: press *Join* below, or open <#{content.record.community.channel_id}>."
 
 
+def _about(
+    content: InvitationContent, *, typed: Callable[[str], str], heading: Callable[[str], str]
+) -> list[str]:
+    """The invitation's first parts (whom to join, who it's for, what you'll get), the same in
+    Slack and outside it: `typed` shows what coordinators typed, `heading` a part's heading."""
+    community = content.record.community
+    parts = [heading(f"Join {typed(community.name)}") + ", a community of practice"]
+    if content.purpose:
+        parts[0] += f"\n{typed(content.purpose)}"
+    who = f"People working on {typed(community.domain)}" if community.domain else "Anyone"
+    if content.who_for:
+        who += f", with or building these skills and experience: {typed(content.who_for)}"
+    parts.append(heading("Who it's for") + f"\n{who}.")
+    if content.benefits:
+        parts.append(heading("What you'll get") + f"\n{typed(content.benefits)}")
+    return parts
+
+
 def invitation_sections(content: InvitationContent) -> list[str]:
     """The invitation as posted in Slack, above its Join button."""
-    community = content.record.community
-    name = escape(community.name)
-    parts = [f":seedling: *Join {name}*, a community of practice"]
-    if content.purpose:
-        parts[0] += f"\n{escape(content.purpose)}"
-    who = f"People working on {escape(community.domain)}" if community.domain else "Anyone"
-    if content.who_for:
-        who += f", with or building these skills and experience: {escape(content.who_for)}"
-    parts.append(f"*Who it's for*\n{who}.")
-    if content.benefits:
-        parts.append(f"*What you'll get*\n{escape(content.benefits)}")
+    parts = _about(content, typed=escape, heading=lambda words: f"*{words}*")
+    parts[0] = f":seedling: {parts[0]}"
     coordinators = ", ".join(mention(c) for c in content.record.coordinators)
     parts.append(f"*How to join*\n{_how_to_join(content)} Questions? Ask {coordinators}.")
     return parts
@@ -96,15 +106,7 @@ def plain_invitation(content: InvitationContent, outside: Outside) -> str:
     """The invitation as plain text for an email or a newsletter: no emoji codes, no bold,
     no mentions or channel references, only real names and links a browser opens."""
     community = content.record.community
-    parts = [f"Join {community.name}, a community of practice"]
-    if content.purpose:
-        parts[0] += f"\n{content.purpose}"
-    who = f"People working on {community.domain}" if community.domain else "Anyone"
-    if content.who_for:
-        who += f", with or building these skills and experience: {content.who_for}"
-    parts.append(f"Who it's for\n{who}.")
-    if content.benefits:
-        parts.append(f"What you'll get\n{content.benefits}")
+    parts = _about(content, typed=str, heading=str)
     channel = f"#{outside.channel_name}" if outside.channel_name else "its channel"
     if outside.channel_url:
         channel += f" ({outside.channel_url})"

@@ -18,7 +18,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -38,7 +38,7 @@ from bot.text import mention
 from handlers.access import community_pressed
 from handlers.blocks import Block, metadata_of
 from handlers.cop import only_coordinators_can
-from handlers.views import tell_privately
+from handlers.views import open_form, tell_privately
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -54,10 +54,39 @@ def button_value(action: dict[str, Any]) -> Any:
     return action.get("value")
 
 
+@dataclass(frozen=True, kw_only=True)
 class _Request:
-    """What every request object offers beside its own fields (`registry`)."""
+    """What every request carries: who asked, in which team, and how to answer them."""
 
     registry: Registry
+    team_id: str
+    user_id: str
+    body: dict[str, Any]
+    client: AsyncWebClient
+    logger: logging.Logger
+    bot_user_id: str | None = None  # the app's own user in this workspace
+
+    @classmethod
+    def of(
+        cls,
+        registry: Registry,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+        **own: Any,
+    ) -> Self:
+        """From Bolt's arguments, read the same way for every kind; `own`, the kind's fields."""
+        return cls(
+            registry=registry,
+            team_id=context.team_id or "",
+            user_id=body["user"]["id"],
+            body=body,
+            client=client,
+            logger=logger,
+            bot_user_id=context.bot_user_id,
+            **own,
+        )
 
     @property
     def database(self) -> Database:
@@ -68,21 +97,14 @@ class _Request:
         return self.registry.runtime.clock
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Click(_Request):
     """A person pressed a button (or chose from a select) in a message, App Home or a modal.
     Already acked: a click's answer, if any, goes to the person with `tell`."""
 
-    registry: Registry
-    team_id: str
-    user_id: str
     action: dict[str, Any]
-    body: dict[str, Any]
-    client: AsyncWebClient
     respond: AsyncRespond
-    logger: logging.Logger
     record: CommunityRecord | None = None  # when wired with `community=`
-    bot_user_id: str | None = None  # the app's own user in this workspace
 
     @property
     def value(self) -> str:
@@ -117,21 +139,29 @@ class Click(_Request):
             self.client, user_id=self.user_id, text=text, channel_id=self.channel_id, blocks=blocks
         )
 
+    async def tell_directly(self, text: str) -> None:
+        """Answer only the person who clicked, by direct message wherever the button was."""
+        await tell_privately(self.client, user_id=self.user_id, text=text)
 
-@dataclass(frozen=True)
+    async def open_form(self, view: dict[str, Any]) -> str | None:
+        """Open `view` as a modal: its id, or None with the person told by direct message
+        that Slack took too long."""
+        return await open_form(
+            self.client,
+            trigger_id=self.trigger_id,
+            view=view,
+            logger=self.logger,
+            tell=self.tell_directly,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class Submission(_Request):
     """A person saved a modal. Not yet acked: the listener answers with `close()`,
     `errors(...)` or `ack(...)` (a new view) within Slack's 3 seconds, then does slow work."""
 
-    registry: Registry
-    team_id: str
-    user_id: str
     view: dict[str, Any]
-    body: dict[str, Any]
-    client: AsyncWebClient
-    logger: logging.Logger
     ack: AsyncAck
-    bot_user_id: str | None = None  # the app's own user in this workspace
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -180,6 +210,15 @@ def refusal(
     return f"{said} {then}".strip()
 
 
+_Wrapper = TypeVar("_Wrapper", bound=Callable[..., Awaitable[None]])
+
+
+def _named(wrapper: _Wrapper, kind: str, listener: Callable[..., Awaitable[None]]) -> _Wrapper:
+    """Name the wrapper after its listener, so logs and tracebacks say `click:edit_list`."""
+    wrapper.__qualname__ = wrapper.__name__ = f"{kind}:{listener.__qualname__}"
+    return wrapper
+
+
 ClickListener = Callable[[Click], Awaitable[None]]
 SubmissionListener = Callable[[Submission], Awaitable[None]]
 
@@ -208,17 +247,7 @@ def wire_click(
         logger: logging.Logger,
     ) -> None:
         await ack()
-        click = Click(
-            registry=registry,
-            team_id=context.team_id or "",
-            user_id=body["user"]["id"],
-            action=action,
-            body=body,
-            client=client,
-            respond=respond,
-            logger=logger,
-            bot_user_id=context.bot_user_id,
-        )
+        click = Click.of(registry, body, client, context, logger, action=action, respond=respond)
         if community is not None:
             record = await community_pressed(
                 registry.runtime.database,
@@ -235,8 +264,7 @@ def wire_click(
             click = replace(click, record=record)
         await listener(click)
 
-    on_click.__qualname__ = on_click.__name__ = f"click:{listener.__qualname__}"
-    registry.app.action(action_id)(on_click)
+    registry.app.action(action_id)(_named(on_click, "click", listener))
 
 
 def wire_submission(
@@ -253,18 +281,7 @@ def wire_submission(
         context: AsyncBoltContext,
         logger: logging.Logger,
     ) -> None:
-        submission = Submission(
-            registry=registry,
-            team_id=context.team_id or "",
-            user_id=body["user"]["id"],
-            view=view,
-            body=body,
-            client=client,
-            logger=logger,
-            ack=ack,
-            bot_user_id=context.bot_user_id,
-        )
+        submission = Submission.of(registry, body, client, context, logger, view=view, ack=ack)
         await listener(submission)
 
-    on_submission.__qualname__ = on_submission.__name__ = f"submission:{listener.__qualname__}"
-    registry.app.view(callback_id)(on_submission)
+    registry.app.view(callback_id)(_named(on_submission, "submission", listener))

@@ -4,13 +4,11 @@ community's channel (how many, per person per day; never what they said)."""
 
 from __future__ import annotations
 
-import logging
 import re
 from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import members
 from bot.services.communities import CommunityRecord, is_closed
@@ -24,7 +22,7 @@ from handlers.blocks import Block, button, context, metadata_of, modal, plain, s
 from handlers.cop import CopRequest
 from handlers.registry import Registry, Surface
 from handlers.requests import Click, button_value, refusal
-from handlers.views import TOO_SLOW, open_modal, tell_privately
+from handlers.views import tell_privately
 
 ROSTER_VIEW = "roster"
 OPEN_ROSTER = "open_roster"
@@ -166,60 +164,32 @@ async def count_message(
     )
 
 
-async def show(
-    registry: Registry,
-    client: AsyncWebClient,
-    *,
-    record: CommunityRecord,
-    viewer: str,
-    trigger_id: str,
-    bot_user_id: str | None,
-    logger: logging.Logger,
-) -> bool:
+async def show(registry: Registry, request: CopRequest | Click, record: CommunityRecord) -> None:
     """Open the roster at once (Slack's trigger lasts 3 seconds), then catch up with the
     channel and refresh it if that changed anything."""
     runtime = registry.runtime
     database, clock = runtime.database, runtime.clock
     assert record.community.id is not None
     team_id, community_id = record.community.team_id, record.community.id
+    viewer = request.user_id
     roster = await members.roster(database, clock, team_id=team_id, community_id=community_id)
-    view_id = await open_modal(
-        client, trigger_id=trigger_id, view=roster_view(roster, viewer), logger=logger
-    )
+    view_id = await request.open_form(roster_view(roster, viewer))
     if view_id is None:
-        return False
-    if await record_channel(runtime, client, record.community, bot_user_id=bot_user_id):
+        return
+    client = request.client
+    if await record_channel(runtime, client, record.community, bot_user_id=request.bot_user_id):
         roster = await members.roster(database, clock, team_id=team_id, community_id=community_id)
         await client.views_update(view_id=view_id, view=roster_view(roster, viewer))
-    return True
 
 
 async def open_roster(registry: Registry, request: CopRequest) -> None:
     """`/cop roster`."""
-    if not await show(
-        registry,
-        request.client,
-        record=request.community,
-        viewer=request.user_id,
-        trigger_id=request.trigger_id,
-        bot_user_id=request.bot_user_id,
-        logger=request.logger,
-    ):
-        await request.tell(TOO_SLOW)
+    await show(registry, request, request.community)
 
 
 async def clicked_roster(click: Click) -> None:
     """The "Roster" button in `/cop status` and App Home."""
-    if not await show(
-        click.registry,
-        click.client,
-        record=click.community,
-        viewer=click.user_id,
-        trigger_id=click.trigger_id,
-        bot_user_id=click.bot_user_id,
-        logger=click.logger,
-    ):
-        await tell_privately(click.client, user_id=click.user_id, text=TOO_SLOW)
+    await show(click.registry, click, click.community)
 
 
 async def chose_level(click: Click) -> None:

@@ -11,14 +11,14 @@ from typing import Any
 
 from bot.catalogue import ROLES, SETUP_STAGES, Stage, find_stage
 from bot.services.communities import community_by_id
-from bot.services.errors import CommunityError, NoCommunity
+from bot.services.errors import NoCommunity
 from bot.services.journey import next_step
 from bot.services.roles import waiting_notices
 from bot.services.stages import save_answers, save_list_item
 from handlers.access import community_pressed
 from handlers.blocks import as_int
 from handlers.cop import CopRequest
-from handlers.forms import read_state, refuse_answers
+from handlers.forms import read_state, save_and_close
 from handlers.registry import Registry
 from handlers.requests import Click, Submission
 from handlers.stage_forms import (
@@ -32,19 +32,12 @@ from handlers.stage_forms import (
     stage_form,
     stage_view,
 )
-from handlers.views import TOO_SLOW, open_modal, tell_privately
+from handlers.views import open_modal, tell_privately
 
 
 async def open_stage_command(stage: Stage, request: CopRequest) -> None:
     """`/cop <stage>`: the stage's form for coordinators, its answers for anyone else."""
-    opened = await open_modal(
-        request.client,
-        trigger_id=request.trigger_id,
-        view=stage_view(request.community, stage, request.user_id),
-        logger=request.logger,
-    )
-    if not opened:
-        await request.tell(TOO_SLOW)
+    await request.open_form(stage_view(request.community, stage, request.user_id))
 
 
 async def open_from_button(click: Click) -> None:
@@ -64,14 +57,7 @@ async def open_from_button(click: Click) -> None:
     )
     if record is None:
         return
-    opened = await open_modal(
-        click.client,
-        trigger_id=click.trigger_id,
-        view=stage_view(record, stage, click.user_id),
-        logger=click.logger,
-    )
-    if not opened:
-        await tell_privately(click.client, user_id=click.user_id, text=TOO_SLOW)
+    await click.open_form(stage_view(record, stage, click.user_id))
 
 
 async def save_stage(submission: Submission) -> None:
@@ -82,8 +68,9 @@ async def save_stage(submission: Submission) -> None:
         return
     stage = form.stage
     block_ids = [q.key for q in stage.inputs]
-    try:
-        saved = await save_answers(
+    saved = await save_and_close(
+        submission,
+        save_answers(
             submission.database,
             submission.clock,
             team_id=submission.team_id,
@@ -92,11 +79,11 @@ async def save_stage(submission: Submission) -> None:
             user_id=submission.user_id,
             submitted=read_state(stage.inputs, submission.view.get("state") or {}),
             base_version=form.version,
-        )
-    except CommunityError as refused:
-        await refuse_answers(submission, refused, block_ids)
+        ),
+        block_ids,
+    )
+    if saved is None:
         return
-    await submission.ack()
     await tell_saved(submission, form)
     if stage.key == ROLES.key:
         # Tell whoever the save newly named now, rather than at the next heartbeat.
@@ -168,8 +155,9 @@ async def save_item(submission: Submission) -> None:
     block_ids = [f.key for f in question.item_fields]
     state = submission.view.get("state") or {}
     remove = removing(submission.view) and form.index is not None
-    try:
-        await save_list_item(
+    saved = await save_and_close(
+        submission,
+        save_list_item(
             submission.database,
             submission.clock,
             team_id=submission.team_id,
@@ -180,11 +168,11 @@ async def save_item(submission: Submission) -> None:
             index=form.index,
             item=None if remove else read_state(question.item_fields, state),
             base_version=form.version,
-        )
-    except CommunityError as refused:
-        await refuse_answers(submission, refused, block_ids)
+        ),
+        block_ids,
+    )
+    if saved is None:
         return
-    await submission.ack()
     # Back on the stage form, show the list as saved. Inputs keep their block and action
     # ids, so Slack keeps whatever the person had typed there.
     if form.parent:

@@ -20,7 +20,6 @@ from handlers.cop import CopRequest
 from handlers.registry import Registry
 from handlers.requests import Submission
 from handlers.saving import refuse_save
-from handlers.views import TOO_SLOW, open_modal
 
 SETTINGS_FORM = "sustaining_settings"
 DERIVED = "derived"
@@ -159,10 +158,7 @@ async def open_settings(registry: Registry, request: CopRequest) -> None:
     _, found = await current_figures(database, clock, record)
     recipients = plan.recipients or sustaining.stakeholder_users(record)
     view = settings_view(community_id, record.community.name, plan, recipients, found.derived)
-    if not await open_modal(
-        request.client, trigger_id=request.trigger_id, view=view, logger=request.logger
-    ):
-        await request.tell(TOO_SLOW)
+    await request.open_form(view)
 
 
 async def save_settings(submission: Submission) -> None:

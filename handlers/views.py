@@ -4,6 +4,7 @@ posting in a channel the app may not have joined yet."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -36,6 +37,22 @@ async def open_modal(
             return None
         raise
     return str(response["view"]["id"])
+
+
+async def open_form(
+    client: AsyncWebClient,
+    *,
+    trigger_id: str,
+    view: dict[str, Any],
+    logger: logging.Logger,
+    tell: Callable[[str], Awaitable[None]],
+) -> str | None:
+    """Open a modal for a person and return its view id; None, and the person told with
+    `tell` that Slack took too long, when the trigger had expired."""
+    view_id = await open_modal(client, trigger_id=trigger_id, view=view, logger=logger)
+    if view_id is None:
+        await tell(TOO_SLOW)
+    return view_id
 
 
 async def tell_privately(

@@ -28,7 +28,6 @@ from handlers.forms import input_block, read_state
 from handlers.registry import Registry
 from handlers.requests import Click, Submission
 from handlers.saving import refuse_save
-from handlers.views import TOO_SLOW, open_modal
 from handlers.welcome_message import welcome_blocks
 
 WELCOME_EDITOR = "welcome_editor"
@@ -112,10 +111,7 @@ async def edit_welcome(registry: Registry, request: CopRequest) -> None:
         )
         return
     view = editor_view(content, request.user_id, text=content.text, pair=content.pair_newcomers)
-    if not await open_modal(
-        request.client, trigger_id=request.trigger_id, view=view, logger=request.logger
-    ):
-        await request.tell(TOO_SLOW)
+    await request.open_form(view)
 
 
 async def preview(click: Click) -> None:

@@ -84,16 +84,23 @@ def introduction_view(community_id: int, name: str, saved: dict[str, Any]) -> di
 # -- events: record and schedule, nothing slow -------------------------------------------
 
 
+def _membership(event: dict[str, Any], context: AsyncBoltContext) -> dict[str, Any]:
+    """Who joined or left which channel, in which team, read alike from either event."""
+    return {
+        "team_id": context.team_id or str(event.get("team") or ""),
+        "channel_id": str(event.get("channel") or ""),
+        "user_id": str(event.get("user") or ""),
+        "bot_user_id": context.bot_user_id,
+    }
+
+
 async def joined(registry: Registry, event: dict[str, Any], context: AsyncBoltContext) -> None:
     """Someone joined a channel: if it is a community's, their welcome is scheduled."""
     await member_joined(
         registry.runtime.database,
         registry.runtime.clock,
-        team_id=context.team_id or str(event.get("team") or ""),
-        channel_id=str(event.get("channel") or ""),
-        user_id=str(event.get("user") or ""),
+        **_membership(event, context),
         inviter=event.get("inviter"),
-        bot_user_id=context.bot_user_id,
         batch_seconds=registry.settings.welcome_batch_seconds,
     )
 
@@ -103,10 +110,7 @@ async def left(registry: Registry, event: dict[str, Any], context: AsyncBoltCont
     await member_left(
         registry.runtime.database,
         registry.runtime.clock,
-        team_id=context.team_id or str(event.get("team") or ""),
-        channel_id=str(event.get("channel") or ""),
-        user_id=str(event.get("user") or ""),
-        bot_user_id=context.bot_user_id,
+        **_membership(event, context),
     )
 
 
