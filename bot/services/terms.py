@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.services import live
 from bot.services.communities import CommunityRecord, load_record, require_coordinator, require_open
 from bot.services.document import Document, Names, Paragraph, Strong, to_markdown
 from bot.services.errors import EditConflict, Gone, NotAllowed
@@ -164,15 +165,14 @@ async def record_publication(
 
 
 async def record_message(database: Database, *, terms: Terms, channel_id: str, ts: str) -> None:
-    async with database.session() as session:
-        await live_messages.add(
-            session,
-            team_id=terms.draft.team_id,
-            community_id=terms.draft.community_id,
-            subject=terms.subject,
-            channel_id=channel_id,
-            ts=ts,
-        )
+    await live.record_message(
+        database,
+        team_id=terms.draft.team_id,
+        community_id=terms.draft.community_id,
+        subject=terms.subject,
+        channel_id=channel_id,
+        ts=ts,
+    )
 
 
 async def terms_by_id(database: Database, *, team_id: str, draft_id: int) -> Terms:
