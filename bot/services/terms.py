@@ -18,10 +18,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import Clock
 from bot.services import live
 from bot.services.communities import CommunityRecord, load_record, require_coordinator, require_open
-from bot.services.document import Document, Names, Paragraph, Strong, to_markdown
+from bot.services.document import Document, Names, to_markdown
 from bot.services.errors import EditConflict, Gone, NotAllowed
 from bot.services.milestones import today_for
-from bot.services.writing import gaps_section, topics
+from bot.services.writing import gaps_section, opening, topics
 from bot.text import calendar_date
 from storage.db import Database
 from storage.models import Community, TermsDraft
@@ -84,18 +84,12 @@ def terms_subject(draft_id: int) -> str:
 def build(record: CommunityRecord, *, version: int, drafted_on: date) -> Document:
     """The terms as prose under topic headings (the catalogue's), then what is missing."""
     community = record.community
-    terms = Document(f"{TITLE}: {community.name}")
-    terms.add(
-        Paragraph(
-            (
-                f"Draft {version}, {calendar_date(drafted_on)}. Drafted from the answers saved "
-                "in Slack, to discuss and agree at the launch workshop.",
-            ),
-            note=True,
-        )
+    terms = opening(
+        f"{TITLE}: {community.name}",
+        f"Draft {version}, {calendar_date(drafted_on)}. Drafted from the answers saved "
+        "in Slack, to discuss and agree at the launch workshop.",
+        domain=community.domain,
     )
-    if community.domain:
-        terms.add(Paragraph((Strong("Domain: "), community.domain)))
     terms.add(*topics(record, numbered=True), *gaps_section(record))
     return terms
 
