@@ -15,8 +15,7 @@ import binascii
 import logging
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TypedDict
+from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from storage.urls import UnsupportedDatabaseURL, async_database_url
@@ -46,13 +45,9 @@ class SettingsError(Exception):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Settings:
-    slack_bot_token: str | None  # None when installed through OAuth (many workspaces)
-    slack_signing_secret: str | None
-    slack_client_id: str | None
-    slack_client_secret: str | None
-    slack_app_token: str | None
-    slack_api_url: str
+class _Shared:
+    """The settings both modes read the same way (`_common`)."""
+
     database_url: str
     port: int
     scheduler_tick_seconds: float
@@ -65,13 +60,23 @@ class Settings:
     capture_reminder_days: tuple[int, ...]
     log_level: str
     log_json: bool
-    # Fernet keys for the bot tokens stored in the database (OAuth mode): the first encrypts,
-    # every one decrypts, so a new key goes first and an old one stays until `rotate-key` ran.
-    token_encryption_keys: tuple[str, ...] = ()
     # A workspace that uninstalls is erased this many days later unless it comes back.
     uninstall_retention_days: int = 30
     # Each person's daily message counts are kept this long, then deleted.
     activity_retention_days: int = 400
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(_Shared):
+    slack_bot_token: str | None  # None when installed through OAuth (many workspaces)
+    slack_signing_secret: str | None
+    slack_client_id: str | None
+    slack_client_secret: str | None
+    slack_app_token: str | None
+    slack_api_url: str
+    # Fernet keys for the bot tokens stored in the database (OAuth mode): the first encrypts,
+    # every one decrypts, so a new key goes first and an old one stays until `rotate-key` ran.
+    token_encryption_keys: tuple[str, ...] = ()
     # The sandbox: Slack is a local stand-in whose Web API address is only known once it is
     # started (`slack_api_url` is then set with `dataclasses.replace`).
     sandbox: bool = False
@@ -182,7 +187,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         slack_app_token=app_token,
         slack_api_url=api_url,
         token_encryption_keys=keys,
-        **common,
+        **asdict(common),
     )
 
 
@@ -206,22 +211,8 @@ def load_sandbox_settings(environ: Mapping[str, str]) -> Settings:
         slack_app_token=None,
         slack_api_url="",  # the stand-in's address, set when it starts
         sandbox=True,
-        **common,
+        **asdict(common),
     )
-
-
-class _Common(TypedDict):
-    database_url: str
-    port: int
-    scheduler_tick_seconds: float
-    scheduler_lease_seconds: float
-    scheduler_attempts: int
-    welcome_batch_seconds: int
-    capture_reminder_days: tuple[int, ...]
-    log_level: str
-    log_json: bool
-    uninstall_retention_days: int
-    activity_retention_days: int
 
 
 def _common(
@@ -231,7 +222,7 @@ def _common(
     database: str,
     log_level: str,
     tick: str,
-) -> _Common:
+) -> _Shared:
     """The settings both modes share."""
     database_url = get("DATABASE_URL") or database
     try:
@@ -265,7 +256,7 @@ def _common(
     log_format = (get("LOG_FORMAT") or "plain").lower()
     if log_format not in ("plain", "json"):
         problems.append(f"LOG_FORMAT: {log_format!r} is not plain or json")
-    return _Common(
+    return _Shared(
         database_url=database_url,
         port=port,
         scheduler_tick_seconds=seconds,

@@ -30,7 +30,7 @@ from bot.services.document import (
     paragraphs,
 )
 from bot.services.milestones import today_for
-from bot.services.writing import gaps_section, inline, meeting_held, people_in, topics
+from bot.services.writing import gaps_section, inline, meeting_held, opening, people_in, topics
 from bot.text import calendar_date
 from storage.db import Database
 from storage.models import (
@@ -115,18 +115,12 @@ def build(archive: CommunityArchive) -> Document:
     then what the community did and learned, then what was never settled."""
     record, closure = archive.record, archive.closure
     community = record.community
-    document = Document(f"Archive: {community.name}")
-    document.add(
-        Paragraph(
-            (
-                f"Compiled {_day(archive, archive.compiled_at)} from everything Cultivate kept "
-                "about this community of practice.",
-            ),
-            note=True,
-        )
+    document = opening(
+        f"Archive: {community.name}",
+        f"Compiled {_day(archive, archive.compiled_at)} from everything Cultivate kept "
+        "about this community of practice.",
+        domain=community.domain,
     )
-    if community.domain:
-        document.add(Paragraph((Strong("Domain: "), community.domain)))
     if closure is not None:
         reason = CLOSE_FIELDS[0].option_label(closure.reason)
         document.add(

@@ -129,9 +129,7 @@ async def check_close(
     now = clock.now()
     async with database.session() as session:
         record = await load_record(session, team_id=team_id, community_id=community_id)
-        require_coordinator(record, user_id)
-        require_open(record)
-        answers, closing, days = _validate(submitted, today_for(record.community, now))
+        answers, closing, days = _closable(record, user_id=user_id, submitted=submitted, now=now)
         members = await counting.members_now(session, community_id=community_id, now=now)
         meetings = 0
         for meeting in await meeting_rows.active_meetings(
@@ -141,6 +139,15 @@ async def check_close(
             sessions = await meeting_rows.occurrences_of(session, meeting_id=meeting.id)
             meetings += any(o.cancelled_at is None and o.starts_at > now for o in sessions)
     return ClosePlan(record, answers, closing, days, len(members), meetings)
+
+
+def _closable(
+    record: CommunityRecord, *, user_id: str, submitted: dict[str, Any], now: datetime
+) -> tuple[dict[str, Any], date, int]:
+    """The close form's answers, or what both steps of closing refuse."""
+    require_coordinator(record, user_id)
+    require_open(record)  # a second submission of the form closes nothing twice
+    return _validate(submitted, today_for(record.community, now))
 
 
 def reason_words(reason: str, note: str, by: str) -> str:
@@ -175,10 +182,10 @@ async def close_community(
     try:
         async with database.session() as session:
             record = await load_record(session, team_id=team_id, community_id=community_id)
-            require_coordinator(record, user_id)
-            require_open(record)  # a second submission of the form closes nothing twice
+            answers, closing, days = _closable(
+                record, user_id=user_id, submitted=submitted, now=now
+            )
             community = record.community
-            answers, closing, days = _validate(submitted, today_for(community, now))
             if not await closure_rows.mark_closed(
                 session, team_id=team_id, community_id=community_id, now=now
             ):
@@ -233,31 +240,22 @@ async def _plan(
     common = {"team_id": community.team_id, "community_id": community.id, "subject": subject}
     payload = {"closure_id": closure.id}
     ids: list[int] = []
-    prompt = await scheduled.schedule(
-        session,
-        kind=CAPTURE_PROMPT,
-        due_at=now,
-        payload=payload,
-        dedupe_key=f"{key}:prompt",
-        **common,
-    )
-    if prompt is not None and prompt.id is not None:
-        ids.append(prompt.id)
+
+    async def due_now(kind: str, payload: dict[str, Any], dedupe_key: str) -> None:
+        # Sent straight after the commit: the caller hands these ids to send_now.
+        row = await scheduled.schedule(
+            session, kind=kind, due_at=now, payload=payload, dedupe_key=dedupe_key, **common
+        )
+        if row is not None and row.id is not None:
+            ids.append(row.id)
+
+    await due_now(CAPTURE_PROMPT, payload, f"{key}:prompt")
     members = await member_rows.current_members(session, community_id=community.id)
     ordered = sorted(members, key=lambda m: LEVEL_ORDER.get(m.level or "", 2))
     ends = now + timedelta(days=closure.capture_days)
     for membership in ordered:
         person = {**payload, "user": membership.user_id}
-        invite = await scheduled.schedule(
-            session,
-            kind=CAPTURE_INVITE,
-            due_at=now,
-            payload=person,
-            dedupe_key=f"{key}:invite:{membership.user_id}",
-            **common,
-        )
-        if invite is not None and invite.id is not None:
-            ids.append(invite.id)
+        await due_now(CAPTURE_INVITE, person, f"{key}:invite:{membership.user_id}")
         for number, day in enumerate(reminder_days[:2], start=1):
             due = now + timedelta(days=day)
             if due >= ends:

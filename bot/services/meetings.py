@@ -31,6 +31,7 @@ from bot.answers import clean, field_error
 from bot.catalogue import ROLES, Option
 from bot.clock import Clock
 from bot.recurrence import Recurrence, Series, local_time
+from bot.services import live
 from bot.services.access import InChannel, community_for
 from bot.services.communities import (
     CommunityRecord,
@@ -557,15 +558,14 @@ async def planned_launch(
 async def record_announcement(
     database: Database, *, session: Session, channel_id: str, ts: str
 ) -> None:
-    async with database.session() as db:
-        await live_messages.add(
-            db,
-            team_id=session.meeting.team_id,
-            community_id=session.meeting.community_id,
-            subject=session.subject,
-            channel_id=channel_id,
-            ts=ts,
-        )
+    await live.record_message(
+        database,
+        team_id=session.meeting.team_id,
+        community_id=session.meeting.community_id,
+        subject=session.subject,
+        channel_id=channel_id,
+        ts=ts,
+    )
 
 
 async def rsvp(

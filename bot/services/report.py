@@ -32,7 +32,7 @@ from bot.services.perspectives import perspectives as perspectives_logged
 from bot.services.pictures import STAKEHOLDERS, Picture
 from bot.services.recruitment import Recruitment
 from bot.services.recruitment import recruitment as recruitment_so_far
-from bot.services.writing import gaps_section, meeting_held, people_in, topics
+from bot.services.writing import gaps_section, meeting_held, opening, people_in, topics
 from bot.text import calendar_date
 from storage.db import Database
 from storage.models import Meeting, MeetingOccurrence, MemberProfile, Perspective
@@ -165,15 +165,9 @@ def build(content: ReportContent, pictures: Sequence[Picture]) -> Document:
     map and the stakeholders section only when the coordinators let it name stakeholders."""
     record, figures = content.record, content.figures
     community = record.community
-    report = Document(f"{community.name}: report for participating organisations")
-    report.add(
-        Paragraph(
-            (
-                f"{figures.period.words(figures.timezone)}. "
-                f"Compiled {calendar_date(content.compiled_on)}.",
-            ),
-            note=True,
-        )
+    report = opening(
+        f"{community.name}: report for participating organisations",
+        f"{figures.period.words(figures.timezone)}. Compiled {calendar_date(content.compiled_on)}.",
     )
     if community.domain:
         report.add(Paragraph((community.domain,)))

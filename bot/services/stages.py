@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -45,23 +47,11 @@ async def save_answers(
     def merge(answers: Answers) -> Answers:
         merged = dict(answers)
         for key in own_inputs:
-            value = submitted.get(key)
-            if is_empty(value):
-                merged.pop(key, None)
-            else:
-                merged[key] = value
+            _put(merged, key, submitted.get(key))
         return merged
 
-    return await _write(
-        database,
-        clock,
-        team_id=team_id,
-        community_id=community_id,
-        stage=stage,
-        user_id=user_id,
-        base_version=base_version,
-        change=merge,
-    )
+    edit = _Edit(team_id, community_id, stage, user_id, base_version)
+    return await _write(database, clock, edit, change=merge)
 
 
 async def save_list_item(
@@ -104,46 +94,53 @@ async def save_list_item(
         else:
             items[index] = item
         merged = dict(answers)
-        if items:
-            merged[question_key] = items
-        else:
-            merged.pop(question_key, None)
+        _put(merged, question_key, items)
         return merged
 
-    return await _write(
-        database,
-        clock,
-        team_id=team_id,
-        community_id=community_id,
-        stage=stage,
-        user_id=user_id,
-        base_version=base_version,
-        change=change,
-    )
+    edit = _Edit(team_id, community_id, stage, user_id, base_version)
+    return await _write(database, clock, edit, change=change)
+
+
+def _put(answers: Answers, key: str, value: Any) -> None:
+    """An emptied answer is dropped, not kept as an empty value."""
+    if is_empty(value):
+        answers.pop(key, None)
+    else:
+        answers[key] = value
+
+
+@dataclass(frozen=True)
+class _Edit:
+    """Who changes which community's stage, from the version their form was opened on."""
+
+    team_id: str
+    community_id: int
+    stage: Stage
+    user_id: str
+    base_version: int
 
 
 async def _write(
     database: Database,
     clock: Clock,
+    edit: _Edit,
     *,
-    team_id: str,
-    community_id: int,
-    stage: Stage,
-    user_id: str,
-    base_version: int,
-    change: Any,
+    change: Callable[[Answers], Answers],
 ) -> StageRecord:
+    stage, user_id = edit.stage, edit.user_id
     try:
         async with database.session() as session:
             # Authorisation is checked here, where the change is saved, whatever the view held.
-            record = await load_record(session, team_id=team_id, community_id=community_id)
+            record = await load_record(
+                session, team_id=edit.team_id, community_id=edit.community_id
+            )
             require_coordinator(record, user_id)
             require_open(record)  # a closed community's answers are its record
             newer = await stage_rows.newest_revision_by_others(
                 session,
-                community_id=community_id,
+                community_id=edit.community_id,
                 stage=stage.key,
-                after_version=base_version,
+                after_version=edit.base_version,
                 user_id=user_id,
             )
             if newer is not None:
@@ -151,8 +148,8 @@ async def _write(
             current = record.stages[stage.key]
             revision = await stage_rows.add_revision(
                 session,
-                team_id=team_id,
-                community_id=community_id,
+                team_id=edit.team_id,
+                community_id=edit.community_id,
                 stage=stage.key,
                 version=current.version + 1,
                 answers=change(current.answers),

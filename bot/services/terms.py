@@ -16,11 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.services import live
 from bot.services.communities import CommunityRecord, load_record, require_coordinator, require_open
-from bot.services.document import Document, Names, Paragraph, Strong, to_markdown
+from bot.services.document import Document, Names, to_markdown
 from bot.services.errors import EditConflict, Gone, NotAllowed
 from bot.services.milestones import today_for
-from bot.services.writing import gaps_section, topics
+from bot.services.writing import gaps_section, opening, topics
 from bot.text import calendar_date
 from storage.db import Database
 from storage.models import Community, TermsDraft
@@ -83,18 +84,12 @@ def terms_subject(draft_id: int) -> str:
 def build(record: CommunityRecord, *, version: int, drafted_on: date) -> Document:
     """The terms as prose under topic headings (the catalogue's), then what is missing."""
     community = record.community
-    terms = Document(f"{TITLE}: {community.name}")
-    terms.add(
-        Paragraph(
-            (
-                f"Draft {version}, {calendar_date(drafted_on)}. Drafted from the answers saved "
-                "in Slack, to discuss and agree at the launch workshop.",
-            ),
-            note=True,
-        )
+    terms = opening(
+        f"{TITLE}: {community.name}",
+        f"Draft {version}, {calendar_date(drafted_on)}. Drafted from the answers saved "
+        "in Slack, to discuss and agree at the launch workshop.",
+        domain=community.domain,
     )
-    if community.domain:
-        terms.add(Paragraph((Strong("Domain: "), community.domain)))
     terms.add(*topics(record, numbered=True), *gaps_section(record))
     return terms
 
@@ -164,15 +159,14 @@ async def record_publication(
 
 
 async def record_message(database: Database, *, terms: Terms, channel_id: str, ts: str) -> None:
-    async with database.session() as session:
-        await live_messages.add(
-            session,
-            team_id=terms.draft.team_id,
-            community_id=terms.draft.community_id,
-            subject=terms.subject,
-            channel_id=channel_id,
-            ts=ts,
-        )
+    await live.record_message(
+        database,
+        team_id=terms.draft.team_id,
+        community_id=terms.draft.community_id,
+        subject=terms.subject,
+        channel_id=channel_id,
+        ts=ts,
+    )
 
 
 async def terms_by_id(database: Database, *, team_id: str, draft_id: int) -> Terms:

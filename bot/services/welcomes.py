@@ -110,18 +110,22 @@ async def schedule_welcome(
     community_id, membership_id = record.community.id, membership.id
     assert community_id is not None and membership_id is not None
     team_id = record.community.team_id
-    subject = membership_subject(membership_id)
-    payload = {"membership": membership_id}
-    await scheduled.schedule(
-        session,
-        team_id=team_id,
-        community_id=community_id,
-        kind=WELCOME_DM,
-        due_at=now,
-        payload=payload,
-        subject=subject,
-        dedupe_key=f"{WELCOME_DM}:{membership_id}",
-    )
+
+    async def about_newcomer(kind: str, due_at: datetime, stale_at: datetime | None = None) -> None:
+        # Once each for this membership, and cancelled with it when they leave (its subject).
+        await scheduled.schedule(
+            session,
+            team_id=team_id,
+            community_id=community_id,
+            kind=kind,
+            due_at=due_at,
+            stale_at=stale_at,
+            payload={"membership": membership_id},
+            subject=membership_subject(membership_id),
+            dedupe_key=f"{kind}:{membership_id}",
+        )
+
+    await about_newcomer(WELCOME_DM, now)
     index, start, end = greeting_window(now, batch_seconds)
     await scheduled.schedule(
         session,
@@ -133,29 +137,10 @@ async def schedule_welcome(
         dedupe_key=f"{GREETING}:{community_id}:{batch_seconds}:{index}",
     )
     for kind, after in ((NUDGE, NUDGE_AFTER), (CHECK_IN, CHECK_IN_AFTER)):
-        await scheduled.schedule(
-            session,
-            team_id=team_id,
-            community_id=community_id,
-            kind=kind,
-            due_at=now + after,
-            stale_at=now + after + FOLLOW_UP_GRACE,
-            payload=payload,
-            subject=subject,
-            dedupe_key=f"{kind}:{membership_id}",
-        )
+        await about_newcomer(kind, now + after, stale_at=now + after + FOLLOW_UP_GRACE)
     if pair:
         # After the greeting, so the newcomer has been welcomed before meeting their buddy.
-        await scheduled.schedule(
-            session,
-            team_id=team_id,
-            community_id=community_id,
-            kind=PAIRING,
-            due_at=end,
-            payload=payload,
-            subject=subject,
-            dedupe_key=f"{PAIRING}:{membership_id}",
-        )
+        await about_newcomer(PAIRING, end)
 
 
 # -- what the welcome says ----------------------------------------------------------------

@@ -34,6 +34,7 @@ from bot.catalogue import (
 from bot.services.communities import CommunityRecord
 from bot.services.document import (
     Bullets,
+    Document,
     Heading,
     Inline,
     Line,
@@ -46,6 +47,16 @@ from bot.services.document import (
 from bot.stand_ins import FORMER_MEMBER
 from bot.text import calendar_date, truncate
 from storage.models import Community, Meeting, MeetingOccurrence
+
+
+def opening(title: str, note: str, *, domain: str | None = None) -> Document:
+    """A document that starts with its title and a remark on how it was made (in italics, not
+    part of its content), then the community's domain when it is given and not blank."""
+    document = Document(title)
+    document.add(Paragraph((note,), note=True))
+    if domain:
+        document.add(Paragraph((Strong("Domain: "), domain)))
+    return document
 
 
 def _people(user_ids: Iterable[str]) -> Line:
