@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, delete, update
+from sqlalchemy import ColumnElement, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -111,38 +111,18 @@ async def claim(
     )
 
 
-async def renew(
-    session: AsyncSession, *, worker: str, ids: Sequence[int], lease_until: datetime
-) -> int:
-    if not ids:
-        return 0
-    result = await session.exec(
-        update(ProcessedEvent)
-        .where(
-            col(ProcessedEvent.id).in_(ids),
-            col(ProcessedEvent.claimed_by) == worker,
-            col(ProcessedEvent.state) == EventState.CLAIMED,
-        )
-        .values(lease_until=lease_until)
-    )
-    return result.rowcount
-
-
 async def finish(
     session: AsyncSession, *, rows: Sequence[int], worker: str, state: EventState
 ) -> int:
     """Record that events' listeners ran (or were given up on), where the rows are still
     ours. The body is dropped: nothing keeps what Slack sent longer than it takes to handle."""
-    result = await session.exec(
-        update(ProcessedEvent)
-        .where(
-            col(ProcessedEvent.id).in_(rows),
-            col(ProcessedEvent.claimed_by) == worker,
-            col(ProcessedEvent.state) == EventState.CLAIMED,
-        )
-        .values(state=state, lease_until=None, body=None)
+    return await leases.update_held(
+        session,
+        ProcessedEvent,
+        worker=worker,
+        ids=rows,
+        values={"state": state, "lease_until": None, "body": None},
     )
-    return result.rowcount
 
 
 async def forget_events_before(session: AsyncSession, *, before: datetime) -> int:

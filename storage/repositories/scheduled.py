@@ -100,35 +100,7 @@ async def confirm_claim(
 ) -> bool:
     """Just before sending: is the row still ours? If so, extend the lease from now. A row can
     wait in a process's queue past its lease and be taken by another; then it is theirs."""
-    result = await session.exec(
-        update(ScheduledSend)
-        .where(
-            col(ScheduledSend.id) == send_id,
-            col(ScheduledSend.claimed_by) == worker,
-            col(ScheduledSend.state) == SendState.CLAIMED,
-        )
-        .values(lease_until=now + lease)
-    )
-    return result.rowcount == 1
-
-
-async def renew_leases(
-    session: AsyncSession, *, worker: str, ids: Sequence[int], lease_until: datetime
-) -> int:
-    """Extend this worker's claims that are still in flight, so a slow send (Slack asking us
-    to wait, say) is not mistaken for a dead process and sent twice."""
-    if not ids:
-        return 0
-    result = await session.exec(
-        update(ScheduledSend)
-        .where(
-            col(ScheduledSend.id).in_(ids),
-            col(ScheduledSend.claimed_by) == worker,
-            col(ScheduledSend.state) == SendState.CLAIMED,
-        )
-        .values(lease_until=lease_until)
-    )
-    return result.rowcount
+    return await _update_ours(session, send_id=send_id, worker=worker, lease_until=now + lease)
 
 
 async def finish(
@@ -142,37 +114,38 @@ async def finish(
 ) -> bool:
     """Record how a claimed row ended. False if our claim was lost (the lease ran out and
     someone else took it): then their outcome stands, not ours."""
-    result = await session.exec(
-        update(ScheduledSend)
-        .where(
-            col(ScheduledSend.id) == send_id,
-            col(ScheduledSend.claimed_by) == worker,
-            col(ScheduledSend.state) == SendState.CLAIMED,
-        )
-        .values(state=state, finished_at=now, last_error=error, lease_until=None)
+    return await _update_ours(
+        session,
+        send_id=send_id,
+        worker=worker,
+        state=state,
+        finished_at=now,
+        last_error=error,
+        lease_until=None,
     )
-    return result.rowcount == 1
 
 
 async def retry_later(
     session: AsyncSession, *, send_id: int, worker: str, due_at: datetime, error: str
 ) -> bool:
-    result = await session.exec(
-        update(ScheduledSend)
-        .where(
-            col(ScheduledSend.id) == send_id,
-            col(ScheduledSend.claimed_by) == worker,
-            col(ScheduledSend.state) == SendState.CLAIMED,
-        )
-        .values(
-            state=SendState.PENDING,
-            due_at=due_at,
-            last_error=error,
-            claimed_by=None,
-            lease_until=None,
-        )
+    return await _update_ours(
+        session,
+        send_id=send_id,
+        worker=worker,
+        state=SendState.PENDING,
+        due_at=due_at,
+        last_error=error,
+        claimed_by=None,
+        lease_until=None,
     )
-    return result.rowcount == 1
+
+
+async def _update_ours(session: AsyncSession, *, send_id: int, worker: str, **values: Any) -> bool:
+    """Change the row if `worker` still holds it; False if its claim was lost."""
+    changed = await leases.update_held(
+        session, ScheduledSend, worker=worker, ids=[send_id], values=values
+    )
+    return changed == 1
 
 
 async def cancel(
