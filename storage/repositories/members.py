@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -361,24 +360,3 @@ async def set_join_request_notices(
 
 async def welcome_settings(session: AsyncSession, *, community_id: int) -> WelcomeSettings | None:
     return await community_settings.find(session, WelcomeSettings, community_id=community_id)
-
-
-async def save_welcome_settings(
-    session: AsyncSession,
-    *,
-    team_id: str,
-    community_id: int,
-    values: dict[str, Any],
-    updated_by: str,
-    updated_at: datetime,
-) -> WelcomeSettings:
-    return await community_settings.save(
-        session,
-        WelcomeSettings,
-        team_id=team_id,
-        community_id=community_id,
-        values=values,
-        updated_by=updated_by,
-        updated_at=updated_at,
-        defaults={"text": ""},
-    )

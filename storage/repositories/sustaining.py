@@ -67,26 +67,6 @@ async def settings(session: AsyncSession, *, community_id: int) -> SustainingSet
     return await community_settings.find(session, SustainingSettings, community_id=community_id)
 
 
-async def save_settings(
-    session: AsyncSession,
-    *,
-    team_id: str,
-    community_id: int,
-    values: dict[str, Any],
-    updated_by: str,
-    updated_at: datetime,
-) -> SustainingSettings:
-    return await community_settings.save(
-        session,
-        SustainingSettings,
-        team_id=team_id,
-        community_id=community_id,
-        values=values,
-        updated_by=updated_by,
-        updated_at=updated_at,
-    )
-
-
 # -- pictures -----------------------------------------------------------------------------
 
 
