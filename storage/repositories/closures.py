@@ -1,4 +1,5 @@
-"""Closures, captured knowledge, and the record an archive is compiled from."""
+"""Closures, captured knowledge, and the record an archive is compiled from (its memberships
+are `sustaining.memberships`, the whole history)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from storage.models import (
     KnowledgeCapture,
     Meeting,
     MeetingOccurrence,
-    Membership,
     StageRevision,
 )
 
@@ -93,16 +93,6 @@ async def answered(session: AsyncSession, *, closure_id: int) -> set[str]:
         select(KnowledgeCapture.user_id).where(KnowledgeCapture.closure_id == closure_id).distinct()
     )
     return set(result.all())
-
-
-async def memberships(session: AsyncSession, *, community_id: int) -> Sequence[Membership]:
-    """Every membership there has been, bots left out, in the order people joined."""
-    result = await session.exec(
-        select(Membership)
-        .where(Membership.community_id == community_id, col(Membership.is_bot).is_(False))
-        .order_by(col(Membership.joined_at), col(Membership.id))
-    )
-    return result.all()
 
 
 async def stage_history(
