@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ActivityDay, JoinRequest, MemberProfile, Membership, WelcomeSettings
-from storage.repositories import community_settings
+from storage.repositories import community_settings, scoped
 
 # -- memberships --------------------------------------------------------------------------
 
@@ -33,10 +33,7 @@ async def latest_membership(
 async def membership_by_id(
     session: AsyncSession, *, team_id: str, membership_id: int
 ) -> Membership | None:
-    result = await session.exec(
-        select(Membership).where(Membership.team_id == team_id, Membership.id == membership_id)
-    )
-    return result.first()
+    return await scoped.by_id(session, Membership, team_id=team_id, row_id=membership_id)
 
 
 async def current_members(session: AsyncSession, *, community_id: int) -> Sequence[Membership]:
@@ -296,10 +293,7 @@ async def add_join_request(
 async def join_request_by_id(
     session: AsyncSession, *, team_id: str, request_id: int
 ) -> JoinRequest | None:
-    result = await session.exec(
-        select(JoinRequest).where(JoinRequest.team_id == team_id, JoinRequest.id == request_id)
-    )
-    return result.first()
+    return await scoped.by_id(session, JoinRequest, team_id=team_id, row_id=request_id)
 
 
 async def latest_join_request(

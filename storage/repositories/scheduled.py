@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ScheduledSend
-from storage.repositories import leases
+from storage.repositories import leases, scoped
 
 
 class SendState(StrEnum):
@@ -100,7 +100,8 @@ async def confirm_claim(
 ) -> bool:
     """Just before sending: is the row still ours? If so, extend the lease from now. A row can
     wait in a process's queue past its lease and be taken by another; then it is theirs."""
-    return await _update_ours(session, send_id=send_id, worker=worker, lease_until=now + lease)
+    extended = {"lease_until": now + lease}
+    return await _update_ours(session, send_id=send_id, worker=worker, values=extended)
 
 
 async def finish(
@@ -114,33 +115,26 @@ async def finish(
 ) -> bool:
     """Record how a claimed row ended. False if our claim was lost (the lease ran out and
     someone else took it): then their outcome stands, not ours."""
-    return await _update_ours(
-        session,
-        send_id=send_id,
-        worker=worker,
-        state=state,
-        finished_at=now,
-        last_error=error,
-        lease_until=None,
-    )
+    ended = {"state": state, "finished_at": now, "last_error": error, "lease_until": None}
+    return await _update_ours(session, send_id=send_id, worker=worker, values=ended)
 
 
 async def retry_later(
     session: AsyncSession, *, send_id: int, worker: str, due_at: datetime, error: str
 ) -> bool:
-    return await _update_ours(
-        session,
-        send_id=send_id,
-        worker=worker,
-        state=SendState.PENDING,
-        due_at=due_at,
-        last_error=error,
-        claimed_by=None,
-        lease_until=None,
-    )
+    pending_again = {
+        "state": SendState.PENDING,
+        "due_at": due_at,
+        "last_error": error,
+        "claimed_by": None,
+        "lease_until": None,
+    }
+    return await _update_ours(session, send_id=send_id, worker=worker, values=pending_again)
 
 
-async def _update_ours(session: AsyncSession, *, send_id: int, worker: str, **values: Any) -> bool:
+async def _update_ours(
+    session: AsyncSession, *, send_id: int, worker: str, values: dict[str, Any]
+) -> bool:
     """Change the row if `worker` still holds it; False if its claim was lost."""
     changed = await leases.update_held(
         session, ScheduledSend, worker=worker, ids=[send_id], values=values
@@ -176,14 +170,9 @@ async def cancel(
 async def open_for_community(
     session: AsyncSession, *, team_id: str, community_id: int
 ) -> Sequence[ScheduledSend]:
+    query = scoped.of_community(ScheduledSend, team_id=team_id, community_id=community_id)
     result = await session.exec(
-        select(ScheduledSend)
-        .where(
-            ScheduledSend.team_id == team_id,
-            ScheduledSend.community_id == community_id,
-            col(ScheduledSend.state).in_(OPEN_STATES),
-        )
-        .order_by(col(ScheduledSend.due_at))
+        query.where(col(ScheduledSend.state).in_(OPEN_STATES)).order_by(col(ScheduledSend.due_at))
     )
     return result.all()
 
@@ -191,13 +180,9 @@ async def open_for_community(
 async def failed_for_community(
     session: AsyncSession, *, team_id: str, community_id: int, limit: int = 10
 ) -> Sequence[ScheduledSend]:
+    query = scoped.of_community(ScheduledSend, team_id=team_id, community_id=community_id)
     result = await session.exec(
-        select(ScheduledSend)
-        .where(
-            ScheduledSend.team_id == team_id,
-            ScheduledSend.community_id == community_id,
-            ScheduledSend.state == SendState.FAILED,
-        )
+        query.where(ScheduledSend.state == SendState.FAILED)
         .order_by(col(ScheduledSend.finished_at).desc())
         .limit(limit)
     )

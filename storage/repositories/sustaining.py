@@ -22,7 +22,7 @@ from storage.models import (
     Perspective,
     SustainingSettings,
 )
-from storage.repositories import community_settings
+from storage.repositories import community_settings, scoped
 
 # -- history ------------------------------------------------------------------------------
 
@@ -155,10 +155,7 @@ async def add_invitation(
 async def invitation_by_id(
     session: AsyncSession, *, team_id: str, invitation_id: int
 ) -> Invitation | None:
-    result = await session.exec(
-        select(Invitation).where(Invitation.team_id == team_id, Invitation.id == invitation_id)
-    )
-    return result.first()
+    return await scoped.by_id(session, Invitation, team_id=team_id, row_id=invitation_id)
 
 
 async def set_invitation_ts(session: AsyncSession, *, invitation_id: int, ts: str) -> None:
