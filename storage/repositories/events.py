@@ -8,11 +8,11 @@ from enum import StrEnum
 
 from sqlalchemy import ColumnElement, delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import add_new
 from storage.models import ProcessedEvent
 from storage.repositories import leases
 
@@ -67,19 +67,10 @@ async def first_delivery(
 ) -> bool:
     """Record an event id handled outside the inbox (Socket Mode); False if it was recorded
     before (a redelivery)."""
-    try:
-        async with session.begin_nested():
-            session.add(
-                ProcessedEvent(
-                    team_id=team_id,
-                    event_id=event_id,
-                    received_at=received_at,
-                    state=EventState.DONE,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    handled = ProcessedEvent(
+        team_id=team_id, event_id=event_id, received_at=received_at, state=EventState.DONE
+    )
+    return await add_new(session, handled)
 
 
 async def claim(

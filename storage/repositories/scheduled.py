@@ -8,10 +8,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import add_new
 from storage.models import ScheduledSend
 from storage.repositories import leases, scoped
 
@@ -55,12 +55,7 @@ async def schedule(
         session.add(row)
         await session.flush()
         return row
-    try:
-        async with session.begin_nested():  # a savepoint: a duplicate spoils nothing else
-            session.add(row)
-    except IntegrityError:
-        return None
-    return row
+    return row if await add_new(session, row) else None
 
 
 async def claim_due(

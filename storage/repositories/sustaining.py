@@ -8,10 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import add_new
 from storage.models import (
     ActivityDay,
     HealthPicture,
@@ -99,13 +99,10 @@ async def keep_picture(
     )
     if changed.rowcount:
         return
-    try:
-        async with session.begin_nested():
-            session.add(
-                HealthPicture(team_id=team_id, community_id=community_id, kind=kind, **values)
-            )
-    except IntegrityError:  # another upload added the row a moment before: it is as new
-        pass
+    # Refused if another upload added the row a moment before: that one is as new.
+    await add_new(
+        session, HealthPicture(team_id=team_id, community_id=community_id, kind=kind, **values)
+    )
 
 
 # -- perspectives -------------------------------------------------------------------------
@@ -172,20 +169,14 @@ async def add_click(
     clicked_at: datetime,
 ) -> bool:
     """Note a Join click; False if this person had already clicked this invitation."""
-    try:
-        async with session.begin_nested():
-            session.add(
-                InvitationClick(
-                    team_id=team_id,
-                    community_id=community_id,
-                    invitation_id=invitation_id,
-                    user_id=user_id,
-                    clicked_at=clicked_at,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    click = InvitationClick(
+        team_id=team_id,
+        community_id=community_id,
+        invitation_id=invitation_id,
+        user_id=user_id,
+        clicked_at=clicked_at,
+    )
+    return await add_new(session, click)
 
 
 async def clicks(session: AsyncSession, *, community_id: int) -> Sequence[InvitationClick]:
