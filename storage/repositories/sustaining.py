@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +23,9 @@ from storage.models import (
     SustainingSettings,
 )
 from storage.repositories import community_settings, scoped
+
+# What the community's history is read from, whole and in order (see `_in_order`).
+Logged = TypeVar("Logged", MemberProfile, HealthPicture, Perspective, InvitationClick, Invitation)
 
 # -- history ------------------------------------------------------------------------------
 
@@ -52,12 +55,8 @@ async def activity_between(
 
 
 async def profiles(session: AsyncSession, *, community_id: int) -> Sequence[MemberProfile]:
-    result = await session.exec(
-        select(MemberProfile)
-        .where(MemberProfile.community_id == community_id)
-        .order_by(col(MemberProfile.introduced_at))
-    )
-    return result.all()
+    order = [col(MemberProfile.introduced_at)]
+    return await _in_order(session, MemberProfile, community_id=community_id, order_by=order)
 
 
 # -- settings -----------------------------------------------------------------------------
@@ -71,12 +70,8 @@ async def settings(session: AsyncSession, *, community_id: int) -> SustainingSet
 
 
 async def pictures(session: AsyncSession, *, community_id: int) -> Sequence[HealthPicture]:
-    result = await session.exec(
-        select(HealthPicture)
-        .where(HealthPicture.community_id == community_id)
-        .order_by(col(HealthPicture.id))
-    )
-    return result.all()
+    order = [col(HealthPicture.id)]
+    return await _in_order(session, HealthPicture, community_id=community_id, order_by=order)
 
 
 async def keep_picture(
@@ -117,12 +112,8 @@ async def add_perspective(session: AsyncSession, **fields: Any) -> Perspective:
 
 async def perspectives(session: AsyncSession, *, community_id: int) -> Sequence[Perspective]:
     """The log, newest first."""
-    result = await session.exec(
-        select(Perspective)
-        .where(Perspective.community_id == community_id)
-        .order_by(col(Perspective.day).desc(), col(Perspective.id).desc())
-    )
-    return result.all()
+    order = [col(Perspective.day).desc(), col(Perspective.id).desc()]
+    return await _in_order(session, Perspective, community_id=community_id, order_by=order)
 
 
 # -- invitations --------------------------------------------------------------------------
@@ -180,18 +171,24 @@ async def add_click(
 
 
 async def clicks(session: AsyncSession, *, community_id: int) -> Sequence[InvitationClick]:
-    result = await session.exec(
-        select(InvitationClick)
-        .where(InvitationClick.community_id == community_id)
-        .order_by(col(InvitationClick.clicked_at))
-    )
-    return result.all()
+    order = [col(InvitationClick.clicked_at)]
+    return await _in_order(session, InvitationClick, community_id=community_id, order_by=order)
 
 
 async def invitations(session: AsyncSession, *, community_id: int) -> Sequence[Invitation]:
+    order = [col(Invitation.posted_at)]
+    return await _in_order(session, Invitation, community_id=community_id, order_by=order)
+
+
+async def _in_order(
+    session: AsyncSession,
+    table: type[Logged],
+    *,
+    community_id: int,
+    order_by: Sequence[ColumnElement[Any]],
+) -> Sequence[Logged]:
+    """Every row the community has in `table`, in `order_by` order."""
     result = await session.exec(
-        select(Invitation)
-        .where(Invitation.community_id == community_id)
-        .order_by(col(Invitation.posted_at))
+        select(table).where(table.community_id == community_id).order_by(*order_by)
     )
     return result.all()
