@@ -27,7 +27,7 @@ from bot import logs
 from bot.once import once_per_row
 from bot.runtime import Runtime
 from storage.models import ScheduledSend
-from storage.repositories import scheduled
+from storage.repositories import leases, scheduled
 from storage.repositories.scheduled import SendState
 
 log = logging.getLogger(__name__)
@@ -251,8 +251,12 @@ class Dispatcher:
             try:
                 async with self.runtime.database.session() as session:
                     now = await self.runtime.clock.shared_now(session)
-                    await scheduled.renew_leases(
-                        session, worker=self.worker, ids=ids, lease_until=now + self.lease
+                    await leases.renew(
+                        session,
+                        ScheduledSend,
+                        worker=self.worker,
+                        ids=ids,
+                        lease_until=now + self.lease,
                     )
             except Exception:  # a missed renewal only risks a retake, never a loss
                 log.exception("could not renew the scheduler's claims")

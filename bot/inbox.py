@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot import logs
 from bot.dispatch import DEFAULT_LEASE, default_worker_name
 from bot.runtime import Runtime
-from storage.repositories import events
+from storage.models import ProcessedEvent
+from storage.repositories import events, leases
 from storage.repositories.events import EventState
 
 log = logging.getLogger(__name__)
@@ -251,8 +252,9 @@ class Inbox:
             try:
                 async with self.runtime.database.session() as session:
                     now = await self.runtime.clock.shared_now(session)
-                    await events.renew(
+                    await leases.renew(
                         session,
+                        ProcessedEvent,
                         worker=self.worker,
                         ids=list(self._held),
                         lease_until=now + self.lease,

@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.urls import async_database_url, is_sqlite
@@ -63,6 +65,18 @@ def insert_or_merge(session: AsyncSession, table: type[Any] | Table) -> Any:
     bind = session.bind
     dialect = bind.dialect.name if bind is not None else "sqlite"
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def add_new(session: AsyncSession, row: SQLModel) -> bool:
+    """Add the row, unless a unique constraint refuses it (one like it is there already: a
+    redelivery, a second click, a race): then False. A savepoint, so a refusal spoils nothing
+    else in the unit of work."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -282,7 +282,7 @@ class WelcomeSettings(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=SLACK_ID)
     community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
-    text: str = Field(max_length=3000)
+    text: str = Field(default="", max_length=3000)
     pair_newcomers: bool = False
     updated_by: str = Field(max_length=SLACK_ID)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -43,6 +43,7 @@ from storage.models import (
     TermsDraft,
 )
 from storage.repositories import closures as closure_rows
+from storage.repositories import sustaining as history_rows
 from storage.repositories import terms as terms_rows
 
 
@@ -97,7 +98,7 @@ async def compile_archive(
             sessions=list(
                 await closure_rows.sessions_held(session, community_id=community_id, before=now)
             ),
-            memberships=list(await closure_rows.memberships(session, community_id=community_id)),
+            memberships=list(await history_rows.memberships(session, community_id=community_id)),
             roles_history=list(
                 await closure_rows.stage_history(
                     session, community_id=community_id, stage=ROLES.key

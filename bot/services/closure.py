@@ -34,6 +34,7 @@ from storage.repositories import closures as closure_rows
 from storage.repositories import meetings as meeting_rows
 from storage.repositories import members as member_rows
 from storage.repositories import scheduled
+from storage.repositories import sustaining as history_rows
 
 CAPTURE_PROMPT = "capture_prompt"  # the channel post
 CAPTURE_INVITE = "capture_invite"  # one member's DM
@@ -337,7 +338,7 @@ async def celebrate(
         held = await closure_rows.sessions_held(
             session, community_id=closure.community_id, before=now
         )
-        members = await closure_rows.memberships(session, community_id=closure.community_id)
+        members = await history_rows.memberships(session, community_id=closure.community_id)
         latest: dict[str, KnowledgeCapture] = {
             c.user_id: c for c in await closure_rows.captures(session, closure_id=closure.id)
         }

@@ -41,7 +41,7 @@ from bot.services.health import (
 )
 from storage.db import Database
 from storage.models import HealthPicture, SustainingSettings
-from storage.repositories import scheduled
+from storage.repositories import community_settings, scheduled
 from storage.repositories import sustaining as rows
 
 SUBJECT = "sustaining"
@@ -161,8 +161,9 @@ async def save_settings(
         record = await load_record(session, team_id=team_id, community_id=community_id)
         require_coordinator(record, user_id)
         require_open(record, CLOSED_SUSTAINING)
-        saved = await rows.save_settings(
+        saved = await community_settings.save(
             session,
+            SustainingSettings,
             team_id=team_id,
             community_id=community_id,
             values=cleaned,

@@ -25,8 +25,8 @@ from bot.services.meetings import UpcomingMeeting, next_meeting
 from bot.text import escape
 from storage.db import Database
 from storage.models import Community, MemberProfile, Membership, WelcomeSettings
+from storage.repositories import community_settings, scheduled
 from storage.repositories import members as member_rows
-from storage.repositories import scheduled
 
 # Kinds of scheduled rows this feature sends.
 WELCOME_DM = "welcome_dm"
@@ -237,8 +237,9 @@ async def save_welcome(
         record = await load_record(session, team_id=team_id, community_id=community_id)
         require_coordinator(record, user_id)
         require_open(record, "This community is closed, so it welcomes nobody any more.")
-        await member_rows.save_welcome_settings(
+        await community_settings.save(
             session,
+            WelcomeSettings,
             team_id=team_id,
             community_id=community_id,
             values={"text": text.strip(), "pair_newcomers": pair_newcomers},

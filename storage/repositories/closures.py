@@ -1,4 +1,5 @@
-"""Closures, captured knowledge, and the record an archive is compiled from."""
+"""Closures, captured knowledge, and the record an archive is compiled from (its memberships
+are `sustaining.memberships`, the whole history)."""
 
 from __future__ import annotations
 
@@ -11,43 +12,31 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
     Closure,
-    Community,
     KnowledgeCapture,
     Meeting,
     MeetingOccurrence,
-    Membership,
     StageRevision,
 )
+from storage.repositories import communities, scoped
 
 
 async def closure_for(session: AsyncSession, *, team_id: str, community_id: int) -> Closure | None:
-    result = await session.exec(
-        select(Closure).where(Closure.team_id == team_id, Closure.community_id == community_id)
-    )
-    return result.first()
+    query = scoped.of_community(Closure, team_id=team_id, community_id=community_id)
+    return (await session.exec(query)).first()
 
 
 async def closure_by_id(session: AsyncSession, *, team_id: str, closure_id: int) -> Closure | None:
-    result = await session.exec(
-        select(Closure).where(Closure.team_id == team_id, Closure.id == closure_id)
-    )
-    return result.first()
+    return await scoped.by_id(session, Closure, team_id=team_id, row_id=closure_id)
 
 
 async def mark_closed(
     session: AsyncSession, *, team_id: str, community_id: int, now: datetime
 ) -> bool:
     """Close the community; False if it was closed already (the first closure stands)."""
-    result = await session.exec(
-        update(Community)
-        .where(
-            col(Community.team_id) == team_id,
-            col(Community.id) == community_id,
-            col(Community.closed_at).is_(None),
-        )
-        .values(closed_at=now)
+    closed = {"closed_at": now}
+    return await communities.mark_once(
+        session, team_id=team_id, community_id=community_id, moment="closed_at", values=closed
     )
-    return result.rowcount == 1
 
 
 async def mark_celebrated(session: AsyncSession, *, closure_id: int, now: datetime) -> bool:
@@ -93,16 +82,6 @@ async def answered(session: AsyncSession, *, closure_id: int) -> set[str]:
         select(KnowledgeCapture.user_id).where(KnowledgeCapture.closure_id == closure_id).distinct()
     )
     return set(result.all())
-
-
-async def memberships(session: AsyncSession, *, community_id: int) -> Sequence[Membership]:
-    """Every membership there has been, bots left out, in the order people joined."""
-    result = await session.exec(
-        select(Membership)
-        .where(Membership.community_id == community_id, col(Membership.is_bot).is_(False))
-        .order_by(col(Membership.joined_at), col(Membership.id))
-    )
-    return result.all()
 
 
 async def stage_history(

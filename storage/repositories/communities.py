@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Community, Membership
+from storage.repositories import scoped
 
 
 async def add_community(
@@ -49,11 +51,7 @@ async def community_for_channel(
 async def community_by_id(
     session: AsyncSession, *, team_id: str, community_id: int
 ) -> Community | None:
-    # Scoped by team even when the id is known: ids arrive inside Slack payloads.
-    result = await session.exec(
-        select(Community).where(Community.team_id == team_id, Community.id == community_id)
-    )
-    return result.first()
+    return await scoped.by_id(session, Community, team_id=team_id, row_id=community_id)
 
 
 async def set_private(
@@ -119,13 +117,24 @@ async def mark_launched(
     session: AsyncSession, *, team_id: str, community_id: int, user_id: str, now: datetime
 ) -> bool:
     """Launch the community; False if it was launched already (the first launch stands)."""
+    launched = {"launched_at": now, "launched_by": user_id}
+    return await mark_once(
+        session, team_id=team_id, community_id=community_id, moment="launched_at", values=launched
+    )
+
+
+async def mark_once(
+    session: AsyncSession, *, team_id: str, community_id: int, moment: str, values: dict[str, Any]
+) -> bool:
+    """Set `values` on the community unless its `moment` (`launched_at`, `closed_at`) is set
+    already; False then. Of two people doing it at once, the first stands."""
     result = await session.exec(
         update(Community)
         .where(
             col(Community.team_id) == team_id,
             col(Community.id) == community_id,
-            col(Community.launched_at).is_(None),
+            col(getattr(Community, moment)).is_(None),
         )
-        .values(launched_at=now, launched_by=user_id)
+        .values(**values)
     )
     return result.rowcount == 1

@@ -28,9 +28,8 @@ async def save(
     values: dict[str, Any],
     updated_by: str,
     updated_at: datetime,
-    defaults: dict[str, Any] | None = None,
 ) -> Row:
-    """Set `values` on the community's row, making it (with `defaults`) if there is none."""
+    """Set `values` on the community's row, making it if there is none."""
     found = await find(session, model, community_id=community_id)
     if found is None:
         found = model(
@@ -38,7 +37,6 @@ async def save(
             community_id=community_id,
             updated_by=updated_by,
             updated_at=updated_at,
-            **(defaults or {}),
         )
     for key, value in values.items():
         setattr(found, key, value)

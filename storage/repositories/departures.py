@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import add_new
 from storage.models import TeamDeparture
 
 
@@ -18,12 +18,9 @@ async def record_departure(
 ) -> bool:
     """Schedule the team's erasure; False if it already is (both uninstall events arrive, and
     Slack may send either twice): the first date stands."""
-    try:
-        async with session.begin_nested():
-            session.add(TeamDeparture(team_id=team_id, departed_at=departed_at, erase_at=erase_at))
-    except IntegrityError:
-        return False
-    return True
+    return await add_new(
+        session, TeamDeparture(team_id=team_id, departed_at=departed_at, erase_at=erase_at)
+    )
 
 
 async def cancel_departure(session: AsyncSession, *, team_id: str) -> bool:

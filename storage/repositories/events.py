@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, delete, update
+from sqlalchemy import ColumnElement, delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import add_new
 from storage.models import ProcessedEvent
 from storage.repositories import leases
 
@@ -67,19 +67,10 @@ async def first_delivery(
 ) -> bool:
     """Record an event id handled outside the inbox (Socket Mode); False if it was recorded
     before (a redelivery)."""
-    try:
-        async with session.begin_nested():
-            session.add(
-                ProcessedEvent(
-                    team_id=team_id,
-                    event_id=event_id,
-                    received_at=received_at,
-                    state=EventState.DONE,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    handled = ProcessedEvent(
+        team_id=team_id, event_id=event_id, received_at=received_at, state=EventState.DONE
+    )
+    return await add_new(session, handled)
 
 
 async def claim(
@@ -111,38 +102,18 @@ async def claim(
     )
 
 
-async def renew(
-    session: AsyncSession, *, worker: str, ids: Sequence[int], lease_until: datetime
-) -> int:
-    if not ids:
-        return 0
-    result = await session.exec(
-        update(ProcessedEvent)
-        .where(
-            col(ProcessedEvent.id).in_(ids),
-            col(ProcessedEvent.claimed_by) == worker,
-            col(ProcessedEvent.state) == EventState.CLAIMED,
-        )
-        .values(lease_until=lease_until)
-    )
-    return result.rowcount
-
-
 async def finish(
     session: AsyncSession, *, rows: Sequence[int], worker: str, state: EventState
 ) -> int:
     """Record that events' listeners ran (or were given up on), where the rows are still
     ours. The body is dropped: nothing keeps what Slack sent longer than it takes to handle."""
-    result = await session.exec(
-        update(ProcessedEvent)
-        .where(
-            col(ProcessedEvent.id).in_(rows),
-            col(ProcessedEvent.claimed_by) == worker,
-            col(ProcessedEvent.state) == EventState.CLAIMED,
-        )
-        .values(state=state, lease_until=None, body=None)
+    return await leases.update_held(
+        session,
+        ProcessedEvent,
+        worker=worker,
+        ids=rows,
+        values={"state": state, "lease_until": None, "body": None},
     )
-    return result.rowcount
 
 
 async def forget_events_before(session: AsyncSession, *, before: datetime) -> int:

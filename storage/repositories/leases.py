@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, or_, update
 from sqlmodel import col, select
@@ -69,3 +69,42 @@ async def claim(
         .execution_options(populate_existing=True)
     )
     return rows.all()
+
+
+async def update_held(
+    session: AsyncSession,
+    table: type[Leased],
+    *,
+    worker: str,
+    ids: Sequence[int],
+    values: dict[str, Any],
+) -> int:
+    """Set `values` on those of `ids` that `worker` still holds; how many. A row whose lease
+    ran out may have been taken by another process meanwhile: then it is theirs, untouched."""
+    if not ids:
+        return 0
+    result = await session.exec(
+        update(table)
+        .where(
+            col(table.id).in_(ids),
+            col(table.claimed_by) == worker,
+            col(table.state) == CLAIMED,
+        )
+        .values(**values)
+    )
+    return result.rowcount
+
+
+async def renew(
+    session: AsyncSession,
+    table: type[Leased],
+    *,
+    worker: str,
+    ids: Sequence[int],
+    lease_until: datetime,
+) -> int:
+    """Extend this worker's claims that are still in flight, so a slow send or a long queue
+    is not mistaken for a dead process and its rows taken twice."""
+    return await update_held(
+        session, table, worker=worker, ids=ids, values={"lease_until": lease_until}
+    )

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import add_new
 from storage.models import LiveMessage
 
 
@@ -26,20 +26,10 @@ async def add(
     ts: str,
 ) -> bool:
     """Record a posted message. False if one is already recorded for the subject."""
-    try:
-        async with session.begin_nested():
-            session.add(
-                LiveMessage(
-                    team_id=team_id,
-                    community_id=community_id,
-                    subject=subject,
-                    channel_id=channel_id,
-                    ts=ts,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    posted = LiveMessage(
+        team_id=team_id, community_id=community_id, subject=subject, channel_id=channel_id, ts=ts
+    )
+    return await add_new(session, posted)
 
 
 async def find(session: AsyncSession, *, team_id: str, subject: str) -> LiveMessage | None:

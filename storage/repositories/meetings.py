@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import insert_or_merge
 from storage.models import Meeting, MeetingOccurrence, Rsvp
+from storage.repositories import scoped
 
 
 async def add_meeting(session: AsyncSession, meeting: Meeting) -> Meeting:
@@ -20,10 +21,7 @@ async def add_meeting(session: AsyncSession, meeting: Meeting) -> Meeting:
 
 
 async def meeting_by_id(session: AsyncSession, *, team_id: str, meeting_id: int) -> Meeting | None:
-    result = await session.exec(
-        select(Meeting).where(Meeting.team_id == team_id, Meeting.id == meeting_id)
-    )
-    return result.first()
+    return await scoped.by_id(session, Meeting, team_id=team_id, row_id=meeting_id)
 
 
 async def bump_plan_version(session: AsyncSession, *, meeting_id: int, seen: int) -> bool:
@@ -40,14 +38,9 @@ async def bump_plan_version(session: AsyncSession, *, meeting_id: int, seen: int
 async def active_meetings(
     session: AsyncSession, *, team_id: str, community_id: int
 ) -> Sequence[Meeting]:
+    query = scoped.of_community(Meeting, team_id=team_id, community_id=community_id)
     result = await session.exec(
-        select(Meeting)
-        .where(
-            Meeting.team_id == team_id,
-            Meeting.community_id == community_id,
-            col(Meeting.cancelled_at).is_(None),
-        )
-        .order_by(col(Meeting.id))
+        query.where(col(Meeting.cancelled_at).is_(None)).order_by(col(Meeting.id))
     )
     return result.all()
 
@@ -65,12 +58,7 @@ async def occurrences_of(session: AsyncSession, *, meeting_id: int) -> Sequence[
 async def occurrence_by_id(
     session: AsyncSession, *, team_id: str, occurrence_id: int
 ) -> MeetingOccurrence | None:
-    result = await session.exec(
-        select(MeetingOccurrence).where(
-            MeetingOccurrence.team_id == team_id, MeetingOccurrence.id == occurrence_id
-        )
-    )
-    return result.first()
+    return await scoped.by_id(session, MeetingOccurrence, team_id=team_id, row_id=occurrence_id)
 
 
 async def add_occurrence(session: AsyncSession, occurrence: MeetingOccurrence) -> None:
@@ -82,20 +70,13 @@ async def upcoming_occurrences(
     session: AsyncSession, *, team_id: str, community_id: int, now: datetime, limit: int = 20
 ) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
     """Occurrences not cancelled and not yet over, soonest first, with their meeting."""
-    result = await session.exec(
-        select(MeetingOccurrence, Meeting)
-        .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
-        .where(
-            MeetingOccurrence.team_id == team_id,
-            MeetingOccurrence.community_id == community_id,
-            col(MeetingOccurrence.cancelled_at).is_(None),
-            col(Meeting.cancelled_at).is_(None),
-            col(MeetingOccurrence.ends_at) > now,
-        )
-        .order_by(col(MeetingOccurrence.starts_at), col(MeetingOccurrence.id))
-        .limit(limit)
+    return await _sessions(
+        session,
+        team_id=team_id,
+        community_id=community_id,
+        where=[col(MeetingOccurrence.ends_at) > now],
+        limit=limit,
     )
-    return [(occurrence, meeting) for occurrence, meeting in result.all()]
 
 
 async def set_rsvp(
@@ -144,6 +125,27 @@ async def occurrences_started_between(
     session: AsyncSession, *, team_id: str, community_id: int, start: datetime, end: datetime
 ) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
     """Sessions (not cancelled) that started in [start, end), oldest first."""
+    return await _sessions(
+        session,
+        team_id=team_id,
+        community_id=community_id,
+        where=[
+            col(MeetingOccurrence.starts_at) >= start,
+            col(MeetingOccurrence.starts_at) < end,
+        ],
+    )
+
+
+async def _sessions(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    community_id: int,
+    where: Sequence[ColumnElement[bool]],
+    limit: int | None = None,
+) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
+    """The community's occurrences that are not cancelled (nor is their meeting), narrowed by
+    `where`, soonest first, each with its meeting."""
     result = await session.exec(
         select(MeetingOccurrence, Meeting)
         .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
@@ -152,10 +154,10 @@ async def occurrences_started_between(
             MeetingOccurrence.community_id == community_id,
             col(MeetingOccurrence.cancelled_at).is_(None),
             col(Meeting.cancelled_at).is_(None),
-            col(MeetingOccurrence.starts_at) >= start,
-            col(MeetingOccurrence.starts_at) < end,
+            *where,
         )
         .order_by(col(MeetingOccurrence.starts_at), col(MeetingOccurrence.id))
+        .limit(limit)
     )
     return [(occurrence, meeting) for occurrence, meeting in result.all()]
 

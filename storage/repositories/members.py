@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -13,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ActivityDay, JoinRequest, MemberProfile, Membership, WelcomeSettings
-from storage.repositories import community_settings
+from storage.repositories import community_settings, scoped
 
 # -- memberships --------------------------------------------------------------------------
 
@@ -34,10 +33,7 @@ async def latest_membership(
 async def membership_by_id(
     session: AsyncSession, *, team_id: str, membership_id: int
 ) -> Membership | None:
-    result = await session.exec(
-        select(Membership).where(Membership.team_id == team_id, Membership.id == membership_id)
-    )
-    return result.first()
+    return await scoped.by_id(session, Membership, team_id=team_id, row_id=membership_id)
 
 
 async def current_members(session: AsyncSession, *, community_id: int) -> Sequence[Membership]:
@@ -297,10 +293,7 @@ async def add_join_request(
 async def join_request_by_id(
     session: AsyncSession, *, team_id: str, request_id: int
 ) -> JoinRequest | None:
-    result = await session.exec(
-        select(JoinRequest).where(JoinRequest.team_id == team_id, JoinRequest.id == request_id)
-    )
-    return result.first()
+    return await scoped.by_id(session, JoinRequest, team_id=team_id, row_id=request_id)
 
 
 async def latest_join_request(
@@ -361,24 +354,3 @@ async def set_join_request_notices(
 
 async def welcome_settings(session: AsyncSession, *, community_id: int) -> WelcomeSettings | None:
     return await community_settings.find(session, WelcomeSettings, community_id=community_id)
-
-
-async def save_welcome_settings(
-    session: AsyncSession,
-    *,
-    team_id: str,
-    community_id: int,
-    values: dict[str, Any],
-    updated_by: str,
-    updated_at: datetime,
-) -> WelcomeSettings:
-    return await community_settings.save(
-        session,
-        WelcomeSettings,
-        team_id=team_id,
-        community_id=community_id,
-        values=values,
-        updated_by=updated_by,
-        updated_at=updated_at,
-        defaults={"text": ""},
-    )

@@ -8,12 +8,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import add_new
 from storage.models import ScheduledSend
-from storage.repositories import leases
+from storage.repositories import leases, scoped
 
 
 class SendState(StrEnum):
@@ -55,12 +55,7 @@ async def schedule(
         session.add(row)
         await session.flush()
         return row
-    try:
-        async with session.begin_nested():  # a savepoint: a duplicate spoils nothing else
-            session.add(row)
-    except IntegrityError:
-        return None
-    return row
+    return row if await add_new(session, row) else None
 
 
 async def claim_due(
@@ -100,35 +95,8 @@ async def confirm_claim(
 ) -> bool:
     """Just before sending: is the row still ours? If so, extend the lease from now. A row can
     wait in a process's queue past its lease and be taken by another; then it is theirs."""
-    result = await session.exec(
-        update(ScheduledSend)
-        .where(
-            col(ScheduledSend.id) == send_id,
-            col(ScheduledSend.claimed_by) == worker,
-            col(ScheduledSend.state) == SendState.CLAIMED,
-        )
-        .values(lease_until=now + lease)
-    )
-    return result.rowcount == 1
-
-
-async def renew_leases(
-    session: AsyncSession, *, worker: str, ids: Sequence[int], lease_until: datetime
-) -> int:
-    """Extend this worker's claims that are still in flight, so a slow send (Slack asking us
-    to wait, say) is not mistaken for a dead process and sent twice."""
-    if not ids:
-        return 0
-    result = await session.exec(
-        update(ScheduledSend)
-        .where(
-            col(ScheduledSend.id).in_(ids),
-            col(ScheduledSend.claimed_by) == worker,
-            col(ScheduledSend.state) == SendState.CLAIMED,
-        )
-        .values(lease_until=lease_until)
-    )
-    return result.rowcount
+    extended = {"lease_until": now + lease}
+    return await _update_ours(session, send_id=send_id, worker=worker, values=extended)
 
 
 async def finish(
@@ -142,37 +110,31 @@ async def finish(
 ) -> bool:
     """Record how a claimed row ended. False if our claim was lost (the lease ran out and
     someone else took it): then their outcome stands, not ours."""
-    result = await session.exec(
-        update(ScheduledSend)
-        .where(
-            col(ScheduledSend.id) == send_id,
-            col(ScheduledSend.claimed_by) == worker,
-            col(ScheduledSend.state) == SendState.CLAIMED,
-        )
-        .values(state=state, finished_at=now, last_error=error, lease_until=None)
-    )
-    return result.rowcount == 1
+    ended = {"state": state, "finished_at": now, "last_error": error, "lease_until": None}
+    return await _update_ours(session, send_id=send_id, worker=worker, values=ended)
 
 
 async def retry_later(
     session: AsyncSession, *, send_id: int, worker: str, due_at: datetime, error: str
 ) -> bool:
-    result = await session.exec(
-        update(ScheduledSend)
-        .where(
-            col(ScheduledSend.id) == send_id,
-            col(ScheduledSend.claimed_by) == worker,
-            col(ScheduledSend.state) == SendState.CLAIMED,
-        )
-        .values(
-            state=SendState.PENDING,
-            due_at=due_at,
-            last_error=error,
-            claimed_by=None,
-            lease_until=None,
-        )
+    pending_again = {
+        "state": SendState.PENDING,
+        "due_at": due_at,
+        "last_error": error,
+        "claimed_by": None,
+        "lease_until": None,
+    }
+    return await _update_ours(session, send_id=send_id, worker=worker, values=pending_again)
+
+
+async def _update_ours(
+    session: AsyncSession, *, send_id: int, worker: str, values: dict[str, Any]
+) -> bool:
+    """Change the row if `worker` still holds it; False if its claim was lost."""
+    changed = await leases.update_held(
+        session, ScheduledSend, worker=worker, ids=[send_id], values=values
     )
-    return result.rowcount == 1
+    return changed == 1
 
 
 async def cancel(
@@ -203,14 +165,9 @@ async def cancel(
 async def open_for_community(
     session: AsyncSession, *, team_id: str, community_id: int
 ) -> Sequence[ScheduledSend]:
+    query = scoped.of_community(ScheduledSend, team_id=team_id, community_id=community_id)
     result = await session.exec(
-        select(ScheduledSend)
-        .where(
-            ScheduledSend.team_id == team_id,
-            ScheduledSend.community_id == community_id,
-            col(ScheduledSend.state).in_(OPEN_STATES),
-        )
-        .order_by(col(ScheduledSend.due_at))
+        query.where(col(ScheduledSend.state).in_(OPEN_STATES)).order_by(col(ScheduledSend.due_at))
     )
     return result.all()
 
@@ -218,13 +175,9 @@ async def open_for_community(
 async def failed_for_community(
     session: AsyncSession, *, team_id: str, community_id: int, limit: int = 10
 ) -> Sequence[ScheduledSend]:
+    query = scoped.of_community(ScheduledSend, team_id=team_id, community_id=community_id)
     result = await session.exec(
-        select(ScheduledSend)
-        .where(
-            ScheduledSend.team_id == team_id,
-            ScheduledSend.community_id == community_id,
-            ScheduledSend.state == SendState.FAILED,
-        )
+        query.where(ScheduledSend.state == SendState.FAILED)
         .order_by(col(ScheduledSend.finished_at).desc())
         .limit(limit)
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import add_new
 from storage.models import (
     ActivityDay,
     HealthPicture,
@@ -22,7 +22,10 @@ from storage.models import (
     Perspective,
     SustainingSettings,
 )
-from storage.repositories import community_settings
+from storage.repositories import community_settings, scoped
+
+# What the community's history is read from, whole and in order (see `_in_order`).
+Logged = TypeVar("Logged", MemberProfile, HealthPicture, Perspective, InvitationClick, Invitation)
 
 # -- history ------------------------------------------------------------------------------
 
@@ -52,12 +55,8 @@ async def activity_between(
 
 
 async def profiles(session: AsyncSession, *, community_id: int) -> Sequence[MemberProfile]:
-    result = await session.exec(
-        select(MemberProfile)
-        .where(MemberProfile.community_id == community_id)
-        .order_by(col(MemberProfile.introduced_at))
-    )
-    return result.all()
+    order = [col(MemberProfile.introduced_at)]
+    return await _in_order(session, MemberProfile, community_id=community_id, order_by=order)
 
 
 # -- settings -----------------------------------------------------------------------------
@@ -67,36 +66,12 @@ async def settings(session: AsyncSession, *, community_id: int) -> SustainingSet
     return await community_settings.find(session, SustainingSettings, community_id=community_id)
 
 
-async def save_settings(
-    session: AsyncSession,
-    *,
-    team_id: str,
-    community_id: int,
-    values: dict[str, Any],
-    updated_by: str,
-    updated_at: datetime,
-) -> SustainingSettings:
-    return await community_settings.save(
-        session,
-        SustainingSettings,
-        team_id=team_id,
-        community_id=community_id,
-        values=values,
-        updated_by=updated_by,
-        updated_at=updated_at,
-    )
-
-
 # -- pictures -----------------------------------------------------------------------------
 
 
 async def pictures(session: AsyncSession, *, community_id: int) -> Sequence[HealthPicture]:
-    result = await session.exec(
-        select(HealthPicture)
-        .where(HealthPicture.community_id == community_id)
-        .order_by(col(HealthPicture.id))
-    )
-    return result.all()
+    order = [col(HealthPicture.id)]
+    return await _in_order(session, HealthPicture, community_id=community_id, order_by=order)
 
 
 async def keep_picture(
@@ -119,13 +94,10 @@ async def keep_picture(
     )
     if changed.rowcount:
         return
-    try:
-        async with session.begin_nested():
-            session.add(
-                HealthPicture(team_id=team_id, community_id=community_id, kind=kind, **values)
-            )
-    except IntegrityError:  # another upload added the row a moment before: it is as new
-        pass
+    # Refused if another upload added the row a moment before: that one is as new.
+    await add_new(
+        session, HealthPicture(team_id=team_id, community_id=community_id, kind=kind, **values)
+    )
 
 
 # -- perspectives -------------------------------------------------------------------------
@@ -140,12 +112,8 @@ async def add_perspective(session: AsyncSession, **fields: Any) -> Perspective:
 
 async def perspectives(session: AsyncSession, *, community_id: int) -> Sequence[Perspective]:
     """The log, newest first."""
-    result = await session.exec(
-        select(Perspective)
-        .where(Perspective.community_id == community_id)
-        .order_by(col(Perspective.day).desc(), col(Perspective.id).desc())
-    )
-    return result.all()
+    order = [col(Perspective.day).desc(), col(Perspective.id).desc()]
+    return await _in_order(session, Perspective, community_id=community_id, order_by=order)
 
 
 # -- invitations --------------------------------------------------------------------------
@@ -175,10 +143,7 @@ async def add_invitation(
 async def invitation_by_id(
     session: AsyncSession, *, team_id: str, invitation_id: int
 ) -> Invitation | None:
-    result = await session.exec(
-        select(Invitation).where(Invitation.team_id == team_id, Invitation.id == invitation_id)
-    )
-    return result.first()
+    return await scoped.by_id(session, Invitation, team_id=team_id, row_id=invitation_id)
 
 
 async def set_invitation_ts(session: AsyncSession, *, invitation_id: int, ts: str) -> None:
@@ -195,35 +160,35 @@ async def add_click(
     clicked_at: datetime,
 ) -> bool:
     """Note a Join click; False if this person had already clicked this invitation."""
-    try:
-        async with session.begin_nested():
-            session.add(
-                InvitationClick(
-                    team_id=team_id,
-                    community_id=community_id,
-                    invitation_id=invitation_id,
-                    user_id=user_id,
-                    clicked_at=clicked_at,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    click = InvitationClick(
+        team_id=team_id,
+        community_id=community_id,
+        invitation_id=invitation_id,
+        user_id=user_id,
+        clicked_at=clicked_at,
+    )
+    return await add_new(session, click)
 
 
 async def clicks(session: AsyncSession, *, community_id: int) -> Sequence[InvitationClick]:
-    result = await session.exec(
-        select(InvitationClick)
-        .where(InvitationClick.community_id == community_id)
-        .order_by(col(InvitationClick.clicked_at))
-    )
-    return result.all()
+    order = [col(InvitationClick.clicked_at)]
+    return await _in_order(session, InvitationClick, community_id=community_id, order_by=order)
 
 
 async def invitations(session: AsyncSession, *, community_id: int) -> Sequence[Invitation]:
+    order = [col(Invitation.posted_at)]
+    return await _in_order(session, Invitation, community_id=community_id, order_by=order)
+
+
+async def _in_order(
+    session: AsyncSession,
+    table: type[Logged],
+    *,
+    community_id: int,
+    order_by: Sequence[ColumnElement[Any]],
+) -> Sequence[Logged]:
+    """Every row the community has in `table`, in `order_by` order."""
     result = await session.exec(
-        select(Invitation)
-        .where(Invitation.community_id == community_id)
-        .order_by(col(Invitation.posted_at))
+        select(table).where(table.community_id == community_id).order_by(*order_by)
     )
     return result.all()

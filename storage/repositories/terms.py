@@ -11,25 +11,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import insert_or_merge
 from storage.models import TermsAgreement, TermsDraft
+from storage.repositories import scoped
 
 
 async def latest_draft(
     session: AsyncSession, *, team_id: str, community_id: int
 ) -> TermsDraft | None:
-    result = await session.exec(
-        select(TermsDraft)
-        .where(TermsDraft.team_id == team_id, TermsDraft.community_id == community_id)
-        .order_by(col(TermsDraft.version).desc())
-        .limit(1)
-    )
+    query = scoped.of_community(TermsDraft, team_id=team_id, community_id=community_id)
+    result = await session.exec(query.order_by(col(TermsDraft.version).desc()).limit(1))
     return result.first()
 
 
 async def draft_by_id(session: AsyncSession, *, team_id: str, draft_id: int) -> TermsDraft | None:
-    result = await session.exec(
-        select(TermsDraft).where(TermsDraft.team_id == team_id, TermsDraft.id == draft_id)
-    )
-    return result.first()
+    return await scoped.by_id(session, TermsDraft, team_id=team_id, row_id=draft_id)
 
 
 async def add_draft(session: AsyncSession, draft: TermsDraft) -> TermsDraft:
