@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -168,6 +169,33 @@ async def left(cultivate: Cultivate, user: str, *, channel: str = HOUSING) -> Re
     )
 
 
+Move = Callable[[Cultivate, str], Awaitable[Reply]]  # `joined` or `left`
+
+
+async def _and_later(
+    cultivate: Cultivate, clock: ManualClock, user: str, first: Move, then: Move, after: timedelta
+) -> None:
+    await first(cultivate, user)
+    await cultivate.settled()
+    clock.advance(after)
+    await then(cultivate, user)
+    await cultivate.settled()
+
+
+async def joined_and_left(
+    cultivate: Cultivate, clock: ManualClock, user: str, *, after: timedelta
+) -> None:
+    """The person joins, and leaves `after` later; the app has handled both."""
+    await _and_later(cultivate, clock, user, joined, left, after)
+
+
+async def left_and_back(
+    cultivate: Cultivate, clock: ManualClock, user: str, *, after: timedelta
+) -> None:
+    """The person leaves, and joins again `after` later; the app has handled both."""
+    await _and_later(cultivate, clock, user, left, joined, after)
+
+
 async def said(cultivate: Cultivate, user: str, text: str, *, channel: str = HOUSING) -> Reply:
     return await cultivate.event(
         {
@@ -277,6 +305,26 @@ async def requests(cultivate: Cultivate) -> list[JoinRequest]:
 
 
 # Milestones.
+
+
+async def add_items(
+    cultivate: Cultivate, stage: Stage, key: str, items: list[dict[str, Any]], *, user: str = ASHA
+) -> None:
+    """A coordinator adds items to a list question, one by one as its editor saves them."""
+    for item in items:
+        record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
+        await save_list_item(
+            cultivate.database,
+            cultivate.runtime.clock,
+            team_id=TEAM,
+            community_id=1,
+            stage=stage,
+            question_key=key,
+            user_id=user,
+            index=None,
+            item=item,
+            base_version=record.stages[stage.key].version,
+        )
 
 
 async def add_milestone(cultivate: Cultivate, **item: Any) -> None:
@@ -626,38 +674,27 @@ async def build_history(cultivate: Cultivate, clock: ManualClock) -> History:
         user_id=LIAM,
         level="core",
     )
-    for title, due in (("Launch workshop", "2026-10-15"), ("Interim report", "2026-12-20")):
-        record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
-        await save_list_item(
-            cultivate.database,
-            clock,
-            team_id=TEAM,
-            community_id=1,
-            stage=GOVERNANCE,
-            question_key="milestones",
-            user_id=ASHA,
-            index=None,
-            item={"title": title, "due": due, "owner": NOOR},
-            base_version=record.stages[GOVERNANCE.key].version,
-        )
-    for name, support, influence in (
+    milestones = (("Launch workshop", "2026-10-15"), ("Interim report", "2026-12-20"))
+    await add_items(
+        cultivate,
+        GOVERNANCE,
+        "milestones",
+        [{"title": title, "due": due, "owner": NOOR} for title, due in milestones],
+    )
+    stakeholders = (
         ("Director of Housing", "champion", "high"),
         ("Finance team", "sceptical", "high"),
         ("Tenants' union", "supportive", "low"),
-    ):
-        record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
-        await save_list_item(
-            cultivate.database,
-            clock,
-            team_id=TEAM,
-            community_id=1,
-            stage=GOVERNANCE,
-            question_key="stakeholders",
-            user_id=ASHA,
-            index=None,
-            item={"name": name, "support": support, "influence": influence},
-            base_version=record.stages[GOVERNANCE.key].version,
-        )
+    )
+    await add_items(
+        cultivate,
+        GOVERNANCE,
+        "stakeholders",
+        [
+            {"name": name, "support": support, "influence": influence}
+            for name, support, influence in stakeholders
+        ],
+    )
     # A milestone marked done the way issue 3 stores it (a "done" date on the item).
     record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
     saved = record.stages[GOVERNANCE.key]

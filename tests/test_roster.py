@@ -16,7 +16,7 @@ from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
 from tests.steps import (
     LIAM,
     joined,
-    left,
+    joined_and_left,
     level_of,
     open_home,
     roster_view,
@@ -154,11 +154,7 @@ async def test_the_roster_suggests_levels_from_activity_and_coordinators_set_the
 async def test_leaving_ends_a_membership_and_keeps_its_history(
     community: Cultivate, slack: FakeSlack, clock: ManualClock
 ) -> None:
-    await joined(community, BEN)
-    await community.settled()
-    clock.advance(timedelta(days=3))
-    await left(community, BEN)
-    await community.settled()
+    await joined_and_left(community, clock, BEN, after=timedelta(days=3))
     async with community.database.session() as session:
         (ben,) = (
             await session.exec(
