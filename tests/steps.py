@@ -17,10 +17,17 @@ from sqlmodel import col, select
 from bot.catalogue import GOVERNANCE, ROLES, SCOPE, Stage
 from bot.clock import ManualClock
 from bot.services import members
-from bot.services.communities import community_by_id
+from bot.services.communities import community_by_id, community_in_channel
 from bot.services.stages import save_answers, save_list_item
 from fakeslack import Call, FakeSlack
-from storage.models import Installation, JoinRequest, Membership, ScheduledSend, StageRevision
+from storage.models import (
+    Community,
+    Installation,
+    JoinRequest,
+    Membership,
+    ScheduledSend,
+    StageRevision,
+)
 from storage.repositories import scheduled
 from storage.repositories import stages as stage_rows
 from tests.conftest import (
@@ -76,6 +83,18 @@ async def start_community(
 
 def as_values(answers: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {key: {key: value} for key, value in answers.items()}
+
+
+async def housing(cultivate: Cultivate) -> Community:
+    """The community in #housing-policy, as stored now."""
+    found = await community_in_channel(cultivate.database, team_id=TEAM, channel_id=HOUSING)
+    assert found is not None
+    return found
+
+
+def inputs_of(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A form's input blocks, by block id."""
+    return {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
 
 
 async def revisions(cultivate: Cultivate, stage: str) -> list[StageRevision]:
@@ -284,6 +303,29 @@ async def click_button(
         message=message,
     )
     assert reply.status == 200
+
+
+def button_in(message: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The first button of the message's actions whose action_id starts with `prefix`."""
+    return next(
+        e
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith(prefix)
+    )
+
+
+async def click_in_listing(
+    cultivate: Cultivate, listing: dict[str, Any], button: dict[str, Any], *, user: str = ASHA
+) -> Reply:
+    """Click a button of a listing answered in the community's channel (`/cop meetings`)."""
+    return await cultivate.click(
+        {"action_id": button["action_id"], "type": "button", "value": button["value"]},
+        user=user,
+        channel=HOUSING,
+        message={"ts": "1.2", "blocks": listing["blocks"]},
+    )
 
 
 async def click_in_dm(cultivate: Cultivate, dm: Call, label: str, *, user: str) -> None:
@@ -582,8 +624,11 @@ async def add_note(
     *,
     after: timedelta = timedelta(0),
     kind: str = NOTE,
+    more: dict[str, object] | None = None,
     **extra: object,
 ) -> int:
+    """A note due `after` from now in the community's channel; `more` goes into its payload
+    and `extra` to `scheduled.schedule`."""
     async with cultivate.database.session() as session:
         row = await scheduled.schedule(
             session,
@@ -591,7 +636,7 @@ async def add_note(
             community_id=1,
             kind=kind,
             due_at=cultivate.runtime.clock.now() + after,
-            payload={"channel": HOUSING, "text": text},
+            payload={"channel": HOUSING, "text": text, **(more or {})},
             **extra,  # type: ignore[arg-type]
         )
         assert row is not None and row.id is not None

@@ -14,7 +14,7 @@ from sqlmodel import select
 from bot.catalogue import MEMBERS, ROLES
 from bot.clock import ManualClock
 from bot.services.access import UNKNOWN
-from bot.services.communities import community_in_channel, is_closed
+from bot.services.communities import is_closed
 from bot.services.communities import start_community as start_in_database
 from fakeslack import FakeSlack
 from fakeslack.workspace import BOT_USER_ID, Channel
@@ -26,7 +26,7 @@ from storage.models import (
     Rsvp,
     StageRevision,
 )
-from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
+from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
 from tests.steps import (
     LIAM,
     announcements,
@@ -36,6 +36,7 @@ from tests.steps import (
     close,
     close_values,
     community_with_roles_and_members,  # noqa: F401 (a fixture)
+    housing,
     joined,
     left,
     meeting_values,
@@ -247,8 +248,7 @@ async def test_a_split_by_a_non_coordinator_creates_no_channel(
         assert "Nothing was closed" in json.dumps(reply.json["view"])
     await community.settled()
     assert slack.calls_to("conversations.create") == []
-    record = await community_in_channel(community.database, team_id=TEAM, channel_id=HOUSING)
-    assert record is not None and not is_closed(record)
+    assert not is_closed(await housing(community))
 
 
 async def test_a_forged_split_confirmation_for_a_closed_community_creates_no_channel(
