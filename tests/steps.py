@@ -816,6 +816,18 @@ async def roster_view(cultivate: Cultivate, *, user: str = ASHA, count: int = 1)
     return await cultivate.opened_view("roster", count=count)
 
 
+async def choose_level(
+    cultivate: Cultivate, roster: dict[str, Any], action_id: str, level: str, *, user: str = ASHA
+) -> None:
+    """Choose a person's level in a roster's select, on the roster as Slack holds it now (as
+    Slack sends it with the click)."""
+    await cultivate.click(
+        {"action_id": action_id, "type": "static_select", "selected_option": {"value": level}},
+        user=user,
+        view={**cultivate.slack.views[roster["id"]], "id": roster["id"]},
+    )
+
+
 def rows(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         b["block_id"].removeprefix("member."): b

@@ -44,6 +44,7 @@ from tests.steps import (
     answer,
     as_values,
     button_in,
+    choose_level,
     click_in_dm,
     click_in_listing,
     close,
@@ -611,14 +612,7 @@ async def test_after_closure_a_members_level_cannot_be_set(
     updates = len(updates_to_roster())
     await close(community)
 
-    await community.click(
-        {
-            "action_id": f"roster_level:{BEN}",
-            "type": "static_select",
-            "selected_option": {"value": "core"},
-        },
-        view=roster,
-    )
+    await choose_level(community, roster, f"roster_level:{BEN}", "core")
     [note] = await slack.wait_for(
         "chat.postMessage", lambda c: "levels are kept as they were" in c.args["text"]
     )

@@ -47,6 +47,7 @@ from tests.steps import (
     add_items,
     answer,
     buttons,
+    choose_level,
     click_in,
     joined,
     level_of,
@@ -479,25 +480,11 @@ async def test_the_roster_uses_the_levels_the_members_stage_defined(
         "Members <all>",
     ]
 
-    await cultivate.click(
-        {
-            "action_id": select_ben["action_id"],
-            "type": "static_select",
-            "selected_option": {"value": "Steering group"},
-        },
-        view={**slack.views[view["id"]], "id": view["id"]},
-    )
+    await choose_level(cultivate, view, select_ben["action_id"], "Steering group")
     await slack.wait_for("views.update")
     assert level_of(rows(slack.views[view["id"]])[BEN]) == "Steering group"
     # A default level the stage did not define is not one of this community's: refused.
-    await cultivate.click(
-        {
-            "action_id": select_ben["action_id"],
-            "type": "static_select",
-            "selected_option": {"value": "core"},
-        },
-        view={**slack.views[view["id"]], "id": view["id"]},
-    )
+    await choose_level(cultivate, view, select_ben["action_id"], "core")
     await cultivate.settled()
     async with cultivate.database.session() as session:
         ben = (await session.exec(select(Membership).where(Membership.user_id == BEN))).one()
