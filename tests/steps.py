@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 
 from bot.catalogue import GOVERNANCE, ROLES, SCOPE, Stage
 from bot.clock import ManualClock
@@ -43,6 +43,8 @@ from tests.conftest import (
     eventually,
 )
 from tests.installs import KEY
+
+Row = TypeVar("Row", bound=SQLModel)
 
 # Starting a community.
 
@@ -341,9 +343,14 @@ async def answers_to(cultivate: Cultivate, count: int) -> str:
     return str(calls[-1].args["text"])
 
 
-async def requests(cultivate: Cultivate) -> list[JoinRequest]:
+async def stored(cultivate: Cultivate, model: type[Row]) -> list[Row]:
+    """Every row of the model, as stored now."""
     async with cultivate.database.session() as session:
-        return list((await session.exec(select(JoinRequest))).all())
+        return list((await session.exec(select(model))).all())
+
+
+async def requests(cultivate: Cultivate) -> list[JoinRequest]:
+    return await stored(cultivate, JoinRequest)
 
 
 # Milestones.

@@ -62,6 +62,7 @@ from tests.steps import (
     prompts_in_channel,
     sent_to,
     share,
+    stored,
 )
 
 
@@ -521,11 +522,6 @@ async def test_a_split_whose_every_channel_name_is_taken_says_so_and_starts_the_
 
 
 # -- read-only after closure: terms, joining, levels, settings, invitations, welcomes ----------
-
-
-async def stored(cultivate: Cultivate, model: type[Any]) -> list[Any]:
-    async with cultivate.database.session() as session:
-        return list((await session.exec(select(model))).all())
 
 
 async def answered(slack: FakeSlack, words: str, *, count: int) -> list[dict[str, Any]]:

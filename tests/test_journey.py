@@ -28,6 +28,7 @@ from tests.steps import (
     press,
     prompts_in_channel,
     share,
+    stored,
 )
 
 SCOPE_ANSWERS = {q.key: f"Answer to {q.key}" for q in SCOPE.questions}
@@ -324,11 +325,6 @@ async def test_another_reason_is_said_in_the_coordinators_words(
     assert f"*Why, from <@{ASHA}>:* The team is merging into Planning" in announcement["text"]
 
 
-async def closure_rows(cultivate: Cultivate) -> list[ScheduledSend]:
-    async with cultivate.database.session() as session:
-        return list((await session.exec(select(ScheduledSend))).all())
-
-
 async def test_dismissing_the_split_step_leaves_the_community_open(
     community: Cultivate,
     slack: FakeSlack,
@@ -338,11 +334,11 @@ async def test_dismissing_the_split_step_leaves_the_community_open(
     assert confirm["callback_id"] == "closure_confirm"
     assert "sub1_name" in {b.get("block_id") for b in confirm["blocks"]}
     assert "The new communities below start at once" in texts(confirm["blocks"])
-    rows_before = await closure_rows(community)
+    rows_before = await stored(community, ScheduledSend)
     # The person presses Cancel: Slack closes the modal and tells the app nothing.
     await community.settled()
     assert not is_closed(await housing(community))
-    assert await closure_rows(community) == rows_before
+    assert await stored(community, ScheduledSend) == rows_before
     assert slack.calls_to("conversations.create") == []
     assert prompts_in_channel(slack) == []
     # An empty split is refused on its field, and still nothing has closed.
