@@ -7,24 +7,15 @@ app that only acks. Both run as real processes; requests are signed as Slack sig
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import aiohttp
 
-from fakeslack import FakeSlack, SlackRequests
-from sandbox.processes import (
-    SIGNING_SECRET,
-    Process,
-    empty_database,
-    environment,
-    free_port,
-    percentile,
-)
+from bench.common import migrated, options
+from fakeslack import FakeSlack
+from sandbox.processes import percentile
 
 Request = tuple[str, dict[str, str]]
 
@@ -59,17 +50,11 @@ async def measure(
 
 
 async def main(total: int, database_url: str | None) -> None:
-    with FakeSlack() as slack, tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        url = database_url or f"sqlite:///{workdir / 'bench.db'}"
-        env = environment(api_url=slack.api_url, database_url=url)
-        await empty_database(url)
-        Process(["bot", "migrate"], {**env, "PORT": str(free_port())}, workdir).popen.wait(60)
-        cultivate = Process(["bot", "web"], env, workdir)
-        bare = Process(["bench.bare_bolt"], {**env, "PORT": str(free_port())}, workdir)
-        requests = SlackRequests(
-            SIGNING_SECRET, workspace=slack.workspace, response_url_base=slack.response_url_base
-        )
+    async with migrated(database_url) as bench:
+        slack = bench.slack
+        cultivate = bench.start(["bot", "web"])
+        bare = bench.start(["bench.bare_bolt"])
+        requests = bench.requests()
         try:
             await cultivate.healthy()
             await bare.healthy()
@@ -149,8 +134,5 @@ async def post(http: aiohttp.ClientSession, url: str, request: Request) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--database-url")
-    options = parser.parse_args()
-    asyncio.run(main(options.requests, options.database_url))
+    given = options(__doc__, requests=400)
+    asyncio.run(main(given.requests, given.database_url))

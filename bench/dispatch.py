@@ -11,81 +11,32 @@ Dispatcher (batch, lease, concurrency as in production) with a sender that posts
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import multiprocessing
-import tempfile
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
 
-from bot.app import create_app
-from bot.dispatch import Due
-from bot.runtime import Runtime
-from bot.settings import Settings, load_settings
+from bench.common import (
+    add_channels,
+    database_in_a_folder,
+    dispatching_app,
+    options,
+    rows_due_now,
+)
 from fakeslack import FakeSlack
-from fakeslack.workspace import BOT_USER_ID, Channel
-from sandbox.processes import SIGNING_SECRET, empty_database
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import ScheduledSend
-from storage.repositories import scheduled
-
-KIND = "bench_post"
-
-
-async def post(due: Due, client: AsyncWebClient) -> None:
-    await client.chat_postMessage(channel=due.payload["channel"], text=due.payload["text"])
-
-
-def bench_settings(database_url: str, api_url: str) -> Settings:
-    return load_settings(
-        {
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": api_url,
-            "DATABASE_URL": database_url,
-        }
-    )
 
 
 def scheduler_process(database_url: str, api_url: str, worker: str) -> None:
     async def run() -> None:
-        database = Database(database_url)
-        # The app as a clock process builds it, with one more kind of row to send.
-        cultivate = create_app(
-            bench_settings(database_url, api_url),
-            Runtime(database=database),
-            web_server=False,
-            worker=worker,
-        )
-        cultivate.senders.register(KIND, post, description="a benchmark post")
-        dispatcher = cultivate.sender
+        dispatcher = dispatching_app(database_url, api_url, worker=worker).sender
         while True:  # the heartbeat, back to back: the benchmark measures the drain
             if await dispatcher.run_once() == 0:
                 await asyncio.sleep(0.2)
 
     asyncio.run(run())
-
-
-async def prepare(database_url: str, rows: int, channels: int) -> None:
-    await empty_database(database_url)
-    database = Database(database_url)
-    await upgrade(database)
-    now = datetime.now(UTC)
-    async with database.session() as session:
-        for n in range(rows):
-            await scheduled.schedule(
-                session,
-                team_id="T0CULTIV8",
-                kind=KIND,
-                due_at=now,
-                payload={"channel": f"C{n % channels:05d}", "text": f"row {n}"},
-            )
-    await database.dispose()
 
 
 async def remaining(database_url: str) -> int:
@@ -103,12 +54,9 @@ async def measure(
     database_url: str, rows: int, channels: int, processes: int
 ) -> tuple[float, int, int]:
     with FakeSlack() as slack:
-        for n in range(channels):
-            channel = Channel(f"C{n:05d}", f"bench-{n}", members=[BOT_USER_ID])
-            slack.workspace.channels[channel.id] = channel
-        slack.latency = 0.05
+        add_channels(slack, channels)
         slack.rate_limit_per_channel(1.0)
-        await prepare(database_url, rows, channels)
+        await rows_due_now(database_url, rows, channels)
         context = multiprocessing.get_context("spawn")
         workers = [
             context.Process(
@@ -136,8 +84,7 @@ async def measure(
 
 
 async def main(rows: int, channels: int, database_url: str | None) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+    with database_in_a_folder(database_url) as (_, url):
         ideal = (rows / channels - 1) * 1.0
         print(
             f"{rows} rows due at once across {channels} channels; Slack answers after 50 ms "
@@ -153,9 +100,5 @@ async def main(rows: int, channels: int, database_url: str | None) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--channels", type=int, default=1_000)
-    parser.add_argument("--database-url")
-    options = parser.parse_args()
-    asyncio.run(main(options.rows, options.channels, options.database_url))
+    given = options(__doc__, rows=10_000, channels=1_000)
+    asyncio.run(main(given.rows, given.channels, given.database_url))

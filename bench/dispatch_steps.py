@@ -9,22 +9,23 @@ process of its own (50 ms latency), as in bench/dispatch.py; the dispatcher runs
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import multiprocessing
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from multiprocessing.synchronize import Event
-from pathlib import Path
 from typing import Any
 
-from bench.dispatch import KIND, bench_settings, post, prepare
-from bot.app import create_app
+from bench.common import (
+    add_channels,
+    database_in_a_folder,
+    dispatching_app,
+    options,
+    post,
+    rows_due_now,
+)
 from bot.pacing import ChannelPacer
-from bot.runtime import Runtime
-from storage.db import Database
 from storage.repositories import scheduled
 
 spent: defaultdict[str, float] = defaultdict(float)
@@ -43,39 +44,28 @@ def timed(step: str, function: Callable[..., Awaitable[Any]]) -> Callable[..., A
 
 def fake_slack(channels: int, urls: Any, done: Event) -> None:
     from fakeslack import FakeSlack
-    from fakeslack.workspace import BOT_USER_ID, Channel
 
     with FakeSlack() as slack:
-        for n in range(channels):
-            channel = Channel(f"C{n:05d}", f"bench-{n}", members=[BOT_USER_ID])
-            slack.workspace.channels[channel.id] = channel
-        slack.latency = 0.05
+        add_channels(slack, channels)
         urls.put(slack.api_url)
         done.wait()
         slack.problems.clear()
 
 
 async def drain(database_url: str, api_url: str, rows: int, channels: int, in_flight: int) -> None:
-    await prepare(database_url, rows, channels)
+    await rows_due_now(database_url, rows, channels)
     # The steps, timed where the dispatcher calls them.
     scheduled.confirm_claim = timed("confirm the claim", scheduled.confirm_claim)  # type: ignore[assignment]
     scheduled.finish = timed("record the send", scheduled.finish)  # type: ignore[assignment]
     pacer = ChannelPacer()
     pacer.wait_turn = timed("wait for the channel's turn", pacer.wait_turn)  # type: ignore[method-assign]
-    database = Database(database_url)
-    cultivate = create_app(
-        bench_settings(database_url, api_url),
-        Runtime(database=database),
-        pacer=pacer,
-        web_server=False,
-    )
-    cultivate.senders.register(KIND, timed("Slack call", post), description="a benchmark post")
+    cultivate = dispatching_app(database_url, api_url, send=timed("Slack call", post), pacer=pacer)
     dispatcher = cultivate.dispatcher(worker="steps", concurrency=in_flight)
     started, cpu, sent = time.perf_counter(), time.process_time(), 0
     while handled := await dispatcher.run_once():
         sent += handled
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    await database.dispose()
+    await cultivate.runtime.database.dispose()
     print(f"{rows} rows across {channels} channels, {in_flight} sends in flight\n")
     print("| figure | value |\n| --- | ---: |")
     print(f"| rows a second | {sent / elapsed:.0f} |")
@@ -91,8 +81,7 @@ def main(rows: int, channels: int, in_flight: int, database_url: str | None) -> 
     slack = context.Process(target=fake_slack, args=(channels, urls, done))
     slack.start()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        with database_in_a_folder(database_url) as (_, url):
             asyncio.run(drain(url, urls.get(timeout=30), rows, channels, in_flight))
     finally:
         done.set()
@@ -100,10 +89,5 @@ def main(rows: int, channels: int, in_flight: int, database_url: str | None) -> 
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=3_000)
-    parser.add_argument("--channels", type=int, default=300)
-    parser.add_argument("--in-flight", type=int, default=8)
-    parser.add_argument("--database-url")
-    options = parser.parse_args()
-    main(options.rows, options.channels, options.in_flight, options.database_url)
+    given = options(__doc__, rows=3_000, channels=300, in_flight=8)
+    main(given.rows, given.channels, given.in_flight, given.database_url)

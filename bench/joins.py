@@ -9,39 +9,24 @@ A web process takes the events; a clock process sends the welcomes. Both are rea
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import tempfile
 import time
-from pathlib import Path
 
 import aiohttp
 
-from fakeslack import FakeSlack, SlackRequests
-from sandbox.processes import (
-    SIGNING_SECRET,
-    Process,
-    empty_database,
-    environment,
-    free_port,
-    percentile,
-)
+from bench.common import migrated, options
+from fakeslack import FakeSlack
+from sandbox.processes import percentile
 
 CHANNEL = "C0HOUSING"
 
 
 async def main(people: int, seconds: float, database_url: str | None) -> None:
-    with FakeSlack() as slack, tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        url = database_url or f"sqlite:///{workdir / 'bench.db'}"
-        env = environment(api_url=slack.api_url, database_url=url, SCHEDULER_TICK_SECONDS="1")
-        await empty_database(url)
-        Process(["bot", "migrate"], {**env, "PORT": str(free_port())}, workdir).popen.wait(60)
-        web = Process(["bot", "web"], env, workdir)
-        clock = Process(["bot", "clock"], {**env, "PORT": str(free_port())}, workdir)
-        requests = SlackRequests(
-            SIGNING_SECRET, workspace=slack.workspace, response_url_base=slack.response_url_base
-        )
+    async with migrated(database_url, SCHEDULER_TICK_SECONDS="1") as bench:
+        slack = bench.slack
+        web = bench.start(["bot", "web"])
+        clock = bench.start(["bot", "clock"])
+        requests = bench.requests()
         newcomers = slack.workspace.add_people(people)
         try:
             await web.healthy()
@@ -122,9 +107,5 @@ def _has_dm(slack: FakeSlack, user_id: str) -> bool:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--people", type=int, default=500)
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--database-url")
-    options = parser.parse_args()
-    asyncio.run(main(options.people, options.seconds, options.database_url))
+    given = options(__doc__, people=500, seconds=10.0)
+    asyncio.run(main(given.people, given.seconds, given.database_url))

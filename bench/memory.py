@@ -5,26 +5,15 @@ python -m bench.memory [--database-url postgresql://...] [--idle 5]
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import tempfile
-from pathlib import Path
 
-from fakeslack import FakeSlack
-from sandbox.processes import Process, empty_database, environment, free_port
+from bench.common import migrated, options
 
 
 async def main(database_url: str | None, idle: float) -> None:
-    with FakeSlack() as slack, tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        url = database_url or f"sqlite:///{workdir / 'bench.db'}"
-        env = environment(api_url=slack.api_url, database_url=url, SCHEDULER_TICK_SECONDS="1")
-        await empty_database(url)
-        Process(["bot", "migrate"], {**env, "PORT": str(free_port())}, workdir).popen.wait(60)
-        processes = {
-            mode: Process(["bot", mode], {**env, "PORT": str(free_port())}, workdir)
-            for mode in ("web", "clock", "run")
-        }
+    async with migrated(database_url, SCHEDULER_TICK_SECONDS="1") as bench:
+        url = bench.url
+        processes = {mode: bench.start(["bot", mode]) for mode in ("web", "clock", "run")}
         try:
             for process in processes.values():
                 await process.healthy()
@@ -45,8 +34,5 @@ async def main(database_url: str | None, idle: float) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url")
-    parser.add_argument("--idle", type=float, default=5)
-    options = parser.parse_args()
-    asyncio.run(main(options.database_url, options.idle))
+    given = options(__doc__, idle=5.0)
+    asyncio.run(main(given.database_url, given.idle))

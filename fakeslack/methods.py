@@ -500,19 +500,24 @@ class SlackMethods:
                 body[key] = args[key]
         return body
 
-    def chat_post_message(self, args: Args) -> Response:
-        channel = self._channel(_required(args, "channel", "channel_not_found"), member=True)
-        if channel.is_archived:
-            raise SlackError("is_archived")
-        message: dict[str, Any] = {
+    def _from_the_app(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A message the app posts in a channel, as Slack stores it (with the next ts)."""
+        return {
             "type": "message",
             "user": BOT_USER_ID,
             "bot_id": BOT_ID,
             "app_id": APP_ID,
             "team": TEAM_ID,
-            **self._message_body(args),
+            "text": "",
+            **body,
             "ts": self.ws.next_ts(),
         }
+
+    def chat_post_message(self, args: Args) -> Response:
+        channel = self._channel(_required(args, "channel", "channel_not_found"), member=True)
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        message = self._from_the_app(self._message_body(args))
         if args.get("thread_ts"):
             if self.ws.find_message(channel.id, str(args["thread_ts"])) is None:
                 raise SlackError("thread_not_found")
@@ -700,16 +705,7 @@ class SlackMethods:
         if not body:
             return
         if args.get("response_type") == "in_channel":
-            message: dict[str, Any] = {
-                "type": "message",
-                "user": BOT_USER_ID,
-                "bot_id": BOT_ID,
-                "app_id": APP_ID,
-                "team": TEAM_ID,
-                "text": "",
-                **body,
-                "ts": self.ws.next_ts(),
-            }
+            message = self._from_the_app(body)
             self.ws.add_message(target.channel_id, message)
             return
         self.ws.ephemerals.append(

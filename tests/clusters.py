@@ -3,39 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import text
 
 from fakeslack import FakeSlack, SlackRequests
 from sandbox.processes import SIGNING_SECRET, Process, environment, free_port
 from storage.db import Database
-from tests.conftest import ASHA, HOUSING, POSTGRES_SKIP, eventually
+from tests.conftest import ASHA, HOUSING, eventually, reset_postgres
 
 
-@pytest.fixture(name="database_url", params=["sqlite", "postgresql"])
-def cluster_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'processes.db'}"
-        return
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip(POSTGRES_SKIP)
-    database = Database(url)
+@pytest.fixture(name="database_url")
+def cluster_database_url(database_url: str) -> str:
+    """conftest's database, emptied on PostgreSQL as a fresh install would be: the processes
+    migrate it themselves."""
+    if not database_url.startswith("sqlite"):
 
-    async def reset() -> None:
-        async with database.engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-        await database.dispose()
+        async def reset() -> None:
+            database = Database(database_url)
+            await reset_postgres(database)
+            await database.dispose()
 
-    asyncio.run(reset())
-    yield url
+        asyncio.run(reset())
+    return database_url
 
 
 @pytest.fixture(name="fake")

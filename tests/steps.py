@@ -5,21 +5,29 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 
 from bot.catalogue import GOVERNANCE, ROLES, SCOPE, Stage
 from bot.clock import ManualClock
 from bot.services import members
-from bot.services.communities import community_by_id
+from bot.services.communities import community_by_id, community_in_channel
 from bot.services.stages import save_answers, save_list_item
 from fakeslack import Call, FakeSlack
-from storage.models import Installation, JoinRequest, Membership, ScheduledSend, StageRevision
+from storage.models import (
+    Community,
+    Installation,
+    JoinRequest,
+    Membership,
+    ScheduledSend,
+    StageRevision,
+)
 from storage.repositories import scheduled
 from storage.repositories import stages as stage_rows
 from tests.conftest import (
@@ -35,6 +43,8 @@ from tests.conftest import (
     eventually,
 )
 from tests.installs import KEY
+
+Row = TypeVar("Row", bound=SQLModel)
 
 # Starting a community.
 
@@ -75,6 +85,18 @@ async def start_community(
 
 def as_values(answers: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {key: {key: value} for key, value in answers.items()}
+
+
+async def housing(cultivate: Cultivate) -> Community:
+    """The community in #housing-policy, as stored now."""
+    found = await community_in_channel(cultivate.database, team_id=TEAM, channel_id=HOUSING)
+    assert found is not None
+    return found
+
+
+def inputs_of(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A form's input blocks, by block id."""
+    return {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
 
 
 async def revisions(cultivate: Cultivate, stage: str) -> list[StageRevision]:
@@ -168,6 +190,33 @@ async def left(cultivate: Cultivate, user: str, *, channel: str = HOUSING) -> Re
     )
 
 
+Move = Callable[[Cultivate, str], Awaitable[Reply]]  # `joined` or `left`
+
+
+async def _and_later(
+    cultivate: Cultivate, clock: ManualClock, user: str, first: Move, then: Move, after: timedelta
+) -> None:
+    await first(cultivate, user)
+    await cultivate.settled()
+    clock.advance(after)
+    await then(cultivate, user)
+    await cultivate.settled()
+
+
+async def joined_and_left(
+    cultivate: Cultivate, clock: ManualClock, user: str, *, after: timedelta
+) -> None:
+    """The person joins, and leaves `after` later; the app has handled both."""
+    await _and_later(cultivate, clock, user, joined, left, after)
+
+
+async def left_and_back(
+    cultivate: Cultivate, clock: ManualClock, user: str, *, after: timedelta
+) -> None:
+    """The person leaves, and joins again `after` later; the app has handled both."""
+    await _and_later(cultivate, clock, user, left, joined, after)
+
+
 async def said(cultivate: Cultivate, user: str, text: str, *, channel: str = HOUSING) -> Reply:
     return await cultivate.event(
         {
@@ -258,6 +307,29 @@ async def click_button(
     assert reply.status == 200
 
 
+def button_in(message: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The first button of the message's actions whose action_id starts with `prefix`."""
+    return next(
+        e
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith(prefix)
+    )
+
+
+async def click_in_listing(
+    cultivate: Cultivate, listing: dict[str, Any], button: dict[str, Any], *, user: str = ASHA
+) -> Reply:
+    """Click a button of a listing answered in the community's channel (`/cop meetings`)."""
+    return await cultivate.click(
+        {"action_id": button["action_id"], "type": "button", "value": button["value"]},
+        user=user,
+        channel=HOUSING,
+        message={"ts": "1.2", "blocks": listing["blocks"]},
+    )
+
+
 async def click_in_dm(cultivate: Cultivate, dm: Call, label: str, *, user: str) -> None:
     (button,) = [b for b in buttons(dm.args["blocks"]) if b["text"]["text"] == label]
     await click_button(
@@ -271,12 +343,37 @@ async def answers_to(cultivate: Cultivate, count: int) -> str:
     return str(calls[-1].args["text"])
 
 
-async def requests(cultivate: Cultivate) -> list[JoinRequest]:
+async def stored(cultivate: Cultivate, model: type[Row]) -> list[Row]:
+    """Every row of the model, as stored now."""
     async with cultivate.database.session() as session:
-        return list((await session.exec(select(JoinRequest))).all())
+        return list((await session.exec(select(model))).all())
+
+
+async def requests(cultivate: Cultivate) -> list[JoinRequest]:
+    return await stored(cultivate, JoinRequest)
 
 
 # Milestones.
+
+
+async def add_items(
+    cultivate: Cultivate, stage: Stage, key: str, items: list[dict[str, Any]], *, user: str = ASHA
+) -> None:
+    """A coordinator adds items to a list question, one by one as its editor saves them."""
+    for item in items:
+        record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
+        await save_list_item(
+            cultivate.database,
+            cultivate.runtime.clock,
+            team_id=TEAM,
+            community_id=1,
+            stage=stage,
+            question_key=key,
+            user_id=user,
+            index=None,
+            item=item,
+            base_version=record.stages[stage.key].version,
+        )
 
 
 async def add_milestone(cultivate: Cultivate, **item: Any) -> None:
@@ -534,8 +631,11 @@ async def add_note(
     *,
     after: timedelta = timedelta(0),
     kind: str = NOTE,
+    more: dict[str, object] | None = None,
     **extra: object,
 ) -> int:
+    """A note due `after` from now in the community's channel; `more` goes into its payload
+    and `extra` to `scheduled.schedule`."""
     async with cultivate.database.session() as session:
         row = await scheduled.schedule(
             session,
@@ -543,7 +643,7 @@ async def add_note(
             community_id=1,
             kind=kind,
             due_at=cultivate.runtime.clock.now() + after,
-            payload={"channel": HOUSING, "text": text},
+            payload={"channel": HOUSING, "text": text, **(more or {})},
             **extra,  # type: ignore[arg-type]
         )
         assert row is not None and row.id is not None
@@ -626,38 +726,27 @@ async def build_history(cultivate: Cultivate, clock: ManualClock) -> History:
         user_id=LIAM,
         level="core",
     )
-    for title, due in (("Launch workshop", "2026-10-15"), ("Interim report", "2026-12-20")):
-        record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
-        await save_list_item(
-            cultivate.database,
-            clock,
-            team_id=TEAM,
-            community_id=1,
-            stage=GOVERNANCE,
-            question_key="milestones",
-            user_id=ASHA,
-            index=None,
-            item={"title": title, "due": due, "owner": NOOR},
-            base_version=record.stages[GOVERNANCE.key].version,
-        )
-    for name, support, influence in (
+    milestones = (("Launch workshop", "2026-10-15"), ("Interim report", "2026-12-20"))
+    await add_items(
+        cultivate,
+        GOVERNANCE,
+        "milestones",
+        [{"title": title, "due": due, "owner": NOOR} for title, due in milestones],
+    )
+    stakeholders = (
         ("Director of Housing", "champion", "high"),
         ("Finance team", "sceptical", "high"),
         ("Tenants' union", "supportive", "low"),
-    ):
-        record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
-        await save_list_item(
-            cultivate.database,
-            clock,
-            team_id=TEAM,
-            community_id=1,
-            stage=GOVERNANCE,
-            question_key="stakeholders",
-            user_id=ASHA,
-            index=None,
-            item={"name": name, "support": support, "influence": influence},
-            base_version=record.stages[GOVERNANCE.key].version,
-        )
+    )
+    await add_items(
+        cultivate,
+        GOVERNANCE,
+        "stakeholders",
+        [
+            {"name": name, "support": support, "influence": influence}
+            for name, support, influence in stakeholders
+        ],
+    )
     # A milestone marked done the way issue 3 stores it (a "done" date on the item).
     record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
     saved = record.stages[GOVERNANCE.key]
@@ -732,6 +821,18 @@ def report_table(markdown: str) -> dict[str, str]:
 async def roster_view(cultivate: Cultivate, *, user: str = ASHA, count: int = 1) -> dict[str, Any]:
     await cultivate.command("roster", user=user)
     return await cultivate.opened_view("roster", count=count)
+
+
+async def choose_level(
+    cultivate: Cultivate, roster: dict[str, Any], action_id: str, level: str, *, user: str = ASHA
+) -> None:
+    """Choose a person's level in a roster's select, on the roster as Slack holds it now (as
+    Slack sends it with the click)."""
+    await cultivate.click(
+        {"action_id": action_id, "type": "static_select", "selected_option": {"value": level}},
+        user=user,
+        view={**cultivate.slack.views[roster["id"]], "id": roster["id"]},
+    )
 
 
 def rows(view: dict[str, Any]) -> dict[str, dict[str, Any]]:

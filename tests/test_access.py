@@ -14,19 +14,18 @@ from sqlmodel import select
 from bot.catalogue import MEMBERS, ROLES
 from bot.clock import ManualClock
 from bot.services.access import UNKNOWN
-from bot.services.communities import community_in_channel, is_closed
+from bot.services.communities import is_closed
 from bot.services.communities import start_community as start_in_database
 from fakeslack import FakeSlack
 from fakeslack.workspace import BOT_USER_ID, Channel
 from storage.models import (
     Community,
-    JoinRequest,
     KnowledgeCapture,
     MemberProfile,
     Rsvp,
     StageRevision,
 )
-from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
+from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
 from tests.steps import (
     LIAM,
     announcements,
@@ -36,13 +35,16 @@ from tests.steps import (
     close,
     close_values,
     community_with_roles_and_members,  # noqa: F401 (a fixture)
+    housing,
     joined,
     left,
     meeting_values,
     open_home,
     plan_meeting,
     prompts_in_channel,
+    requests,
     start_community,
+    stored,
 )
 
 SECRET = "C0SECRET"
@@ -59,11 +61,6 @@ def add_private_channel(slack: FakeSlack, *members: str) -> None:
 async def communities(cultivate: Cultivate) -> dict[str, Community]:
     async with cultivate.database.session() as session:
         return {c.channel_id: c for c in (await session.exec(select(Community))).all()}
-
-
-async def join_requests(cultivate: Cultivate) -> list[JoinRequest]:
-    async with cultivate.database.session() as session:
-        return list((await session.exec(select(JoinRequest))).all())
 
 
 @pytest.fixture
@@ -144,7 +141,7 @@ async def test_a_forged_join_press_is_refused_and_invites_nobody(
     assert await answers_to(cultivate, 1) == UNKNOWN
     await cultivate.tick()
     assert cultivate.slack.calls_to("conversations.invite") == []
-    assert await join_requests(cultivate) == []
+    assert await requests(cultivate) == []
 
 
 async def test_a_join_press_with_a_malformed_action_id_is_a_4xx_not_a_5xx(
@@ -177,7 +174,7 @@ async def test_a_private_community_is_by_invitation_whatever_its_members_stage_s
     )
     assert "asked the coordinators" in await answers_to(cultivate, 1)
     await cultivate.tick()
-    assert [(r.user_id, r.state) for r in await join_requests(cultivate)] == [(BEN, "pending")]
+    assert [(r.user_id, r.state) for r in await requests(cultivate)] == [(BEN, "pending")]
     assert slack.calls_to("conversations.invite") == []  # only a coordinator's approval adds him
     assert BEN not in slack.workspace.channels[SECRET].members
 
@@ -247,8 +244,7 @@ async def test_a_split_by_a_non_coordinator_creates_no_channel(
         assert "Nothing was closed" in json.dumps(reply.json["view"])
     await community.settled()
     assert slack.calls_to("conversations.create") == []
-    record = await community_in_channel(community.database, team_id=TEAM, channel_id=HOUSING)
-    assert record is not None and not is_closed(record)
+    assert not is_closed(await housing(community))
 
 
 async def test_a_forged_split_confirmation_for_a_closed_community_creates_no_channel(
@@ -266,11 +262,6 @@ async def test_a_forged_split_confirmation_for_a_closed_community_creates_no_cha
     )
     assert "Nothing was closed" in json.dumps(reply.json["view"])
     assert slack.calls_to("conversations.create") == []
-
-
-async def captures(cultivate: Cultivate) -> list[KnowledgeCapture]:
-    async with cultivate.database.session() as session:
-        return list((await session.exec(select(KnowledgeCapture))).all())
 
 
 async def test_captures_come_only_from_members_and_only_until_the_closing_date(
@@ -320,7 +311,7 @@ async def test_captures_come_only_from_members_and_only_until_the_closing_date(
         "chat.postMessage", lambda c: c.args["channel"] == BEN and "Sharing" in c.args["text"]
     )
     assert "closed on the community's closing date" in told.args["text"]
-    assert [(c.user_id, c.answers) for c in await captures(community)] == [
+    assert [(c.user_id, c.answers) for c in await stored(community, KnowledgeCapture)] == [
         (CARMEN, {"lessons": "Plenty"})
     ]
 
@@ -564,4 +555,4 @@ async def test_forged_button_values_are_refused_never_a_5xx(
     await cultivate.tick()
     for method in ("views.open", "conversations.invite", "conversations.archive"):
         assert slack.calls_to(method) == [], method
-    assert await join_requests(cultivate) == []
+    assert await requests(cultivate) == []

@@ -43,11 +43,16 @@ from tests.steps import (
     announcements,
     answer,
     as_values,
+    button_in,
+    choose_level,
     click_in_dm,
+    click_in_listing,
     close,
     close_values,
     community_with_roles_and_members,  # noqa: F401 (a fixture)
     every_member_invited,
+    housing,
+    inputs_of,
     joined,
     launch,
     meeting_values,
@@ -57,6 +62,7 @@ from tests.steps import (
     prompts_in_channel,
     sent_to,
     share,
+    stored,
 )
 
 
@@ -106,7 +112,7 @@ async def test_closing_asks_the_channel_and_every_member_and_keeps_each_answer(
     assert kept[0].answers == {"achievements": TYPED, "lessons": "Start small"}
     # The second time, the form opened with the first answer filled in.
     latest_form = slack.calls_to("views.open")[-1].args["view"]
-    shown = {b["block_id"]: b for b in latest_form["blocks"] if b["type"] == "input"}
+    shown = inputs_of(latest_form)
     assert shown["achievements"]["element"]["initial_value"] == TYPED
 
     # Coordinators see who has answered, not what.
@@ -168,8 +174,7 @@ async def test_after_closure_nothing_is_pending_and_stages_are_read_only(
     # Only the closure's own sends remain; everything the community had pending is cancelled.
     assert {r.kind for r in rows} == {"capture_reminder", "closure_celebration"}
     assert not before & {r.id for r in rows}
-    record = await community_in_channel(community.database, team_id="T0CULTIV8", channel_id=HOUSING)
-    assert record is not None and is_closed(record)
+    assert is_closed(await housing(community))
 
     reply = await community.submit(scope, as_values({"need": "Changed"}))
     assert "closed" in reply.json["errors"]["need"]
@@ -309,16 +314,6 @@ async def test_export_sends_markdown_and_json_and_the_channel_is_archived_after_
 # -- read-only after closure: meetings, milestones and the rest -------------------------------
 
 
-def button_in(message: dict[str, Any], prefix: str) -> dict[str, Any]:
-    return next(
-        e
-        for b in message["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"].startswith(prefix)
-    )
-
-
 async def meeting_rows(cultivate: Cultivate) -> list[Meeting]:
     async with cultivate.database.session() as session:
         return list((await session.exec(select(Meeting).order_by(col(Meeting.id)))).all())
@@ -365,11 +360,7 @@ async def test_after_closure_meetings_and_milestones_cannot_be_changed(
     listing = await community.ephemeral()
     edit, cancel = button_in(listing, "meeting_edit:"), button_in(listing, "meeting_cancel:")
     # An edit form opened before the closure, submitted after it.
-    await community.click(
-        {"action_id": edit["action_id"], "type": "button", "value": edit["value"]},
-        channel=HOUSING,
-        message={"ts": "1.2", "blocks": listing["blocks"]},
-    )
+    await click_in_listing(community, listing, edit)
     opened_edit = await community.opened_view("meeting_form", count=2)
     record = await community_in_channel(community.database, team_id=TEAM, channel_id=HOUSING)
     assert record is not None
@@ -382,20 +373,12 @@ async def test_after_closure_meetings_and_milestones_cannot_be_changed(
     reply = await community.submit(opened_edit, meeting_values(title="Moved"))
     assert "community is closed" in reply.json["errors"]["title"]
     # Changing it again or cancelling it from the listing: told why, privately.
-    await community.click(
-        {"action_id": edit["action_id"], "type": "button", "value": edit["value"]},
-        channel=HOUSING,
-        message={"ts": "1.2", "blocks": listing["blocks"]},
-    )
+    await click_in_listing(community, listing, edit)
     [told] = await slack.wait_for(
         "chat.postMessage", lambda c: "community is closed" in c.args["text"]
     )
     assert told.args["channel"] == ASHA
-    await community.click(
-        {"action_id": cancel["action_id"], "type": "button", "value": cancel["value"]},
-        channel=HOUSING,
-        message={"ts": "1.2", "blocks": listing["blocks"]},
-    )
+    await click_in_listing(community, listing, cancel)
     assert "community is closed" in (await community.ephemeral(count=2))["text"]
     # Planning a new one (here, the launch workshop) offers no form, only why.
     await community.command("launch")
@@ -541,11 +524,6 @@ async def test_a_split_whose_every_channel_name_is_taken_says_so_and_starts_the_
 # -- read-only after closure: terms, joining, levels, settings, invitations, welcomes ----------
 
 
-async def stored(cultivate: Cultivate, model: type[Any]) -> list[Any]:
-    async with cultivate.database.session() as session:
-        return list((await session.exec(select(model))).all())
-
-
 async def answered(slack: FakeSlack, words: str, *, count: int) -> list[dict[str, Any]]:
     """Answers saying `words` under what someone clicked or typed (its response_url)."""
     calls = await slack.wait_for("response_url", lambda c: words in c.args["text"], count=count)
@@ -630,14 +608,7 @@ async def test_after_closure_a_members_level_cannot_be_set(
     updates = len(updates_to_roster())
     await close(community)
 
-    await community.click(
-        {
-            "action_id": f"roster_level:{BEN}",
-            "type": "static_select",
-            "selected_option": {"value": "core"},
-        },
-        view=roster,
-    )
+    await choose_level(community, roster, f"roster_level:{BEN}", "core")
     [note] = await slack.wait_for(
         "chat.postMessage", lambda c: "levels are kept as they were" in c.args["text"]
     )

@@ -166,19 +166,10 @@ async def test_late_rows_are_dropped_not_sent(
 async def test_a_sender_can_drop_what_no_longer_makes_sense(
     app: Cultivate, slack: FakeSlack
 ) -> None:
-    async with app.database.session() as session:
-        added = await scheduled.schedule(
-            session,
-            team_id=TEAM,
-            community_id=1,
-            kind=NOTE,
-            due_at=app.runtime.clock.now(),
-            payload={"drop": True},
-        )
-    assert added is not None and added.id is not None
+    added = await add_note(app, "no longer wanted", more={"drop": True})
     await app.tick()
     assert notes(slack) == []
-    assert (await row(app, added.id)).state == "dropped"
+    assert (await row(app, added)).state == "dropped"
 
 
 async def test_a_dedupe_key_schedules_once(app: Cultivate) -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -46,11 +49,50 @@ async def burst(
     return time.monotonic()
 
 
-def killed_after(bot: Process, last_ack: float) -> float:
-    bot.popen.kill()
+async def start_and_join(
+    cluster: Cluster, http: aiohttp.ClientSession, bot: Process, people: list[str]
+) -> float:
+    """Start the community, then everyone joins its channel at once; returns the last ack."""
+    await cluster.start_community(http, bot)
+    joins = [{"type": "member_joined_channel", "user": p, "channel": HOUSING} for p in people]
+    return await burst(cluster, http, bot, joins)
+
+
+@dataclass
+class Run:
+    """A `python -m bot run` process against the fake, and the database it uses."""
+
+    cluster: Cluster
+    database: Database
+    bot: Process
+    output: str = ""  # what the process printed, once it has stopped
+
+
+@asynccontextmanager
+async def running(tmp_path: Path, fake: FakeSlack, database_url: str) -> AsyncIterator[Run]:
+    cluster = Cluster(fake, database_url, tmp_path)
+    database = Database(database_url)
+    run = Run(cluster, database, cluster.start("run"))
+    try:
+        await run.bot.healthy()
+        yield run
+    finally:
+        run.output = run.bot.stop()
+        await database.dispose()
+
+
+async def killed_and_restarted(run: Run, last_ack: float, events: str) -> None:
+    """SIGKILL the process, check events were still waiting (else the test proves nothing),
+    and start it again."""
+    run.bot.popen.kill()
     killed = time.monotonic()
-    bot.popen.wait(20)
-    return (killed - last_ack) * 1000
+    run.bot.popen.wait(20)
+    waited = (killed - last_ack) * 1000
+    waiting = await unhandled_events(run.database)
+    print(f"killed {waited:.0f} ms after the last ack; {waiting} {events} unhandled")
+    assert waiting > 0, "every event was handled before the kill: the test proves nothing"
+    run.bot.restart()
+    await run.bot.healthy()
 
 
 async def test_joins_acked_before_a_kill_are_all_welcomed_once_after_the_restart(
@@ -58,34 +100,17 @@ async def test_joins_acked_before_a_kill_are_all_welcomed_once_after_the_restart
     fake: FakeSlack,
     database_url: str,
 ) -> None:
-    cluster = Cluster(fake, database_url, tmp_path)
-    database = Database(database_url)
     people = fake.workspace.add_people(PEOPLE)
-    bot = cluster.start("run")
-    try:
-        await bot.healthy()
+    async with running(tmp_path, fake, database_url) as run:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=50)) as http:
-            await cluster.start_community(http, bot)
-            joins = [
-                {"type": "member_joined_channel", "user": p, "channel": HOUSING} for p in people
-            ]
-            last_ack = await burst(cluster, http, bot, joins)
-        waited = killed_after(bot, last_ack)
-        waiting = await unhandled_events(database)
-        print(f"killed {waited:.0f} ms after the last ack; {waiting} of {PEOPLE} joins unhandled")
-        assert waiting > 0, "every join was handled before the kill: the test proves nothing"
-
-        bot.restart()
-        await bot.healthy()
-        await cluster.until_welcomed(people, at_least=PEOPLE)
-        await eventually(lambda: _none_unhandled(database), timeout=60)
+            last_ack = await start_and_join(run.cluster, http, run.bot, people)
+        await killed_and_restarted(run, last_ack, f"of {PEOPLE} joins")
+        await run.cluster.until_welcomed(people, at_least=PEOPLE)
+        await eventually(lambda: _none_unhandled(run.database), timeout=60)
         await asyncio.sleep(2)  # anything sent twice would arrive by now
-        counted = cluster.welcomes(people)
-    finally:
-        output = bot.stop()
-        await database.dispose()
+        counted = run.cluster.welcomes(people)
     assert set(counted.values()) == {1}, Counter(counted.values())
-    assert "Traceback" not in output.split("Killed")[-1]
+    assert "Traceback" not in run.output.split("Killed")[-1]
 
 
 async def _none_unhandled(database: Database) -> bool:
@@ -97,18 +122,11 @@ async def test_leaves_and_an_uninstall_acked_before_a_kill_are_handled_after_the
     fake: FakeSlack,
     database_url: str,
 ) -> None:
-    cluster = Cluster(fake, database_url, tmp_path)
-    database = Database(database_url)
     people = fake.workspace.add_people(PEOPLE)
-    bot = cluster.start("run")
-    try:
-        await bot.healthy()
+    async with running(tmp_path, fake, database_url) as run:
+        cluster, database, bot = run.cluster, run.database, run.bot
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=50)) as http:
-            await cluster.start_community(http, bot)
-            joins = [
-                {"type": "member_joined_channel", "user": p, "channel": HOUSING} for p in people
-            ]
-            await burst(cluster, http, bot, joins)
+            await start_and_join(cluster, http, bot, people)
             await cluster.until_welcomed(people, at_least=PEOPLE)
             await eventually(lambda: _none_unhandled(database), timeout=60)
             # Everyone leaves, then the workspace uninstalls the app: the uninstall last.
@@ -119,13 +137,7 @@ async def test_leaves_and_an_uninstall_acked_before_a_kill_are_handled_after_the
             uninstall = cluster.requests.event_callback({"type": "app_uninstalled"})
             await cluster.post(http, bot, uninstall)
             last_ack = time.monotonic()
-        waited = killed_after(bot, last_ack)
-        waiting = await unhandled_events(database)
-        print(f"killed {waited:.0f} ms after the last ack; {waiting} events unhandled")
-        assert waiting > 0, "every event was handled before the kill: the test proves nothing"
-
-        bot.restart()
-        await bot.healthy()
+        await killed_and_restarted(run, last_ack, "events")
         await eventually(lambda: _none_unhandled(database), timeout=120)
         still_members = await count(
             database,
@@ -139,12 +151,9 @@ async def test_leaves_and_an_uninstall_acked_before_a_kill_are_handled_after_the
             .select_from(ScheduledSend)
             .where(col(ScheduledSend.state).in_(("pending", "claimed"))),
         )
-    finally:
-        output = bot.stop()
-        await database.dispose()
     assert still_members == 0  # every leave was handled
     assert still_scheduled == 0  # the uninstall was handled: nothing more will be sent
-    assert "Traceback" not in output.split("Killed")[-1]
+    assert "Traceback" not in run.output.split("Killed")[-1]
 
 
 async def test_a_dm_slack_took_just_before_a_kill_is_not_sent_again_after_the_restart(
@@ -152,11 +161,8 @@ async def test_a_dm_slack_took_just_before_a_kill_is_not_sent_again_after_the_re
     fake: FakeSlack,
     database_url: str,
 ) -> None:
-    cluster = Cluster(fake, database_url, tmp_path)
-    database = Database(database_url)
-    bot = cluster.start("run")
-    try:
-        await bot.healthy()
+    async with running(tmp_path, fake, database_url) as run:
+        cluster, database, bot = run.cluster, run.database, run.bot
         async with aiohttp.ClientSession() as http:
             await cluster.start_community(http, bot)
             # Slack takes the welcome DM at once but answers only after the kill.
@@ -186,9 +192,6 @@ async def test_a_dm_slack_took_just_before_a_kill_is_not_sent_again_after_the_re
         await asyncio.sleep(1)
         async with database.session() as session:
             row = (await session.exec(row_query)).one()
-    finally:
-        bot.stop()
-        await database.dispose()
     assert cluster.welcomes([BEN])[BEN] == 1
     assert row.attempts == 2  # tried again after the kill, and found the DM already there
     dm = fake.workspace.open_dm([BEN])[0]

@@ -11,22 +11,24 @@ import pytest
 from sqlmodel import select
 
 from bot.catalogue import GOVERNANCE, SCOPE
-from bot.services.communities import community_in_channel, is_closed
+from bot.services.communities import is_closed
 from fakeslack import FakeSlack
 from storage.models import Community, ScheduledSend
-from tests.conftest import ASHA, BEN, HOUSING, TEAM, Cultivate, eventually
+from tests.conftest import ASHA, BEN, HOUSING, Cultivate, eventually
 from tests.steps import (
     as_values,
     close,
     close_values,
     community_with_roles_and_members,  # noqa: F401 (a fixture)
     every_member_invited,
+    housing,
     launch,
     open_home,
     open_stage,
     press,
     prompts_in_channel,
     share,
+    stored,
 )
 
 SCOPE_ANSWERS = {q.key: f"Answer to {q.key}" for q in SCOPE.questions}
@@ -267,14 +269,12 @@ async def test_the_close_form_says_what_will_happen_and_closes_only_once_confirm
     assert "On Tue 15 Dec 2026 the celebration" in said
     assert "Its area of interest has reached a conclusion" in said
     # Nothing has happened yet: the community is open and nothing is scheduled for it.
-    record = await community_in_channel(community.database, team_id=TEAM, channel_id=HOUSING)
-    assert record is not None and not is_closed(record)
+    assert not is_closed(await housing(community))
     assert prompts_in_channel(slack) == []
 
     confirmed = await community.submit(slack.views[view["id"]], {})
     assert confirmed.body == ""
-    record = await community_in_channel(community.database, team_id=TEAM, channel_id=HOUSING)
-    assert record is not None and is_closed(record)
+    assert is_closed(await housing(community))
 
 
 async def test_errors_in_the_first_step_are_shown_on_their_fields_and_close_nothing(
@@ -325,11 +325,6 @@ async def test_another_reason_is_said_in_the_coordinators_words(
     assert f"*Why, from <@{ASHA}>:* The team is merging into Planning" in announcement["text"]
 
 
-async def closure_rows(cultivate: Cultivate) -> list[ScheduledSend]:
-    async with cultivate.database.session() as session:
-        return list((await session.exec(select(ScheduledSend))).all())
-
-
 async def test_dismissing_the_split_step_leaves_the_community_open(
     community: Cultivate,
     slack: FakeSlack,
@@ -339,19 +334,17 @@ async def test_dismissing_the_split_step_leaves_the_community_open(
     assert confirm["callback_id"] == "closure_confirm"
     assert "sub1_name" in {b.get("block_id") for b in confirm["blocks"]}
     assert "The new communities below start at once" in texts(confirm["blocks"])
-    rows_before = await closure_rows(community)
+    rows_before = await stored(community, ScheduledSend)
     # The person presses Cancel: Slack closes the modal and tells the app nothing.
     await community.settled()
-    record = await community_in_channel(community.database, team_id=TEAM, channel_id=HOUSING)
-    assert record is not None and not is_closed(record)
-    assert await closure_rows(community) == rows_before
+    assert not is_closed(await housing(community))
+    assert await stored(community, ScheduledSend) == rows_before
     assert slack.calls_to("conversations.create") == []
     assert prompts_in_channel(slack) == []
     # An empty split is refused on its field, and still nothing has closed.
     reply = await community.submit(confirm, {})
     assert "sub1_name" in reply.json["errors"]
-    record = await community_in_channel(community.database, team_id=TEAM, channel_id=HOUSING)
-    assert record is not None and not is_closed(record)
+    assert not is_closed(await housing(community))
 
 
 async def test_closing_with_a_split_in_one_flow_creates_the_sub_communities_and_closes(
@@ -365,8 +358,7 @@ async def test_closing_with_a_split_in_one_flow_creates_the_sub_communities_and_
     )
     assert reply.body == "", reply.body
     await slack.wait_for("chat.postMessage", lambda c: "grows out of" in c.args["text"])
-    record = await community_in_channel(community.database, team_id=TEAM, channel_id=HOUSING)
-    assert record is not None and is_closed(record)
+    assert is_closed(await housing(community))
     async with community.database.session() as session:
         names = (await session.exec(select(Community.name).order_by(Community.id))).all()
     assert names == ["Housing policy", "Housing Finance"]

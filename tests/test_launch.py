@@ -19,6 +19,7 @@ from tests.steps import (
     announcements,
     as_values,
     buttons_by_action,
+    inputs_of,
     launch,
     markdown_files,
     meeting_values,
@@ -64,7 +65,7 @@ async def test_launch_plans_the_workshop_and_drafts_the_terms_as_a_file_and_a_ca
 ) -> None:
     await community.command("launch")
     form = await community.opened_view("launch_form")
-    inputs = {b["block_id"]: b for b in form["blocks"] if b["type"] == "input"}
+    inputs = inputs_of(form)
     assert "recurrence" not in inputs
     assert inputs["title"]["element"]["initial_value"] == "Launch workshop"
     agenda = inputs["agenda"]["element"]["initial_value"]

@@ -22,6 +22,9 @@ from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate, ev
 from tests.steps import (
     announcements,
     as_values,
+    button_in,
+    click_in_listing,
+    inputs_of,
     meeting_values,
     open_home,
     open_rows,
@@ -67,7 +70,7 @@ async def test_a_meeting_is_announced_with_rsvp_buttons_and_its_text_escaped(
 ) -> None:
     await community.command("meeting")
     view = await community.opened_view("meeting_form")
-    inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
+    inputs = inputs_of(view)
     assert inputs["timezone"]["element"]["initial_option"]["value"] == "Europe/London"
     assert inputs["time"]["element"]["type"] == "timepicker"
     assert [o["value"] for o in inputs["reminders"]["element"]["options"]] == [
@@ -181,30 +184,15 @@ async def test_cancelling_leaves_nothing_pending_and_says_so(
     assert len(await open_rows(community, "meeting_reminder")) == 4  # two sessions planned
     await community.command("meetings")
     listing = await community.ephemeral()
-    cancel = next(
-        e
-        for b in listing["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"].startswith("meeting_cancel:")
-    )
+    cancel = button_in(listing, "meeting_cancel:")
     assert cancel["confirm"]["confirm"]["text"] == "Cancel it"
     # Someone who is not a coordinator or facilitator cannot, whatever they click.
-    await community.click(
-        {"action_id": cancel["action_id"], "type": "button", "value": cancel["value"]},
-        user=BEN,
-        channel=HOUSING,
-        message={"ts": "1.2", "blocks": listing["blocks"]},
-    )
+    await click_in_listing(community, listing, cancel, user=BEN)
     refused = await community.ephemeral(count=2)
     assert "coordinators and facilitators" in refused["text"]
     assert len(await open_rows(community, "meeting_reminder")) == 4
 
-    await community.click(
-        {"action_id": cancel["action_id"], "type": "button", "value": cancel["value"]},
-        channel=HOUSING,
-        message={"ts": "1.2", "blocks": listing["blocks"]},
-    )
+    await click_in_listing(community, listing, cancel)
     await slack.wait_for("chat.postMessage", lambda c: "cancelled" in c.args["text"])
     assert await open_rows(community) == []
     updated = await slack.wait_for("chat.update")
@@ -229,20 +217,10 @@ async def test_editing_the_time_moves_every_reminder_and_the_announcement(
     ]
     await community.command("meetings")
     listing = await community.ephemeral()
-    edit = next(
-        e
-        for b in listing["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"].startswith("meeting_edit:")
-    )
-    await community.click(
-        {"action_id": edit["action_id"], "type": "button", "value": edit["value"]},
-        channel=HOUSING,
-        message={"ts": "1.2", "blocks": listing["blocks"]},
-    )
+    edit = button_in(listing, "meeting_edit:")
+    await click_in_listing(community, listing, edit)
     form = await community.opened_view("meeting_form", count=2)
-    inputs = {b["block_id"]: b for b in form["blocks"] if b["type"] == "input"}
+    inputs = inputs_of(form)
     assert inputs["time"]["element"]["initial_time"] == "18:00"
     assert inputs["date"]["element"]["initial_date"] == "2026-12-08"
     assert inputs["title"]["element"]["initial_value"] == "Monthly <!channel> catch-up"

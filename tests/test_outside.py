@@ -25,13 +25,11 @@ from bot.catalogue import (
     SCOPE,
     SETUP_STAGES,
     WAYS_OF_WORKING,
-    Stage,
 )
 from bot.clock import ManualClock
 from bot.services.communities import community_by_id
 from bot.services.document import Line, to_markdown
 from bot.services.health import current_figures
-from bot.services.stages import save_list_item
 from bot.services.terms import build as build_terms
 from bot.services.writing import gaps
 from bot.text import markdown_escape
@@ -46,8 +44,10 @@ from tests.conftest import ASHA, BEN, CARMEN, NOOR, TEAM, Cultivate, reset_postg
 from tests.pages import Page, sandbox_on_the_test_database  # noqa: F401 (a fixture)
 from tests.steps import (
     RANDOM,
+    add_items,
     answer,
     buttons,
+    choose_level,
     click_in,
     joined,
     level_of,
@@ -173,26 +173,6 @@ async def test_the_invitation_opens_without_names_when_slack_will_not_say(
     text = await copy_text(cultivate)
     assert "Questions? Ask the coordinators." in text
     assert "U0ASHA" not in text
-
-
-async def add_items(
-    cultivate: Cultivate, stage: Stage, key: str, items: list[dict[str, Any]], *, user: str = ASHA
-) -> None:
-    """A coordinator adds items to a list question, one by one as its editor saves them."""
-    for item in items:
-        record = await community_by_id(cultivate.database, team_id=TEAM, community_id=1)
-        await save_list_item(
-            cultivate.database,
-            cultivate.runtime.clock,
-            team_id=TEAM,
-            community_id=1,
-            stage=stage,
-            question_key=key,
-            user_id=user,
-            index=None,
-            item=item,
-            base_version=record.stages[stage.key].version,
-        )
 
 
 # -- gaps in /cop status --------------------------------------------------------------------
@@ -500,25 +480,11 @@ async def test_the_roster_uses_the_levels_the_members_stage_defined(
         "Members <all>",
     ]
 
-    await cultivate.click(
-        {
-            "action_id": select_ben["action_id"],
-            "type": "static_select",
-            "selected_option": {"value": "Steering group"},
-        },
-        view={**slack.views[view["id"]], "id": view["id"]},
-    )
+    await choose_level(cultivate, view, select_ben["action_id"], "Steering group")
     await slack.wait_for("views.update")
     assert level_of(rows(slack.views[view["id"]])[BEN]) == "Steering group"
     # A default level the stage did not define is not one of this community's: refused.
-    await cultivate.click(
-        {
-            "action_id": select_ben["action_id"],
-            "type": "static_select",
-            "selected_option": {"value": "core"},
-        },
-        view={**slack.views[view["id"]], "id": view["id"]},
-    )
+    await choose_level(cultivate, view, select_ben["action_id"], "core")
     await cultivate.settled()
     async with cultivate.database.session() as session:
         ben = (await session.exec(select(Membership).where(Membership.user_id == BEN))).one()

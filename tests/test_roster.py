@@ -15,8 +15,9 @@ from storage.models import ActivityDay, Membership
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate
 from tests.steps import (
     LIAM,
+    choose_level,
     joined,
-    left,
+    joined_and_left,
     level_of,
     open_home,
     roster_view,
@@ -113,14 +114,7 @@ async def test_the_roster_suggests_levels_from_activity_and_coordinators_set_the
     select_ben = shown[BEN]["accessory"]
     assert select_ben["initial_option"]["value"] == "suggested"
 
-    await community.click(
-        {
-            "action_id": select_ben["action_id"],
-            "type": "static_select",
-            "selected_option": {"value": "core"},
-        },
-        view={**slack.views[view["id"]], "id": view["id"]},
-    )
+    await choose_level(community, view, select_ben["action_id"], "core")
     await slack.wait_for("views.update")
     shown = rows(slack.views[view["id"]])
     assert level_of(shown[BEN]) == "Core"
@@ -132,15 +126,7 @@ async def test_the_roster_suggests_levels_from_activity_and_coordinators_set_the
     # Carmen is not a coordinator: her roster has no choices, and a forged choice is refused.
     carmen_view = await roster_view(community, user=CARMEN, count=2)
     assert all("accessory" not in block for block in rows(carmen_view).values())
-    await community.click(
-        {
-            "action_id": select_ben["action_id"],
-            "type": "static_select",
-            "selected_option": {"value": "peripheral"},
-        },
-        user=CARMEN,
-        view=carmen_view,
-    )
+    await choose_level(community, carmen_view, select_ben["action_id"], "peripheral", user=CARMEN)
     (refused,) = await slack.wait_for(
         "chat.postMessage",
         lambda c: c.args["channel"] == CARMEN and "coordinators" in c.args["text"],
@@ -154,11 +140,7 @@ async def test_the_roster_suggests_levels_from_activity_and_coordinators_set_the
 async def test_leaving_ends_a_membership_and_keeps_its_history(
     community: Cultivate, slack: FakeSlack, clock: ManualClock
 ) -> None:
-    await joined(community, BEN)
-    await community.settled()
-    clock.advance(timedelta(days=3))
-    await left(community, BEN)
-    await community.settled()
+    await joined_and_left(community, clock, BEN, after=timedelta(days=3))
     async with community.database.session() as session:
         (ben,) = (
             await session.exec(

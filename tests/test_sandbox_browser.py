@@ -277,6 +277,32 @@ async def test_files_and_canvases_are_readable_in_the_page(page: Any, sandbox: S
     await expect(canvas.locator("li")).to_have_text("Meet monthly")
 
 
+def field(block_id: str, label: str, element: dict[str, Any]) -> dict[str, Any]:
+    """An input block whose element's action_id is its block_id, as Cultivate's forms have."""
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": {**element, "action_id": block_id},
+    }
+
+
+async def open_a_modal(
+    sandbox: Sandbox, callback_id: str, *, title: str, submit: str, blocks: list[dict[str, Any]]
+) -> None:
+    """Open a modal for Asha through the app's own Slack client, as any feature would."""
+    await sandbox.cultivate.bolt.client.views_open(
+        trigger_id=sandbox.requests.trigger_id(ASHA),
+        view={
+            "type": "modal",
+            "callback_id": callback_id,
+            "title": {"type": "plain_text", "text": title},
+            "submit": {"type": "plain_text", "text": submit},
+            "blocks": blocks,
+        },
+    )
+
+
 async def test_block_kit_and_every_form_control_as_slack_would_send_them(
     page: Any, sandbox: Sandbox
 ) -> None:
@@ -356,45 +382,34 @@ async def test_block_kit_and_every_form_control_as_slack_would_send_them(
     def option(value: str) -> dict[str, Any]:
         return {"text": {"type": "plain_text", "text": value.title()}, "value": value}
 
-    def field(block_id: str, label: str, element: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "type": "input",
-            "block_id": block_id,
-            "label": {"type": "plain_text", "text": label},
-            "element": {**element, "action_id": block_id},
-        }
-
-    await bolt.client.views_open(
-        trigger_id=sandbox.requests.trigger_id(ASHA),
-        view={
-            "type": "modal",
-            "callback_id": "kitchen_sink",
-            "title": {"type": "plain_text", "text": "Plan a call"},
-            "submit": {"type": "plain_text", "text": "Plan"},
-            "blocks": [
-                field("title", "Title", {"type": "plain_text_input"}),
-                field("notes", "Notes", {"type": "plain_text_input", "multiline": True}),
-                field(
-                    "cadence",
-                    "Cadence",
-                    {"type": "static_select", "options": [option("weekly"), option("monthly")]},
-                ),
-                field(
-                    "format",
-                    "Format",
-                    {"type": "radio_buttons", "options": [option("online"), option("in person")]},
-                ),
-                field(
-                    "needs",
-                    "Needs",
-                    {"type": "checkboxes", "options": [option("slides"), option("handouts")]},
-                ),
-                field("host", "Host", {"type": "users_select"}),
-                field("guests", "Guests", {"type": "multi_users_select"}),
-                field("day", "Day", {"type": "datepicker"}),
-                field("start", "Start", {"type": "timepicker"}),
-            ],
-        },
+    await open_a_modal(
+        sandbox,
+        "kitchen_sink",
+        title="Plan a call",
+        submit="Plan",
+        blocks=[
+            field("title", "Title", {"type": "plain_text_input"}),
+            field("notes", "Notes", {"type": "plain_text_input", "multiline": True}),
+            field(
+                "cadence",
+                "Cadence",
+                {"type": "static_select", "options": [option("weekly"), option("monthly")]},
+            ),
+            field(
+                "format",
+                "Format",
+                {"type": "radio_buttons", "options": [option("online"), option("in person")]},
+            ),
+            field(
+                "needs",
+                "Needs",
+                {"type": "checkboxes", "options": [option("slides"), option("handouts")]},
+            ),
+            field("host", "Host", {"type": "users_select"}),
+            field("guests", "Guests", {"type": "multi_users_select"}),
+            field("day", "Day", {"type": "datepicker"}),
+            field("start", "Start", {"type": "timepicker"}),
+        ],
     )
     form = page.get_by_role("dialog", name="Plan a call")
     await form.get_by_label("Title").fill("Monthly call")
@@ -483,25 +498,9 @@ async def test_an_error_low_in_a_long_form_is_scrolled_into_view(
     async def refuse(ack: Any) -> None:
         await ack(response_action="errors", errors={"q19": "Say a little more."})
 
-    blocks = [
-        {
-            "type": "input",
-            "block_id": f"q{n}",
-            "label": {"type": "plain_text", "text": f"Question {n}"},
-            "element": {"type": "plain_text_input", "action_id": f"q{n}", "multiline": True},
-        }
-        for n in range(20)
-    ]
-    await bolt.client.views_open(
-        trigger_id=sandbox.requests.trigger_id(ASHA),
-        view={
-            "type": "modal",
-            "callback_id": "long_form",
-            "title": {"type": "plain_text", "text": "A long form"},
-            "submit": {"type": "plain_text", "text": "Save"},
-            "blocks": blocks,
-        },
-    )
+    question = {"type": "plain_text_input", "multiline": True}
+    blocks = [field(f"q{n}", f"Question {n}", question) for n in range(20)]
+    await open_a_modal(sandbox, "long_form", title="A long form", submit="Save", blocks=blocks)
     form = page.get_by_role("dialog", name="A long form")
     await form.get_by_label("Question 0", exact=True).fill("A start")
     last = form.get_by_label("Question 19", exact=True)

@@ -9,7 +9,7 @@ import pytest
 from bot.catalogue import GOVERNANCE, ROLES, SCOPE, SETUP_STAGES, Kind, Question, Stage
 from fakeslack import FakeSlack
 from tests.conftest import ASHA, BEN, NOOR, Cultivate
-from tests.steps import as_values, click_in, open_stage, revisions
+from tests.steps import as_values, click_in, inputs_of, open_stage, revisions
 
 
 def sample_answer(question: Question) -> Any:
@@ -31,10 +31,6 @@ def sample_answer(question: Question) -> Any:
 
 def sample_answers(stage: Stage) -> dict[str, Any]:
     return {q.key: sample_answer(q) for q in stage.inputs}
-
-
-def inputs_of(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
 
 
 def initial(block: dict[str, Any]) -> Any:

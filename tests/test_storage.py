@@ -12,9 +12,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
 from storage.migrate import alembic_config, current_revision, head_revision
+from storage.models import Community
 from storage.repositories import communities, stages
 from tests.conftest import POSTGRES_SKIP
 
@@ -46,18 +48,23 @@ def test_the_migration_chain_is_one_line_named_by_its_ids() -> None:
         assert name.startswith(f"{script.revision}_") and not name.endswith("_.py"), name
 
 
+async def add_community(session: AsyncSession, *, name: str) -> Community:
+    """A community in channel C1 of team T1."""
+    return await communities.add_community(
+        session,
+        team_id="T1",
+        channel_id="C1",
+        name=name,
+        domain="",
+        timezone="UTC",
+        created_by="U1",
+        created_at=NOW,
+    )
+
+
 async def test_times_come_back_as_aware_utc(database: Database) -> None:
     async with database.session() as session:
-        community = await communities.add_community(
-            session,
-            team_id="T1",
-            channel_id="C1",
-            name="A",
-            domain="",
-            timezone="UTC",
-            created_by="U1",
-            created_at=NOW,
-        )
+        community = await add_community(session, name="A")
     async with database.session() as session:
         found = await communities.community_for_channel(session, team_id="T1", channel_id="C1")
     assert found is not None and found.id == community.id
@@ -66,16 +73,7 @@ async def test_times_come_back_as_aware_utc(database: Database) -> None:
 
 async def test_two_saves_cannot_take_the_same_version(database: Database) -> None:
     async with database.session() as session:
-        community = await communities.add_community(
-            session,
-            team_id="T1",
-            channel_id="C1",
-            name="A",
-            domain="",
-            timezone="UTC",
-            created_by="U1",
-            created_at=NOW,
-        )
+        community = await add_community(session, name="A")
     assert community.id is not None
 
     async def save(answer: str) -> None:
@@ -100,16 +98,7 @@ async def test_the_same_community_is_not_made_twice_for_one_channel(database: Da
     for attempt in range(2):
         try:
             async with database.session() as session:
-                await communities.add_community(
-                    session,
-                    team_id="T1",
-                    channel_id="C1",
-                    name=f"A{attempt}",
-                    domain="",
-                    timezone="UTC",
-                    created_by="U1",
-                    created_at=NOW,
-                )
+                await add_community(session, name=f"A{attempt}")
         except IntegrityError:
             assert attempt == 1
     async with database.session() as session:

@@ -19,7 +19,6 @@ from bot.app import create_app
 from bot.catalogue import SCOPE, WAYS_OF_WORKING
 from bot.clock import ManualClock
 from bot.services.meetings import create_meeting
-from bot.services.stages import save_list_item
 from bot.services.welcomes import CHECK_IN, GREETING, INTRODUCTION, NUDGE, WELCOME_DM
 from fakeslack import Call, FakeSlack
 from storage.models import MemberProfile
@@ -36,10 +35,12 @@ from tests.conftest import (
 )
 from tests.steps import (
     LIAM,
+    add_items,
     answer,
     greetings,
     joined,
-    left,
+    joined_and_left,
+    left_and_back,
     memberships,
     said,
     scheduled_sends,
@@ -62,22 +63,12 @@ async def community_with_aims_and_a_policy(cultivate: Cultivate) -> Cultivate:
     await start_community(cultivate, timezone="UTC")
     await answer(cultivate, SCOPE, aims=AIMS)
     await answer(cultivate, WAYS_OF_WORKING, communication_modes=["channel", "video"])
-    await save_list_item(
-        cultivate.database,
-        cultivate.runtime.clock,
-        team_id=TEAM,
-        community_id=1,
-        stage=WAYS_OF_WORKING,
-        question_key="policies",
-        user_id=ASHA,
-        index=None,
-        item={
-            "area": "code_of_conduct",
-            "approach": "Be generous <b>always</b>",
-            "status": "agreed",
-        },
-        base_version=1,
-    )
+    policy = {
+        "area": "code_of_conduct",
+        "approach": "Be generous <b>always</b>",
+        "status": "agreed",
+    }
+    await add_items(cultivate, WAYS_OF_WORKING, "policies", [policy])
     cultivate.slack.clear()
     return cultivate
 
@@ -268,11 +259,7 @@ async def test_the_month_check_in_goes_to_members_and_leaving_cancels_it(
     community: Cultivate, slack: FakeSlack, clock: ManualClock
 ) -> None:
     await joined(community, BEN)
-    await joined(community, LIAM)
-    await community.settled()
-    clock.advance(timedelta(days=10))
-    await left(community, LIAM)
-    await community.settled()
+    await joined_and_left(community, clock, LIAM, after=timedelta(days=10))
     clock.advance(timedelta(days=20))
     await community.tick()
     assert len(sent_to(slack, BEN, "It's been a month")) == 1
@@ -289,20 +276,12 @@ async def test_someone_back_within_30_days_is_not_welcomed_again(
     await joined(community, BEN)
     await community.settled()
     await community.tick()
-    await left(community, BEN)
-    await community.settled()
-    clock.advance(timedelta(days=29))
-    await joined(community, BEN)
-    await community.settled()
+    await left_and_back(community, clock, BEN, after=timedelta(days=29))
     clock.advance(timedelta(minutes=2))
     await community.tick()
     assert len(welcome_dms(slack, BEN)) == 1
 
-    await left(community, BEN)
-    await community.settled()
-    clock.advance(timedelta(days=31))
-    await joined(community, BEN)
-    await community.settled()
+    await left_and_back(community, clock, BEN, after=timedelta(days=31))
     await community.tick()
     assert len(welcome_dms(slack, BEN)) == 2
     assert len(await memberships(community, BEN)) == 3  # the whole history is kept
@@ -311,11 +290,7 @@ async def test_someone_back_within_30_days_is_not_welcomed_again(
 async def test_someone_in_the_channel_before_it_was_a_community_leaving_and_returning_is_no_newcomer(
     community: Cultivate, slack: FakeSlack, clock: ManualClock
 ) -> None:
-    await left(community, CARMEN)
-    await community.settled()
-    clock.advance(timedelta(days=1))
-    await joined(community, CARMEN)
-    await community.settled()
+    await left_and_back(community, clock, CARMEN, after=timedelta(days=1))
     clock.advance(timedelta(minutes=2))
     await community.tick()
     assert welcome_dms(slack, CARMEN) == []

@@ -365,6 +365,12 @@
     return optionsOf(element);
   }
 
+  // A select as it offers its options: a static one its own, any other what its picker finds.
+  function offering(element) {
+    if (element.type.endsWith("static_select")) return element;
+    return { ...element, options: pickerOptions(element), option_groups: undefined };
+  }
+
   function selectedValues(select) {
     return [...select.selectedOptions].map((o) => o.value).filter((v) => v !== "");
   }
@@ -404,19 +410,16 @@
       case "users_select":
       case "conversations_select":
       case "channels_select": {
-        const options = element.type === "static_select" ? null : pickerOptions(element);
         const initial = (element.initial_option || {}).value || element.initial_user || element.initial_conversation || element.initial_channel;
         return h("select", { class: "element-select", "aria-label": plainText(element.placeholder) || element.action_id, dataset: { actionId: element.action_id }, onchange: (e) => e.target.value && use(e.target.value) },
-          selectOptions(options ? { ...element, options, option_groups: undefined } : element, initial));
+          selectOptions(offering(element), initial));
       }
       case "multi_static_select":
       case "multi_users_select":
       case "multi_conversations_select":
-      case "multi_channels_select": {
-        const options = element.type === "multi_static_select" ? null : pickerOptions(element);
+      case "multi_channels_select":
         return h("select", { class: "element-select", multiple: true, dataset: { actionId: element.action_id }, onchange: (e) => use(selectedValues(e.target)) },
-          selectOptions(options ? { ...element, options, option_groups: undefined } : element, [], { multiple: true }));
-      }
+          selectOptions(offering(element), [], { multiple: true }));
       case "datepicker":
         return h("input", { type: "date", value: element.initial_date, dataset: { actionId: element.action_id }, onchange: (e) => use(e.target.value || null) });
       case "timepicker":
@@ -538,19 +541,15 @@
       case "external_select":
       case "users_select":
       case "conversations_select":
-      case "channels_select": {
-        const options = element.type === "static_select" ? null : pickerOptions(element);
+      case "channels_select":
         return h("select", { id: fieldId, onchange: (e) => remember(e.target.value || null) },
-          selectOptions(options ? { ...element, options, option_groups: undefined } : element, current));
-      }
+          selectOptions(offering(element), current));
       case "multi_static_select":
       case "multi_users_select":
       case "multi_conversations_select":
-      case "multi_channels_select": {
-        const options = element.type === "multi_static_select" ? null : pickerOptions(element);
+      case "multi_channels_select":
         return h("select", { id: fieldId, multiple: true, onchange: (e) => remember(selectedValues(e.target)) },
-          selectOptions(options ? { ...element, options, option_groups: undefined } : element, current || [], { multiple: true }));
-      }
+          selectOptions(offering(element), current || [], { multiple: true }));
       case "radio_buttons":
       case "checkboxes": {
         const many = element.type === "checkboxes";

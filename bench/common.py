@@ -1,0 +1,141 @@
+"""What the benchmarks set up alike: their command line, a database (PostgreSQL if given, else
+a SQLite file in a temporary folder), the fake Slack with the benchmark's channels, real
+Cultivate processes migrated and pointed at both, and, for the dispatch benchmarks, rows due
+at once and the app that sends them."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import Cultivate, create_app
+from bot.dispatch import Due
+from bot.pacing import ChannelPacer
+from bot.runtime import Runtime
+from bot.settings import load_settings
+from fakeslack import FakeSlack, SlackRequests
+from fakeslack.workspace import BOT_USER_ID, Channel
+from sandbox.processes import SIGNING_SECRET, Process, empty_database, environment, free_port
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.repositories import scheduled
+
+KIND = "bench_post"  # the dispatch benchmarks' rows: a post in a channel
+
+
+def options(doc: str, **defaults: float) -> argparse.Namespace:
+    """The command line: an option for each default (`in_flight` as `--in-flight`, of the
+    default's type), then `--database-url`; the help is the first paragraph of `doc`."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    for name, default in defaults.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
+    parser.add_argument("--database-url")
+    return parser.parse_args()
+
+
+@contextmanager
+def database_in_a_folder(database_url: str | None) -> Iterator[tuple[Path, str]]:
+    """A temporary folder, and the database to use: the one given, or a SQLite file in it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        yield folder, database_url or f"sqlite:///{folder / 'bench.db'}"
+
+
+def add_channels(slack: FakeSlack, channels: int) -> None:
+    """Channels C00000… with the app in each, and Slack answering after 50 ms."""
+    for n in range(channels):
+        channel = Channel(f"C{n:05d}", f"bench-{n}", members=[BOT_USER_ID])
+        slack.workspace.channels[channel.id] = channel
+    slack.latency = 0.05
+
+
+@dataclass
+class Processes:
+    """Real Cultivate processes against the fake Slack, on one migrated database."""
+
+    slack: FakeSlack
+    workdir: Path
+    url: str
+    env: dict[str, str]
+
+    def start(self, argv: list[str]) -> Process:
+        """A process (`python -m` argv) serving on a port of its own."""
+        return Process(argv, {**self.env, "PORT": str(free_port())}, self.workdir)
+
+    def requests(self) -> SlackRequests:
+        """Requests signed as Slack signs them, from the fake's workspace."""
+        return SlackRequests(
+            SIGNING_SECRET,
+            workspace=self.slack.workspace,
+            response_url_base=self.slack.response_url_base,
+        )
+
+
+@asynccontextmanager
+async def migrated(database_url: str | None, **extra: str) -> AsyncIterator[Processes]:
+    """The fake Slack, and the database emptied and migrated as `python -m bot migrate` does;
+    `extra` goes into every process's environment."""
+    with FakeSlack() as slack, database_in_a_folder(database_url) as (workdir, url):
+        processes = Processes(
+            slack, workdir, url, environment(api_url=slack.api_url, database_url=url, **extra)
+        )
+        await empty_database(url)
+        processes.start(["bot", "migrate"]).popen.wait(60)
+        yield processes
+
+
+async def post(due: Due, client: AsyncWebClient) -> None:
+    await client.chat_postMessage(channel=due.payload["channel"], text=due.payload["text"])
+
+
+def dispatching_app(
+    database_url: str,
+    api_url: str,
+    *,
+    send: Callable[[Due, AsyncWebClient], Awaitable[None]] = post,
+    pacer: ChannelPacer | None = None,
+    worker: str | None = None,
+) -> Cultivate:
+    """The app as a clock process builds it, with one more kind of row to send (`KIND`)."""
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": api_url,
+            "DATABASE_URL": database_url,
+        }
+    )
+    cultivate = create_app(
+        settings,
+        Runtime(database=Database(database_url)),
+        pacer=pacer,
+        web_server=False,
+        worker=worker,
+    )
+    cultivate.senders.register(KIND, send, description="a benchmark post")
+    return cultivate
+
+
+async def rows_due_now(database_url: str, rows: int, channels: int) -> None:
+    """An empty, migrated database with `rows` posts due now, spread over the channels."""
+    await empty_database(database_url)
+    database = Database(database_url)
+    await upgrade(database)
+    now = datetime.now(UTC)
+    async with database.session() as session:
+        for n in range(rows):
+            await scheduled.schedule(
+                session,
+                team_id="T0CULTIV8",
+                kind=KIND,
+                due_at=now,
+                payload={"channel": f"C{n % channels:05d}", "text": f"row {n}"},
+            )
+    await database.dispose()
