@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.answers import is_answered, progress
 from bot.catalogue import STAGES, Kind, Question, Stage, find_stage
+from bot.policies import POLICIES
 from bot.services.communities import CLOSED, CommunityRecord, StageRecord, is_closed
 from bot.services.journey import NextStep
 from bot.text import escape, mention, slack_time
@@ -24,6 +25,7 @@ from handlers.blocks import (
     section,
 )
 from handlers.forms import describe, describe_item, input_block, item_label
+from handlers.policy_views import policy_blocks
 
 STAGE_FORM = "stage_form"
 LIST_ITEM = "stage_list_item"
@@ -105,8 +107,13 @@ def _about(record: CommunityRecord, saved: StageRecord) -> Block:
 def stage_form(record: CommunityRecord, saved: StageRecord, *, base_version: int) -> dict[str, Any]:
     stage, answers = saved.stage, saved.answers
     blocks: list[Block] = [_about(record, saved)]
+    community_id = record.community.id or 0
     for question in stage.questions:
-        if question.is_list:
+        if question is POLICIES:  # the seven policies, each with its starter
+            blocks += policy_blocks(
+                answers, community_id=community_id, version=base_version, editable=True
+            )
+        elif question.is_list:
             blocks += _list_blocks(question, answers.get(question.key) or [])
         elif question.answered_by is not None:
             blocks.append(
@@ -121,7 +128,7 @@ def stage_form(record: CommunityRecord, saved: StageRecord, *, base_version: int
         submit="Save",
         close="Cancel",
         metadata=FormContext(
-            community_id=record.community.id or 0, stage=stage, version=base_version
+            community_id=community_id, stage=stage, version=base_version
         ).metadata(),
     )
 
@@ -156,6 +163,11 @@ def _summary(record: CommunityRecord, saved: StageRecord) -> dict[str, Any]:
     blocks: list[Block] = [_about(record, saved)]
     for question in stage.questions:
         if question.answered_by is not None:
+            continue
+        if question is POLICIES:
+            blocks += policy_blocks(
+                saved.answers, community_id=0, version=saved.version, editable=False
+            )
             continue
         value = saved.answers.get(question.key)
         shown = (

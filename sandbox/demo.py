@@ -242,6 +242,24 @@ class Demo:
         )
         stage_form = self._modal("stage_form")
         await self.sandbox.close(self.coordinator, stage_form["id"], whole_stack=True)
+        await self._adopt_a_policy("code_of_conduct")
+
+    async def _adopt_a_policy(self, area: str) -> None:
+        """A policy started from its starter and agreed (newcomers' welcomes then carry it)."""
+        await self._command("/cop ways")
+        form = self._modal("stage_form")
+        source = {"kind": "view", "view_id": form["id"]}
+        await self._click(source, form["blocks"], f"policy_starter:{area}")
+        editor = self._modal("policy_form")
+        starter = next(
+            b["element"]["initial_value"]
+            for b in editor["blocks"]
+            if b.get("block_id") == "approach"
+        )
+        await self._submit(editor, {"approach": starter})
+        form = self._modal("stage_form")
+        await self._click(source, form["blocks"], f"policy_agree:{area}")
+        await self.sandbox.close(self.coordinator, form["id"], whole_stack=True)
 
     async def _add_item(self, question: str, values: Mapping[str, Any]) -> None:
         form = self._modal("stage_form")

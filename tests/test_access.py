@@ -424,6 +424,7 @@ FORMS = (
     "perspective_form",
     "invitation_form",
     "sustaining_settings",
+    "policy_form",
 )
 KEYS = (
     "community",
@@ -436,6 +437,7 @@ KEYS = (
     "version",
     "index",
     "parent",
+    "area",
 )
 
 
@@ -538,6 +540,9 @@ BUTTONS = (
     "terms_redraft",
     "milestone_done",
     "closure_archive_channel",
+    "policy_starter:privacy",
+    "policy_edit:privacy",
+    "policy_agree:privacy",
 )
 
 

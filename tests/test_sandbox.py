@@ -489,6 +489,12 @@ async def test_the_demo_community_plays_a_month_through_the_app(
     [report] = [f for f in state["files"] if f["name"].endswith(".md") and f["channel"] == dm["id"]]
     async with page.http.get(f"{page.api}/files/{report['id']}") as response:
         assert "Retrofitting social housing" in await response.text()
+    # The code of conduct, adopted from its starter and agreed, is in the terms of reference.
+    terms = next(f for f in state["files"] if f["name"] == "terms-of-reference-draft-1.md")
+    async with page.http.get(f"{page.api}/files/{terms['id']}") as response:
+        policies = (await response.text()).split("## 7. Policies", 1)[1]
+        assert policies.startswith("\n\n### Code of conduct\n\nWe learn from each other")
+        assert "_Agreed._" in policies.split("## 8.", 1)[0]
 
     # A second demo makes a second community, in a channel of its own.
     again = await page.post("demo", {"as": BEN})

@@ -50,7 +50,7 @@ async def save_answers(
             _put(merged, key, submitted.get(key))
         return merged
 
-    edit = _Edit(team_id, community_id, stage, user_id, base_version)
+    edit = StageEdit(team_id, community_id, stage, user_id, base_version)
     return await _write(database, clock, edit, change=merge)
 
 
@@ -97,7 +97,16 @@ async def save_list_item(
         _put(merged, question_key, items)
         return merged
 
-    edit = _Edit(team_id, community_id, stage, user_id, base_version)
+    edit = StageEdit(team_id, community_id, stage, user_id, base_version)
+    return await _write(database, clock, edit, change=change)
+
+
+async def change_answers(
+    database: Database, clock: Clock, *, edit: StageEdit, change: Callable[[Answers], Answers]
+) -> StageRecord:
+    """Save `change(current answers)` as a new version, with the same checks as every save
+    (a coordinator, an open community, nobody else's newer save). `change` may raise a
+    `CommunityError` to refuse; nothing is saved then."""
     return await _write(database, clock, edit, change=change)
 
 
@@ -110,7 +119,7 @@ def _put(answers: Answers, key: str, value: Any) -> None:
 
 
 @dataclass(frozen=True)
-class _Edit:
+class StageEdit:
     """Who changes which community's stage, from the version their form was opened on."""
 
     team_id: str
@@ -123,7 +132,7 @@ class _Edit:
 async def _write(
     database: Database,
     clock: Clock,
-    edit: _Edit,
+    edit: StageEdit,
     *,
     change: Callable[[Answers], Answers],
 ) -> StageRecord:

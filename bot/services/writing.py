@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import policies
 from bot.answers import Answers, is_answered, is_empty
 from bot.catalogue import (
     GOVERNANCE,
@@ -149,10 +150,36 @@ def _stage_of(question: Question) -> Stage:
     return next(s for s in SETUP_STAGES if question in s.questions)
 
 
+def _policies(question: Question, answers: Answers) -> list[Part]:
+    """Each policy under its own heading, in the checklist's order: its words, where the full
+    text is, and whether it is agreed (a draft is there to discuss and agree)."""
+    order = [o.value for o in POLICY_AREAS]
+    area = question.item_field(policies.AREA)
+    items = sorted(
+        answers.get(question.key) or [],
+        key=lambda item: (
+            order.index(item[policies.AREA]) if item.get(policies.AREA) in order else len(order)
+        ),
+    )
+    parts: list[Part] = []
+    for item in items:
+        parts.append(Heading(area.option_label(str(item.get(policies.AREA))), 3))
+        if not is_empty(item.get(policies.TEXT)):
+            parts += paragraphs(str(item[policies.TEXT]))
+        if not is_empty(item.get(policies.LINK)):
+            parts.append(Paragraph(("Full text: ", str(item[policies.LINK]))))
+        agreed = item.get(policies.STATUS) == policies.AGREED
+        status = "Agreed." if agreed else "Draft: not agreed yet."
+        parts.append(Paragraph((status,), note=True))
+    return parts
+
+
 def answer(question: Question, answers: Answers) -> list[Part]:
     """An answered question's answer as parts (the caller checks `is_answered`)."""
     if question.answered_by is not None:
         return _answered_by(question, answers)
+    if question is policies.POLICIES:
+        return _policies(question, answers)
     value = answers[question.key]
     if question.kind == Kind.LIST:
         return _list(question, answers)
