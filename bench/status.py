@@ -78,9 +78,15 @@ def _value(field: Field, n: int, *, today: date, people: list[str]) -> Any:
 
 
 def every_answer(
-    size: int, *, today: date, people: list[str], coordinator: str = COORDINATOR
+    size: int,
+    *,
+    today: date,
+    people: list[str],
+    coordinator: str = COORDINATOR,
+    capped: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Every stage answered; every list `size` items long."""
+    """Every stage answered; every list `size` items long (`capped`: no longer than its form
+    allows)."""
 
     def answer(question: Question) -> Any:
         if question.kind == Kind.USERS and question.key == "coordinators":
@@ -88,7 +94,7 @@ def every_answer(
         if not question.is_list:
             return _value(question, 0, today=today, people=people)
         items = []
-        for n in range(size):
+        for n in range(min(size, question.max_items) if capped else size):
             item = {f.key: _value(f, n, today=today, people=people) for f in question.item_fields}
             if "done" in item and n % 2:  # every other milestone not done
                 del item["done"]
@@ -111,18 +117,19 @@ async def fill(
     team_id: str = TEAM,
     channel_id: str = CHANNEL,
     coordinator: str = COORDINATOR,
+    capped: bool = False,
 ) -> None:
     """`size` of everything in a community: members (with levels, activity and introductions),
     list items in every stage, meetings (`meetings`, else `size`: half of them launch
     workshops) each with a session held and one to come, everyone's RSVPs to the first
     meeting's, join requests, guests, invitations and their clicks, drafts of the terms and
-    agreements, rows scheduled and failed."""
+    agreements, rows scheduled and failed. `capped`: lists no longer than their forms allow."""
     meetings = size if meetings is None else meetings
     people = [person(n) for n in range(size)]
     today = now.date()
     async with database.session() as session:
         for stage, answers in every_answer(
-            size, today=today, people=people, coordinator=coordinator
+            size, today=today, people=people, coordinator=coordinator, capped=capped
         ).items():
             latest = await stage_rows.latest_revision(
                 session, community_id=community_id, stage=stage
@@ -279,7 +286,9 @@ async def main(
         await upgrade(database)
         now = datetime.now(UTC)
         community_id = await a_community(database, now=now)
-        await fill(database, community_id=community_id, size=size, meetings=meetings, now=now)
+        await fill(
+            database, community_id=community_id, size=size, meetings=meetings, now=now, capped=True
+        )
         settings = load_settings(
             {
                 "SLACK_BOT_TOKEN": "xoxb-bench",
