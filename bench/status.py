@@ -4,7 +4,8 @@ as `/cop status` builds it, with `time.process_time` around each build.
 
     python -m bench.status [--builds 200] [--size 50] [--meetings 20] [--database-url postgresql://...]
 
-`--profile` prints where the time goes instead (cProfile, the 25 costliest functions).
+It prints how many SQL statements one build takes too; `--queries 1` prints them, and
+`--profile 1` where the time goes instead of the figures (cProfile).
 """
 
 from __future__ import annotations
@@ -20,16 +21,14 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bench.common import database_in_a_folder, options
-from bot.app import create_app
+from bench.common import database_in_a_folder, dispatching_app, options
 from bot.catalogue import SETUP_STAGES, Field, Kind, Question
-from bot.runtime import Runtime
-from bot.services.communities import community_by_id
+from bot.clock import ManualClock
+from bot.services.communities import community_by_id, start_community
 from bot.services.meeting_form import LAUNCH, MEETING
-from bot.settings import load_settings
 from handlers.progress import community_blocks
 from handlers.registry import Surface
-from sandbox.processes import SIGNING_SECRET, empty_database
+from sandbox.processes import empty_database
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import (
@@ -47,7 +46,6 @@ from storage.models import (
     TermsAgreement,
     TermsDraft,
 )
-from storage.repositories import communities as community_rows
 from storage.repositories import stages as stage_rows
 
 TEAM = "T0CULTIV8"
@@ -244,26 +242,6 @@ async def fill(
             )
 
 
-async def a_community(database: Database, *, now: datetime) -> int:
-    """A community started in the benchmark's channel by its coordinator, as `/cop start` does."""
-    async with database.session() as session:
-        community = await community_rows.add_community(
-            session,
-            team_id=TEAM,
-            channel_id=CHANNEL,
-            name="Housing policy",
-            domain="Housing policy across councils",
-            timezone="UTC",
-            created_by=COORDINATOR,
-            created_at=now,
-        )
-        assert community.id is not None
-        await community_rows.add_membership(
-            session, team_id=TEAM, community_id=community.id, user_id=COORDINATOR, joined_at=now
-        )
-        return community.id
-
-
 def counting(statements: list[str]) -> Callable[..., None]:
     """A `before_cursor_execute` listener keeping each statement's SQL."""
 
@@ -282,23 +260,24 @@ async def main(
 ) -> None:
     with database_in_a_folder(url) as (_, database_url):
         await empty_database(database_url)
-        database = Database(database_url)
+        # The app as a web process builds it; Slack is never called: nothing is sent.
+        cultivate = dispatching_app(database_url, "http://127.0.0.1:9/api/")
+        database = cultivate.runtime.database
         await upgrade(database)
         now = datetime.now(UTC)
-        community_id = await a_community(database, now=now)
+        community = await start_community(
+            database,
+            ManualClock(now),
+            team_id=TEAM,
+            channel_id=CHANNEL,
+            name="Housing policy",
+            domain="Housing policy across councils",
+            timezone="UTC",
+            starter=COORDINATOR,
+        )
+        community_id = community.id or 0
         await fill(
             database, community_id=community_id, size=size, meetings=meetings, now=now, capped=True
-        )
-        settings = load_settings(
-            {
-                "SLACK_BOT_TOKEN": "xoxb-bench",
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": "http://127.0.0.1:9/api/",  # never called: nothing is sent
-                "DATABASE_URL": database_url,
-            }
-        )
-        cultivate = create_app(
-            settings, Runtime(database=database), scheduler=False, web_server=False
         )
         registry = cultivate.registry
 
