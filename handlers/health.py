@@ -256,9 +256,7 @@ async def health_section(
     blocks = [section(development_line(found))]
     if not record.is_coordinator(viewer):
         return blocks
-    await sustaining.ensure_scheduled(
-        database, clock, team_id=community.team_id, community_id=community.id
-    )
+    await sustaining.ensure_scheduled_for(database, clock, record)
     if surface == Surface.HOME:
         blocks += await latest_pictures(database, community.id)
     return blocks

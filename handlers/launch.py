@@ -114,9 +114,7 @@ async def launch_status(
         return [context(f"🚀 Launched {slack_time(community.launched_at)}.")]
     if is_closed(record):
         return []  # never launched, and nothing to plan now
-    terms = await latest_terms(
-        registry.runtime.database, team_id=community.team_id, community_id=community.id
-    )
+    terms = await latest_terms(registry.runtime.database, record)
     if terms is None:
         if record.is_coordinator(viewer):
             return [

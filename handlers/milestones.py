@@ -114,12 +114,7 @@ async def overdue_milestones(
 
 async def _states(registry: Registry, record: CommunityRecord) -> list[milestones.MilestoneState]:
     runtime = registry.runtime
-    return await milestones.milestone_states(
-        runtime.database,
-        runtime.clock,
-        team_id=record.community.team_id,
-        community_id=record.community.id or 0,
-    )
+    return await milestones.milestone_states(runtime.database, runtime.clock, record)
 
 
 async def _happened(registry: Registry, record: CommunityRecord, payload: dict[str, Any]) -> bool:

@@ -68,11 +68,7 @@ def perspective_view(record: CommunityRecord, logged: list[Any]) -> dict[str, An
 
 async def _logged(registry: Registry, record: CommunityRecord) -> list[Any]:
     assert record.community.id is not None
-    return await perspectives.perspectives(
-        registry.runtime.database,
-        team_id=record.community.team_id,
-        community_id=record.community.id,
-    )
+    return await perspectives.perspectives_of(registry.runtime.database, record)
 
 
 async def open_perspective_form(

@@ -211,11 +211,7 @@ async def open_invitation_form(
 async def recruited(registry: Registry, record: CommunityRecord) -> list[str]:
     """A closed community's recruitment, as it ended."""
     assert record.community.id is not None
-    found = await recruitment.recruitment(
-        registry.runtime.database,
-        team_id=record.community.team_id,
-        community_id=record.community.id,
-    )
+    found = await recruitment.recruitment_of(registry.runtime.database, record)
     return [
         f"Its invitation was posted {plural(found.posted, 'time')}; "
         f"{found.clicked} pressed Join, {found.joined} joined through it. It invites nobody "
@@ -296,9 +292,7 @@ async def recruitment_section(
     assert community.id is not None
     if not record.is_coordinator(viewer) or is_closed(record):
         return []  # a closed community invites nobody: nothing to offer
-    found = await recruitment.recruitment(
-        registry.runtime.database, team_id=community.team_id, community_id=community.id
-    )
+    found = await recruitment.recruitment_of(registry.runtime.database, record)
     text = "*Recruitment:* "
     if found.posted:
         text += (

@@ -241,12 +241,7 @@ async def roster_section(
 ) -> list[Block]:
     """`/cop status` and App Home: how many at each level, and the roster button."""
     assert record.community.id is not None
-    roster = await members.roster(
-        registry.runtime.database,
-        registry.runtime.clock,
-        team_id=record.community.team_id,
-        community_id=record.community.id,
-    )
+    roster = await members.roster_of(registry.runtime.database, registry.runtime.clock, record)
     return summary_blocks(roster, viewer, surface)
 
 

@@ -789,10 +789,10 @@ def digests(slack: FakeSlack, user: str) -> list[Call]:
 
 
 async def status_blocks(
-    cultivate: Cultivate, *, user: str = ASHA, count: int = 1
+    cultivate: Cultivate, *, user: str = ASHA, count: int = 1, channel: str = HOUSING
 ) -> list[dict[str, Any]]:
     """The blocks of the `count`th `/cop status` answer of the test."""
-    await cultivate.command("status", user=user)
+    await cultivate.command("status", user=user, channel=channel)
     calls = await cultivate.slack.wait_for(
         "response_url", lambda c: c.args.get("text", "").startswith("How "), count=count
     )

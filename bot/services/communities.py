@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +31,7 @@ from storage.repositories import stages as stage_rows
 
 NAME_MAX = 80
 DOMAIN_MAX = 150
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,30 @@ class StageRecord:
 class CommunityRecord:
     community: Community
     stages: dict[str, StageRecord]
+    # What was read about the community while one answer is built from this record (see
+    # `shown`); None: every read goes to the database.
+    reads: dict[Hashable, Any] | None = field(default=None, compare=False, repr=False)
+
+    def shown(self) -> CommunityRecord:
+        """This record, for building one answer (`/cop status`, App Home): its sections read
+        the members, settings, milestones… once between them, through `once`, instead of
+        each querying again. Only for reading: nothing saved meanwhile would show."""
+        return replace(self, reads={})
+
+    async def once(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+        """`load()`, or, while an answer is built, what it gave the first time."""
+        if self.reads is None:
+            return await load()
+        if key not in self.reads:
+            self.reads[key] = await load()
+        return self.reads[key]  # type: ignore[no-any-return]
 
     @property
     def coordinators(self) -> list[str]:
         return list(self.stages[ROLES.key].answers.get("coordinators") or [])
 
     def is_coordinator(self, user_id: str) -> bool:
-        return user_id in self.coordinators
+        return user_id in self._role_holders[0]
 
     @property
     def facilitators(self) -> list[str]:
@@ -72,7 +92,12 @@ class CommunityRecord:
 
     def holds_role(self, user_id: str) -> bool:
         """Coordinates or facilitates the community: never one of its newcomers."""
-        return self.is_coordinator(user_id) or user_id in self.facilitators
+        return any(user_id in holders for holders in self._role_holders)
+
+    @cached_property
+    def _role_holders(self) -> tuple[frozenset[str], frozenset[str]]:
+        # Coordinators and facilitators as sets, made once: the figures ask of every member.
+        return frozenset(self.coordinators), frozenset(self.facilitators)
 
     def next_question(self) -> tuple[Stage, Question] | None:
         """The first unanswered question, in checklist order: the next thing to do."""

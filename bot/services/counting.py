@@ -189,13 +189,25 @@ def figures(
     )
 
 
+async def memberships_of(session: AsyncSession, record: CommunityRecord) -> Sequence[Membership]:
+    """Every membership the community has had, bots left out, oldest first (read once while
+    an answer is built: the roster, the health figures and recruitment all count them)."""
+    community_id = record.community.id
+    assert community_id is not None
+
+    async def load() -> Sequence[Membership]:
+        return await history_rows.memberships(session, community_id=community_id)
+
+    return await record.once("memberships", load)
+
+
 async def load(
     session: AsyncSession, record: CommunityRecord, *, start: datetime, end: datetime
 ) -> MemberFigures:
     """The figures over [start, end), from what is stored."""
     community = record.community
     assert community.id is not None
-    memberships = await history_rows.memberships(session, community_id=community.id)
+    memberships = await memberships_of(session, record)
     activity = await history_rows.activity_between(
         session,
         community_id=community.id,

@@ -36,7 +36,7 @@ from bot.answers import progress
 from bot.catalogue import SETUP_STAGES
 from bot.clock import Clock
 from bot.services import counting, meetings, milestones
-from bot.services.communities import CommunityRecord, is_closed, load_record
+from bot.services.communities import CommunityRecord, community_by_id, is_closed, load_record
 from bot.services.development import Development, development
 from bot.services.levels import AnyLevel
 from bot.services.meetings import MeetingHeld
@@ -289,27 +289,35 @@ async def figures(
     database: Database, clock: Clock, *, team_id: str, community_id: int, period: Period
 ) -> HealthFigures:
     """The community's health over `period`, from what is stored."""
+    record = await community_by_id(database, team_id=team_id, community_id=community_id)
+    return await figures_of(database, clock, record, period=period)
+
+
+async def figures_of(
+    database: Database, clock: Clock, record: CommunityRecord, *, period: Period
+) -> HealthFigures:
+    """`figures`, for a community already loaded."""
+    team_id, community_id = record.community.team_id, record.community.id
+    assert community_id is not None
     async with database.session() as session:
-        record = await load_record(session, team_id=team_id, community_id=community_id)
         tz = record.community.timezone
-        history = await rows.memberships(session, community_id=community_id)
+        history = await counting.memberships_of(session, record)
         first = min(_day(period.previous.start, tz), _day(period.end - ACTIVITY_WINDOW, tz))
         activity = await rows.activity_between(
             session, community_id=community_id, first=first, last=_day(period.end, tz)
         )
-    held = await meetings.meetings_between(
-        database, team_id=team_id, community_id=community_id, start=period.start, end=period.end
-    )
-    recent = await meetings.meetings_between(
+    # The period's meetings and the last six weeks' (for the suggestion), in one read.
+    since = period.end - MEET_AFTER
+    both = await meetings.meetings_between(
         database,
         team_id=team_id,
         community_id=community_id,
-        start=period.end - MEET_AFTER,
+        start=min(period.start, since),
         end=period.end,
     )
-    milestone_list = await milestones.milestone_states(
-        database, clock, team_id=team_id, community_id=community_id
-    )
+    held = [m for m in both if m.starts_at >= period.start]
+    recent = [m for m in both if m.starts_at >= since]
+    milestone_list = await milestones.milestone_states(database, clock, record)
     computed = compute(record, period, history, activity, held, recent, milestone_list)
     answered = [progress(stage, record.stages[stage.key].answers) for stage in SETUP_STAGES]
     return HealthFigures(
@@ -391,11 +399,11 @@ async def current_figures(
     `/cop report` both show."""
     # Sustaining's plans are built on this module's periods: imported here, not at the top,
     # so the two modules can load in either order.
-    from bot.services.sustaining import plan
+    from bot.services.sustaining import plan_of
 
     community = record.community
     assert community.id is not None
-    planned = await plan(database, team_id=community.team_id, community_id=community.id)
+    planned = await plan_of(database, record)
     period = trailing(planned.digest, clock.now(), community.timezone)
     return await figures_for(database, clock, record, period, planned.stage_override)
 
@@ -410,7 +418,5 @@ async def figures_for(
     """The figures over `period`, and the stage of development they show (or a coordinator set)."""
     community = record.community
     assert community.id is not None
-    found = await figures(
-        database, clock, team_id=community.team_id, community_id=community.id, period=period
-    )
+    found = await figures_of(database, clock, record, period=period)
     return found, development(found, closed=is_closed(record), override=override)

@@ -15,12 +15,12 @@ from bot.clock import Clock
 from bot.services.capture import still_capturing
 from bot.services.communities import CommunityRecord, is_closed
 from bot.services.meetings import LAUNCH
+from bot.services.terms import latest_draft
 from bot.text import calendar_date, slack_time
 from storage.db import Database
 from storage.models import Closure
 from storage.repositories import closures as closure_rows
 from storage.repositories import meetings as meeting_rows
-from storage.repositories import terms as terms_rows
 
 
 @dataclass(frozen=True)
@@ -119,19 +119,13 @@ async def _launch_state(database: Database, record: CommunityRecord, now: dateti
     planned: datetime | None = None
     held = False
     async with database.session() as session:
-        for meeting in await meeting_rows.active_meetings(
-            session, team_id=community.team_id, community_id=community.id
+        # Every launch workshop's sessions in one query, however many were planned.
+        for occurrence, _ in await meeting_rows.sessions_for(
+            session, team_id=community.team_id, community_id=community.id, purpose=LAUNCH
         ):
-            if meeting.purpose != LAUNCH or meeting.id is None:
-                continue
-            for occurrence in await meeting_rows.occurrences_of(session, meeting_id=meeting.id):
-                if occurrence.cancelled_at is not None:
-                    continue
-                if occurrence.starts_at <= now:
-                    held = True
-                elif planned is None or occurrence.starts_at < planned:
-                    planned = occurrence.starts_at
-        drafted = await terms_rows.latest_draft(
-            session, team_id=community.team_id, community_id=community.id
-        )
+            if occurrence.starts_at <= now:
+                held = True
+            elif planned is None or occurrence.starts_at < planned:
+                planned = occurrence.starts_at
+    drafted = await latest_draft(database, record)
     return LaunchState(planned=planned, held=held, terms_drafted=drafted is not None)

@@ -14,6 +14,7 @@ from bot.services import counting, joining, welcomes
 from bot.services.communities import (
     CLOSED_NOTE,
     CommunityRecord,
+    community_by_id,
     is_closed,
     load_record,
     require_coordinator,
@@ -29,12 +30,11 @@ from bot.services.levels import (
     suggest_level,
 )
 from bot.services.levels import Level as Level  # where the roster and tests look for it
-from bot.services.sustaining import Plan
+from bot.services.sustaining import plan_of
 from storage.db import Database
 from storage.repositories import communities as community_rows
 from storage.repositories import members as member_rows
 from storage.repositories import scheduled
-from storage.repositories import sustaining as sustaining_rows
 
 # Someone back within this long is not welcomed again: they know the community already.
 RETURN_GRACE = timedelta(days=30)
@@ -263,10 +263,17 @@ class Roster:
 
 
 async def roster(database: Database, clock: Clock, *, team_id: str, community_id: int) -> Roster:
+    record = await community_by_id(database, team_id=team_id, community_id=community_id)
+    return await roster_of(database, clock, record)
+
+
+async def roster_of(database: Database, clock: Clock, record: CommunityRecord) -> Roster:
+    """The roster of a community already loaded (`/cop status` and App Home have it)."""
     now = clock.now()
+    community_id = record.community.id
+    assert community_id is not None
+    plan = await plan_of(database, record)
     async with database.session() as session:
-        record = await load_record(session, team_id=team_id, community_id=community_id)
-        plan = Plan.of(await sustaining_rows.settings(session, community_id=community_id))
         period = trailing(plan.digest, now, record.community.timezone)
         figures = await counting.load(session, record, start=period.start, end=period.end)
         introduced = await member_rows.introduced_user_ids(session, community_id=community_id)

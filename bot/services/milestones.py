@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.answers import Answers
 from bot.catalogue import GOVERNANCE, LAUNCH_WORKSHOP_HELD, TERMS_AGREED
 from bot.clock import Clock
-from bot.services.communities import CommunityRecord, community_by_id, load_record, require_open
+from bot.services.communities import CommunityRecord, load_record, require_open
 from bot.services.errors import EditConflict, Gone, NotAllowed
 from bot.services.meeting_form import LAUNCH
 from storage.db import Database
@@ -193,18 +193,24 @@ class MilestoneState:
 
 
 async def milestone_states(
-    database: Database, clock: Clock, *, team_id: str, community_id: int
+    database: Database, clock: Clock, record: CommunityRecord
 ) -> list[MilestoneState]:
     """The community's milestones as governance lists them, by due date. A milestone done
     when something Cultivate records happens (the launch workshop held, the terms agreed) is
     done from that day, whether or not anyone typed the date."""
-    record = await community_by_id(database, team_id=team_id, community_id=community_id)
+    return await record.once("milestones", lambda: _milestone_states(database, clock, record))
+
+
+async def _milestone_states(
+    database: Database, clock: Clock, record: CommunityRecord
+) -> list[MilestoneState]:
     community = record.community
+    assert community.id is not None
     async with database.session() as session:
         held = await meeting_rows.occurrences_started_between(
             session,
-            team_id=team_id,
-            community_id=community_id,
+            team_id=community.team_id,
+            community_id=community.id,
             start=community.created_at,
             end=clock.now(),
         )

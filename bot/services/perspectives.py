@@ -10,7 +10,13 @@ from typing import Any
 from bot.answers import clean, field_error
 from bot.catalogue import Field, Kind
 from bot.clock import Clock
-from bot.services.communities import load_record, require_coordinator, require_open
+from bot.services.communities import (
+    CommunityRecord,
+    community_by_id,
+    load_record,
+    require_coordinator,
+    require_open,
+)
 from bot.services.errors import InvalidAnswers
 from bot.services.sustaining import CLOSED_SUSTAINING
 from storage.db import Database
@@ -64,6 +70,12 @@ async def log_perspective(
 
 async def perspectives(database: Database, *, team_id: str, community_id: int) -> list[Perspective]:
     """The log of perspectives invited, newest first: shown in status, kept for the archive."""
+    record = await community_by_id(database, team_id=team_id, community_id=community_id)
+    return await perspectives_of(database, record)
+
+
+async def perspectives_of(database: Database, record: CommunityRecord) -> list[Perspective]:
+    """`perspectives`, for a community already loaded (`/cop status` and App Home have it)."""
+    assert record.community.id is not None
     async with database.session() as session:
-        await load_record(session, team_id=team_id, community_id=community_id)
-        return list(await rows.perspectives(session, community_id=community_id))
+        return list(await rows.perspectives(session, community_id=record.community.id))

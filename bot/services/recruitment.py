@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.catalogue import MEMBERS, SCOPE
 from bot.clock import Clock
+from bot.services import counting
 from bot.services.communities import (
     CommunityRecord,
+    community_by_id,
     is_closed,
     load_record,
     require_coordinator,
@@ -116,13 +118,19 @@ class Recruitment:
 
 
 async def recruitment(database: Database, *, team_id: str, community_id: int) -> Recruitment:
+    record = await community_by_id(database, team_id=team_id, community_id=community_id)
+    return await recruitment_of(database, record)
+
+
+async def recruitment_of(database: Database, record: CommunityRecord) -> Recruitment:
     """Who joined through the invitation: a membership that began within 30 days after the
     person pressed its Join button (Slack's join event is what says they joined)."""
+    community_id = record.community.id
+    assert community_id is not None
     async with database.session() as session:
-        await load_record(session, team_id=team_id, community_id=community_id)
         posted = await rows.invitations(session, community_id=community_id)
         pressed = await rows.clicks(session, community_id=community_id)
-        history = await rows.memberships(session, community_id=community_id)
+        history = await counting.memberships_of(session, record)
     return Recruitment(
         posted=len(posted),
         clicked=len({c.user_id for c in pressed}),
@@ -131,12 +139,15 @@ async def recruitment(database: Database, *, team_id: str, community_id: int) ->
 
 
 def joined_through(pressed: Sequence[Any], history: Sequence[Any]) -> int:
+    # Each person's joins, so a click is matched against its presser's alone.
+    joins: dict[str, list[datetime]] = {}
+    for m in history:
+        joins.setdefault(m.user_id, []).append(m.joined_at)
     joined = set()
     for click in pressed:
         if any(
-            m.user_id == click.user_id
-            and click.clicked_at <= m.joined_at <= click.clicked_at + JOINED_THROUGH_WITHIN
-            for m in history
+            click.clicked_at <= at <= click.clicked_at + JOINED_THROUGH_WITHIN
+            for at in joins.get(click.user_id, ())
         ):
             joined.add(click.user_id)
     return len(joined)

@@ -25,6 +25,7 @@ from bot.catalogue import GOVERNANCE, Field, Kind
 from bot.clock import Clock
 from bot.services.communities import (
     CommunityRecord,
+    community_by_id,
     is_closed,
     load_record,
     require_coordinator,
@@ -101,6 +102,18 @@ async def plan(database: Database, *, team_id: str, community_id: int) -> Plan:
     async with database.session() as session:
         await load_record(session, team_id=team_id, community_id=community_id)
         return Plan.of(await rows.settings(session, community_id=community_id))
+
+
+async def plan_of(database: Database, record: CommunityRecord) -> Plan:
+    """The plan of a community already loaded (so already checked against its team)."""
+    community_id = record.community.id
+    assert community_id is not None
+
+    async def load() -> Plan:
+        async with database.session() as session:
+            return Plan.of(await rows.settings(session, community_id=community_id))
+
+    return await record.once("plan", load)
 
 
 def stakeholder_users(record: CommunityRecord) -> list[str]:
@@ -267,12 +280,17 @@ async def ensure_scheduled(
 ) -> None:
     """Plan whichever rounds are not planned yet (a new community, or one from before this
     feature): idempotent, and writes nothing when all are planned."""
+    record = await community_by_id(database, team_id=team_id, community_id=community_id)
+    await ensure_scheduled_for(database, clock, record)
+
+
+async def ensure_scheduled_for(database: Database, clock: Clock, record: CommunityRecord) -> None:
+    """`ensure_scheduled`, for a community already loaded (`/cop status`, App Home)."""
+    if is_closed(record) or record.community.id is None:
+        return
+    planned = await plan_of(database, record)
     async with database.session() as session:
-        record = await load_record(session, team_id=team_id, community_id=community_id)
-        if is_closed(record):
-            return
-        settings = await rows.settings(session, community_id=community_id)
-        await _schedule_missing(session, record, Plan.of(settings), clock.now())
+        await _schedule_missing(session, record, planned, clock.now())
 
 
 @dataclass(frozen=True)

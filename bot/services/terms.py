@@ -174,12 +174,29 @@ async def terms_by_id(database: Database, *, team_id: str, draft_id: int) -> Ter
         return await _terms(session, team_id=team_id, draft_id=draft_id)
 
 
-async def latest_terms(database: Database, *, team_id: str, community_id: int) -> Terms | None:
+async def latest_terms(database: Database, record: CommunityRecord) -> Terms | None:
+    """The newest draft of a community already loaded, and who agreed to it."""
+    draft = await latest_draft(database, record)
+    if draft is None or draft.id is None:
+        return None
     async with database.session() as session:
-        draft = await terms_rows.latest_draft(session, team_id=team_id, community_id=community_id)
-        if draft is None or draft.id is None:
-            return None
-        return await _terms(session, team_id=team_id, draft_id=draft.id)
+        agreed = list(await terms_rows.agreed_people(session, draft_id=draft.id))
+    return Terms(community=record.community, draft=draft, agreed=agreed, current=True)
+
+
+async def latest_draft(database: Database, record: CommunityRecord) -> TermsDraft | None:
+    """The community's newest draft of its terms, if any (read once while an answer is built:
+    the next step and the launch's section both ask)."""
+    community = record.community
+    assert community.id is not None
+
+    async def load() -> TermsDraft | None:
+        async with database.session() as session:
+            return await terms_rows.latest_draft(
+                session, team_id=community.team_id, community_id=community.id or 0
+            )
+
+    return await record.once("latest_draft", load)
 
 
 async def _terms(session: AsyncSession, *, team_id: str, draft_id: int) -> Terms:

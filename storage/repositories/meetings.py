@@ -136,6 +136,16 @@ async def occurrences_started_between(
     )
 
 
+async def sessions_for(
+    session: AsyncSession, *, team_id: str, community_id: int, purpose: str
+) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
+    """Every session (not cancelled) of the community's meetings for this purpose, soonest
+    first."""
+    return await _sessions(
+        session, team_id=team_id, community_id=community_id, where=[Meeting.purpose == purpose]
+    )
+
+
 async def _sessions(
     session: AsyncSession,
     *,
