@@ -78,6 +78,13 @@ def test_no_test_or_benchmark_imports_a_test_module(path: Path) -> None:
     assert sorted(from_tests - TEST_KIT - {"tests"}) == []
 
 
+@pytest.mark.parametrize("path", modules("tests"), ids=named)
+def test_no_test_imports_a_benchmark(path: Path) -> None:
+    # What tests and benchmarks share (running processes, a large community) lives in
+    # sandbox/, so a benchmark can change without a test noticing.
+    assert reaching(path, "bench") == []
+
+
 def functions_in(path: Path) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]

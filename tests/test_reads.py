@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bench.status import fill
 from fakeslack.workspace import BOT_USER_ID, Channel
+from sandbox.seeding import fill
 from tests.conftest import Cultivate
 from tests.steps import open_home, start_community, status_blocks
 
