@@ -16,6 +16,7 @@ from bot.services import milestones, roles
 from bot.services.communities import StageRecord, load_record, require_coordinator, require_open
 from bot.services.errors import CommunityError, EditConflict, InvalidAnswers
 from storage.db import Database
+from storage.models import StageRevision
 from storage.repositories import stages as stage_rows
 
 
@@ -146,8 +147,7 @@ async def _write(
                 await _refuse_if_edited(session, edit)
                 raise
             # The conflict check is inside the insert: a save is one read and one write.
-            revision = await stage_rows.add_revision_unless_edited(
-                session,
+            revision = StageRevision(
                 team_id=edit.team_id,
                 community_id=edit.community_id,
                 stage=stage.key,
@@ -155,9 +155,10 @@ async def _write(
                 answers=answers,
                 edited_by=user_id,
                 edited_at=clock.now(),
-                since_version=edit.base_version,
             )
-            if revision is None:
+            if not await stage_rows.add_revision_unless_edited(
+                session, revision=revision, since_version=edit.base_version
+            ):
                 await _refuse_if_edited(session, edit)
                 raise EditConflict(None, None)  # their version went again meanwhile
             if stage.key == GOVERNANCE.key:

@@ -159,33 +159,15 @@ _ADD_REVISION_UNLESS_EDITED = _add_revision_unless_edited()
 
 
 async def add_revision_unless_edited(
-    session: AsyncSession,
-    *,
-    team_id: str,
-    community_id: int,
-    stage: str,
-    version: int,
-    answers: dict[str, Any],
-    edited_by: str,
-    edited_at: datetime,
-    since_version: int,
-) -> StageRevision | None:
-    """Insert a version unless someone other than `edited_by` saved the stage after
-    `since_version`: the check inside the write, one statement. None when someone did (then
-    `newest_revision_by_others` says who). Two writers racing for the same version number meet
-    the unique constraint, as in `add_revision`."""
-    revision = StageRevision(
-        team_id=team_id,
-        community_id=community_id,
-        stage=stage,
-        version=version,
-        answers=answers,
-        edited_by=edited_by,
-        edited_at=edited_at,
-    )
+    session: AsyncSession, *, revision: StageRevision, since_version: int
+) -> bool:
+    """Insert the (new, unsaved) version unless someone other than its editor saved the stage
+    after `since_version`: the check inside the write, one statement. False when someone did
+    (then `newest_revision_by_others` says who). Two writers racing for the same version
+    number meet the unique constraint, as in `add_revision`."""
     result = await session.exec(
         _ADD_REVISION_UNLESS_EDITED,
         params={**revision.model_dump(exclude={"id"}), "since_version": since_version},
     )
     revision.id = result.scalar_one_or_none()
-    return None if revision.id is None else revision
+    return revision.id is not None
