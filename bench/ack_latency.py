@@ -2,7 +2,11 @@
 32 concurrent requests, against Cultivate's web process and, served the same way, a bare Bolt
 app that only acks. Both run as real processes; requests are signed as Slack signs them.
 
-    python -m bench.ack_latency [--requests 400] [--database-url postgresql://...]
+    python -m bench.ack_latency [--requests 400] [--only view_submission]
+        [--database-url postgresql://...]
+
+The URL's scheme chooses PostgreSQL's driver: `postgresql://` is the default one,
+`postgresql+psycopg://` or `postgresql+asyncpg://` a particular one (`storage.urls`).
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ async def measure(
     return latencies
 
 
-async def main(total: int, database_url: str | None) -> None:
+async def main(total: int, only: str, database_url: str | None) -> None:
     async with migrated(database_url) as bench:
         slack = bench.slack
         cultivate = bench.start(["bot", "web"])
@@ -78,6 +82,8 @@ async def main(total: int, database_url: str | None) -> None:
                         scope_view, values={"need": {"need": f"answer {n}"}}
                     ),
                 }
+                if only:
+                    kinds = {only: kinds[only]}
                 print(f"{total} requests per cell; latency in ms from send to Slack's ack")
                 print(
                     "Answered: seconds from a cell's first request until Cultivate's last "
@@ -134,5 +140,5 @@ async def post(http: aiohttp.ClientSession, url: str, request: Request) -> None:
 
 
 if __name__ == "__main__":
-    given = options(__doc__, requests=400)
-    asyncio.run(main(given.requests, given.database_url))
+    given = options(__doc__, requests=400, only="")
+    asyncio.run(main(given.requests, given.only, given.database_url))

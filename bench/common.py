@@ -30,7 +30,7 @@ from storage.repositories import scheduled
 KIND = "bench_post"  # the dispatch benchmarks' rows: a post in a channel
 
 
-def options(doc: str, **defaults: float) -> argparse.Namespace:
+def options(doc: str, **defaults: float | str) -> argparse.Namespace:
     """The command line: an option for each default (`in_flight` as `--in-flight`, of the
     default's type), then `--database-url`; the help is the first paragraph of `doc`."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])

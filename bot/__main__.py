@@ -100,7 +100,7 @@ class Refused(Exception):
 
 
 async def _serve(settings: Settings, mode: str) -> None:
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
     try:
         await _migrate(database)
         if mode == "migrate":
@@ -118,7 +118,7 @@ async def _serve(settings: Settings, mode: str) -> None:
 
 async def _maintain(settings: Settings, mode: str, team_id: str) -> int:
     """One maintenance task on the database, said in one line; 0 if it was done."""
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
     try:
         await _migrate(database)
         if mode == "purge-team":

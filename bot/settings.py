@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
+from storage.db import POOL_SIZE
 from storage.urls import UnsupportedDatabaseURL, async_database_url
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -49,6 +50,8 @@ class _Shared:
     """The settings both modes read the same way (`_common`)."""
 
     database_url: str
+    # Connections each process keeps open to PostgreSQL (SQLite uses one).
+    database_pool_size: int = POOL_SIZE
     port: int
     scheduler_tick_seconds: float
     scheduler_lease_seconds: float
@@ -230,6 +233,9 @@ def _common(
     except UnsupportedDatabaseURL as error:
         problems.append(f"DATABASE_URL: {error}")
 
+    pool_size = _integer(
+        get("DATABASE_POOL_SIZE") or str(POOL_SIZE), "DATABASE_POOL_SIZE", 1, 100, problems
+    )
     port = _integer(get("PORT") or "3000", "PORT", 1, 65535, problems)
     seconds = _positive_number(
         get("SCHEDULER_TICK_SECONDS") or tick, "SCHEDULER_TICK_SECONDS", problems
@@ -258,6 +264,7 @@ def _common(
         problems.append(f"LOG_FORMAT: {log_format!r} is not plain or json")
     return _Shared(
         database_url=database_url,
+        database_pool_size=pool_size,
         port=port,
         scheduler_tick_seconds=seconds,
         scheduler_lease_seconds=lease,

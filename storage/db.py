@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,12 +20,29 @@ from storage.urls import async_database_url, is_sqlite
 
 log = logging.getLogger(__name__)
 
+POOL_SIZE = 10  # connections a process keeps to PostgreSQL (DATABASE_POOL_SIZE)
+# A connection that sat unused in the pool longer than this is pinged before it is handed out;
+# one in steady use is not, so a busy process spends no round trip on pings.
+IDLE_PING_SECONDS = 10.0
+# No connection is kept longer than this, within the idle timeouts of proxies, pgbouncer and
+# load balancers in front of PostgreSQL (commonly an hour or more).
+RECYCLE_SECONDS = 1800
+
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self.url = url
         self.is_sqlite = is_sqlite(url)
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        options: dict[str, Any] = {}
+        if not self.is_sqlite:
+            # A fixed pool, no overflow: connections beyond it would be opened and closed per
+            # unit of work under load (a backend started each time), and one event loop gains
+            # nothing from more connections than it keeps busy: work waits its turn here.
+            options |= {
+                "pool_size": pool_size,
+                "max_overflow": 0,
+                "pool_recycle": RECYCLE_SECONDS,
+            }
         if self.is_sqlite:
             # SQLite has one writer at a time. With a pool of connections, concurrent units of
             # work collide on its lock and back off in its busy handler (hundreds of ms); one
@@ -36,6 +54,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(async_database_url(url), **options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            _ping_when_idle(self.engine)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -77,6 +97,36 @@ async def add_new(session: AsyncSession, row: SQLModel) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Instead of `pool_pre_ping` (a round trip before every unit of work), ping only a
+    connection that sat unused longer than IDLE_PING_SECONDS: the ones a restart, failover or
+    idle timeout may have dropped unseen. A connection found dead is replaced before it is
+    handed out. One dropped within seconds of its last use (the database restarting under
+    load) fails the unit of work that meets it, as it fails the ones in flight: SQLAlchemy
+    then discards every connection of that age, so the next unit of work connects afresh."""
+    pool_events = engine.sync_engine.pool
+
+    def returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    def handed_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < IDLE_PING_SECONDS:
+            return  # new, or in steady use
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            if not engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:
+            raise DisconnectionError("the database dropped an idle connection")
+
+    event.listen(pool_events, "connect", returned)
+    event.listen(pool_events, "checkin", returned)
+    event.listen(pool_events, "checkout", handed_out)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -57,6 +57,11 @@ def test_many_workspaces_install_with_client_id_and_secret_instead_of_a_token() 
     assert settings.token_encryption_keys == (KEY,)
 
 
+def test_database_pool_size_has_a_default() -> None:
+    assert load_settings(GOOD).database_pool_size == 10
+    assert load_settings({**GOOD, "DATABASE_POOL_SIZE": "4"}).database_pool_size == 4
+
+
 def test_retention_periods_have_defaults() -> None:
     settings = load_settings(GOOD)
     assert (settings.uninstall_retention_days, settings.activity_retention_days) == (30, 400)
@@ -76,6 +81,7 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         ({**GOOD, "SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN"),
         ({**GOOD, "SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"),
         ({**GOOD, "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+        ({**GOOD, "DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE"),
         ({**GOOD, "PORT": "eighty"}, "PORT"),
         ({**GOOD, "PORT": "70000"}, "PORT"),
         ({**GOOD, "SCHEDULER_TICK_SECONDS": "0"}, "SCHEDULER_TICK_SECONDS"),

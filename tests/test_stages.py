@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from bot.catalogue import GOVERNANCE, ROLES, SCOPE, SETUP_STAGES, Kind, Question, Stage
+from bot.clock import ManualClock
+from bot.services.communities import start_community
+from bot.services.errors import EditConflict
+from bot.services.stages import save_answers
 from fakeslack import FakeSlack
-from tests.conftest import ASHA, BEN, NOOR, Cultivate
+from storage.db import Database
+from tests.conftest import ASHA, BEN, NOOR, TEAM, Cultivate
 from tests.steps import as_values, click_in, inputs_of, open_stage, revisions
 
 
@@ -253,3 +259,61 @@ async def test_status_button_opens_the_stage(community: Cultivate, slack: FakeSl
     )
     opened = await community.opened_view("stage_form")
     assert opened["title"]["text"] == "Defining the scope"
+
+
+async def test_a_stage_save_is_one_read_and_one_write(
+    database: Database, clock: ManualClock
+) -> None:
+    """The version check is inside the insert: a save costs two statements (plus BEGIN and
+    COMMIT), however many versions the stage has; who saved meanwhile is only looked up when a
+    save is refused."""
+    community = await start_community(
+        database,
+        clock,
+        team_id=TEAM,
+        channel_id="C0SAVES",
+        name="Saves",
+        domain="",
+        timezone="UTC",
+        starter=ASHA,
+    )
+    assert community.id is not None
+    await save_answers(
+        database,
+        clock,
+        team_id=TEAM,
+        community_id=community.id,
+        stage=ROLES,
+        user_id=ASHA,
+        submitted={"coordinators": [ASHA, BEN]},
+        base_version=1,
+    )
+    statements: list[str] = []
+    event.listen(
+        database.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_: statements.append(statement),
+    )
+
+    async def save(user: str, base_version: int, aims: str) -> None:
+        await save_answers(
+            database,
+            clock,
+            team_id=TEAM,
+            community_id=community.id,  # type: ignore[arg-type]
+            stage=SCOPE,
+            user_id=user,
+            submitted={"aims": aims},
+            base_version=base_version,
+        )
+
+    for n in range(3):
+        statements.clear()
+        await save(ASHA, n, f"aims {n}")
+        assert len(statements) == 2
+    # Someone else's form, opened before those saves: refused, naming who saved meanwhile.
+    statements.clear()
+    with pytest.raises(EditConflict) as refused:
+        await save(BEN, 0, "Ben's aims")
+    assert refused.value.edited_by == ASHA
+    assert len(statements) == 3

@@ -10,10 +10,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+import storage.db
 from storage.db import Database
 from storage.migrate import alembic_config, current_revision, head_revision
 from storage.models import Community
@@ -115,3 +117,24 @@ async def test_heroku_style_postgres_url_works_as_given() -> None:
         assert await database.ping()
     finally:
         await database.dispose()
+
+
+async def test_a_connection_dropped_while_idle_is_replaced_unseen(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ping before every unit of work: only a connection idle in the pool for a while is
+    pinged, and one the server dropped meanwhile is replaced before anyone uses it."""
+    if database.is_sqlite:
+        pytest.skip("a SQLite connection is a file: nothing drops it")
+    monkeypatch.setattr(storage.db, "IDLE_PING_SECONDS", 0.0)  # every connection counts as idle
+
+    async def backend() -> int:
+        async with database.session() as session:
+            return int((await session.exec(text("SELECT pg_backend_pid()"))).one()[0])
+
+    dropped = await backend()
+    other = Database(database.url)
+    async with other.session() as session:
+        await session.exec(text(f"SELECT pg_terminate_backend({dropped}, 5000)"))
+    await other.dispose()
+    assert await backend() != dropped

@@ -204,12 +204,16 @@ async def community_by_id(
 
 
 async def load_record(session: AsyncSession, *, team_id: str, community_id: int) -> CommunityRecord:
-    community = await community_rows.community_by_id(
+    found = await stage_rows.community_with_revisions(
         session, team_id=team_id, community_id=community_id
     )
-    if community is None:
+    if found is None:
         raise NoCommunity("that community no longer exists")
-    return (await _records(session, [community]))[0]
+    community, revisions = found
+    return CommunityRecord(
+        community=community,
+        stages={s.key: StageRecord.of(s, revisions.get(s.key)) for s in SETUP_STAGES},
+    )
 
 
 async def communities_for_person(

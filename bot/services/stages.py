@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.answers import Answers, clean, is_empty, item_errors, stage_errors
 from bot.catalogue import GOVERNANCE, ROLES, Stage
 from bot.clock import Clock
 from bot.services import milestones, roles
 from bot.services.communities import StageRecord, load_record, require_coordinator, require_open
-from bot.services.errors import EditConflict, InvalidAnswers
+from bot.services.errors import CommunityError, EditConflict, InvalidAnswers
 from storage.db import Database
+from storage.models import StageRevision
 from storage.repositories import stages as stage_rows
 
 
@@ -145,26 +147,29 @@ async def _write(
             )
             require_coordinator(record, user_id)
             require_open(record)  # a closed community's answers are its record
-            newer = await stage_rows.newest_revision_by_others(
-                session,
-                community_id=edit.community_id,
-                stage=stage.key,
-                after_version=edit.base_version,
-                user_id=user_id,
-            )
-            if newer is not None:
-                raise EditConflict(newer.edited_by, newer.edited_at)
             current = record.stages[stage.key]
-            revision = await stage_rows.add_revision(
-                session,
+            try:
+                answers = change(current.answers)
+            except CommunityError:
+                # A change that no longer fits the stage as saved: if someone else saved it
+                # meanwhile, that is what the person is told.
+                await _refuse_if_edited(session, edit)
+                raise
+            # The conflict check is inside the insert: a save is one read and one write.
+            revision = StageRevision(
                 team_id=edit.team_id,
                 community_id=edit.community_id,
                 stage=stage.key,
                 version=current.version + 1,
-                answers=change(current.answers),
+                answers=answers,
                 edited_by=user_id,
                 edited_at=clock.now(),
             )
+            if not await stage_rows.add_revision_unless_edited(
+                session, revision=revision, since_version=edit.base_version
+            ):
+                await _refuse_if_edited(session, edit)
+                raise EditConflict(None, None)  # their version went again meanwhile
             if stage.key == GOVERNANCE.key:
                 # Milestone reminders follow the saved dates, in this same unit of work.
                 await milestones.replan(
@@ -189,3 +194,16 @@ async def _write(
         # Another save took the same version number a moment before ours.
         raise EditConflict(None, None) from None
     return StageRecord.of(stage, revision)
+
+
+async def _refuse_if_edited(session: AsyncSession, edit: _Edit) -> None:
+    """Raise EditConflict naming whoever else saved the stage after the form was opened."""
+    newer = await stage_rows.newest_revision_by_others(
+        session,
+        community_id=edit.community_id,
+        stage=edit.stage.key,
+        after_version=edit.base_version,
+        user_id=edit.user_id,
+    )
+    if newer is not None:
+        raise EditConflict(newer.edited_by, newer.edited_at)

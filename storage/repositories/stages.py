@@ -4,11 +4,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import JSON, Integer, Select, String, Table, and_, bindparam, exists, func, insert
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import StageRevision
+from storage.models import Community, StageRevision
+from storage.types import UTCDateTime
 
 
 async def latest_revision(
@@ -48,6 +51,42 @@ async def latest_revisions(
         )
     )
     return {(r.community_id, r.stage): r for r in result.all()}
+
+
+def _community_with_revisions() -> Select[tuple[Community, StageRevision | None]]:
+    newer = aliased(StageRevision)
+    newest = ~exists().where(
+        newer.community_id == StageRevision.community_id,
+        newer.stage == StageRevision.stage,
+        newer.version > StageRevision.version,
+    )
+    return (
+        select(Community, StageRevision)
+        .outerjoin(StageRevision, and_(StageRevision.community_id == Community.id, newest))
+        .where(
+            Community.team_id == bindparam("team_id"),
+            Community.id == bindparam("community_id"),
+        )
+    )
+
+
+# Built once: a save's statements are its hot path, and building one costs more CPU than
+# running it. SQLAlchemy caches the compiled form; the values go in as parameters.
+_COMMUNITY_WITH_REVISIONS = _community_with_revisions()
+
+
+async def community_with_revisions(
+    session: AsyncSession, *, team_id: str, community_id: int
+) -> tuple[Community, dict[str, StageRevision]] | None:
+    """A community and the current revision of each of its stages, in one query (one round
+    trip): None if the team has no such community."""
+    result = await session.exec(
+        _COMMUNITY_WITH_REVISIONS, params={"team_id": team_id, "community_id": community_id}
+    )
+    rows = result.all()
+    if not rows:
+        return None
+    return rows[0][0], {r.stage: r for _, r in rows if r is not None}
 
 
 async def newest_revision_by_others(
@@ -93,3 +132,42 @@ async def add_revision(
     session.add(revision)
     await session.flush()
     return revision
+
+
+def _add_revision_unless_edited() -> ReturningInsert[tuple[int]]:
+    edited_since = exists().where(
+        StageRevision.community_id == bindparam("community_id"),
+        StageRevision.stage == bindparam("stage"),
+        StageRevision.version > bindparam("since_version"),
+        StageRevision.edited_by != bindparam("edited_by"),
+    )
+    values = select(
+        bindparam("team_id", type_=String()),
+        bindparam("community_id", type_=Integer()),
+        bindparam("stage", type_=String()),
+        bindparam("version", type_=Integer()),
+        bindparam("answers", type_=JSON()),
+        bindparam("edited_by", type_=String()),
+        bindparam("edited_at", type_=UTCDateTime()),
+    ).where(~edited_since)
+    table: Table = StageRevision.__table__  # type: ignore[attr-defined]
+    columns = ["team_id", "community_id", "stage", "version", "answers", "edited_by", "edited_at"]
+    return insert(table).from_select(columns, values).returning(table.c.id)
+
+
+_ADD_REVISION_UNLESS_EDITED = _add_revision_unless_edited()
+
+
+async def add_revision_unless_edited(
+    session: AsyncSession, *, revision: StageRevision, since_version: int
+) -> bool:
+    """Insert the (new, unsaved) version unless someone other than its editor saved the stage
+    after `since_version`: the check inside the write, one statement. False when someone did
+    (then `newest_revision_by_others` says who). Two writers racing for the same version
+    number meet the unique constraint, as in `add_revision`."""
+    result = await session.exec(
+        _ADD_REVISION_UNLESS_EDITED,
+        params={**revision.model_dump(exclude={"id"}), "since_version": since_version},
+    )
+    revision.id = result.scalar_one_or_none()
+    return revision.id is not None
