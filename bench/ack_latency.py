@@ -2,7 +2,7 @@
 32 concurrent requests, against Cultivate's web process and, served the same way, a bare Bolt
 app that only acks. Both run as real processes; requests are signed as Slack signs them.
 
-    python -m bench.ack_latency [--requests 400] [--database-url postgresql://...]
+    python -m bench.ack_latency [--requests 400] [--database-url postgresql://...] [--http]
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import aiohttp
 
-from bench.common import migrated, options
+from bench.common import migrated, options, scheme
 from fakeslack import FakeSlack
 from sandbox.processes import percentile
 
@@ -49,8 +49,8 @@ async def measure(
     return latencies
 
 
-async def main(total: int, database_url: str | None) -> None:
-    async with migrated(database_url) as bench:
+async def main(total: int, database_url: str | None, http: bool) -> None:
+    async with migrated(database_url, http=http) as bench:
         slack = bench.slack
         cultivate = bench.start(["bot", "web"])
         bare = bench.start(["bench.bare_bolt"])
@@ -78,7 +78,10 @@ async def main(total: int, database_url: str | None) -> None:
                         scope_view, values={"need": {"need": f"answer {n}"}}
                     ),
                 }
-                print(f"{total} requests per cell; latency in ms from send to Slack's ack")
+                print(
+                    f"{total} requests per cell; latency in ms from send to Slack's ack; "
+                    f"Slack over {scheme(slack)}"
+                )
                 print(
                     "Answered: seconds from a cell's first request until Cultivate's last "
                     "answer reached Slack\n(a status is answered after its ack; a form's "
@@ -135,4 +138,4 @@ async def post(http: aiohttp.ClientSession, url: str, request: Request) -> None:
 
 if __name__ == "__main__":
     given = options(__doc__, requests=400)
-    asyncio.run(main(given.requests, given.database_url))
+    asyncio.run(main(given.requests, given.database_url, given.http))
