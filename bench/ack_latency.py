@@ -3,7 +3,7 @@
 app that only acks. Both run as real processes; requests are signed as Slack signs them.
 
     python -m bench.ack_latency [--requests 400] [--only view_submission]
-        [--database-url postgresql://...]
+        [--database-url postgresql://...] [--http]
 
 The URL's scheme chooses PostgreSQL's driver: `postgresql://` is the default one,
 `postgresql+psycopg://` or `postgresql+asyncpg://` a particular one (`storage.urls`).
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import aiohttp
 
-from bench.common import migrated, options
+from bench.common import migrated, options, scheme
 from fakeslack import FakeSlack
 from sandbox.processes import percentile
 
@@ -53,8 +53,8 @@ async def measure(
     return latencies
 
 
-async def main(total: int, only: str, database_url: str | None) -> None:
-    async with migrated(database_url) as bench:
+async def main(total: int, only: str, database_url: str | None, http: bool) -> None:
+    async with migrated(database_url, http=http) as bench:
         slack = bench.slack
         cultivate = bench.start(["bot", "web"])
         bare = bench.start(["bench.bare_bolt"])
@@ -84,7 +84,10 @@ async def main(total: int, only: str, database_url: str | None) -> None:
                 }
                 if only:
                     kinds = {only: kinds[only]}
-                print(f"{total} requests per cell; latency in ms from send to Slack's ack")
+                print(
+                    f"{total} requests per cell; latency in ms from send to Slack's ack; "
+                    f"Slack over {scheme(slack)}"
+                )
                 print(
                     "Answered: seconds from a cell's first request until Cultivate's last "
                     "answer reached Slack\n(a status is answered after its ack; a form's "
@@ -141,4 +144,4 @@ async def post(http: aiohttp.ClientSession, url: str, request: Request) -> None:
 
 if __name__ == "__main__":
     given = options(__doc__, requests=400, only="")
-    asyncio.run(main(given.requests, given.only, given.database_url))
+    asyncio.run(main(given.requests, given.only, given.database_url, given.http))

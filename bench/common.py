@@ -1,7 +1,8 @@
 """What the benchmarks set up alike: their command line, a database (PostgreSQL if given, else
-a SQLite file in a temporary folder), the fake Slack with the benchmark's channels, real
-Cultivate processes migrated and pointed at both, and, for the dispatch benchmarks, rows due
-at once and the app that sends them."""
+a SQLite file in a temporary folder), the fake Slack with the benchmark's channels (over HTTPS,
+as Slack is, unless --http), real Cultivate processes migrated and pointed at both, trusting
+its certificate, and, for the dispatch benchmarks, rows due at once and the app that sends
+them."""
 
 from __future__ import annotations
 
@@ -32,12 +33,29 @@ KIND = "bench_post"  # the dispatch benchmarks' rows: a post in a channel
 
 def options(doc: str, **defaults: float | str) -> argparse.Namespace:
     """The command line: an option for each default (`in_flight` as `--in-flight`, of the
-    default's type), then `--database-url`; the help is the first paragraph of `doc`."""
+    default's type), then `--database-url` and `--http`; the help is the first paragraph of
+    `doc`."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     for name, default in defaults.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="the fake Slack speaks plain HTTP (default HTTPS, so a new connection costs a "
+        "TLS handshake as it does against Slack)",
+    )
     return parser.parse_args()
+
+
+def fake_slack(*, http: bool = False) -> FakeSlack:
+    """The fake Slack as the benchmarks run it: HTTPS with a certificate of its own, unless
+    `http`; say which in the figures' heading with `scheme`."""
+    return FakeSlack(tls=not http)
+
+
+def scheme(slack: FakeSlack) -> str:
+    return "HTTPS" if slack.tls else "plain HTTP"
 
 
 @contextmanager
@@ -79,13 +97,14 @@ class Processes:
 
 
 @asynccontextmanager
-async def migrated(database_url: str | None, **extra: str) -> AsyncIterator[Processes]:
-    """The fake Slack, and the database emptied and migrated as `python -m bot migrate` does;
-    `extra` goes into every process's environment."""
-    with FakeSlack() as slack, database_in_a_folder(database_url) as (workdir, url):
-        processes = Processes(
-            slack, workdir, url, environment(api_url=slack.api_url, database_url=url, **extra)
-        )
+async def migrated(
+    database_url: str | None, *, http: bool = False, **extra: str
+) -> AsyncIterator[Processes]:
+    """The fake Slack (HTTPS unless `http`), and the database emptied and migrated as
+    `python -m bot migrate` does; `extra` goes into every process's environment."""
+    with fake_slack(http=http) as slack, database_in_a_folder(database_url) as (workdir, url):
+        env = environment(api_url=slack.api_url, database_url=url, ca_file=slack.ca_file, **extra)
+        processes = Processes(slack, workdir, url, env)
         await empty_database(url)
         processes.start(["bot", "migrate"]).popen.wait(60)
         yield processes
@@ -102,14 +121,17 @@ def dispatching_app(
     send: Callable[[Due, AsyncWebClient], Awaitable[None]] = post,
     pacer: ChannelPacer | None = None,
     worker: str | None = None,
+    ca_file: str | None = None,
 ) -> Cultivate:
-    """The app as a clock process builds it, with one more kind of row to send (`KIND`)."""
+    """The app as a clock process builds it, with one more kind of row to send (`KIND`),
+    trusting `ca_file` (an HTTPS fake's certificate)."""
     settings = load_settings(
         {
             "SLACK_BOT_TOKEN": "xoxb-bench",
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": api_url,
             "DATABASE_URL": database_url,
+            **({"SLACK_CA_FILE": ca_file} if ca_file else {}),
         }
     )
     cultivate = create_app(

@@ -7,6 +7,7 @@ last one cannot go before 9 s. Each scheduler process is a real OS process runni
 Dispatcher (batch, lease, concurrency as in production) with a sender that posts the row.
 
     python -m bench.dispatch [--rows 10000] [--channels 1000] [--database-url postgresql://...]
+        [--http]
 """
 
 from __future__ import annotations
@@ -21,17 +22,17 @@ from bench.common import (
     add_channels,
     database_in_a_folder,
     dispatching_app,
+    fake_slack,
     options,
     rows_due_now,
 )
-from fakeslack import FakeSlack
 from storage.db import Database
 from storage.models import ScheduledSend
 
 
-def scheduler_process(database_url: str, api_url: str, worker: str) -> None:
+def scheduler_process(database_url: str, api_url: str, ca_file: str | None, worker: str) -> None:
     async def run() -> None:
-        dispatcher = dispatching_app(database_url, api_url, worker=worker).sender
+        dispatcher = dispatching_app(database_url, api_url, worker=worker, ca_file=ca_file).sender
         while True:  # the heartbeat, back to back: the benchmark measures the drain
             if await dispatcher.run_once() == 0:
                 await asyncio.sleep(0.2)
@@ -51,16 +52,17 @@ async def remaining(database_url: str) -> int:
 
 
 async def measure(
-    database_url: str, rows: int, channels: int, processes: int
+    database_url: str, rows: int, channels: int, processes: int, http: bool
 ) -> tuple[float, int, int]:
-    with FakeSlack() as slack:
+    with fake_slack(http=http) as slack:
         add_channels(slack, channels)
         slack.rate_limit_per_channel(1.0)
         await rows_due_now(database_url, rows, channels)
         context = multiprocessing.get_context("spawn")
         workers = [
             context.Process(
-                target=scheduler_process, args=(database_url, slack.api_url, f"clock-{i}")
+                target=scheduler_process,
+                args=(database_url, slack.api_url, slack.ca_file, f"clock-{i}"),
             )
             for i in range(processes)
         ]
@@ -83,17 +85,18 @@ async def measure(
         return elapsed, len(sent) - rows, limited
 
 
-async def main(rows: int, channels: int, database_url: str | None) -> None:
+async def main(rows: int, channels: int, database_url: str | None, http: bool) -> None:
     with database_in_a_folder(database_url) as (_, url):
         ideal = (rows / channels - 1) * 1.0
         print(
             f"{rows} rows due at once across {channels} channels; Slack answers after 50 ms "
-            f"and allows 1 message/s per channel; database {url.split(':')[0]}\n"
+            f"and allows 1 message/s per channel, over {'plain HTTP' if http else 'HTTPS'}; "
+            f"database {url.split(':')[0]}\n"
         )
         print("| scheduler processes | time to drain (s) | ideal (s) | ratio | sent twice | 429s |")
         print("| ---: | ---: | ---: | ---: | ---: | ---: |")
         for processes in (1, 2):
-            elapsed, twice, limited = await measure(url, rows, channels, processes)
+            elapsed, twice, limited = await measure(url, rows, channels, processes, http)
             print(
                 f"| {processes} | {elapsed:.1f} | {ideal:.1f} | {elapsed / ideal:.1f} | {twice} | {limited} |"
             )
@@ -101,4 +104,4 @@ async def main(rows: int, channels: int, database_url: str | None) -> None:
 
 if __name__ == "__main__":
     given = options(__doc__, rows=10_000, channels=1_000)
-    asyncio.run(main(given.rows, given.channels, given.database_url))
+    asyncio.run(main(given.rows, given.channels, given.database_url, given.http))

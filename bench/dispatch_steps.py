@@ -4,7 +4,7 @@ and the CPU it used. The fake Slack runs in a
 process of its own (50 ms latency), as in bench/dispatch.py; the dispatcher runs here, timed.
 
     python -m bench.dispatch_steps [--rows 3000] [--channels 300] [--in-flight 8]
-        [--database-url postgresql://...]
+        [--database-url postgresql://...] [--http]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bench.common import (
     add_channels,
     database_in_a_folder,
     dispatching_app,
+    fake_slack,
     options,
     post,
     rows_due_now,
@@ -42,31 +43,41 @@ def timed(step: str, function: Callable[..., Awaitable[Any]]) -> Callable[..., A
     return run
 
 
-def fake_slack(channels: int, urls: Any, done: Event) -> None:
-    from fakeslack import FakeSlack
-
-    with FakeSlack() as slack:
+def serve_slack(channels: int, http: bool, urls: Any, done: Event) -> None:
+    with fake_slack(http=http) as slack:
         add_channels(slack, channels)
-        urls.put(slack.api_url)
+        urls.put((slack.api_url, slack.ca_file))
         done.wait()
         slack.problems.clear()
 
 
-async def drain(database_url: str, api_url: str, rows: int, channels: int, in_flight: int) -> None:
+async def drain(
+    database_url: str,
+    slack: tuple[str, str | None],
+    rows: int,
+    channels: int,
+    in_flight: int,
+) -> None:
+    api_url, ca_file = slack
     await rows_due_now(database_url, rows, channels)
     # The steps, timed where the dispatcher calls them.
     scheduled.confirm_claim = timed("confirm the claim", scheduled.confirm_claim)  # type: ignore[assignment]
     scheduled.finish = timed("record the send", scheduled.finish)  # type: ignore[assignment]
     pacer = ChannelPacer()
     pacer.wait_turn = timed("wait for the channel's turn", pacer.wait_turn)  # type: ignore[method-assign]
-    cultivate = dispatching_app(database_url, api_url, send=timed("Slack call", post), pacer=pacer)
+    cultivate = dispatching_app(
+        database_url, api_url, send=timed("Slack call", post), pacer=pacer, ca_file=ca_file
+    )
     dispatcher = cultivate.dispatcher(worker="steps", concurrency=in_flight)
     started, cpu, sent = time.perf_counter(), time.process_time(), 0
     while handled := await dispatcher.run_once():
         sent += handled
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     await cultivate.runtime.database.dispose()
-    print(f"{rows} rows across {channels} channels, {in_flight} sends in flight\n")
+    print(
+        f"{rows} rows across {channels} channels, {in_flight} sends in flight, Slack over "
+        f"{'HTTPS' if ca_file else 'plain HTTP'}\n"
+    )
     print("| figure | value |\n| --- | ---: |")
     print(f"| rows a second | {sent / elapsed:.0f} |")
     for step, seconds in spent.items():
@@ -75,10 +86,10 @@ async def drain(database_url: str, api_url: str, rows: int, channels: int, in_fl
     print(f"| share of the time the process was busy | {cpu / elapsed:.0%} |")
 
 
-def main(rows: int, channels: int, in_flight: int, database_url: str | None) -> None:
+def main(rows: int, channels: int, in_flight: int, database_url: str | None, http: bool) -> None:
     context = multiprocessing.get_context("spawn")
     urls, done = context.Queue(), context.Event()
-    slack = context.Process(target=fake_slack, args=(channels, urls, done))
+    slack = context.Process(target=serve_slack, args=(channels, http, urls, done))
     slack.start()
     try:
         with database_in_a_folder(database_url) as (_, url):
@@ -90,4 +101,4 @@ def main(rows: int, channels: int, in_flight: int, database_url: str | None) -> 
 
 if __name__ == "__main__":
     given = options(__doc__, rows=3_000, channels=300, in_flight=8)
-    main(given.rows, given.channels, given.in_flight, given.database_url)
+    main(given.rows, given.channels, given.in_flight, given.database_url, given.http)

@@ -4,7 +4,7 @@ message a second (429 with Retry-After beyond that) and answering after 50 ms.
 
 A web process takes the events; a clock process sends the welcomes. Both are real processes.
 
-    python -m bench.joins [--people 500] [--seconds 10] [--database-url postgresql://...]
+    python -m bench.joins [--people 500] [--seconds 10] [--database-url postgresql://...] [--http]
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ import time
 
 import aiohttp
 
-from bench.common import migrated, options
+from bench.common import migrated, options, scheme
 from fakeslack import FakeSlack
 from sandbox.processes import percentile
 
 CHANNEL = "C0HOUSING"
 
 
-async def main(people: int, seconds: float, database_url: str | None) -> None:
-    async with migrated(database_url, SCHEDULER_TICK_SECONDS="1") as bench:
+async def main(people: int, seconds: float, database_url: str | None, http: bool) -> None:
+    async with migrated(database_url, http=http, SCHEDULER_TICK_SECONDS="1") as bench:
         slack = bench.slack
         web = bench.start(["bot", "web"])
         clock = bench.start(["bot", "clock"])
@@ -89,7 +89,10 @@ async def main(people: int, seconds: float, database_url: str | None) -> None:
             web.stop()
             clock.stop()
         slack.problems.clear()
-        print(f"{people} joins posted over {posted:.1f}s to one web process; one clock process\n")
+        print(
+            f"{people} joins posted over {posted:.1f}s to one web process; one clock process; "
+            f"Slack over {scheme(slack)}\n"
+        )
         print("| figure | value |")
         print("| --- | ---: |")
         print(f"| ack p50 (ms) | {percentile(acks, 50):.1f} |")
@@ -108,4 +111,4 @@ def _has_dm(slack: FakeSlack, user_id: str) -> bool:
 
 if __name__ == "__main__":
     given = options(__doc__, people=500, seconds=10.0)
-    asyncio.run(main(given.people, given.seconds, given.database_url))
+    asyncio.run(main(given.people, given.seconds, given.database_url, given.http))

@@ -180,7 +180,10 @@ def _bolt(
     """Bolt, and the bot's client for each team: one bot token for one workspace, or each
     installed workspace's own (OAuth)."""
     client = make_client(
-        token=settings.slack_bot_token, base_url=settings.slack_api_url, pacer=pacer
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        pacer=pacer,
+        ca_file=settings.slack_ca_file,
     )
     if settings.oauth:
         store = DatabaseInstallationStore(
@@ -201,7 +204,9 @@ def _bolt(
             logger=log,
             name="cultivate",
         )
-        return bolt, InstalledWorkspaces(store, base_url=settings.slack_api_url, pacer=pacer)
+        return bolt, InstalledWorkspaces(
+            store, base_url=settings.slack_api_url, pacer=pacer, ca_file=settings.slack_ca_file
+        )
     bolt = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret or "",

@@ -169,14 +169,22 @@ class InstalledWorkspaces:
     """The bot's client for each team that installed the app (SlackClients for OAuth mode)."""
 
     def __init__(
-        self, store: DatabaseInstallationStore, *, base_url: str, pacer: ChannelPacer
+        self,
+        store: DatabaseInstallationStore,
+        *,
+        base_url: str,
+        pacer: ChannelPacer,
+        ca_file: str | None = None,
     ) -> None:
         self.store = store
         self.base_url = base_url
+        self.ca_file = ca_file
         self.pacer = pacer  # shared: pacing is per channel, whichever team's client posts
 
     async def for_team(self, team_id: str) -> AsyncWebClient | None:
         bot = await self.store.async_find_bot(enterprise_id=None, team_id=team_id)
         if bot is None:
             return None
-        return make_client(token=bot.bot_token, base_url=self.base_url, pacer=self.pacer)
+        return make_client(
+            token=bot.bot_token, base_url=self.base_url, pacer=self.pacer, ca_file=self.ca_file
+        )

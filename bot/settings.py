@@ -14,6 +14,7 @@ import base64
 import binascii
 import logging
 import secrets
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
@@ -77,6 +78,9 @@ class Settings(_Shared):
     slack_client_secret: str | None
     slack_app_token: str | None
     slack_api_url: str
+    # A PEM file of the certificate authorities to trust for SLACK_API_URL instead of the
+    # system's: a stand-in for Slack with a certificate of its own (the benchmarks').
+    slack_ca_file: str | None = None
     # Fernet keys for the bot tokens stored in the database (OAuth mode): the first encrypts,
     # every one decrypts, so a new key goes first and an old one stays until `rotate-key` ran.
     token_encryption_keys: tuple[str, ...] = ()
@@ -172,6 +176,17 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     elif not api_url.endswith("/"):
         api_url += "/"  # slack_sdk joins method names onto the base URL
 
+    ca_file = get("SLACK_CA_FILE")
+    if ca_file is not None:
+        try:
+            ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError):
+            problems.append(
+                f"SLACK_CA_FILE: {ca_file!r} is not a readable PEM file of certificates; give "
+                "the certificate of the authority SLACK_API_URL's server uses, or leave it unset "
+                "to trust the system's"
+            )
+
     common = _common(get, problems, database=DEFAULT_DATABASE_URL, log_level="INFO", tick="15")
     keys = _fernet_keys(get("TOKEN_ENCRYPTION_KEYS"), problems)
     if client_id is not None and client_secret is not None and bot_token is None and not keys:
@@ -189,6 +204,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         slack_client_secret=client_secret,
         slack_app_token=app_token,
         slack_api_url=api_url,
+        slack_ca_file=ca_file,
         token_encryption_keys=keys,
         **asdict(common),
     )

@@ -3,6 +3,8 @@ cannot repeat anything a person would see."""
 
 from __future__ import annotations
 
+import ssl
+from functools import cache
 from typing import Any
 
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -35,11 +37,21 @@ class ReadRetryHandler(AsyncConnectionErrorRetryHandler):
         )
 
 
-def make_client(*, token: str | None, base_url: str, pacer: ChannelPacer) -> AsyncWebClient:
+@cache
+def trusting(ca_file: str | None) -> ssl.SSLContext | None:
+    """What the clients verify Slack's certificate with: the authorities in `ca_file` (the
+    setting SLACK_CA_FILE), made once per process; None is aiohttp's default (the system's)."""
+    return None if ca_file is None else ssl.create_default_context(cafile=ca_file)
+
+
+def make_client(
+    *, token: str | None, base_url: str, pacer: ChannelPacer, ca_file: str | None = None
+) -> AsyncWebClient:
     return PacedWebClient(
         pacer=pacer,
         token=token,
         base_url=base_url,
+        ssl=trusting(ca_file),  # Bolt's respond() and OAuth use the same, from the client
         # Wait out one 429's Retry-After in place (a 429 means Slack took nothing, so this never
         # repeats a post); a second one goes back to the caller (the dispatcher reschedules the
         # row). Retry a dropped connection twice, for reads only.

@@ -1,12 +1,13 @@
 """Bot tokens at rest: encrypted with Fernet (AES-128-CBC with an HMAC-SHA256 tag), keys from
 TOKEN_ENCRYPTION_KEYS. The first key encrypts; every key decrypts, so a key is rotated by
-putting a new one first, running `python -m bot rotate-key`, then dropping the old one."""
+putting a new one first, running `python -m bot rotate-key`, then dropping the old one.
+
+cryptography is imported when a cipher is made: only OAuth mode stores tokens, and loading it
+costs every other process about 7 MiB resident (bench/memory.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from storage.db import Database
 from storage.repositories import installations
@@ -20,6 +21,8 @@ class TokenCipher:
     def __init__(self, keys: Sequence[str]) -> None:
         if not keys:
             raise ValueError("at least one key is needed")
+        from cryptography.fernet import Fernet, MultiFernet
+
         self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
 
     def encrypt(self, token: str) -> str:
@@ -38,6 +41,8 @@ class TokenCipher:
 
     @staticmethod
     def _open(step: Callable[[bytes], bytes], stored: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return step(stored.encode()).decode()
         except InvalidToken:
@@ -53,6 +58,8 @@ def is_plaintext(stored: str) -> bool:
 
 
 def new_key() -> str:
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key().decode()
 
 

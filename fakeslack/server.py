@@ -14,6 +14,8 @@ import contextlib
 import copy
 import json
 import logging
+import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -21,12 +23,14 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from fakeslack.checks import check_call, check_message
 from fakeslack.faults import Faults, HttpFault
 from fakeslack.methods import Refused, SlackError, SlackMethods
+from fakeslack.tls import self_signed, server_context
 from fakeslack.workspace import Canvas, ResponseTarget, UploadedFile, Workspace
 
 logger = logging.getLogger(__name__)
@@ -108,6 +112,12 @@ def _decode_json_args(args: dict[str, Any]) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    # Keep-alive, as Slack allows: a client that keeps its connection open pays for opening it
+    # (over HTTPS, a handshake) once, and the benchmarks show what that is worth.
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without this, a kept-alive connection's next
+    # answer waited on the client's delayed ACK (about 40 ms a call, measured).
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:
         self._dispatch()
@@ -177,10 +187,29 @@ class _Server(ThreadingHTTPServer):
     # burst of concurrent calls overflowed it and the overflow waited on TCP's retry: measured
     # with 32 calls in flight and 50 ms latency, 229 calls/s with it, 390 without.
     request_queue_size = 1024
+    # A kept-alive connection's thread waits for its next request; stop() must not wait for it.
+    block_on_close = False
 
-    def __init__(self, fake: FakeSlack) -> None:
+    def __init__(self, fake: FakeSlack, tls: ssl.SSLContext | None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.fake = fake
+        self.tls = tls
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        with self.fake._lock:
+            self.fake.connections += 1
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        # The handshake happens here, in the connection's own thread, so that a burst of new
+        # connections is not handshaken one at a time by the thread accepting them.
+        try:
+            secured = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as error:
+            logger.debug("fakeslack: TLS handshake with %s failed: %s", client_address, error)
+            return
+        with secured:
+            super().finish_request(secured, client_address)
 
 
 TOKENLESS_METHODS = frozenset({"oauth.v2.access"})
@@ -189,12 +218,17 @@ TOKENLESS_METHODS = frozenset({"oauth.v2.access"})
 class FakeSlack:
     """A running fake Slack Web API. Use as ``with FakeSlack() as fake: ...``."""
 
-    def __init__(self, workspace: Workspace | None = None) -> None:
+    def __init__(self, workspace: Workspace | None = None, *, tls: bool = False) -> None:
+        """`tls`: serve HTTPS with a certificate made at start (`ca_file` is then the file a
+        client trusts), as the benchmarks do; the tests speak plain HTTP."""
         self.workspace = workspace or Workspace()
+        self.tls = tls
+        self._certificates: tempfile.TemporaryDirectory[str] | None = None
         self.methods = SlackMethods(self.workspace, self._upload_url)
         self.faults = Faults()
         self.calls: list[Call] = []
         self.problems: list[str] = []
+        self.connections = 0  # connections accepted: fewer than calls when clients keep them
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -203,7 +237,11 @@ class FakeSlack:
 
     def start(self) -> FakeSlack:
         if self._server is None:
-            self._server = _Server(self)
+            context = None
+            if self.tls:
+                self._certificates = tempfile.TemporaryDirectory(prefix="fakeslack-")
+                context = server_context(*self_signed(Path(self._certificates.name)))
+            self._server = _Server(self, context)
             # A short poll interval keeps stop() (and so each test's teardown) fast.
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
@@ -222,6 +260,9 @@ class FakeSlack:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._certificates is not None:
+            self._certificates.cleanup()
+            self._certificates = None
 
     def __enter__(self) -> FakeSlack:
         return self.start()
@@ -233,7 +274,16 @@ class FakeSlack:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("FakeSlack is not running; call start() first")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def ca_file(self) -> str | None:
+        """The certificate (PEM) a client trusts to reach an HTTPS stand-in (SLACK_CA_FILE);
+        None for plain HTTP."""
+        if self._certificates is None:
+            return None
+        return str(Path(self._certificates.name) / "fakeslack.pem")
 
     @property
     def api_url(self) -> str:

@@ -63,7 +63,7 @@ class Process:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def healthy(self, timeout: float = 30) -> None:  # noqa: ASYNC109
+    async def healthy(self, timeout: float = 90) -> None:  # noqa: ASYNC109
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
@@ -95,9 +95,12 @@ class Process:
         return self.output()
 
 
-def environment(*, api_url: str, database_url: str | None, **extra: str) -> dict[str, str]:
+def environment(
+    *, api_url: str, database_url: str | None, ca_file: str | None = None, **extra: str
+) -> dict[str, str]:
     """A process's environment: the machine's, less any Slack or database settings, plus ours
-    (no DATABASE_URL means the default SQLite file in the working directory)."""
+    (no DATABASE_URL means the default SQLite file in the working directory; `ca_file`, an
+    HTTPS stand-in's certificate, for the processes to trust)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
     return env | {
         "PYTHONPATH": str(ROOT),
@@ -107,6 +110,7 @@ def environment(*, api_url: str, database_url: str | None, **extra: str) -> dict
         "SLACK_API_URL": api_url,
         "LOG_LEVEL": "WARNING",
         **({"DATABASE_URL": database_url} if database_url else {}),
+        **({"SLACK_CA_FILE": ca_file} if ca_file else {}),
         **extra,
     }
 

@@ -90,6 +90,7 @@ def settings_for(slack: FakeSlack, database_url: str, **extra: str) -> Settings:
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": slack.api_url,
             "DATABASE_URL": database_url,
+            **({"SLACK_CA_FILE": slack.ca_file} if slack.ca_file else {}),  # an HTTPS fake's
             **extra,
         }
     )

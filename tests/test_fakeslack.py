@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
+import aiohttp
 import pytest
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -773,3 +775,23 @@ def test_joining(fake: FakeSlack, client: WebClient) -> None:
     assert message is not None and message["subtype"] == "channel_join"
     assert fake.workspace.add_member("C0HOUSING", "U0BEN") is None
     assert fake.messages("C0HOUSING")[-1]["text"] == "<@U0BEN> has joined the channel"
+
+
+# -- HTTPS (the benchmarks' fake) ------------------------------------------------------
+
+
+async def test_over_https_a_client_trusting_its_certificate_keeps_one_connection() -> None:
+    with FakeSlack(tls=True) as fake:
+        assert fake.api_url.startswith("https://") and fake.ca_file is not None
+        trusting = ssl.create_default_context(cafile=fake.ca_file)
+        async with aiohttp.ClientSession() as session:
+            client = AsyncWebClient(
+                token="xoxb-test", base_url=fake.api_url, ssl=trusting, session=session
+            )
+            for _ in range(3):
+                assert (await client.auth_test())["ok"]
+        assert fake.connections == 1  # kept alive: one handshake for three calls
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await AsyncWebClient(token="xoxb-test", base_url=fake.api_url).auth_test()
+        assert len(fake.calls_to("auth.test")) == 3
+    assert fake.ca_file is None  # the certificate goes when the fake stops

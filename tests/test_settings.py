@@ -15,6 +15,7 @@ from bot.settings import (
     load_sandbox_settings,
     load_settings,
 )
+from fakeslack.tls import self_signed
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "secret"}
@@ -44,6 +45,13 @@ def test_defaults() -> None:
 def test_govslack_url_gets_its_trailing_slash() -> None:
     settings = load_settings({**GOOD, "SLACK_API_URL": "https://slack-gov.com/api"})
     assert settings.slack_api_url == "https://slack-gov.com/api/"
+
+
+def test_a_ca_file_is_trusted_for_slack_instead_of_the_systems(tmp_path: Path) -> None:
+    certificate, _ = self_signed(tmp_path)
+    settings = load_settings({**GOOD, "SLACK_CA_FILE": str(certificate)})
+    assert settings.slack_ca_file == str(certificate)
+    assert load_settings(GOOD).slack_ca_file is None
 
 
 def test_heroku_postgres_url_is_accepted_as_given() -> None:
@@ -80,6 +88,8 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
         ({**GOOD, "SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN"),
         ({**GOOD, "SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"),
+        ({**GOOD, "SLACK_CA_FILE": "/no/such/ca.pem"}, "SLACK_CA_FILE"),
+        ({**GOOD, "SLACK_CA_FILE": __file__}, "SLACK_CA_FILE"),  # a file, but no certificate
         ({**GOOD, "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
         ({**GOOD, "DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE"),
         ({**GOOD, "PORT": "eighty"}, "PORT"),

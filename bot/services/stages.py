@@ -196,7 +196,7 @@ async def _write(
     return StageRecord.of(stage, revision)
 
 
-async def _refuse_if_edited(session: AsyncSession, edit: _Edit) -> None:
+async def _refuse_if_edited(session: AsyncSession, edit: StageEdit) -> None:
     """Raise EditConflict naming whoever else saved the stage after the form was opened."""
     newer = await stage_rows.newest_revision_by_others(
         session,
