@@ -38,7 +38,7 @@ from bot.runtime import Runtime
 from bot.scheduler import Heartbeat, Heartbeats, create_scheduler
 from bot.server import create_web_app
 from bot.settings import Settings
-from bot.slack_client import make_client
+from bot.slack_client import SlackSession, make_client
 from bot.tokens import TokenCipher
 from handlers import wire_features
 from handlers.cop import CopCommand
@@ -56,6 +56,7 @@ class Cultivate:
     senders: Senders
     runtime: Runtime
     clients: SlackClients  # the bot's client for each team, for work done outside a request
+    slack_session: SlackSession  # the one HTTP session every Slack call goes through
     lease: timedelta  # how long a scheduler's claim on a row holds
     attempts: int  # tries at a scheduled send before it is marked failed
     inbox: Inbox  # events acked and not yet handled, kept in the database
@@ -102,7 +103,9 @@ def create_app(
     Bolt handles the event within its request. Any serving process sweeps the inbox for events
     another process acked and did not live to handle."""
     pacer = pacer or ChannelPacer()
-    bolt, clients = _bolt(settings, runtime, pacer)
+    # The sends in flight, and room beside them for the calls requests make meanwhile.
+    slack_session = SlackSession(connections=settings.scheduler_in_flight + 50)
+    bolt, clients = _bolt(settings, runtime, pacer, slack_session)
     senders = Senders()
     lease = timedelta(seconds=settings.scheduler_lease_seconds)
     attempts = settings.scheduler_attempts
@@ -140,6 +143,12 @@ def create_app(
         tick_seconds=settings.scheduler_tick_seconds,
         inbox=inbox if early_ack else None,
     )
+
+    async def close_slack_session(_: web.Application) -> None:
+        await slack_session.close()
+
+    # Whoever runs the web app (`serving`, a test's server) closes the session with it.
+    web_app.on_cleanup.append(close_slack_session)
     return Cultivate(
         settings=settings,
         bolt=bolt,
@@ -148,6 +157,7 @@ def create_app(
         senders=senders,
         runtime=runtime,
         clients=clients,
+        slack_session=slack_session,
         lease=lease,
         attempts=attempts,
         inbox=inbox,
@@ -160,7 +170,8 @@ def create_app(
 @asynccontextmanager
 async def serving(cultivate: Cultivate, *, host: str, port: int) -> AsyncIterator[int]:
     """Serve the app's HTTP on `host`:`port` (0: a free one, returned) and beat its
-    heartbeats; on leaving, stop the heartbeats (letting a beat finish), then the server."""
+    heartbeats; on leaving, stop the heartbeats (letting a beat finish), then the server (whose
+    cleanup closes the connections to Slack, once the events it was handling are done)."""
     runner = web.AppRunner(cultivate.web)
     await runner.setup()
     try:
@@ -175,12 +186,15 @@ async def serving(cultivate: Cultivate, *, host: str, port: int) -> AsyncIterato
 
 
 def _bolt(
-    settings: Settings, runtime: Runtime, pacer: ChannelPacer
+    settings: Settings, runtime: Runtime, pacer: ChannelPacer, session: SlackSession
 ) -> tuple[AsyncApp, SlackClients]:
     """Bolt, and the bot's client for each team: one bot token for one workspace, or each
     installed workspace's own (OAuth)."""
     client = make_client(
-        token=settings.slack_bot_token, base_url=settings.slack_api_url, pacer=pacer
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        pacer=pacer,
+        session=session,
     )
     if settings.oauth:
         store = DatabaseInstallationStore(
@@ -201,7 +215,10 @@ def _bolt(
             logger=log,
             name="cultivate",
         )
-        return bolt, InstalledWorkspaces(store, base_url=settings.slack_api_url, pacer=pacer)
+        workspaces = InstalledWorkspaces(
+            store, base_url=settings.slack_api_url, pacer=pacer, session=session
+        )
+        return bolt, workspaces
     bolt = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret or "",

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
 from bot.pacing import ChannelPacer
-from bot.slack_client import make_client
+from bot.slack_client import SlackSession, make_client
 from bot.tokens import TokenCipher
 from storage.db import Database
 from storage.models import Installation
@@ -169,14 +169,22 @@ class InstalledWorkspaces:
     """The bot's client for each team that installed the app (SlackClients for OAuth mode)."""
 
     def __init__(
-        self, store: DatabaseInstallationStore, *, base_url: str, pacer: ChannelPacer
+        self,
+        store: DatabaseInstallationStore,
+        *,
+        base_url: str,
+        pacer: ChannelPacer,
+        session: SlackSession,
     ) -> None:
         self.store = store
         self.base_url = base_url
         self.pacer = pacer  # shared: pacing is per channel, whichever team's client posts
+        self.session = session  # shared too: every team's calls go to the same Slack
 
     async def for_team(self, team_id: str) -> AsyncWebClient | None:
         bot = await self.store.async_find_bot(enterprise_id=None, team_id=team_id)
         if bot is None:
             return None
-        return make_client(token=bot.bot_token, base_url=self.base_url, pacer=self.pacer)
+        return make_client(
+            token=bot.bot_token, base_url=self.base_url, pacer=self.pacer, session=self.session
+        )

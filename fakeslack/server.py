@@ -108,6 +108,9 @@ def _decode_json_args(args: dict[str, Any]) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    # Keep-alive, as Slack does: a client that reuses its connections can (every answer
+    # carries its Content-Length).
+    protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
         self._dispatch()
@@ -182,6 +185,11 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.fake = fake
 
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        with self.fake._lock:
+            self.fake.connections += 1
+        return True
+
 
 TOKENLESS_METHODS = frozenset({"oauth.v2.access"})
 
@@ -195,6 +203,7 @@ class FakeSlack:
         self.faults = Faults()
         self.calls: list[Call] = []
         self.problems: list[str] = []
+        self.connections = 0  # TCP connections accepted: a client reusing them opens few
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
