@@ -55,7 +55,7 @@ def fake_slack(channels: int, urls: Any, done: Event) -> None:
 async def drain(database_url: str, api_url: str, rows: int, channels: int, in_flight: int) -> None:
     await rows_due_now(database_url, rows, channels)
     # The steps, timed where the dispatcher calls them.
-    scheduled.confirm_claim = timed("confirm the claim", scheduled.confirm_claim)  # type: ignore[assignment]
+    scheduled.confirm_claims = timed("confirm the claim", scheduled.confirm_claims)  # type: ignore[assignment]
     scheduled.finish = timed("record the send", scheduled.finish)  # type: ignore[assignment]
     pacer = ChannelPacer()
     pacer.wait_turn = timed("wait for the channel's turn", pacer.wait_turn)  # type: ignore[method-assign]

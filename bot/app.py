@@ -65,7 +65,11 @@ class Cultivate:
     scheduler: Heartbeats  # this process's heartbeats, started by `serving`
 
     def dispatcher(
-        self, *, worker: str | None = None, team_id: str | None = None, concurrency: int = 8
+        self,
+        *,
+        worker: str | None = None,
+        team_id: str | None = None,
+        concurrency: int | None = None,
     ) -> Dispatcher:
         """Another dispatcher on this app's senders and clients (a second worker)."""
         return Dispatcher(
@@ -75,7 +79,7 @@ class Cultivate:
             worker=worker,
             lease=self.lease,
             max_attempts=self.attempts,
-            concurrency=concurrency,
+            concurrency=concurrency or self.settings.scheduler_in_flight,
             team_id=team_id,
         )
 
@@ -110,7 +114,10 @@ def create_app(
     lease = timedelta(seconds=settings.scheduler_lease_seconds)
     attempts = settings.scheduler_attempts
     # Requests that schedule something for "now" send it at once through this one.
-    at_once = Dispatcher(runtime, senders, clients, lease=lease, max_attempts=attempts)
+    in_flight = settings.scheduler_in_flight
+    at_once = Dispatcher(
+        runtime, senders, clients, lease=lease, max_attempts=attempts, concurrency=in_flight
+    )
     registry = wire_features(bolt, runtime, senders, settings, dispatcher=at_once)
     inbox = Inbox(runtime, bolt, lease=lease)
     sender = Dispatcher(
@@ -120,6 +127,7 @@ def create_app(
         worker=worker,
         lease=lease,
         max_attempts=attempts,
+        concurrency=in_flight,
         team_id=team_id,
     )
 

@@ -94,7 +94,7 @@ async def test_a_claim_whose_process_died_is_taken_again_after_its_lease(
     async with app.database.session() as session:  # the dead process's late word loses
         assert not await scheduled.finish(
             session,
-            send_id=send_id,
+            send_ids=[send_id],
             worker="killed",
             state=scheduled.SendState.FAILED,
             now=clock.now(),
