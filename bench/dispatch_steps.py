@@ -65,6 +65,7 @@ async def drain(database_url: str, api_url: str, rows: int, channels: int, in_fl
     while handled := await dispatcher.run_once():
         sent += handled
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    await cultivate.slack_session.close()
     await cultivate.runtime.database.dispose()
     print(f"{rows} rows across {channels} channels, {in_flight} sends in flight\n")
     print("| figure | value |\n| --- | ---: |")
