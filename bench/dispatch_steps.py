@@ -61,7 +61,7 @@ async def drain(
     api_url, ca_file = slack
     await rows_due_now(database_url, rows, channels)
     # The steps, timed where the dispatcher calls them.
-    scheduled.confirm_claim = timed("confirm the claim", scheduled.confirm_claim)  # type: ignore[assignment]
+    scheduled.confirm_claims = timed("confirm the claim", scheduled.confirm_claims)  # type: ignore[assignment]
     scheduled.finish = timed("record the send", scheduled.finish)  # type: ignore[assignment]
     pacer = ChannelPacer()
     pacer.wait_turn = timed("wait for the channel's turn", pacer.wait_turn)  # type: ignore[method-assign]
@@ -73,6 +73,7 @@ async def drain(
     while handled := await dispatcher.run_once():
         sent += handled
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    await cultivate.slack_session.close()
     await cultivate.runtime.database.dispose()
     print(
         f"{rows} rows across {channels} channels, {in_flight} sends in flight, Slack over "

@@ -38,7 +38,7 @@ from bot.runtime import Runtime
 from bot.scheduler import Heartbeat, Heartbeats, create_scheduler
 from bot.server import create_web_app
 from bot.settings import Settings
-from bot.slack_client import make_client
+from bot.slack_client import SlackSession, make_client
 from bot.tokens import TokenCipher
 from handlers import wire_features
 from handlers.cop import CopCommand
@@ -56,6 +56,7 @@ class Cultivate:
     senders: Senders
     runtime: Runtime
     clients: SlackClients  # the bot's client for each team, for work done outside a request
+    slack_session: SlackSession  # the one HTTP session every Slack call goes through
     lease: timedelta  # how long a scheduler's claim on a row holds
     attempts: int  # tries at a scheduled send before it is marked failed
     inbox: Inbox  # events acked and not yet handled, kept in the database
@@ -64,7 +65,11 @@ class Cultivate:
     scheduler: Heartbeats  # this process's heartbeats, started by `serving`
 
     def dispatcher(
-        self, *, worker: str | None = None, team_id: str | None = None, concurrency: int = 8
+        self,
+        *,
+        worker: str | None = None,
+        team_id: str | None = None,
+        concurrency: int | None = None,
     ) -> Dispatcher:
         """Another dispatcher on this app's senders and clients (a second worker)."""
         return Dispatcher(
@@ -74,7 +79,7 @@ class Cultivate:
             worker=worker,
             lease=self.lease,
             max_attempts=self.attempts,
-            concurrency=concurrency,
+            concurrency=concurrency or self.settings.scheduler_in_flight,
             team_id=team_id,
         )
 
@@ -102,12 +107,17 @@ def create_app(
     Bolt handles the event within its request. Any serving process sweeps the inbox for events
     another process acked and did not live to handle."""
     pacer = pacer or ChannelPacer()
-    bolt, clients = _bolt(settings, runtime, pacer)
+    # The sends in flight, and room beside them for the calls requests make meanwhile.
+    slack_session = SlackSession(connections=settings.scheduler_in_flight + 50)
+    bolt, clients = _bolt(settings, runtime, pacer, slack_session)
     senders = Senders()
     lease = timedelta(seconds=settings.scheduler_lease_seconds)
     attempts = settings.scheduler_attempts
     # Requests that schedule something for "now" send it at once through this one.
-    at_once = Dispatcher(runtime, senders, clients, lease=lease, max_attempts=attempts)
+    in_flight = settings.scheduler_in_flight
+    at_once = Dispatcher(
+        runtime, senders, clients, lease=lease, max_attempts=attempts, concurrency=in_flight
+    )
     registry = wire_features(bolt, runtime, senders, settings, dispatcher=at_once)
     inbox = Inbox(runtime, bolt, lease=lease)
     sender = Dispatcher(
@@ -117,6 +127,7 @@ def create_app(
         worker=worker,
         lease=lease,
         max_attempts=attempts,
+        concurrency=in_flight,
         team_id=team_id,
     )
 
@@ -140,6 +151,12 @@ def create_app(
         tick_seconds=settings.scheduler_tick_seconds,
         inbox=inbox if early_ack else None,
     )
+
+    async def close_slack_session(_: web.Application) -> None:
+        await slack_session.close()
+
+    # Whoever runs the web app (`serving`, a test's server) closes the session with it.
+    web_app.on_cleanup.append(close_slack_session)
     return Cultivate(
         settings=settings,
         bolt=bolt,
@@ -148,6 +165,7 @@ def create_app(
         senders=senders,
         runtime=runtime,
         clients=clients,
+        slack_session=slack_session,
         lease=lease,
         attempts=attempts,
         inbox=inbox,
@@ -160,7 +178,8 @@ def create_app(
 @asynccontextmanager
 async def serving(cultivate: Cultivate, *, host: str, port: int) -> AsyncIterator[int]:
     """Serve the app's HTTP on `host`:`port` (0: a free one, returned) and beat its
-    heartbeats; on leaving, stop the heartbeats (letting a beat finish), then the server."""
+    heartbeats; on leaving, stop the heartbeats (letting a beat finish), then the server (whose
+    cleanup closes the connections to Slack, once the events it was handling are done)."""
     runner = web.AppRunner(cultivate.web)
     await runner.setup()
     try:
@@ -175,7 +194,7 @@ async def serving(cultivate: Cultivate, *, host: str, port: int) -> AsyncIterato
 
 
 def _bolt(
-    settings: Settings, runtime: Runtime, pacer: ChannelPacer
+    settings: Settings, runtime: Runtime, pacer: ChannelPacer, session: SlackSession
 ) -> tuple[AsyncApp, SlackClients]:
     """Bolt, and the bot's client for each team: one bot token for one workspace, or each
     installed workspace's own (OAuth)."""
@@ -184,6 +203,7 @@ def _bolt(
         base_url=settings.slack_api_url,
         pacer=pacer,
         ca_file=settings.slack_ca_file,
+        session=session,
     )
     if settings.oauth:
         store = DatabaseInstallationStore(
@@ -204,9 +224,14 @@ def _bolt(
             logger=log,
             name="cultivate",
         )
-        return bolt, InstalledWorkspaces(
-            store, base_url=settings.slack_api_url, pacer=pacer, ca_file=settings.slack_ca_file
+        workspaces = InstalledWorkspaces(
+            store,
+            base_url=settings.slack_api_url,
+            pacer=pacer,
+            session=session,
+            ca_file=settings.slack_ca_file,
         )
+        return bolt, workspaces
     bolt = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret or "",

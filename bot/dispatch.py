@@ -22,12 +22,14 @@ from typing import Any, Protocol
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import logs
+from bot.claims import Batched, HeldClaims
 from bot.once import once_per_row
 from bot.runtime import Runtime
 from storage.models import ScheduledSend
-from storage.repositories import leases, scheduled
+from storage.repositories import scheduled
 from storage.repositories.scheduled import SendState
 
 log = logging.getLogger(__name__)
@@ -152,7 +154,43 @@ def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+# Sends in flight per process unless told otherwise (SCHEDULER_IN_FLIGHT).
+DEFAULT_IN_FLIGHT = 50
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """How one attempt at a row ended, to be recorded together with others that ended
+    meanwhile."""
+
+    due: Due
+    state: SendState  # PENDING: to be tried again in `retry_in` seconds
+    error: str | None = None
+    retry_in: float = 0.0
+    tell: bool = False  # given up on: the community's coordinators are told, once
+
+
+class _TeamClients:
+    """Each team's client looked up once for a claimed batch, not once a row (with many
+    workspaces a lookup reads and decrypts the team's token)."""
+
+    def __init__(self, clients: SlackClients) -> None:
+        self._clients = clients
+        self._found: dict[str, asyncio.Future[AsyncWebClient | None]] = {}
+
+    async def for_team(self, team_id: str) -> AsyncWebClient | None:
+        if team_id not in self._found:
+            self._found[team_id] = asyncio.ensure_future(self._clients.for_team(team_id))
+        return await asyncio.shield(self._found[team_id])
+
+
 class Dispatcher:
+    """Claims due rows a batch at a time and sends them, up to `concurrency` in flight. Slack
+    allows about one message a second per channel: the client paces each channel (the app's
+    `ChannelPacer`), so many channels go at once and `concurrency` only bounds the load on
+    Slack and on the database. Claims, confirmations and outcomes are each written for many
+    rows in one statement."""
+
     def __init__(
         self,
         runtime: Runtime,
@@ -161,9 +199,9 @@ class Dispatcher:
         *,
         worker: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
-        batch: int = 100,
+        batch: int = 100,  # rows one claim takes at most
         max_attempts: int = 5,
-        concurrency: int = 8,
+        concurrency: int = DEFAULT_IN_FLIGHT,
         team_id: str | None = None,  # only this team's rows (the sandbox's), if given
     ) -> None:
         self.runtime = runtime
@@ -172,14 +210,22 @@ class Dispatcher:
         self.worker = worker or default_worker_name()
         self.lease = lease
         self.batch = batch
+        self.concurrency = concurrency
         self.max_attempts = max_attempts
         self.team_id = team_id
-        self._concurrency = asyncio.Semaphore(concurrency)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._held = HeldClaims(runtime, ScheduledSend, worker=self.worker, lease=lease)
+        # Rows reaching their send together are confirmed together, and rows whose sends end
+        # together are recorded together: one statement for each group, not one a row.
+        self._confirming = Batched(self._confirm)
+        self._recording = Batched(self._record)
+        self._dialect = runtime.database.engine.dialect.name
         self._last_heartbeat: float | None = None  # time.monotonic(), for health checks
         self._sending: set[asyncio.Task[Any]] = set()  # the claims being sent, for `settled`
 
     async def run_once(self) -> int:
-        """Claim and send what is due now; returns how many rows were handled."""
+        """Claim and send what is due now, a batch after another while a whole batch was
+        due; returns how many rows were handled."""
         handled = await self._claim_and_send(ids=None)
         self._last_heartbeat = time.monotonic()
         return handled
@@ -220,6 +266,37 @@ class Dispatcher:
             self._sending.discard(task)
 
     async def _send_due(self, *, ids: list[int] | None) -> int:
+        handled = 0
+        pending: set[asyncio.Task[None]] = set()
+        errors: list[BaseException] = []
+
+        def collect(done: set[asyncio.Task[None]]) -> None:
+            errors.extend(e for t in done if not t.cancelled() and (e := t.exception()))
+
+        while True:
+            claimed, now = await self._claim(ids)
+            clients = _TeamClients(self.clients)
+            for due in claimed:
+                self._held.hold(due.id)
+                pending.add(asyncio.create_task(self._handle(due, now, clients)))
+            handled += len(claimed)
+            if ids is not None or len(claimed) < self.batch:
+                break
+            self._last_heartbeat = time.monotonic()  # a long drain is a live heartbeat
+            # The next batch is claimed once nearly every row held is in flight: a process
+            # holds at most a batch beyond what it is sending, so a claimed row waits briefly
+            # and what this process cannot send soon is left to another.
+            while len(pending) > self.concurrency:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                collect(done)
+        if pending:
+            done, _ = await asyncio.wait(pending)
+            collect(done)
+        if errors:
+            raise errors[0]
+        return handled
+
+    async def _claim(self, ids: list[int] | None) -> tuple[list[Due], datetime]:
         # Every comparison of due times and leases is made on the shared clock (the
         # database's in production), never a host's: see bot/clock.py.
         async with self.runtime.database.session() as session:
@@ -233,33 +310,7 @@ class Dispatcher:
                 ids=ids,
                 team_id=self.team_id,
             )
-            claimed = [Due.of(row) for row in rows]
-        if not claimed:
-            return 0
-        renewing = asyncio.create_task(self._renew([due.id for due in claimed]))
-        try:
-            await asyncio.gather(*(self._handle(due, now) for due in claimed))
-        finally:
-            renewing.cancel()
-        return len(claimed)
-
-    async def _renew(self, ids: list[int]) -> None:
-        """While sends are in flight, keep extending their claims."""
-        interval = self.lease.total_seconds() / 3
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                async with self.runtime.database.session() as session:
-                    now = await self.runtime.clock.shared_now(session)
-                    await leases.renew(
-                        session,
-                        ScheduledSend,
-                        worker=self.worker,
-                        ids=ids,
-                        lease_until=now + self.lease,
-                    )
-            except Exception:  # a missed renewal only risks a retake, never a loss
-                log.exception("could not renew the scheduler's claims")
+            return [Due.of(row) for row in rows], now
 
     async def run_until_idle(self, *, rounds: int = 100) -> int:
         """Run heartbeats until nothing more is due now (tests and the sandbox use this)."""
@@ -271,121 +322,140 @@ class Dispatcher:
                 break
         return total
 
-    async def _handle(self, due: Due, claimed_at: datetime) -> None:
+    async def _handle(self, due: Due, claimed_at: datetime, clients: _TeamClients) -> None:
         # Each row runs in its own task, so these reach only this row's log lines.
         logs.team_id.set(due.team_id)
         logs.community_id.set(due.community_id)
-        async with self._concurrency:
-            if due.attempts > self.max_attempts:
-                # Claimed again after its last attempt's lease ran out: the process sending it
-                # died each time (a row that kills its sender would otherwise be tried for ever).
-                await self._fail(due, f"{CRASHED}: stopped while sending")
-                return
-            try:
-                await self._send(due, claimed_at)
-            except Exception as error:  # never let one row stop the others
-                logs.crash(log, f"scheduled {due.kind} #{due.id} failed unexpectedly", error)
-                await self._retry_or_fail(
-                    due, f"{CRASHED}: {type(error).__name__}", retry_after=None
-                )
+        try:
+            async with self._slots:
+                outcome = await self._attempt(due, claimed_at, clients)
+            if outcome is not None:
+                await self._recording.submit(outcome)
+        finally:
+            self._held.release(due.id)
 
-    async def _send(self, due: Due, claimed_at: datetime) -> None:
+    async def _attempt(
+        self, due: Due, claimed_at: datetime, clients: _TeamClients
+    ) -> _Outcome | None:
+        if due.attempts > self.max_attempts:
+            # Claimed again after its last attempt's lease ran out: the process sending it
+            # died each time (a row that kills its sender would otherwise be tried for ever).
+            return self._fail(due, f"{CRASHED}: stopped while sending")
+        try:
+            return await self._send(due, claimed_at, clients)
+        except Exception as error:  # never let one row stop the others
+            logs.crash(log, f"scheduled {due.kind} #{due.id} failed unexpectedly", error)
+            return self._retry_or_fail(due, f"{CRASHED}: {type(error).__name__}", retry_after=None)
+
+    async def _send(self, due: Due, claimed_at: datetime, clients: _TeamClients) -> _Outcome | None:
         if due.stale_at is not None and claimed_at > due.stale_at:
             log.info("dropped %s #%d: too late to be useful", due.kind, due.id)
-            await self._finish(due, SendState.DROPPED, "too late to be useful")
-            return
+            return _Outcome(due, SendState.DROPPED, "too late to be useful")
         sender = self.senders.sender(due.kind)
         if sender is None:
             log.error("no sender is registered for %s (#%d)", due.kind, due.id)
-            await self._finish(due, SendState.FAILED, f"no sender for {due.kind}")
-            return
-        async with self.runtime.database.session() as session:
-            now = await self.runtime.clock.shared_now(session)
-            still_ours = await scheduled.confirm_claim(
-                session, send_id=due.id, worker=self.worker, now=now, lease=self.lease
-            )
-        if not still_ours:
+            return _Outcome(due, SendState.FAILED, f"no sender for {due.kind}")
+        # Confirmed just before it is sent, with the rows reaching their send beside it: a row
+        # that waited in this process's queue past its lease (a busy process, its renewals
+        # late) may have been taken by another process, and is then theirs to send. Once
+        # confirmed, its lease runs a whole lease from now; any wait left is its channel's
+        # turn in the pacer, a second or so a row ahead of it, and the renewals cover that.
+        if not await self._confirming.submit(due.id):
             log.info("%s #%d was taken over by another scheduler", due.kind, due.id)
-            return
-        client = await self.clients.for_team(due.team_id)
+            return None
+        client = await clients.for_team(due.team_id)
         if client is None:
-            await self._finish(due, SendState.CANCELLED, "the app is not installed in this team")
-            return
+            return _Outcome(due, SendState.CANCELLED, "the app is not installed in this team")
         try:
             await sender(due, once_per_row(client, due.id, due.attempts))
         except Drop as reason:
             log.info("dropped %s #%d: %s", due.kind, due.id, reason)
-            await self._finish(due, SendState.DROPPED, str(reason))
-            return
+            return _Outcome(due, SendState.DROPPED, str(reason))
         except SlackApiError as error:
-            await self._slack_error(due, error)
-            return
+            return self._slack_error(due, error)
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
-            await self._retry_or_fail(due, f"connection: {type(error).__name__}", retry_after=None)
-            return
-        await self._finish(due, SendState.SENT, None)
+            return self._retry_or_fail(due, f"connection: {type(error).__name__}", retry_after=None)
+        return _Outcome(due, SendState.SENT)
 
-    async def _slack_error(self, due: Due, error: SlackApiError) -> None:
+    def _slack_error(self, due: Due, error: SlackApiError) -> _Outcome:
         status = getattr(error.response, "status_code", 200)
         reason = str(error.response.get("error") or f"HTTP {status}")
         if status == 429:
             headers = getattr(error.response, "headers", {}) or {}
             retry_after = float(headers.get("Retry-After", headers.get("retry-after", 30)))
-            await self._retry_or_fail(due, "ratelimited", retry_after=retry_after)
-        elif status < 500 and reason in PERMANENT_ERRORS:
-            await self._fail(due, reason)
-        else:
-            await self._retry_or_fail(due, reason, retry_after=None)
+            return self._retry_or_fail(due, "ratelimited", retry_after=retry_after)
+        if status < 500 and reason in PERMANENT_ERRORS:
+            return self._fail(due, reason)
+        return self._retry_or_fail(due, reason, retry_after=None)
 
-    async def _retry_or_fail(self, due: Due, reason: str, *, retry_after: float | None) -> None:
+    def _retry_or_fail(self, due: Due, reason: str, *, retry_after: float | None) -> _Outcome:
         if due.attempts >= self.max_attempts:
-            await self._fail(due, reason)
-            return
+            return self._fail(due, reason)
         # Exponential backoff (30s, 1m, 2m, 4m…), or exactly what Slack asked us to wait.
         delay = retry_after if retry_after is not None else 30 * 2 ** (due.attempts - 1)
-        async with self.runtime.database.session() as session:
-            due_at = await self.runtime.clock.shared_now(session) + timedelta(seconds=delay)
-            await scheduled.retry_later(
-                session, send_id=due.id, worker=self.worker, due_at=due_at, error=reason[:500]
-            )
         log.info("will retry %s #%d in %.0fs: %s", due.kind, due.id, delay, reason)
+        return _Outcome(due, SendState.PENDING, reason[:500], retry_in=delay)
 
-    async def _fail(self, due: Due, reason: str) -> None:
+    def _fail(self, due: Due, reason: str) -> _Outcome:
         log.warning("gave up on %s #%d: %s", due.kind, due.id, reason)
-        async with self.runtime.database.session() as session:
-            now = await self.runtime.clock.shared_now(session)
-            finished = await scheduled.finish(
-                session,
-                send_id=due.id,
-                worker=self.worker,
-                state=SendState.FAILED,
-                now=now,
-                error=reason[:500],
-            )
-            if finished and due.community_id is not None and due.kind != DELIVERY_FAILED:
-                # Tell the coordinators once: the dedupe key makes a second notice impossible.
-                await scheduled.schedule(
-                    session,
-                    team_id=due.team_id,
-                    community_id=due.community_id,
-                    kind=DELIVERY_FAILED,
-                    due_at=now,
-                    dedupe_key=f"{DELIVERY_FAILED}:{due.id}",
-                    payload={
-                        "failed_id": due.id,
-                        "what": self.senders.describe(due.kind),
-                        "error": reason[:200],
-                        "crashed": is_crash(reason),
-                    },
-                )
+        return _Outcome(due, SendState.FAILED, reason[:500], tell=True)
 
-    async def _finish(self, due: Due, state: SendState, error: str | None) -> None:
+    async def _confirm(self, ids: list[int]) -> list[bool]:
+        """Which of these rows are still ours, each given a whole lease from now."""
         async with self.runtime.database.session() as session:
-            await scheduled.finish(
-                session,
-                send_id=due.id,
-                worker=self.worker,
-                state=state,
-                now=await self.runtime.clock.shared_now(session),
-                error=error,
+            now = self.runtime.clock.shared_now_in_sql(self._dialect)
+            ours = await scheduled.confirm_claims(
+                session, send_ids=ids, worker=self.worker, lease_until=now + self.lease
             )
+        return [row in ours for row in ids]
+
+    async def _record(self, outcomes: list[_Outcome]) -> list[None]:
+        """Record how rows ended in one unit of work: a statement for each kind of ending
+        (usually one: sent). A row whose claim was lost keeps the outcome of whoever took it."""
+        groups: dict[tuple[SendState, str | None, float, bool], list[_Outcome]] = {}
+        for outcome in outcomes:
+            key = (outcome.state, outcome.error, outcome.retry_in, outcome.tell)
+            groups.setdefault(key, []).append(outcome)
+        async with self.runtime.database.session() as session:
+            now = self.runtime.clock.shared_now_in_sql(self._dialect)
+            told: list[_Outcome] = []
+            for (state, error, retry_in, tell), group in groups.items():
+                ids = [outcome.due.id for outcome in group]
+                if state == SendState.PENDING:
+                    await scheduled.retry_later(
+                        session,
+                        send_ids=ids,
+                        worker=self.worker,
+                        due_at=now + timedelta(seconds=retry_in),
+                        error=error or "",
+                    )
+                    continue
+                ours = await scheduled.finish(
+                    session, send_ids=ids, worker=self.worker, state=state, now=now, error=error
+                )
+                if tell:
+                    told += [outcome for outcome in group if outcome.due.id in ours]
+            for outcome in told:
+                await self._tell(session, outcome)
+        return [None] * len(outcomes)
+
+    async def _tell(self, session: AsyncSession, failed: _Outcome) -> None:
+        """Tell the coordinators once that a row was given up on: the dedupe key makes a
+        second notice impossible."""
+        due, reason = failed.due, failed.error or ""
+        if due.community_id is None or due.kind == DELIVERY_FAILED:
+            return
+        await scheduled.schedule(
+            session,
+            team_id=due.team_id,
+            community_id=due.community_id,
+            kind=DELIVERY_FAILED,
+            due_at=await self.runtime.clock.shared_now(session),
+            dedupe_key=f"{DELIVERY_FAILED}:{due.id}",
+            payload={
+                "failed_id": due.id,
+                "what": self.senders.describe(due.kind),
+                "error": reason[:200],
+                "crashed": is_crash(reason),
+            },
+        )

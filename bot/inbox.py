@@ -22,19 +22,19 @@ import contextlib
 import copy
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import logs
+from bot.claims import Batched, HeldClaims
 from bot.dispatch import DEFAULT_LEASE, default_worker_name
 from bot.runtime import Runtime
 from storage.models import ProcessedEvent
-from storage.repositories import events, leases
+from storage.repositories import events
 from storage.repositories.events import EventState
 
 log = logging.getLogger(__name__)
@@ -52,41 +52,6 @@ def _running_listeners_inline(bolt: AsyncApp) -> AsyncApp:
     runner.process_before_response = True
     inline._async_listener_runner = runner
     return inline
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-class Batched(Generic[T, R]):
-    """Items submitted while a batch is being written wait for the next batch, written as one.
-    Each submitter gets its own item's result, or the batch's error."""
-
-    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]]) -> None:
-        self._write = write
-        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
-        self._writing: asyncio.Task[None] | None = None
-
-    async def submit(self, item: T) -> R:
-        result: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, result))
-        if self._writing is None or self._writing.done():
-            self._writing = asyncio.create_task(self._drain())
-        return await result
-
-    async def _drain(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                results = await self._write([item for item, _ in batch])
-            except Exception as error:
-                for _, result in batch:
-                    if not result.done():
-                        result.set_exception(error)
-                continue
-            for (_, result), value in zip(batch, results, strict=True):
-                if not result.done():
-                    result.set_result(value)
 
 
 # A message's words: what people wrote is never kept, not even while its event waits in the
@@ -121,8 +86,7 @@ class Inbox:
         self.batch = batch
         self._bolt = _running_listeners_inline(bolt)
         self._slots = asyncio.Semaphore(EVENTS_AT_ONCE)
-        self._held: set[int] = set()  # rows this process has claimed and not finished
-        self._renewing: asyncio.Task[None] | None = None
+        self._held = HeldClaims(runtime, ProcessedEvent, worker=self.worker, lease=lease)
         # Events arriving (or finishing) together are written together: a burst of joins
         # costs a few statements, not one each, and each waits for one at most.
         self._arriving = Batched(self._keep)
@@ -134,7 +98,7 @@ class Inbox:
         was received before (Slack redelivers what it thinks we missed): ack and drop it."""
         row = await self._arriving.submit((team_id, event_id, body))
         if row is not None:
-            self._hold(row)
+            self._held.hold(row)
         return row
 
     async def _keep(self, batch: list[tuple[str, str, str]]) -> list[int | None]:
@@ -180,7 +144,7 @@ class Inbox:
 
     async def handle(self, row: int, body: str, attempts: int = 1) -> None:
         """Run an event's listeners, then mark its row done (if it is still ours)."""
-        self._hold(row)
+        self._held.hold(row)
         try:
             async with self._slots:
                 if attempts > MAX_ATTEMPTS:
@@ -191,7 +155,7 @@ class Inbox:
                     state = EventState.DONE
             await self._finishing.submit((row, state))
         finally:
-            self._held.discard(row)
+            self._held.release(row)
 
     async def _finish(self, batch: list[tuple[int, EventState]]) -> list[None]:
         async with self.runtime.database.session() as session:
@@ -217,7 +181,7 @@ class Inbox:
             found = [(row.id, row.body or "", row.attempts) for row in rows]
         for row, _, _ in found:
             assert row is not None
-            self._hold(row)
+            self._held.hold(row)
         if found:
             log.info("handling %d events acked by a process that did not finish them", len(found))
         await asyncio.gather(*(self.handle(row, body, attempts) for row, body, attempts in found))  # type: ignore[arg-type]
@@ -238,26 +202,3 @@ class Inbox:
             return
         if response.status >= 400 and response.status != 404:  # 404: no listener wants it
             log.warning("an event's listener failed: HTTP %d", response.status)
-
-    def _hold(self, row: int) -> None:
-        self._held.add(row)
-        if self._renewing is None or self._renewing.done():
-            self._renewing = asyncio.create_task(self._renew())
-
-    async def _renew(self) -> None:
-        """While this process holds rows (queued or being handled), keep extending their
-        leases, so a long queue is not mistaken for a dead process."""
-        while self._held:
-            await asyncio.sleep(self.lease.total_seconds() / 3)
-            try:
-                async with self.runtime.database.session() as session:
-                    now = await self.runtime.clock.shared_now(session)
-                    await leases.renew(
-                        session,
-                        ProcessedEvent,
-                        worker=self.worker,
-                        ids=list(self._held),
-                        lease_until=now + self.lease,
-                    )
-            except Exception:  # a missed renewal only risks handling twice, never a loss
-                log.exception("could not renew the inbox's claims")

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
 from bot.pacing import ChannelPacer
-from bot.slack_client import make_client
+from bot.slack_client import SlackSession, make_client
 from bot.tokens import TokenCipher
 from storage.db import Database
 from storage.models import Installation
@@ -174,17 +174,23 @@ class InstalledWorkspaces:
         *,
         base_url: str,
         pacer: ChannelPacer,
+        session: SlackSession,
         ca_file: str | None = None,
     ) -> None:
         self.store = store
         self.base_url = base_url
         self.ca_file = ca_file
         self.pacer = pacer  # shared: pacing is per channel, whichever team's client posts
+        self.session = session  # shared too: every team's calls go to the same Slack
 
     async def for_team(self, team_id: str) -> AsyncWebClient | None:
         bot = await self.store.async_find_bot(enterprise_id=None, team_id=team_id)
         if bot is None:
             return None
         return make_client(
-            token=bot.bot_token, base_url=self.base_url, pacer=self.pacer, ca_file=self.ca_file
+            token=bot.bot_token,
+            base_url=self.base_url,
+            pacer=self.pacer,
+            session=self.session,
+            ca_file=self.ca_file,
         )

@@ -58,6 +58,9 @@ class _Shared:
     scheduler_lease_seconds: float
     # Attempts at a scheduled send before it is marked failed and the coordinators are told.
     scheduler_attempts: int
+    # At most this many scheduled sends in flight per process; Slack's per-channel limit is kept
+    # by pacing each channel, so this bounds only the load on Slack and the database.
+    scheduler_in_flight: int
     # Everyone who joins a community within this many seconds is greeted in one message.
     welcome_batch_seconds: int
     # Days into a closure's capture period when members who have not answered are reminded.
@@ -260,6 +263,9 @@ def _common(
         get("SCHEDULER_LEASE_SECONDS") or "20", "SCHEDULER_LEASE_SECONDS", problems
     )
     attempts = _integer(get("SCHEDULER_ATTEMPTS") or "5", "SCHEDULER_ATTEMPTS", 1, 20, problems)
+    in_flight = _integer(
+        get("SCHEDULER_IN_FLIGHT") or "50", "SCHEDULER_IN_FLIGHT", 1, 500, problems
+    )
     batch = _integer(
         get("WELCOME_BATCH_SECONDS") or "60", "WELCOME_BATCH_SECONDS", 1, 86400, problems
     )
@@ -285,6 +291,7 @@ def _common(
         scheduler_tick_seconds=seconds,
         scheduler_lease_seconds=lease,
         scheduler_attempts=attempts,
+        scheduler_in_flight=in_flight,
         welcome_batch_seconds=batch,
         capture_reminder_days=reminder_days,
         log_level=level,

@@ -1,12 +1,14 @@
 """The Web API client every part of Cultivate uses: paced per channel, retrying only what
-cannot repeat anything a person would see."""
+cannot repeat anything a person would see, over one process-wide HTTP session."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from functools import cache
 from typing import Any
 
+import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -44,10 +46,74 @@ def trusting(ca_file: str | None) -> ssl.SSLContext | None:
     return None if ca_file is None else ssl.create_default_context(cafile=ca_file)
 
 
+# slack_sdk's own timeout for a call, which a shared session must carry itself.
+CALL_TIMEOUT_SECONDS = 30
+
+
+class SlackSession:
+    """One aiohttp session for every Slack call a process makes. Without one, slack_sdk opens
+    a session, and so a connection (against Slack a TLS handshake), for each call; with it,
+    connections are kept alive and reused, at most `connections` open at once.
+
+    Made on first use, in the running event loop (an aiohttp session belongs to one); after
+    `close` (the process is stopping) there is none, and a late call opens its own as before."""
+
+    def __init__(self, *, connections: int) -> None:
+        self.connections = connections
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    def get(self) -> aiohttp.ClientSession | None:
+        if self._closed:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # outside the event loop: nothing is being sent
+            return None
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._loop = loop
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.connections),
+                timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT_SECONDS),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+class SharedSessionClient(PacedWebClient):
+    """A paced client whose calls go through the process's one session. Bolt gives each
+    request a client copied from the app's, session included, so those share it too."""
+
+    def __init__(self, *args: Any, shared: SlackSession, **kwargs: Any) -> None:
+        self._shared = shared
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def session(self) -> aiohttp.ClientSession | None:
+        return self._shared.get()
+
+    @session.setter
+    def session(self, value: aiohttp.ClientSession | None) -> None:
+        if value is not None:  # slack_sdk's constructor sets None; the shared one stands
+            raise ValueError("this client uses the process's shared session")
+
+
 def make_client(
-    *, token: str | None, base_url: str, pacer: ChannelPacer, ca_file: str | None = None
+    *,
+    token: str | None,
+    base_url: str,
+    pacer: ChannelPacer,
+    session: SlackSession,
+    ca_file: str | None = None,
 ) -> AsyncWebClient:
-    return PacedWebClient(
+    return SharedSessionClient(
+        shared=session,
         pacer=pacer,
         token=token,
         base_url=base_url,

@@ -18,7 +18,7 @@ from bot.clock import ManualClock
 from bot.dispatch import Due
 from bot.inbox import Inbox
 from bot.pacing import ChannelPacer
-from bot.slack_client import is_repeatable, make_client
+from bot.slack_client import SlackSession, is_repeatable, make_client
 from fakeslack import FakeSlack
 from sandbox.processes import ROOT, environment, free_port
 from sandbox.sandbox import NotASandboxDatabase, refuse_other_teams
@@ -195,7 +195,10 @@ async def test_a_row_tried_again_after_slack_took_its_posts_sends_none_again(
 async def test_a_dropped_connection_is_retried_by_the_client_only_for_reads(
     slack: FakeSlack,
 ) -> None:
-    client = make_client(token="xoxb-test", base_url=slack.api_url, pacer=ChannelPacer(0))
+    session = SlackSession(connections=4)
+    client = make_client(
+        token="xoxb-test", base_url=slack.api_url, pacer=ChannelPacer(0), session=session
+    )
     slack.drop_answers("chat.postMessage")
     with pytest.raises(aiohttp.ClientError):
         await client.chat_postMessage(channel=BEN, text="once only")
@@ -206,6 +209,7 @@ async def test_a_dropped_connection_is_retried_by_the_client_only_for_reads(
     person = await client.users_info(user=BEN)  # a read: tried again, and answered
     assert person["user"]["id"] == BEN
     assert len(slack.calls_to("users.info")) == 2
+    await session.close()
     for method in ("chat.update", "files.completeUploadExternal", "views.publish"):
         assert not is_repeatable(f"https://slack.com/api/{method}")
 

@@ -94,7 +94,7 @@ async def test_a_claim_whose_process_died_is_taken_again_after_its_lease(
     async with app.database.session() as session:  # the dead process's late word loses
         assert not await scheduled.finish(
             session,
-            send_id=send_id,
+            send_ids=[send_id],
             worker="killed",
             state=scheduled.SendState.FAILED,
             now=clock.now(),
@@ -310,3 +310,19 @@ async def test_a_row_that_waited_its_turn_is_not_sent_if_another_process_took_it
     assert await sending == 2
     assert notes(slack) == ["first"]  # "second" is left to the process that took it
     assert (await row(app, second_id)).claimed_by == "another"
+
+
+async def test_every_slack_call_of_a_process_reuses_its_connections(
+    app: Cultivate, slack: FakeSlack
+) -> None:
+    """One HTTP session per process, kept alive: what requests call (through Bolt's client for
+    each request) and scheduled sends, one after another, go over the connection already open,
+    not one each."""
+    opened = slack.connections
+    for n in range(5):
+        await app.event({"type": "app_home_opened", "user": ASHA, "tab": "home"})
+        await slack.wait_for("views.publish", count=n + 1)
+        await add_note(app, f"note {n}")
+        assert await app.tick() == 1
+    assert len(notes(slack)) == 5
+    assert slack.connections - opened <= 1

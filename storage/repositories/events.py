@@ -107,13 +107,14 @@ async def finish(
 ) -> int:
     """Record that events' listeners ran (or were given up on), where the rows are still
     ours. The body is dropped: nothing keeps what Slack sent longer than it takes to handle."""
-    return await leases.update_held(
+    finished = await leases.update_held(
         session,
         ProcessedEvent,
         worker=worker,
         ids=rows,
         values={"state": state, "lease_until": None, "body": None},
     )
+    return len(finished)
 
 
 async def forget_events_before(session: AsyncSession, *, before: datetime) -> int:

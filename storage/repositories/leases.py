@@ -78,11 +78,12 @@ async def update_held(
     worker: str,
     ids: Sequence[int],
     values: dict[str, Any],
-) -> int:
-    """Set `values` on those of `ids` that `worker` still holds; how many. A row whose lease
-    ran out may have been taken by another process meanwhile: then it is theirs, untouched."""
+) -> set[int]:
+    """Set `values` on those of `ids` that `worker` still holds, in one statement; which they
+    were. A row whose lease ran out may have been taken by another process meanwhile: then it
+    is theirs, untouched."""
     if not ids:
-        return 0
+        return set()
     result = await session.exec(
         update(table)
         .where(
@@ -91,8 +92,9 @@ async def update_held(
             col(table.state) == CLAIMED,
         )
         .values(**values)
+        .returning(table.id)
     )
-    return result.rowcount
+    return set(result.scalars().all())
 
 
 async def renew(
@@ -105,6 +107,7 @@ async def renew(
 ) -> int:
     """Extend this worker's claims that are still in flight, so a slow send or a long queue
     is not mistaken for a dead process and its rows taken twice."""
-    return await update_held(
+    renewed = await update_held(
         session, table, worker=worker, ids=ids, values={"lease_until": lease_until}
     )
+    return len(renewed)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -90,33 +90,51 @@ async def claim_due(
     )
 
 
-async def confirm_claim(
-    session: AsyncSession, *, send_id: int, worker: str, now: datetime, lease: timedelta
-) -> bool:
-    """Just before sending: is the row still ours? If so, extend the lease from now. A row can
-    wait in a process's queue past its lease and be taken by another; then it is theirs."""
-    extended = {"lease_until": now + lease}
-    return await _update_ours(session, send_id=send_id, worker=worker, values=extended)
+async def confirm_claims(
+    session: AsyncSession,
+    *,
+    send_ids: Sequence[int],
+    worker: str,
+    lease_until: datetime | ColumnElement[datetime],
+) -> set[int]:
+    """Just before sending: which of these rows are still ours? Those are given a lease to
+    `lease_until`. A row can wait in a process's queue past its lease and be taken by another;
+    then it is theirs."""
+    return await leases.update_held(
+        session,
+        ScheduledSend,
+        worker=worker,
+        ids=send_ids,
+        values={"lease_until": lease_until},
+    )
 
 
 async def finish(
     session: AsyncSession,
     *,
-    send_id: int,
+    send_ids: Sequence[int],
     worker: str,
     state: SendState,
-    now: datetime,
+    now: datetime | ColumnElement[datetime],
     error: str | None = None,
-) -> bool:
-    """Record how a claimed row ended. False if our claim was lost (the lease ran out and
-    someone else took it): then their outcome stands, not ours."""
+) -> set[int]:
+    """Record how claimed rows ended, in one statement; which of them were still ours. A row
+    whose claim was lost (the lease ran out and someone else took it) keeps their outcome."""
     ended = {"state": state, "finished_at": now, "last_error": error, "lease_until": None}
-    return await _update_ours(session, send_id=send_id, worker=worker, values=ended)
+    return await leases.update_held(
+        session, ScheduledSend, worker=worker, ids=send_ids, values=ended
+    )
 
 
 async def retry_later(
-    session: AsyncSession, *, send_id: int, worker: str, due_at: datetime, error: str
-) -> bool:
+    session: AsyncSession,
+    *,
+    send_ids: Sequence[int],
+    worker: str,
+    due_at: datetime | ColumnElement[datetime],
+    error: str,
+) -> set[int]:
+    """Put claimed rows back to be tried again at `due_at`; which of them were still ours."""
     pending_again = {
         "state": SendState.PENDING,
         "due_at": due_at,
@@ -124,17 +142,9 @@ async def retry_later(
         "claimed_by": None,
         "lease_until": None,
     }
-    return await _update_ours(session, send_id=send_id, worker=worker, values=pending_again)
-
-
-async def _update_ours(
-    session: AsyncSession, *, send_id: int, worker: str, values: dict[str, Any]
-) -> bool:
-    """Change the row if `worker` still holds it; False if its claim was lost."""
-    changed = await leases.update_held(
-        session, ScheduledSend, worker=worker, ids=[send_id], values=values
+    return await leases.update_held(
+        session, ScheduledSend, worker=worker, ids=send_ids, values=pending_again
     )
-    return changed == 1
 
 
 async def cancel(
