@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
+from bot.dispatch import DEFAULT_IN_FLIGHT
 from storage.db import POOL_SIZE
 from storage.urls import UnsupportedDatabaseURL, async_database_url
 
@@ -264,7 +265,11 @@ def _common(
     )
     attempts = _integer(get("SCHEDULER_ATTEMPTS") or "5", "SCHEDULER_ATTEMPTS", 1, 20, problems)
     in_flight = _integer(
-        get("SCHEDULER_IN_FLIGHT") or "50", "SCHEDULER_IN_FLIGHT", 1, 500, problems
+        get("SCHEDULER_IN_FLIGHT") or str(DEFAULT_IN_FLIGHT),
+        "SCHEDULER_IN_FLIGHT",
+        1,
+        500,
+        problems,
     )
     batch = _integer(
         get("WELCOME_BATCH_SECONDS") or "60", "WELCOME_BATCH_SECONDS", 1, 86400, problems

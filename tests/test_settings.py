@@ -92,6 +92,8 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         ({**GOOD, "SLACK_CA_FILE": __file__}, "SLACK_CA_FILE"),  # a file, but no certificate
         ({**GOOD, "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
         ({**GOOD, "DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE"),
+        ({**GOOD, "SCHEDULER_IN_FLIGHT": "0"}, "SCHEDULER_IN_FLIGHT"),
+        ({**GOOD, "SCHEDULER_IN_FLIGHT": "many"}, "SCHEDULER_IN_FLIGHT"),
         ({**GOOD, "PORT": "eighty"}, "PORT"),
         ({**GOOD, "PORT": "70000"}, "PORT"),
         ({**GOOD, "SCHEDULER_TICK_SECONDS": "0"}, "SCHEDULER_TICK_SECONDS"),
