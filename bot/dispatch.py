@@ -257,8 +257,7 @@ class Dispatcher:
 
     async def _claim_and_send(self, *, ids: list[int] | None) -> int:
         task = asyncio.current_task()
-        if task is None:  # not under asyncio's tasks: nothing to wait for
-            return await self._send_due(ids=ids)
+        assert task is not None  # a coroutine awaited under asyncio always runs in a task
         self._sending.add(task)
         try:
             return await self._send_due(ids=ids)
