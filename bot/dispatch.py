@@ -28,6 +28,7 @@ from bot import logs
 from bot.claims import Batched, HeldClaims
 from bot.once import once_per_row
 from bot.runtime import Runtime
+from storage.db import giving_way
 from storage.models import ScheduledSend
 from storage.repositories import scheduled
 from storage.repositories.scheduled import SendState
@@ -260,7 +261,8 @@ class Dispatcher:
         assert task is not None  # a coroutine awaited under asyncio always runs in a task
         self._sending.add(task)
         try:
-            return await self._send_due(ids=ids)
+            with giving_way():  # sends are due, not awaited by someone's ack
+                return await self._send_due(ids=ids)
         finally:
             self._sending.discard(task)
 

@@ -33,6 +33,7 @@ from bot import logs
 from bot.claims import Batched, HeldClaims
 from bot.dispatch import DEFAULT_LEASE, default_worker_name
 from bot.runtime import Runtime
+from storage.db import giving_way
 from storage.models import ProcessedEvent
 from storage.repositories import events
 from storage.repositories.events import EventState
@@ -108,7 +109,7 @@ class Inbox:
         checkout and a transaction."""
         database = self.runtime.database
         if database.is_sqlite:  # one connection per process: take it in turn
-            async with database.engine.begin() as connection:
+            async with database.begin() as connection:
                 rows = await self._insert(connection, batch)
         else:
             if self._door is None:
@@ -146,14 +147,16 @@ class Inbox:
         """Run an event's listeners, then mark its row done (if it is still ours)."""
         self._held.hold(row)
         try:
-            async with self._slots:
-                if attempts > MAX_ATTEMPTS:
-                    log.error("gave up on event row %d: its handling died %d times", row, attempts)
-                    state = EventState.FAILED
-                else:
-                    await self._dispatch(body)
-                    state = EventState.DONE
-            await self._finishing.submit((row, state))
+            # An event's handling is after its 200: it gives way to requests still to be acked.
+            with giving_way():
+                async with self._slots:
+                    if attempts > MAX_ATTEMPTS:
+                        log.error("gave up on event row %d: it died %d times", row, attempts)
+                        state = EventState.FAILED
+                    else:
+                        await self._dispatch(body)
+                        state = EventState.DONE
+                await self._finishing.submit((row, state))
         finally:
             self._held.release(row)
 

@@ -18,7 +18,7 @@ from bot import logs
 from bot.services.communities import CommunityRecord, community_in_channel
 from bot.text import escape, truncate
 from handlers.views import open_form
-from storage.db import Database
+from storage.db import Database, after_ack
 
 COMMAND = "/cop"
 NO_COMMUNITY = "This channel isn't a community yet. `/cop start` makes it one."
@@ -160,6 +160,7 @@ class CopCommand:
             )
             return
         await ack()
+        after_ack()
         request = CopRequest(
             args=rest.strip(),
             team_id=context.team_id or command.get("team_id", ""),

@@ -39,7 +39,7 @@ from handlers.access import community_pressed
 from handlers.blocks import Block, metadata_of
 from handlers.cop import only_coordinators_can
 from handlers.views import open_form, tell_privately
-from storage.db import Database
+from storage.db import Database, after_ack
 
 if TYPE_CHECKING:
     from handlers.registry import Registry
@@ -247,6 +247,7 @@ def wire_click(
         logger: logging.Logger,
     ) -> None:
         await ack()
+        after_ack()
         click = Click.of(registry, body, client, context, logger, action=action, respond=respond)
         if community is not None:
             record = await community_pressed(
@@ -281,7 +282,13 @@ def wire_submission(
         context: AsyncBoltContext,
         logger: logging.Logger,
     ) -> None:
-        submission = Submission.of(registry, body, client, context, logger, view=view, ack=ack)
+        async def ack_then_give_way(**answer: Any) -> None:
+            await ack(**answer)
+            after_ack()  # the rest of the listener's work waits behind requests' acks
+
+        submission = Submission.of(
+            registry, body, client, context, logger, view=view, ack=ack_then_give_way
+        )
         await listener(submission)
 
     registry.app.view(callback_id)(_named(on_submission, "submission", listener))

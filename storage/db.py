@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +35,80 @@ IDLE_PING_SECONDS = 10.0
 # No connection is kept longer than this, within the idle timeouts of proxies, pgbouncer and
 # load balancers in front of PostgreSQL (commonly an hour or more).
 RECYCLE_SECONDS = 1800
+
+# Whether the running task works after a request's ack (or for the scheduler): its units of
+# work give way to those of requests still to be acked. Set by `after_ack()`; inherited by the
+# tasks it starts.
+_after_ack: ContextVar[bool] = ContextVar("after_ack", default=False)
+# Whether the running task holds a turn already: a unit of work inside another takes none.
+_holding: ContextVar[bool] = ContextVar("holding_a_turn", default=False)
+
+
+def after_ack() -> None:
+    """From here on, this task's units of work wait while a request still to be acked waits
+    for a connection: what a person sees after an ack may be late, the ack must not be."""
+    _after_ack.set(True)
+
+
+@contextmanager
+def giving_way() -> Iterator[None]:
+    """Within this block, units of work give way as after an ack (the scheduler's sends, an
+    event's handling after its 200)."""
+    token = _after_ack.set(True)
+    try:
+        yield
+    finally:
+        _after_ack.reset(token)
+
+
+class Turns:
+    """Units of work take turns for the pool's connections, at most `size` at once, and a
+    request still to be acked goes first: a free connection goes to the longest-waiting
+    unit of work of a request before its ack, and only when none waits to work after acks.
+    Without this, a burst of work after acks (answers, notes, welcomes) queues ahead of the
+    next request's save, and a save can miss Slack's 3 seconds behind work nobody waits for."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._in_use = 0
+        self._waiting: dict[bool, deque[asyncio.Future[None]]] = {False: deque(), True: deque()}
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if _holding.get():  # nested in a unit of work of this task: it has its connection
+            yield
+            return
+        await self._take(_after_ack.get())
+        token = _holding.set(True)
+        try:
+            yield
+        finally:
+            _holding.reset(token)
+            self._give_back()
+
+    async def _take(self, after_ack: bool) -> None:
+        if self._in_use < self.size and not self._waiting[False] and not self._waiting[after_ack]:
+            self._in_use += 1
+            return
+        granted = asyncio.get_running_loop().create_future()
+        self._waiting[after_ack].append(granted)
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self._give_back()  # granted just as it was cancelled: pass it on
+            else:
+                self._waiting[after_ack].remove(granted)
+            raise
+
+    def _give_back(self) -> None:
+        self._in_use -= 1
+        for queue in (self._waiting[False], self._waiting[True]):
+            while queue and self._in_use < self.size:
+                granted = queue.popleft()
+                if not granted.done():
+                    self._in_use += 1
+                    granted.set_result(None)
 
 
 class Database:
@@ -43,7 +125,9 @@ class Database:
                 "max_overflow": 0,
                 "pool_recycle": RECYCLE_SECONDS,
             }
+        turns = pool_size
         if self.is_sqlite:
+            turns = 1
             # SQLite has one writer at a time. With a pool of connections, concurrent units of
             # work collide on its lock and back off in its busy handler (hundreds of ms); one
             # connection per process queues them in order instead. Other processes on the same
@@ -51,6 +135,7 @@ class Database:
             options["connect_args"] = {"timeout": 30}
             if make_url(url).database not in (None, "", ":memory:"):  # memory uses one anyway
                 options |= {"pool_size": 1, "max_overflow": 0}
+        self.turns = Turns(turns)
         self.engine: AsyncEngine = create_async_engine(async_database_url(url), **options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -63,8 +148,14 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commits when the block ends, rolls back if it raises."""
-        async with self._sessions() as session, session.begin():
+        async with self.turns.turn(), self._sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A unit of work on a bare connection (Core statements), taking its turn likewise."""
+        async with self.turns.turn(), self.engine.begin() as connection:
+            yield connection
 
     async def ping(self) -> bool:
         try:

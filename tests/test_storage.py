@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -139,3 +141,46 @@ async def test_a_connection_dropped_while_idle_is_replaced_unseen(
         await session.exec(text(f"SELECT pg_terminate_backend({dropped}, 5000)"))
     await other.dispose()
     assert await backend() != dropped
+
+
+async def test_a_request_still_to_be_acked_gets_the_next_connection_first(
+    database: Database,
+) -> None:
+    """Work after acks (answers, notes, welcomes, the scheduler's sends) waiting for a
+    connection gives way to a request that has not been acked yet, such as a form's save,
+    however long it has waited: otherwise a burst of it makes the save miss Slack's 3 s."""
+    entered: list[str] = []
+    released = {name: asyncio.Event() for name in ("held", "late 1", "late 2", "save")}
+
+    async def unit(name: str, *, after_an_ack: bool, release: asyncio.Event) -> None:
+        with storage.db.giving_way() if after_an_ack else contextlib.nullcontext():
+            async with database.session() as session:
+                await session.execute(text("SELECT 1"))
+                entered.append(name)
+                await release.wait()
+
+    size = database.turns.size
+    holders = [
+        asyncio.create_task(unit(f"held {i}", after_an_ack=True, release=released["held"]))
+        for i in range(size)
+    ]
+    while len(entered) < size:
+        await asyncio.sleep(0.01)
+    waiting = [
+        asyncio.create_task(unit("late 1", after_an_ack=True, release=released["late 1"])),
+        asyncio.create_task(unit("late 2", after_an_ack=True, release=released["late 2"])),
+    ]
+    await asyncio.sleep(0.05)  # they wait longer than the save
+    save = asyncio.create_task(unit("save", after_an_ack=False, release=released["save"]))
+    await asyncio.sleep(0.05)
+    assert len(entered) == size  # all waiting: every turn is taken
+
+    released["held"].set()
+    await asyncio.gather(*holders)
+    while len(entered) < size + min(size, 3):
+        await asyncio.sleep(0.01)
+    assert entered[size] == "save"
+    for event in released.values():
+        event.set()
+    await asyncio.gather(save, *waiting)
+    assert sorted(entered[size:]) == ["late 1", "late 2", "save"]
