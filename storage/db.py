@@ -40,8 +40,9 @@ RECYCLE_SECONDS = 1800
 # work give way to those of requests still to be acked. Set by `after_ack()`; inherited by the
 # tasks it starts.
 _after_ack: ContextVar[bool] = ContextVar("after_ack", default=False)
-# Whether the running task holds a turn already: a unit of work inside another takes none.
-_holding: ContextVar[bool] = ContextVar("holding_a_turn", default=False)
+# The task holding a turn in this context: a unit of work inside another of the same task
+# takes none. (A task started inside a unit of work inherits the variable, not the turn.)
+_holding: ContextVar[asyncio.Task[Any] | None] = ContextVar("holding_a_turn", default=None)
 
 
 def after_ack() -> None:
@@ -75,11 +76,12 @@ class Turns:
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
-        if _holding.get():  # nested in a unit of work of this task: it has its connection
+        task = asyncio.current_task()
+        if task is not None and _holding.get() is task:  # nested: it has its connection
             yield
             return
         await self._take(_after_ack.get())
-        token = _holding.set(True)
+        token = _holding.set(task)
         try:
             yield
         finally:
