@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,9 +39,11 @@ from tests.pages import Page, sandbox_on_the_test_database  # noqa: F401 (a fixt
 from tests.steps import (
     announcements,
     click_in_listing,
+    left,
     meeting_values,
     plan_meeting,
     run_until,
+    start_community,
     stored,
 )
 
@@ -51,14 +55,13 @@ FORGET = "forget_knowledge"
 TYPED_TITLE = "Monthly <!channel> catch-up"  # as meeting_values types it
 
 
-@pytest.fixture
-async def cultivate(
-    slack: FakeSlack, database: Database, database_url: str, clock: ManualClock
+@asynccontextmanager
+async def serving_app(
+    slack: FakeSlack, database: Database, database_url: str, clock: ManualClock, **settings: str
 ) -> AsyncIterator[Cultivate]:
-    """The app with its public address set, so `/cop calendar` can make addresses."""
     runtime = Runtime(database=database, clock=clock)
     app = create_app(
-        settings_for(slack, database_url, PUBLIC_URL=PUBLIC_URL),
+        settings_for(slack, database_url, **settings),
         runtime,
         pacer=ChannelPacer(0),
         scheduler=False,
@@ -68,6 +71,15 @@ async def cultivate(
     async with aiohttp.ClientSession() as http:
         yield Cultivate(server, http, slack, app)
     await server.close()
+
+
+@pytest.fixture
+async def cultivate(
+    slack: FakeSlack, database: Database, database_url: str, clock: ManualClock
+) -> AsyncIterator[Cultivate]:
+    """The app with its public address set, so `/cop calendar` can make addresses."""
+    async with serving_app(slack, database, database_url, clock, PUBLIC_URL=PUBLIC_URL) as app:
+        yield app
 
 
 def calendar_button(message: dict[str, Any]) -> dict[str, Any]:
@@ -355,6 +367,55 @@ async def test_forgetting_a_person_removes_their_calendar_address(
     assert reply.json["response_action"] == "update", reply.body
     assert (await fetch(community, path))[0] == 404
     assert await stored(community, CalendarFeed) == []
+
+
+async def test_the_access_log_never_shows_an_addresss_secret(
+    community: Cultivate, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = address_in(await cop_calendar(community, user=CARMEN, count=1))
+    secret = path.removeprefix("/calendar/").removesuffix(".ics")
+    # aiohttp decides whether to log when a connection opens: open a new one.
+    with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(community.server.make_url(path)) as response,
+        ):
+            assert response.status == 200
+        # The server logs the request once it has answered it.
+        await eventually(lambda: _true("/calendar/" in caplog.text))
+    assert secret not in caplog.text
+
+
+async def test_each_reminder_offers_add_to_calendar(
+    community: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    await plan_meeting(community, meeting_values(reminders=["1d"]))
+    await run_until(community, clock, datetime(2026, 12, 7, 18, 1, tzinfo=UTC))
+    [reminder] = [m for m in slack.messages(HOUSING) if m.get("text", "").startswith("⏰")]
+    [event] = events(await add_to_calendar(community, reminder))
+    assert str(event["summary"]) == TYPED_TITLE
+
+
+async def test_an_address_stops_working_when_its_person_leaves_a_private_community(
+    cultivate: Cultivate, slack: FakeSlack
+) -> None:
+    slack.workspace.channels[HOUSING].is_private = True
+    await start_community(cultivate, timezone="Europe/London")
+    path = address_in(await cop_calendar(cultivate, user=CARMEN, count=1))
+    assert (await fetch(cultivate, path))[0] == 200
+    await left(cultivate, CARMEN)
+    await cultivate.settled()
+    assert (await fetch(cultivate, path))[0] == 404
+
+
+async def test_without_a_public_address_cop_calendar_says_what_it_needs(
+    slack: FakeSlack, database: Database, database_url: str, clock: ManualClock
+) -> None:
+    async with serving_app(slack, database, database_url, clock) as unaddressed:
+        await start_community(unaddressed, timezone="Europe/London")
+        answer = await cop_calendar(unaddressed, user=CARMEN, count=1)
+        assert "`PUBLIC_URL`" in answer["text"] and "/calendar/" not in str(answer)
+        assert await stored(unaddressed, CalendarFeed) == []
 
 
 def test_an_idle_app_does_not_import_icalendar() -> None:
