@@ -32,6 +32,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
+
 from bot.clock import Clock
 from bot.recurrence import Recurrence, Series, same_weekday
 from bot.services.access import InChannel, community_for
@@ -304,15 +306,23 @@ async def new_address(
     )
     assert record.community.id is not None
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    async with database.session() as session:
-        await calendar_rows.replace_feed(
-            session,
-            team_id=team_id,
-            community_id=record.community.id,
-            user_id=user_id,
-            token_hash=hash_token(token),
-            now=clock.now(),
-        )
+    for attempt in (1, 2):
+        try:
+            async with database.session() as session:
+                await calendar_rows.replace_feed(
+                    session,
+                    team_id=team_id,
+                    community_id=record.community.id,
+                    user_id=user_id,
+                    token_hash=hash_token(token),
+                    now=clock.now(),
+                )
+            break
+        except IntegrityError:
+            # The same person asked twice at once and the other request's row came first:
+            # replace that one (so the address shown last is the one that works).
+            if attempt == 2:
+                raise
     return record, feed_url(public_url, token)
 
 
