@@ -24,6 +24,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
+from bot.calendar_feed import add_calendar_feed
 from bot.dispatch import Dispatcher, Senders, SingleWorkspace, SlackClients
 from bot.housekeeping import housekeeping as run_housekeeping
 from bot.inbox import Inbox
@@ -151,6 +152,9 @@ def create_app(
         tick_seconds=settings.scheduler_tick_seconds,
         inbox=inbox if early_ack else None,
     )
+
+    if web_server:  # the web process serves the private calendar feeds
+        add_calendar_feed(web_app, runtime.database)
 
     async def close_slack_session(_: web.Application) -> None:
         await slack_session.close()

@@ -16,7 +16,7 @@ import logging
 import secrets
 import ssl
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlsplit
 
 from bot.dispatch import DEFAULT_IN_FLIGHT
@@ -72,6 +72,9 @@ class _Shared:
     uninstall_retention_days: int = 30
     # Each person's daily message counts are kept this long, then deleted.
     activity_retention_days: int = 400
+    # Where people reach this app from outside (no trailing slash), for the calendar feeds'
+    # addresses; None where unset (the sandbox's own address in the sandbox).
+    public_url: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -226,6 +229,8 @@ def load_sandbox_settings(environ: Mapping[str, str]) -> Settings:
     )
     if problems:
         raise SettingsError(problems)
+    if common.public_url is None:  # calendar addresses point at the sandbox's own page
+        common = replace(common, public_url=f"http://127.0.0.1:{common.port}")
     return Settings(
         slack_bot_token=SANDBOX_BOT_TOKEN,
         slack_signing_secret=secrets.token_hex(32),
@@ -283,6 +288,8 @@ def _common(
         get("ACTIVITY_RETENTION_DAYS") or "400", "ACTIVITY_RETENTION_DAYS", 1, 3650, problems
     )
 
+    public_url = _public_url(get("PUBLIC_URL"), problems)
+
     level = (get("LOG_LEVEL") or log_level).upper()
     if level not in LOG_LEVELS:
         problems.append(f"LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -303,7 +310,22 @@ def _common(
         log_json=log_format == "json",
         uninstall_retention_days=uninstall_days,
         activity_retention_days=activity_days,
+        public_url=public_url,
     )
+
+
+def _public_url(raw: str | None, problems: list[str]) -> str | None:
+    """The app's address from outside: http(s), a host, no query or fragment."""
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        problems.append(
+            f"PUBLIC_URL: {raw!r} is not an http(s) address; give the address people reach "
+            "Cultivate at, e.g. https://cultivate.example.org"
+        )
+        return None
+    return raw.rstrip("/")
 
 
 def _fernet_keys(raw: str | None, problems: list[str]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from bot.settings import Settings
 from handlers import (
     adoption,
     archive,
+    calendars,
     capture,
     channels,
     closing,
@@ -75,6 +76,7 @@ FEATURES = (
     failures,
     privacy,
     zones,
+    calendars,
 )
 
 

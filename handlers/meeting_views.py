@@ -28,6 +28,7 @@ RSVP = "rsvp"  # action ids "rsvp:going" etc.; the value is the session's id
 EDIT = "meeting_edit"
 CANCEL = "meeting_cancel"
 WRITE_NOTES = "meeting_write_notes"
+ADD_TO_CALENDAR = "meeting_add_to_calendar"  # the value is the meeting's id
 AGENDA_LIMIT = 1500
 OCCURRENCE = re.compile(r"^occurrence:(\d+)$")  # a session's live-message subject
 
@@ -90,7 +91,7 @@ def announcement(session: Session) -> tuple[str, list[Block]]:
     lines = [f"📅 *{title}*", when(session), where(session)]
     if meeting.recurrence != "none":
         lines.append(f"_{describe_series(session.series)}_")
-    blocks: list[Block] = [section("\n".join(lines))]
+    blocks: list[Block] = [section("\n".join(lines), accessory=add_to_calendar(session))]
     if meeting.agenda:
         blocks.append(section(f"*Agenda*\n{escape(truncate(meeting.agenda, AGENDA_LIMIT))}"))
     blocks.append(
@@ -111,9 +112,15 @@ def announcement(session: Session) -> tuple[str, list[Block]]:
     return f"{title}: {when(session)}", blocks
 
 
-def reminder(session: Session, before: str) -> str:
+def add_to_calendar(session: Session) -> Block:
+    """The button that sends the person the meeting's `.ics` (the whole series) by DM."""
+    return button("Add to calendar", action_id=ADD_TO_CALENDAR, value=str(session.meeting.id))
+
+
+def reminder(session: Session, before: str) -> tuple[str, list[Block]]:
     title = escape(session.meeting.title)
-    return f"⏰ *{title}* starts {BEFORE.get(before, 'soon')}: {when(session)}\n{where(session)}"
+    text = f"⏰ *{title}* starts {BEFORE.get(before, 'soon')}: {when(session)}\n{where(session)}"
+    return text, [section(text, accessory=add_to_calendar(session))]
 
 
 def meetings_list(sessions: list[Session], *, can_manage: bool) -> list[Block]:

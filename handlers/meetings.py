@@ -314,8 +314,8 @@ async def send_reminder(registry: Registry, due: Due, client: AsyncWebClient) ->
     channel = await meeting_channel(
         registry.runtime.database, team_id=due.team_id, community_id=found.meeting.community_id
     )
-    text = views.reminder(found, str(due.payload.get("before")))
-    await post_once(client, due, channel=channel, text=text)
+    text, blocks = views.reminder(found, str(due.payload.get("before")))
+    await post_once(client, due, channel=channel, text=text, blocks=blocks)
 
 
 async def send_notes_prompt(registry: Registry, due: Due, client: AsyncWebClient) -> None:

@@ -558,3 +558,23 @@ class KnowledgeCapture(SQLModel, table=True):
     version: int
     answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     submitted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CalendarFeed(SQLModel, table=True):
+    """One person's private calendar address for one community's meetings
+    (`/cop calendar`). Only the SHA-256 of the address's secret is kept, so the database
+    alone cannot subscribe: the address is shown to its person once, when made. Making a new
+    one replaces it; a coordinator can revoke every one of the community's."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (
+        UniqueConstraint("community_id", "user_id", name="uq_calendar_feed_person"),
+        Index("ix_calendar_feed_token", "token_hash", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    user_id: str = Field(max_length=SLACK_ID)
+    token_hash: str = Field(max_length=64)  # hex SHA-256 of the secret in the address
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -237,6 +237,20 @@ async def test_a_community_from_start_to_a_reminder_in_the_browser(
     await announcement.get_by_role("button", name="Going (0)").click()
     await expect(announcement.get_by_role("button", name="Going (1)")).to_be_visible()
 
+    # *Add to calendar*: the meeting's .ics arrives in Asha's messages with the app, to read
+    # and to download.
+    await announcement.get_by_role("button", name="Add to calendar").click()
+    await expect(timeline).to_contain_text("as a calendar file in our direct messages")
+    await page.locator("[data-app=messages]").click()
+    await timeline.locator(".file-card", has_text="(calendar)").click()
+    reader = page.get_by_role("dialog", name="Monthly <housing> call (calendar)")
+    await expect(reader.locator("pre")).to_contain_text("BEGIN:VCALENDAR")
+    await expect(reader.get_by_role("link", name="Download")).to_have_attribute(
+        "download", re.compile(r"\.ics$")
+    )
+    await reader.get_by_role("button", name="Close").click()
+    await page.locator("#channels [data-channel]", has_text="housing-policy").click()
+
     # Time travel: the day-before reminder is not due in an hour; a day later, it is in the
     # channel, with the moment in the browser's time zone.
     reminder = "⏰ Monthly <housing> call starts tomorrow"

@@ -113,6 +113,8 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         ({**OAUTH, "TOKEN_ENCRYPTION_KEYS": f"{KEY},not-a-key"}, "TOKEN_ENCRYPTION_KEYS"),
         ({**GOOD, "UNINSTALL_RETENTION_DAYS": "a month"}, "UNINSTALL_RETENTION_DAYS"),
         ({**GOOD, "ACTIVITY_RETENTION_DAYS": "0"}, "ACTIVITY_RETENTION_DAYS"),
+        ({**GOOD, "PUBLIC_URL": "cultivate.example.org"}, "PUBLIC_URL"),
+        ({**GOOD, "PUBLIC_URL": "https://x.example.org/?a=1"}, "PUBLIC_URL"),
     ],
 )
 def test_each_bad_setting_is_named(env: dict[str, str], variable: str) -> None:

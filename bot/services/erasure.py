@@ -26,6 +26,7 @@ from bot.text import escape, markdown_escape
 from storage.db import Database
 from storage.models import (
     ActivityDay,
+    CalendarFeed,
     Closure,
     Community,
     Installation,
@@ -46,6 +47,7 @@ from storage.models import (
     TermsDraft,
     WelcomeSettings,
 )
+from storage.repositories import calendars as calendar_rows
 from storage.repositories import people, scheduled
 from storage.repositories import stages as stage_rows
 
@@ -105,6 +107,8 @@ PERSON_COLUMNS: tuple[PersonColumn, ...] = (
     PersonColumn(Closure, "closed_by", Way.STAND_IN, "communities you closed"),
     PersonColumn(Closure, "recipients", Way.PEOPLE, "archives sent to you"),
     PersonColumn(KnowledgeCapture, "user_id", Way.STAND_IN, "what you shared at a closure"),
+    # Deleted before the columns are rewritten (their addresses stop working): none is left.
+    PersonColumn(CalendarFeed, "user_id", Way.STAND_IN, "your private calendar addresses"),
 )
 
 # Columns that look as if they could name a person (a Slack-id-sized string, or JSON) but do
@@ -299,6 +303,9 @@ async def erase_person(
         )
         erased.rows += await people.clear_profiles(session, team_id=team_id, user_id=user_id)
         erased.rows += await people.clear_join_reasons(session, team_id=team_id, user_id=user_id)
+        erased.rows += await calendar_rows.delete_for_person(
+            session, team_id=team_id, user_id=user_id
+        )
         if not keep_knowledge:
             erased.captures_removed = await people.delete_captures(
                 session, team_id=team_id, user_id=user_id

@@ -699,7 +699,9 @@
     } else {
       body = h("p", {}, "This file cannot be shown here. ", h("a", { href: url, download: file.name }, "Download it"));
     }
-    openReader(file.title || file.name, h("div", {}, h("p", { class: "muted", text: `${file.name} · ${file.size} bytes` }), body));
+    // Every file can be saved as the person would save it from Slack (a calendar's .ics too).
+    const download = h("a", { href: url, download: file.name }, "Download");
+    openReader(file.title || file.name, h("div", {}, h("p", { class: "muted" }, `${file.name} · ${file.size} bytes · `, download), body));
   }
 
   // -- drawing the page --------------------------------------------------------------------------
