@@ -34,6 +34,7 @@ from handlers import (
     roles,
     roster,
     stages,
+    stories,
     sustaining,
     terms,
     welcome_editor,
@@ -75,6 +76,7 @@ FEATURES = (
     failures,
     privacy,
     zones,
+    stories,
 )
 
 

@@ -44,6 +44,7 @@ from storage.models import (
     SustainingSettings,
     TermsAgreement,
     TermsDraft,
+    ValueStory,
     WelcomeSettings,
 )
 from storage.repositories import people, scheduled
@@ -58,6 +59,7 @@ class Way(StrEnum):
     PEOPLE = "people"  # JSON holding lists of people: they are taken out of every list
     PAYLOAD = "payload"  # JSON input of a scheduled send: their id becomes the stand-in
     KEY = "key"  # a text key with their id inside ("capture:3:reminder:1:U123"): likewise
+    DELETE = "delete"  # the row is theirs alone (their own words): deleted
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ PERSON_COLUMNS: tuple[PersonColumn, ...] = (
     PersonColumn(Closure, "closed_by", Way.STAND_IN, "communities you closed"),
     PersonColumn(Closure, "recipients", Way.PEOPLE, "archives sent to you"),
     PersonColumn(KnowledgeCapture, "user_id", Way.STAND_IN, "what you shared at a closure"),
+    PersonColumn(ValueStory, "user_id", Way.DELETE, "your value stories"),
 )
 
 # Columns that look as if they could name a person (a Slack-id-sized string, or JSON) but do
@@ -132,6 +135,7 @@ NOT_PEOPLE: frozenset[tuple[str, str]] = frozenset(
         ("invitations", "channel_id"),
         ("closures", "recipient_channel"),
         ("knowledge_captures", "answers"),  # their text: removed or kept, as they choose
+        ("value_stories", "answers"),  # their words: deleted with the story (Way.DELETE)
     }
 )
 
@@ -199,7 +203,7 @@ async def holdings(database: Database, *, team_id: str, user_id: str) -> Holding
         for spec in PERSON_COLUMNS:
             if spec.way is Way.KEY:
                 continue  # the same rows as their payloads: counted once, there
-            if spec.way in (Way.STAND_IN, Way.CLEAR):
+            if spec.way in (Way.STAND_IN, Way.CLEAR, Way.DELETE):
                 n = await people.count_naming(
                     session, model=spec.model, column=spec.column, team_id=team_id, user_id=user_id
                 )
@@ -318,6 +322,10 @@ async def erase_person(
 async def _erase_column(
     session: AsyncSession, spec: PersonColumn, team_id: str, user_id: str, stand_in: str
 ) -> int:
+    if spec.way is Way.DELETE:
+        return await people.delete_naming(
+            session, model=spec.model, column=spec.column, team_id=team_id, user_id=user_id
+        )
     if spec.way in (Way.STAND_IN, Way.CLEAR):
         return await people.replace_naming(
             session,
