@@ -78,10 +78,13 @@ class ReportContent:
         story with their name), to look their names up."""
         if not self.names_stakeholders:
             return set(self.stories.tellers)
-        return self.stories.tellers | people_in(self.record) & {
-            str(i.get("user"))
-            for i in self.record.stages[GOVERNANCE.key].answers.get("stakeholders") or []
-        }
+        return self.stories.tellers | (
+            people_in(self.record)
+            & {
+                str(i.get("user"))
+                for i in self.record.stages[GOVERNANCE.key].answers.get("stakeholders") or []
+            }
+        )
 
 
 async def content(

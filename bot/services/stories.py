@@ -16,6 +16,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.answers import clean, field_error, is_empty
 from bot.catalogue import Field, Kind, Option
@@ -91,33 +92,45 @@ async def save_story(
     told for it. Checked here: the community is this team's and open, and the person one of
     its members (or a coordinator); at least one answer, and the consent."""
     answers, consent = _checked(submitted)
-    now = clock.now()
-    for attempt in range(2):  # a second window saving at the same moment: update its row
+    try:
+        return await _keep(database, clock, team_id, community_id, user_id, answers, consent)
+    except IntegrityError:
+        # Another window made the row for this period at the same moment: update it.
         try:
-            async with database.session() as session:
-                record = await load_record(session, team_id=team_id, community_id=community_id)
-                require_open(record, CLOSED_STORIES)
-                await _require_member(session, record, user_id)
-                settings = await settings_rows.settings(session, community_id=community_id)
-                cadence = sustaining.Plan.of(settings).stories
-                period = asked_about(cadence, now, record.community.timezone)
-                return await rows.keep(
-                    session,
-                    team_id=team_id,
-                    community_id=community_id,
-                    user_id=user_id,
-                    period=period.key,
-                    answers=answers,
-                    consent=consent.value,
-                    answered_at=now,
-                )
+            return await _keep(database, clock, team_id, community_id, user_id, answers, consent)
         except IntegrityError:
-            if attempt:
-                raise Gone("Your story could not be saved just now: please try again.") from None
-    raise AssertionError("unreachable")
+            raise Gone("Your story could not be saved just now: please try again.") from None
 
 
-async def _require_member(session: Any, record: CommunityRecord, user_id: str) -> None:
+async def _keep(
+    database: Database,
+    clock: Clock,
+    team_id: str,
+    community_id: int,
+    user_id: str,
+    answers: dict[str, str],
+    consent: Consent,
+) -> ValueStory:
+    now = clock.now()
+    async with database.session() as session:
+        record = await load_record(session, team_id=team_id, community_id=community_id)
+        require_open(record, CLOSED_STORIES)
+        await _require_member(session, record, user_id)
+        settings = await settings_rows.settings(session, community_id=community_id)
+        period = asked_about(sustaining.Plan.of(settings).stories, now, record.community.timezone)
+        return await rows.keep(
+            session,
+            team_id=team_id,
+            community_id=community_id,
+            user_id=user_id,
+            period=period.key,
+            answers=answers,
+            consent=consent.value,
+            answered_at=now,
+        )
+
+
+async def _require_member(session: AsyncSession, record: CommunityRecord, user_id: str) -> None:
     assert record.community.id is not None
     if is_erased(user_id):
         raise NotAllowed(MEMBERS_ONLY)
