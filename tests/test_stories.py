@@ -238,6 +238,12 @@ async def test_the_form_keeps_one_story_a_period_and_answering_again_updates_it(
     )
     assert "Only the community's members" in outsider["errors"]["immediate"]
     assert await stored(community, ValueStory) == []
+    # Nor does the form open for them from a button: they are told why, privately.
+    await community.click(
+        {"action_id": "value_story_tell", "type": "button", "value": "1"}, user=LIAM
+    )
+    (told,) = await slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == LIAM)
+    assert told.args["text"] == "Only the community's members can tell its value story."
 
     saved = await answered(
         community, view, as_values({"applied": "A new checklist", "consent": "named"}), user=NOOR
