@@ -35,6 +35,7 @@ from handlers import (
     roles,
     roster,
     stages,
+    stories,
     sustaining,
     terms,
     welcome_editor,
@@ -77,6 +78,7 @@ FEATURES = (
     privacy,
     zones,
     calendars,
+    stories,
 )
 
 

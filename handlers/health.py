@@ -12,12 +12,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.clock import Clock
 from bot.dispatch import Due
 from bot.publishing import upload
-from bot.services import health, sustaining
+from bot.services import health, stories, sustaining
 from bot.services.communities import CommunityRecord
 from bot.services.development import Development
 from bot.services.health import HealthFigures, Period, current_figures, levels_line
 from bot.services.pictures import draw
 from bot.services.rounds import figures_of, run_round
+from bot.services.stories import StoryTally
 from bot.services.sustaining import UploadedPicture
 from bot.text import calendar_date, escape, mention_list
 from handlers.blocks import Block, context, header, section
@@ -70,6 +71,17 @@ def figure_lines(figures: HealthFigures) -> list[str]:
     return lines
 
 
+def story_lines(found: StoryTally, timezone: str) -> list[str]:
+    """How many value stories arrived, and how many speak to each kind of value: the sponsor
+    report's counts, from the same `stories.tally`."""
+    kinds = " · ".join(f"{kind.label} {n}" for kind, n in found.by_kind.items())
+    return [
+        f"*Value stories:* {found.arrived} arrived ({found.window.words(timezone)}), "
+        f"{found.in_all} in all",
+        f"*Stories by kind of value:* {kinds}",
+    ]
+
+
 SUGGESTIONS = {
     "recruit": ":seedling: *No one new has joined in 60 days.* Share the ready-made invitation "
     "in another channel: `/cop invite`.",
@@ -105,13 +117,20 @@ def development_line(found: Development) -> str:
     return line
 
 
-def health_blocks(figures: HealthFigures, found: Development, *, title: str) -> list[Block]:
+def health_blocks(
+    figures: HealthFigures,
+    found: Development,
+    *,
+    title: str,
+    told: StoryTally | None = None,
+) -> list[Block]:
+    lines = figure_lines(figures) + (story_lines(told, figures.timezone) if told else [])
     blocks: list[Block] = [
         header(title),
         context(
             f"{escape(figures.community_name)} · {period_words(figures.period, figures.timezone)}"
         ),
-        section("\n".join(figure_lines(figures))),
+        section("\n".join(lines)),
         section(development_line(found)),
     ]
     suggestions = suggestion_lines(figures)
@@ -185,7 +204,8 @@ async def show_health(registry: Registry, request: CopRequest) -> None:
     database, clock = registry.runtime.database, registry.runtime.clock
     record = request.community
     figures, found = await current_figures(database, clock, record)
-    blocks = health_blocks(figures, found, title="Community health")
+    told = await stories.tally(database, record, period=figures.period)
+    blocks = health_blocks(figures, found, title="Community health", told=told)
     blocks.append(
         context("I'm drawing the pictures: they'll be in your messages with me in a moment.")
     )
@@ -220,7 +240,8 @@ async def send_digest(registry: Registry, due: Due, client: AsyncWebClient) -> N
     record, period, plan, figures = found.record, found.period, found.plan, found.figures
     user_id = str(due.payload["user"])
     name = escape(record.community.name)
-    blocks = health_blocks(figures, found.development, title="Health digest")
+    told = await stories.tally(database, record, period=period)
+    blocks = health_blocks(figures, found.development, title="Health digest", told=told)
     blocks.insert(
         1,
         section(

@@ -1,6 +1,7 @@
 """`/cop sustain`: coordinators set how often the health digest comes, how often they are
-prompted to invite a new perspective, who receives the sponsor report and how often, and the
-stage of development if they know better than the figures."""
+prompted to invite a new perspective, who receives the sponsor report and how often, how often
+members are asked for a value story, and the stage of development if they know better than
+the figures."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.services.errors import CommunityError
 from bot.services.health import Cadence, current_figures
 from bot.services.sustaining import NEVER, Plan
 from bot.text import escape
+from bot.value import StoryCadence
 from handlers.blocks import Block, as_id, context, modal, plain
 from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest
@@ -105,6 +107,12 @@ def settings_view(
                 ),
             ),
             _choice(
+                "stories_period",
+                "Ask members for a value story",
+                [_option(c.value, c.label) for c in StoryCadence],
+                plan.stories,
+            ),
+            _choice(
                 "stage_override",
                 "Stage of development",
                 stages,
@@ -130,6 +138,7 @@ def read_settings(view: dict[str, Any]) -> dict[str, Any]:
         "report_period": chosen("report_period"),
         "report_recipients": list(element("report_recipients").get("selected_users") or []),
         "stage_override": None if stage in (None, DERIVED) else stage,
+        "stories_period": chosen("stories_period"),
         "report_names_stakeholders": any(
             o.get("value") == NAMES_STAKEHOLDERS
             for o in element(NAMES_STAKEHOLDERS).get("selected_options") or []

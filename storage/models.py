@@ -449,6 +449,10 @@ class SustainingSettings(SQLModel, table=True):
     )
     # Wenger's stage of development as a coordinator chose it; None: derived.
     stage_override: str | None = Field(default=None, max_length=16)
+    # How often members are asked for a value story: quarterly, half-yearly or never.
+    stories_period: str = Field(
+        default="quarterly", max_length=16, sa_column_kwargs={"server_default": "quarterly"}
+    )
     updated_by: str = Field(max_length=SLACK_ID)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
@@ -578,3 +582,24 @@ class CalendarFeed(SQLModel, table=True):
     user_id: str = Field(max_length=SLACK_ID)
     token_hash: str = Field(max_length=64)  # hex SHA-256 of the secret in the address
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ValueStory(SQLModel, table=True):
+    """One member's value story for one period (a quarter, or half a year): their answers to
+    the value-creation questions (`bot.services.stories.VALUE_KINDS`) and whether it may be
+    shared, with their name, without it, or not at all. Answering again in the same period
+    updates it."""
+
+    __tablename__ = "value_stories"
+    __table_args__ = (
+        UniqueConstraint("community_id", "user_id", "period", name="uq_value_story_period"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE", index=True)
+    user_id: str = Field(max_length=SLACK_ID)
+    period: str = Field(max_length=16)  # e.g. "2026-Q4", "2027-H1": the period it is about
+    answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    consent: str = Field(max_length=16)  # named, unnamed, private
+    answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bot.answers import clean
 from bot.catalogue import ROLES, SETUP_STAGES, Field, Kind, Question, Stage
+from bot.value import MAX_ANSWER, VALUE_KINDS, Consent
 from tests.conftest import ASHA, BEN, CARMEN, NOOR
 
 GONE = "U0GONE"  # a person Slack no longer knows
@@ -130,3 +131,19 @@ def stage_answers(stage: Stage) -> st.SearchStrategy[dict[str, Any]]:
 def communities() -> st.SearchStrategy[dict[str, dict[str, Any]]]:
     """Each setup stage's answers, as the forms and list editors would have saved them."""
     return st.fixed_dictionaries({s.key: stage_answers(s) for s in SETUP_STAGES})
+
+
+def value_stories() -> st.SearchStrategy[list[dict[str, Any]]]:
+    """Members' value stories for one period, as the form would have saved them: one a
+    person, each with at least one of the five answers and a consent."""
+    answers = st.fixed_dictionaries(
+        {k.key: st.one_of(st.none(), text(MAX_ANSWER, multiline=True)) for k in VALUE_KINDS}
+    ).map(lambda found: {k: v for k, v in found.items() if v is not None})
+    story = st.fixed_dictionaries(
+        {
+            "user": st.sampled_from(PEOPLE),
+            "answers": answers.filter(bool),
+            "consent": st.sampled_from([c.value for c in Consent]),
+        }
+    )
+    return st.lists(story, max_size=len(PEOPLE), unique_by=lambda s: s["user"])

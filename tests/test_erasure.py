@@ -13,7 +13,7 @@ from sqlmodel import SQLModel
 
 from bot.catalogue import ROLES
 from bot.clock import ManualClock
-from bot.services import health
+from bot.services import health, stories
 from bot.services.erasure import NOT_PEOPLE, PERSON_COLUMNS
 from bot.stand_ins import is_erased
 from fakeslack import FakeSlack
@@ -39,6 +39,7 @@ from tests.steps import (
 )
 
 SHARED = "A checklist for tenancy reviews"
+STORY = "The clinic changed how our team handles arrears"
 FORGET = "forget_knowledge"
 
 
@@ -105,8 +106,8 @@ def seen_in_slack(slack: FakeSlack, files_before: int) -> str:
 
 
 async def a_members_whole_life(cultivate: Cultivate, slack: FakeSlack, clock: ManualClock) -> None:
-    """Carmen is named a facilitator, introduces herself, talks, RSVPs, shares what she
-    learned at the closure, and leaves."""
+    """Carmen is named a facilitator, introduces herself, talks, RSVPs, tells a value story
+    (named), shares what she learned at the closure, and leaves."""
     await start_community(cultivate, timezone="UTC")
     for person in (BEN, CARMEN, NOOR):
         await joined(cultivate, person)
@@ -162,6 +163,15 @@ async def a_members_whole_life(cultivate: Cultivate, slack: FakeSlack, clock: Ma
     assert "Carmen" in drafted.content.decode()
     await press(cultivate, terms, "terms_agree", user=CARMEN)
     await cultivate.settled()
+    # Her value story, to be shared with her name (as the form saves it).
+    await stories.save_story(
+        cultivate.database,
+        clock,
+        team_id=TEAM,
+        community_id=1,
+        user_id=CARMEN,
+        submitted={"reframing": STORY, "consent": "named"},
+    )
     await close(cultivate)
     await every_member_invited(cultivate, slack)
     await share(cultivate, CARMEN, achievements=SHARED)
@@ -187,6 +197,7 @@ async def test_a_member_who_took_part_and_left_is_named_nowhere_after_forget(
     assert "Housing policy" in shown and "facilitator" in shown
     assert "your answers to meetings (RSVPs): 1" in shown
     assert "days with your message counts: 1" in shown
+    assert "your value stories: 1" in shown
     assert "Northside Housing Trust" in shown  # her introduction, as she gave it
     assert "only coordinator" not in shown
     reply = await cultivate.submit(view, {FORGET: {FORGET: "keep"}}, user=CARMEN)
@@ -194,7 +205,7 @@ async def test_a_member_who_took_part_and_left_is_named_nowhere_after_forget(
 
     # Nothing stored names her; what counted still counts.
     stored = await everything_stored(cultivate.database)
-    for name in (CARMEN, "Carmen", "Northside"):
+    for name in (CARMEN, "Carmen", "Northside", STORY):
         assert name not in stored, name
     assert totals(await figures_now(cultivate, clock)) == before
     async with cultivate.database.session() as session:
@@ -220,6 +231,7 @@ async def test_a_member_who_took_part_and_left_is_named_nowhere_after_forget(
     seen = seen_in_slack(slack, files_before)
     assert "community-archive.md" in seen and "community-record.json" in seen
     assert SHARED in seen  # kept, without her name
+    assert STORY not in seen  # her story is deleted, whatever she chose for the knowledge
     for name in (CARMEN, "Carmen", "Díaz", "Northside"):
         assert name not in seen, seen[seen.index(name) - 300 : seen.index(name) + 100]
     assert "<@erased-" not in seen  # a stand-in is never shown as a person

@@ -1,7 +1,8 @@
 """Every field, every document: whole communities generated from the catalogue (tests/
 communities.py) are rendered on every surface and in every document. None raises, every Block
 Kit surface passes the fake Slack's checks, and every document holds each answered question's
-answer, escaped for where it lands.
+answer, escaped for where it lands; the sponsor report holds every value story its teller let it
+share, and not a word of one they did not.
 
 The surfaces are built by calling their builders directly (not through HTTP), so the test is
 quick enough to try enough communities to fill every list of the checklist."""
@@ -35,6 +36,7 @@ from bot.services.document import docx_text, to_docx, to_markdown
 from bot.services.health import current_figures
 from bot.services.milestones import today_for
 from bot.services.pictures import draw_all
+from bot.services.stories import tally
 from bot.services.terms import build as build_terms
 from bot.text import calendar_date, markdown_escape
 from fakeslack import FakeSlack
@@ -48,7 +50,8 @@ from handlers.registry import Registry, Surface
 from handlers.stage_forms import stage_view
 from storage.db import Database
 from storage.repositories import stages as stage_rows
-from tests.communities import communities, text
+from storage.repositories import stories as story_rows
+from tests.communities import communities, text, value_stories
 from tests.conftest import ASHA, BEN, CARMEN, NOOR, settings_for
 
 REAL_NAMES = {ASHA: "Asha Raman", BEN: "Ben Okafor", CARMEN: "Carmen Díaz", NOOR: "Noor Haddad"}
@@ -108,6 +111,44 @@ async def saved(
                 edited_at=clock.now(),
             )
     return await community_by_id(database, team_id=team, community_id=community.id)
+
+
+PRIVATE = "Kept private: "  # what a story its teller would not share begins with here
+
+
+async def tell(
+    database: Database, clock: ManualClock, record: CommunityRecord, told: list[dict[str, Any]]
+) -> None:
+    """Members' value stories, as the form saves them (a private one's words marked)."""
+    community = record.community
+    assert community.id is not None
+    async with database.session() as session:
+        for story in told:
+            private = story["consent"] == "private"
+            await story_rows.keep(
+                session,
+                team_id=community.team_id,
+                community_id=community.id,
+                user_id=story["user"],
+                period="2026-Q4",
+                answers={k: PRIVATE + v if private else v for k, v in story["answers"].items()},
+                consent=story["consent"],
+                answered_at=clock.now() - timedelta(days=1),
+            )
+
+
+def assert_holds_shared_stories(told: list[dict[str, Any]], markdown: str, word: bytes) -> None:
+    paragraphs = "\n".join(text for _, text in docx_text(word))
+    for story in told:
+        if story["consent"] == "private":
+            continue
+        teller = names(story["user"]) if story["consent"] == "named" else "a member"
+        assert f"From {markdown_escape(teller)}, " in markdown
+        for said in story["answers"].values():
+            for line in (line.strip() for line in said.splitlines() if line.strip()):
+                assert markdown_escape(line) in markdown, line
+                assert line in paragraphs, line
+    assert PRIVATE not in markdown and PRIVATE not in paragraphs
 
 
 # -- what each document must hold -----------------------------------------------------------
@@ -206,6 +247,7 @@ def filled() -> Iterator[set[tuple[str, str]]]:
 )
 @given(
     answers=communities(),
+    told=value_stories(),
     name=text(80, multiline=False),
     domain=st.one_of(st.just(""), text(150, multiline=False)),
 )
@@ -215,6 +257,7 @@ async def test_every_surface_and_document_renders_every_answer(
     database: Database,
     database_url: str,
     answers: dict[str, dict[str, Any]],
+    told: list[dict[str, Any]],
     name: str,
     domain: str,
 ) -> None:
@@ -222,6 +265,7 @@ async def test_every_surface_and_document_renders_every_answer(
     clock = ManualClock(datetime(2027, 3, 1, 9, tzinfo=UTC))
     registry = registry_for(slack, database, database_url, clock)
     record = await saved(database, clock, answers, name, domain)
+    await tell(database, clock, record, told)
     community = record.community
     assert community.id is not None
 
@@ -245,18 +289,22 @@ async def test_every_surface_and_document_renders_every_answer(
     )
     document = build_archive(archive)
     assert_holds_every_answer(record, to_markdown(document, names), to_docx(document, names))
+    assert PRIVATE not in to_markdown(document, names) + render_json(archive)
     exported = json.loads(render_json(archive))
     assert exported["stages"] == {s.key: answers[s.key] for s in SETUP_STAGES}
 
     # Health figures, the digest's blocks, the pictures and the sponsor report.
     figures, found = await current_figures(database, clock, record)
-    assert_accepted(health_blocks(figures, found, title="Community health"))
-    assert_accepted(health_blocks(figures, found, title="Health digest"))
+    counted = await tally(database, record, period=figures.period)
+    assert counted.arrived == len(told)
+    assert_accepted(health_blocks(figures, found, title="Community health", told=counted))
+    assert_accepted(health_blocks(figures, found, title="Health digest", told=counted))
     content = await report.content(
         database, clock, record=record, figures=figures, development=found
     )
     sponsor = report.build(content, [])
     markdown, word = to_markdown(sponsor, names), to_docx(sponsor, names)
+    assert_holds_shared_stories(told, markdown, word)
     scope = record.stages["scope"]
     for key in ("aims", "benefits", "outputs"):
         if is_answered(SCOPE.question(key), scope.answers):

@@ -22,7 +22,7 @@ from storage.db import Database
 from storage.migrate import alembic_config, current_revision, head_revision
 from storage.models import Community
 from storage.repositories import communities, stages
-from tests.conftest import POSTGRES_SKIP
+from tests.conftest import POSTGRES_SKIP, eventually
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -164,8 +164,7 @@ async def test_a_request_still_to_be_acked_gets_the_next_connection_first(
         asyncio.create_task(unit(f"held {i}", after_an_ack=True, release=released["held"]))
         for i in range(size)
     ]
-    while len(entered) < size:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: _at_least(entered, size))
     waiting = [
         asyncio.create_task(unit("late 1", after_an_ack=True, release=released["late 1"])),
         asyncio.create_task(unit("late 2", after_an_ack=True, release=released["late 2"])),
@@ -177,10 +176,13 @@ async def test_a_request_still_to_be_acked_gets_the_next_connection_first(
 
     released["held"].set()
     await asyncio.gather(*holders)
-    while len(entered) < size + min(size, 3):
-        await asyncio.sleep(0.01)
+    await eventually(lambda: _at_least(entered, size + min(size, 3)))
     assert entered[size] == "save"
     for event in released.values():
         event.set()
     await asyncio.gather(save, *waiting)
     assert sorted(entered[size:]) == ["late 1", "late 2", "save"]
+
+
+async def _at_least(entered: list[str], count: int) -> bool:
+    return len(entered) >= count

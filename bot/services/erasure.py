@@ -45,9 +45,9 @@ from storage.models import (
     SustainingSettings,
     TermsAgreement,
     TermsDraft,
+    ValueStory,
     WelcomeSettings,
 )
-from storage.repositories import calendars as calendar_rows
 from storage.repositories import people, scheduled
 from storage.repositories import stages as stage_rows
 
@@ -60,6 +60,7 @@ class Way(StrEnum):
     PEOPLE = "people"  # JSON holding lists of people: they are taken out of every list
     PAYLOAD = "payload"  # JSON input of a scheduled send: their id becomes the stand-in
     KEY = "key"  # a text key with their id inside ("capture:3:reminder:1:U123"): likewise
+    DELETE = "delete"  # the row is theirs alone (their own words): deleted
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,8 @@ PERSON_COLUMNS: tuple[PersonColumn, ...] = (
     PersonColumn(Closure, "closed_by", Way.STAND_IN, "communities you closed"),
     PersonColumn(Closure, "recipients", Way.PEOPLE, "archives sent to you"),
     PersonColumn(KnowledgeCapture, "user_id", Way.STAND_IN, "what you shared at a closure"),
-    # Deleted before the columns are rewritten (their addresses stop working): none is left.
-    PersonColumn(CalendarFeed, "user_id", Way.STAND_IN, "your private calendar addresses"),
+    PersonColumn(CalendarFeed, "user_id", Way.DELETE, "your private calendar addresses"),
+    PersonColumn(ValueStory, "user_id", Way.DELETE, "your value stories"),
 )
 
 # Columns that look as if they could name a person (a Slack-id-sized string, or JSON) but do
@@ -136,6 +137,7 @@ NOT_PEOPLE: frozenset[tuple[str, str]] = frozenset(
         ("invitations", "channel_id"),
         ("closures", "recipient_channel"),
         ("knowledge_captures", "answers"),  # their text: removed or kept, as they choose
+        ("value_stories", "answers"),  # their words: deleted with the story (Way.DELETE)
     }
 )
 
@@ -203,7 +205,7 @@ async def holdings(database: Database, *, team_id: str, user_id: str) -> Holding
         for spec in PERSON_COLUMNS:
             if spec.way is Way.KEY:
                 continue  # the same rows as their payloads: counted once, there
-            if spec.way in (Way.STAND_IN, Way.CLEAR):
+            if spec.way in (Way.STAND_IN, Way.CLEAR, Way.DELETE):
                 n = await people.count_naming(
                     session, model=spec.model, column=spec.column, team_id=team_id, user_id=user_id
                 )
@@ -303,9 +305,6 @@ async def erase_person(
         )
         erased.rows += await people.clear_profiles(session, team_id=team_id, user_id=user_id)
         erased.rows += await people.clear_join_reasons(session, team_id=team_id, user_id=user_id)
-        erased.rows += await calendar_rows.delete_for_person(
-            session, team_id=team_id, user_id=user_id
-        )
         if not keep_knowledge:
             erased.captures_removed = await people.delete_captures(
                 session, team_id=team_id, user_id=user_id
@@ -325,6 +324,10 @@ async def erase_person(
 async def _erase_column(
     session: AsyncSession, spec: PersonColumn, team_id: str, user_id: str, stand_in: str
 ) -> int:
+    if spec.way is Way.DELETE:
+        return await people.delete_naming(
+            session, model=spec.model, column=spec.column, team_id=team_id, user_id=user_id
+        )
     if spec.way in (Way.STAND_IN, Way.CLEAR):
         return await people.replace_naming(
             session,

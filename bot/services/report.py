@@ -1,9 +1,10 @@
 """The sponsor report: a document for the organisations taking part, as Markdown and as Word,
 compiled from the checklist (purpose, outputs and outcomes), the same health figures
 `/cop health` shows, its pictures (inside the document), what the meetings of the period
-produced, the milestones, the perspectives invited, and what members said in their
-introductions they hope to give and to gain. Members are not named: it goes outside the
-community. Nor are stakeholders, their views or their support, unless a coordinator has said
+produced, the milestones, the perspectives invited, what members said in their
+introductions they hope to give and to gain, and the value stories members agreed to share
+(`bot.services.stories`). Members are not named, but for a value story its teller chose to
+share with their name: it goes outside the community. Nor are stakeholders, their views or their support, unless a coordinator has said
 in `/cop sustain` that it may name them."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from bot.catalogue import GOVERNANCE, SCOPE, TERMS_OF_REFERENCE, TermsSection
 from bot.clock import Clock
@@ -24,7 +26,9 @@ from bot.services.document import (
     Image,
     Paragraph,
     Part,
+    Person,
     Quote,
+    Strong,
     Table,
 )
 from bot.services.health import HealthFigures
@@ -32,8 +36,10 @@ from bot.services.perspectives import perspectives as perspectives_logged
 from bot.services.pictures import STAKEHOLDERS, Picture
 from bot.services.recruitment import Recruitment
 from bot.services.recruitment import recruitment as recruitment_so_far
+from bot.services.stories import StoryTally, tally
 from bot.services.writing import gaps_section, meeting_held, opening, people_in, topics
 from bot.text import calendar_date
+from bot.value import VALUE_KINDS, Consent
 from storage.db import Database
 from storage.models import Meeting, MeetingOccurrence, MemberProfile, Perspective
 from storage.repositories import meetings as meeting_rows
@@ -65,15 +71,20 @@ class ReportContent:
     compiled_on: date
     meetings: list[tuple[Meeting, MeetingOccurrence]]  # held in the period, oldest first
     names_stakeholders: bool  # a coordinator said the report may name them
+    stories: StoryTally  # the value stories, as `/cop health` counts them
 
     def people(self) -> set[str]:
-        """Whom the report may name (stakeholders in the workspace), to look their names up."""
+        """Whom the report may name (stakeholders in the workspace, and whoever shared a value
+        story with their name), to look their names up."""
         if not self.names_stakeholders:
-            return set()
-        return people_in(self.record) & {
-            str(i.get("user"))
-            for i in self.record.stages[GOVERNANCE.key].answers.get("stakeholders") or []
-        }
+            return set(self.stories.tellers)
+        return self.stories.tellers | (
+            people_in(self.record)
+            & {
+                str(i.get("user"))
+                for i in self.record.stages[GOVERNANCE.key].answers.get("stakeholders") or []
+            }
+        )
 
 
 async def content(
@@ -118,6 +129,7 @@ async def content(
         compiled_on=figures.today,
         meetings=[(meeting, occurrence) for occurrence, meeting in held],
         names_stakeholders=plan.names_stakeholders,
+        stories=await tally(database, record, period=figures.period),
     )
 
 
@@ -157,6 +169,38 @@ def _meetings(content: ReportContent) -> list[Part]:
         parts += meeting_held(
             community, meeting, held, notes_shown=NOTES_SHOWN, actions_shown=ACTIONS_SHOWN
         )
+    return parts
+
+
+def _stories(content: ReportContent) -> list[Part]:
+    """The value stories members agreed to share (by name, or as "a member") and how many of
+    all the stories that arrived speak to each kind of value. A story its teller chose not to
+    share is only counted: not a word of it is here."""
+    found = content.stories
+    timezone = content.figures.timezone
+    parts: list[Part] = [
+        Heading("Value created: members' stories"),
+        Paragraph(
+            (
+                f"{found.arrived} value {'story' if found.arrived == 1 else 'stories'} arrived "
+                f"({found.window.words(timezone)}), {len(found.shared)} to share; "
+                f"{found.in_all} in all. Members answer questions drawn from Wenger, Trayner "
+                "and de Laat's value-creation framework; how many stories speak to each kind "
+                "of value:",
+            )
+        ),
+        Table(
+            ("Kind of value", "Stories"),
+            tuple((k.label, str(found.by_kind[k])) for k in VALUE_KINDS),
+        ),
+    ]
+    for story in found.shared:
+        teller = Person(story.user_id) if story.consent == Consent.NAMED else "a member"
+        told = story.answered_at.astimezone(ZoneInfo(timezone)).date()
+        parts.append(Paragraph(("From ", teller, f", {calendar_date(told)}:")))
+        parts += [Quote((Strong(kind.label), f": {said}")) for kind, said in found.answered(story)]
+    if not found.shared:
+        parts.append(Paragraph(("No member has shared a value story here yet.",), note=True))
     return parts
 
 
@@ -232,5 +276,6 @@ def build(content: ReportContent, pictures: Sequence[Picture]) -> Document:
         report.add(
             Paragraph(("No member has introduced themselves with their hopes yet.",), note=True)
         )
+    report.add(*_stories(content))
     report.add(*gaps_section(record))
     return report

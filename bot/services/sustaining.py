@@ -1,5 +1,5 @@
 """Keeping a community going: its sustaining settings, the rhythm of the health digest, the
-new-perspectives prompt and the sponsor report (scheduled rows), and the latest pictures. (The
+new-perspectives prompt, the sponsor report and members' value stories (scheduled rows), and the latest pictures. (The
 log of perspectives invited is `bot.services.perspectives`; the ready-made invitation and who
 joined through it, `bot.services.recruitment`.)
 
@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.answers import field_error
 from bot.catalogue import GOVERNANCE, Field, Kind
 from bot.clock import Clock
+from bot.services import counting
 from bot.services.communities import (
     CommunityRecord,
     community_by_id,
@@ -40,6 +41,10 @@ from bot.services.health import (
     calendar_period_before,
     next_boundary,
 )
+from bot.stand_ins import is_erased
+from bot.value import DEFAULT_CADENCE, StoryCadence
+from bot.value import next_boundary as next_story_boundary
+from bot.value import period_before as story_period_before
 from storage.db import Database
 from storage.models import HealthPicture, SustainingSettings
 from storage.repositories import community_settings, scheduled
@@ -50,8 +55,9 @@ SUBJECT = "sustaining"
 DIGEST, DIGEST_DM = "health_digest", "health_digest_dm"
 PERSPECTIVE, PERSPECTIVE_DM = "perspective_prompt", "perspective_prompt_dm"
 REPORT, REPORT_DM = "sponsor_report", "sponsor_report_dm"
-ROUNDS = (DIGEST, PERSPECTIVE, REPORT)
-FAN_OUT = {DIGEST: DIGEST_DM, PERSPECTIVE: PERSPECTIVE_DM, REPORT: REPORT_DM}
+STORIES, STORIES_DM = "value_story_prompt", "value_story_prompt_dm"
+ROUNDS = (DIGEST, PERSPECTIVE, REPORT, STORIES)
+FAN_OUT = {DIGEST: DIGEST_DM, PERSPECTIVE: PERSPECTIVE_DM, REPORT: REPORT_DM, STORIES: STORIES_DM}
 
 NEVER = "never"
 DEFAULT_PERSPECTIVE_WEEKS = 13
@@ -81,6 +87,8 @@ class Plan:
     stamp: int  # changes whenever the settings are saved; part of every key
     # The sponsor report may name stakeholders, with their views and support: off by default.
     names_stakeholders: bool = False
+    # How often members are asked for a value story (`bot.value`): quarterly by default.
+    stories: StoryCadence = DEFAULT_CADENCE
 
     @classmethod
     def of(cls, settings: SustainingSettings | None) -> Plan:
@@ -95,6 +103,9 @@ class Plan:
             stage_override=settings.stage_override,
             stamp=int(settings.updated_at.timestamp() * 1_000_000),
             names_stakeholders=settings.report_names_stakeholders,
+            stories=StoryCadence(settings.stories_period)
+            if settings.stories_period in set(StoryCadence)
+            else DEFAULT_CADENCE,
         )
 
 
@@ -152,6 +163,10 @@ def _settings_errors(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         errors["stage_override"] = "Choose one of Wenger's stages, or let it be derived."
     clean_values["stage_override"] = stage
     clean_values["report_names_stakeholders"] = values.get("report_names_stakeholders") is True
+    stories = values.get("stories_period") or DEFAULT_CADENCE  # a form from before it: default
+    if stories not in set(StoryCadence):
+        errors["stories_period"] = "Choose every quarter, every six months or never."
+    clean_values["stories_period"] = stories
     return clean_values, errors
 
 
@@ -249,6 +264,13 @@ async def _schedule_next(
     session: AsyncSession, record: CommunityRecord, plan: Plan, kind: str, after: datetime
 ) -> None:
     tz = record.community.timezone
+    if kind == STORIES:
+        if plan.stories is StoryCadence.NEVER:
+            return
+        boundary = next_story_boundary(plan.stories, after, tz)
+        period = story_period_before(plan.stories, boundary, tz)
+        await _schedule_round(session, record, kind=kind, plan=plan, due_at=boundary, period=period)
+        return
     if kind == PERSPECTIVE:
         period = next_perspective_prompt(record, plan.perspective_weeks, after)
         await _schedule_round(
@@ -327,7 +349,7 @@ async def run_round(
         if payload.get("plan") != current.stamp:
             raise NoLongerWanted("the settings changed since it was planned")
         period = _period_of(payload)
-        recipients = current.recipients if kind == REPORT else record.coordinators
+        recipients = await _recipients(session, record, current, kind, clock.now())
         for user_id in recipients:
             await scheduled.schedule(
                 session,
@@ -342,6 +364,20 @@ async def run_round(
         due = datetime.fromisoformat(str(payload.get("due") or payload["end"]))
         await _schedule_next(session, record, current, kind, due)
     return Round(record=record, period=period, recipients=list(recipients))
+
+
+async def _recipients(
+    session: AsyncSession, record: CommunityRecord, plan: Plan, kind: str, now: datetime
+) -> list[str]:
+    """Who a round goes to: the report's chosen recipients; every member (bots and anyone
+    forgotten left out) for value stories; else the coordinators."""
+    if kind == REPORT:
+        return plan.recipients
+    if kind == STORIES:
+        assert record.community.id is not None
+        members = await counting.members_now(session, community_id=record.community.id, now=now)
+        return [user_id for user_id in members if not is_erased(user_id)]
+    return list(record.coordinators)
 
 
 async def still_wanted(

@@ -72,15 +72,6 @@ async def revoke_all(session: AsyncSession, *, team_id: str, community_id: int) 
     return result.rowcount
 
 
-async def delete_for_person(session: AsyncSession, *, team_id: str, user_id: str) -> int:
-    result = await session.exec(
-        delete(CalendarFeed).where(
-            col(CalendarFeed.team_id) == team_id, col(CalendarFeed.user_id) == user_id
-        )
-    )
-    return result.rowcount
-
-
 async def meetings_of(
     session: AsyncSession, *, team_id: str, community_id: int, limit: int
 ) -> Sequence[Meeting]:

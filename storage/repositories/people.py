@@ -53,6 +53,15 @@ async def replace_naming(
     return result.rowcount
 
 
+async def delete_naming(
+    session: AsyncSession, *, model: type[SQLModel], column: str, team_id: str, user_id: str
+) -> int:
+    result = await session.exec(
+        delete(model).where(_column(model, "team_id") == team_id, _column(model, column) == user_id)
+    )
+    return result.rowcount
+
+
 async def rows_mentioning(
     session: AsyncSession, *, model: type[SQLModel], column: str, team_id: str, text: str
 ) -> Sequence[Any]:
