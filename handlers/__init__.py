@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.dispatch import Dispatcher, Senders, SingleWorkspace
 from bot.runtime import Runtime
 from bot.settings import Settings
+from handlers import actions as meeting_actions
 from handlers import (
     adoption,
     archive,
@@ -75,6 +76,7 @@ FEATURES = (
     failures,
     privacy,
     zones,
+    meeting_actions,
 )
 
 

@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.dispatch import Due
 from bot.publishing import upload
 from bot.services import health, sustaining
+from bot.services.actions import overdue
 from bot.services.communities import CommunityRecord
 from bot.services.development import Development
 from bot.services.health import HealthFigures, Period, current_figures, levels_line
@@ -20,6 +21,7 @@ from bot.services.pictures import draw
 from bot.services.rounds import figures_of, run_round
 from bot.services.sustaining import UploadedPicture
 from bot.text import calendar_date, escape, mention_list
+from handlers.action_views import overdue_blocks
 from handlers.blocks import Block, context, header, section
 from handlers.cop import CopRequest
 from handlers.registry import Registry, Surface
@@ -221,6 +223,7 @@ async def send_digest(registry: Registry, due: Due, client: AsyncWebClient) -> N
     user_id = str(due.payload["user"])
     name = escape(record.community.name)
     blocks = health_blocks(figures, found.development, title="Health digest")
+    blocks += overdue_blocks(await overdue(database, clock, record=record))
     blocks.insert(
         1,
         section(

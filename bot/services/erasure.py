@@ -34,6 +34,7 @@ from storage.models import (
     JoinRequest,
     KnowledgeCapture,
     Meeting,
+    MeetingAction,
     MeetingOccurrence,
     MemberProfile,
     Membership,
@@ -105,6 +106,9 @@ PERSON_COLUMNS: tuple[PersonColumn, ...] = (
     PersonColumn(Closure, "closed_by", Way.STAND_IN, "communities you closed"),
     PersonColumn(Closure, "recipients", Way.PEOPLE, "archives sent to you"),
     PersonColumn(KnowledgeCapture, "user_id", Way.STAND_IN, "what you shared at a closure"),
+    # The action stays with its meeting, owned by "a former member"; its reminders are dropped.
+    PersonColumn(MeetingAction, "owner", Way.STAND_IN, "meeting actions you own"),
+    PersonColumn(MeetingAction, "done_by", Way.STAND_IN, "meeting actions you marked done"),
 )
 
 # Columns that look as if they could name a person (a Slack-id-sized string, or JSON) but do
@@ -118,7 +122,6 @@ NOT_PEOPLE: frozenset[tuple[str, str]] = frozenset(
         # then dropped: it is gone long before anyone could ask to be forgotten.
         ("processed_events", "body"),
         ("stage_revisions", "stage"),
-        ("meeting_occurrences", "actions"),
         ("meetings", "reminders"),
         ("join_requests", "notices"),  # coordinators' DM channels and message timestamps
         ("installations", "team_id"),
@@ -132,6 +135,7 @@ NOT_PEOPLE: frozenset[tuple[str, str]] = frozenset(
         ("invitations", "channel_id"),
         ("closures", "recipient_channel"),
         ("knowledge_captures", "answers"),  # their text: removed or kept, as they choose
+        ("meeting_actions", "dm_channel"),  # the owner's DM with the app, where Done was sent
     }
 )
 

@@ -14,7 +14,9 @@ from datetime import date
 
 from bot.catalogue import GOVERNANCE, SCOPE, TERMS_OF_REFERENCE, TermsSection
 from bot.clock import Clock
+from bot.services import actions as action_items
 from bot.services import milestones, sustaining
+from bot.services.actions import ActionItem
 from bot.services.communities import CommunityRecord, load_record
 from bot.services.development import Development
 from bot.services.document import (
@@ -35,7 +37,7 @@ from bot.services.recruitment import recruitment as recruitment_so_far
 from bot.services.writing import gaps_section, meeting_held, opening, people_in, topics
 from bot.text import calendar_date
 from storage.db import Database
-from storage.models import Meeting, MeetingOccurrence, MemberProfile, Perspective
+from storage.models import Meeting, MeetingAction, MeetingOccurrence, MemberProfile, Perspective
 from storage.repositories import meetings as meeting_rows
 from storage.repositories import sustaining as rows
 
@@ -64,6 +66,8 @@ class ReportContent:
     hopes: list[tuple[str, str]]  # (hopes to give, hopes to get), one pair a member
     compiled_on: date
     meetings: list[tuple[Meeting, MeetingOccurrence]]  # held in the period, oldest first
+    actions: dict[int, list[MeetingAction]]  # the actions each of those meetings agreed
+    overdue: list[ActionItem]  # every overdue action, whenever agreed (`actions.overdue`)
     names_stakeholders: bool  # a coordinator said the report may name them
 
     def people(self) -> set[str]:
@@ -97,6 +101,11 @@ async def content(
             start=figures.period.start,
             end=figures.period.end,
         )
+    meetings_held = [(meeting, occurrence) for occurrence, meeting in held]
+    agreed = await action_items.actions_of_sessions(
+        database, occurrence_ids=[o.id for _, o in meetings_held if o.id is not None]
+    )
+    overdue = await action_items.overdue(database, clock, record=record)
     perspectives = await perspectives_logged(
         database, team_id=community.team_id, community_id=community.id
     )
@@ -116,7 +125,9 @@ async def content(
         recruitment=recruitment,
         hopes=hopes[:QUOTES],
         compiled_on=figures.today,
-        meetings=[(meeting, occurrence) for occurrence, meeting in held],
+        meetings=meetings_held,
+        actions=agreed,
+        overdue=overdue,
         names_stakeholders=plan.names_stakeholders,
     )
 
@@ -155,8 +166,46 @@ def _meetings(content: ReportContent) -> list[Part]:
     community = content.record.community
     for meeting, held in content.meetings:
         parts += meeting_held(
-            community, meeting, held, notes_shown=NOTES_SHOWN, actions_shown=ACTIONS_SHOWN
+            community,
+            meeting,
+            held,
+            content.actions.get(held.id or 0, []),
+            notes_shown=NOTES_SHOWN,
+            actions_shown=ACTIONS_SHOWN,
+            name_owners=False,
         )
+    return parts
+
+
+def _actions(content: ReportContent) -> list[Part]:
+    """The outcome of the meetings' actions: how many were agreed and done in the period, and
+    every one overdue (not naming who owns it: the report names no member)."""
+    agreed = [a for held in content.actions.values() for a in held]
+    done = sum(a.done_at is not None for a in agreed)
+    parts: list[Part] = [
+        Heading("Actions from meetings"),
+        Paragraph(
+            (
+                f"{len(agreed)} agreed at the period's meetings, {done} done. "
+                f"{len(content.overdue)} overdue.",
+            )
+        ),
+    ]
+    if content.overdue:
+        parts.append(
+            Bullets(
+                tuple(
+                    (
+                        f"{item.action.text} (from {item.meeting_title}, "
+                        f"{calendar_date(item.held_on)}; due "
+                        f"{calendar_date(item.action.due or item.held_on)})",
+                    )
+                    for item in content.overdue[:ACTIONS_SHOWN]
+                )
+            )
+        )
+        if len(content.overdue) > ACTIONS_SHOWN:
+            parts.append(Paragraph((f"and {len(content.overdue) - ACTIONS_SHOWN} more",)))
     return parts
 
 
@@ -183,6 +232,7 @@ def build(content: ReportContent, pictures: Sequence[Picture]) -> Document:
         Paragraph((f"{found.stage.label} (Wenger's stages): {found.stage.meaning}.",)),
     )
     report.add(*_meetings(content))
+    report.add(*_actions(content))
     report.add(
         Heading("Milestones"),
         Paragraph(
