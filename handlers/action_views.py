@@ -133,24 +133,24 @@ def overdue_blocks(
     if not items:
         return []
     lines = [
-        f"• {action_line(i.action)}, from {escape(i.meeting_title)} ({calendar_date(i.held_on)})"
-        for i in items[:SHOWN]
+        f"{n}. {action_line(i.action)}, from {escape(i.meeting_title)} ({calendar_date(i.held_on)})"
+        for n, i in enumerate(items[:SHOWN], start=1)
     ]
     if len(items) > SHOWN:
         lines.append(f"and {len(items) - SHOWN} more")
     blocks: list[Block] = [section("⚠️ *Overdue actions*\n" + "\n".join(lines))]
     if viewer is not None:
-        mine = [i for i in items[:5] if coordinator or i.action.owner == viewer]
-        if mine:
+        mine = [
+            (n, i)
+            for n, i in enumerate(items[:5], start=1)
+            if coordinator or i.action.owner == viewer
+        ]
+        if mine:  # numbered as listed: the typed text stays in the list, escaped
             blocks.append(
                 actions(
                     *(
-                        button(
-                            f"Done: {truncate(i.action.text, 60)}",
-                            action_id=f"{DONE}:{i.id}",
-                            value=str(i.id),
-                        )
-                        for i in mine
+                        button(f"{n}. Done", action_id=f"{DONE}:{i.id}", value=str(i.id))
+                        for n, i in mine
                     )
                 )
             )

@@ -102,13 +102,14 @@ def upgrade() -> None:
     if rows:
         op.bulk_insert(actions, rows)
 
-    with op.batch_alter_table("meeting_occurrences", schema=None) as batch_op:
-        batch_op.drop_column("actions")
+    # Not in batch mode: SQLite (3.35 and later) drops the column in place, where a batch
+    # would copy the table and drop the old one, and the foreign keys' cascade would take
+    # every RSVP and action of the sessions with it.
+    op.drop_column("meeting_occurrences", "actions")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("meeting_occurrences", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("actions", sa.JSON(), nullable=True))
+    op.add_column("meeting_occurrences", sa.Column("actions", sa.JSON(), nullable=True))
     connection = op.get_bind()
     held: dict[int, list[str]] = {}
     for occurrence_id, text in connection.execute(
@@ -122,8 +123,8 @@ def downgrade() -> None:
         connection.execute(
             occurrences.update().where(occurrences.c.id == occurrence_id).values(actions=lines)
         )
-    with op.batch_alter_table("meeting_occurrences", schema=None) as batch_op:
-        batch_op.alter_column("actions", existing_type=sa.JSON(), nullable=False)
+    if connection.dialect.name != "sqlite":  # SQLite would copy the table (see upgrade)
+        op.alter_column("meeting_occurrences", "actions", existing_type=sa.JSON(), nullable=False)
     with op.batch_alter_table("meeting_actions", schema=None) as batch_op:
         batch_op.drop_index("ix_meeting_action_occurrence")
         batch_op.drop_index("ix_meeting_action_community")
