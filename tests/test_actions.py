@@ -29,6 +29,8 @@ from tests.conftest import (
     reset_postgres,
 )
 from tests.steps import (
+    close,
+    digests,
     meeting_values,
     open_home,
     plan_meeting,
@@ -38,6 +40,7 @@ from tests.steps import (
 )
 
 ACTIONS = "<!channel> Ben: circulate the <b>draft</b>\nNoor: book a room"
+FORGET = "forget_knowledge"  # the forget form's choice: keep what was shared, or remove it
 ESCAPED = "&lt;!channel&gt; Ben: circulate the &lt;b&gt;draft&lt;/b&gt;"
 AFTER_THE_MEETING = datetime(2026, 12, 8, 19, 0, tzinfo=UTC)  # Tue 8 Dec, 18:00-19:00 London
 
@@ -358,3 +361,47 @@ async def test_saved_actions_lines_become_rows(database_url: str) -> None:
     async with db.session() as session:  # the session and its answers are all still there
         assert len((await session.exec(select(Rsvp))).all()) == 1
     await db.dispose()
+
+
+async def test_forgetting_the_owner_keeps_the_action_under_a_stand_in_and_drops_its_reminder(
+    community: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    first = await assigned(community, slack, clock)
+    await community.command("forget", user=BEN, channel="C0GENERAL")
+    view = await community.opened_view("forget_form")
+    assert "meeting actions you own: 1" in json.dumps(view["blocks"], ensure_ascii=False)
+    reply = await community.submit(view, {FORGET: {FORGET: "keep"}}, user=BEN)
+    assert reply.json["response_action"] == "update", reply.body
+    kept = await action(community, first)
+    assert kept.owner is not None and kept.owner.startswith("erased-") and kept.text
+    clock.set(datetime(2026, 12, 14, 9, 0, tzinfo=UTC))
+    await community.tick()
+    assert dms(slack, BEN, "⏳") == []
+    clock.set(datetime(2026, 12, 16, 9, 0, tzinfo=UTC))
+    shown = json.dumps(await status_blocks(community))
+    assert "Overdue actions" in shown and "a former member" in shown and BEN not in shown
+
+
+async def test_closing_the_community_drops_the_reminders(
+    community: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    await assigned(community, slack, clock)
+    await close(community, closing_date="2026-12-20")
+    clock.set(datetime(2026, 12, 14, 9, 0, tzinfo=UTC))
+    await community.tick()
+    await community.tick()
+    assert dms(slack, BEN, "⏳") == []
+    clock.set(datetime(2026, 12, 16, 9, 0, tzinfo=UTC))
+    assert "Overdue actions" not in json.dumps(await status_blocks(community))
+
+
+async def test_the_health_digest_lists_overdue_actions(
+    community: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    await assigned(community, slack, clock, due="2026-12-10")
+    clock.set(datetime(2027, 1, 1, 9, tzinfo=UTC))  # December is over: its digest is due
+    await community.tick()
+    [digest] = digests(slack, ASHA)
+    shown = json.dumps(digest.args["blocks"])
+    assert "Overdue actions" in shown and ESCAPED in shown and "<!channel>" not in shown
+    assert "action_done" not in shown  # a digest lists them; Done is in the owner's message
