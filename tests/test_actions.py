@@ -285,8 +285,11 @@ async def test_overdue_actions_show_in_status_home_and_the_report_until_done(
     assert "Overdue actions" not in json.dumps(await status_blocks(community))
     clock.set(datetime(2026, 12, 11, 10, 0, tzinfo=UTC))
     await community.tick()
-    shown = json.dumps(await status_blocks(community, count=2))
+    status = await status_blocks(community, count=2)
+    shown = json.dumps(status)
     assert "Overdue actions" in shown and ESCAPED in shown and "<!channel>" not in shown
+    # Carmen neither owns it nor coordinates: she sees it, without its Done.
+    assert "action_done" not in json.dumps(await status_blocks(community, user=CARMEN, count=3))
     home = texts(await open_home(community, ASHA))
     assert "Overdue actions" in home and ESCAPED in home and "<!channel>" not in home
     report = await report_markdown(community, slack)
@@ -294,9 +297,23 @@ async def test_overdue_actions_show_in_status_home_and_the_report_until_done(
     assert "1 overdue" in outcomes and "circulate the" in outcomes
     assert "<!channel>" not in report and BEN not in report  # the report names no member
 
+    # A coordinator's Done in `/cop status` closes it, and changes Ben's message in place.
+    button = next(
+        e
+        for b in status
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"] == "1. Done"
+    )
+    reply = await community.click(
+        {"action_id": button["action_id"], "type": "button", "value": button["value"]},
+        channel=HOUSING,
+        message={"ts": "1.2", "blocks": status},
+    )
+    assert reply.status == 200
     [told] = dms(slack, BEN, "📌")
-    await press_done(community, told, user=BEN)
-    assert "Overdue actions" not in json.dumps(await status_blocks(community, count=3))
+    await slack.wait_for("chat.update", lambda c: c.args["channel"] == told.response["channel"])
+    assert "Overdue actions" not in json.dumps(await status_blocks(community, count=4))
     assert "Overdue actions" not in texts(await open_home(community, ASHA))
 
 
