@@ -15,6 +15,7 @@ from bot.services.actions import (
     REMINDER,
     Assigned,
     DueAction,
+    actions_of,
     assign,
     due_action,
     for_editing,
@@ -65,13 +66,18 @@ async def save_owners_and_dates(submission: Submission) -> None:
     state = submission.state
     action_ids = sorted({int(m.group(2)) for key in state if (m := ACTION_ID.match(key))})
     chosen = views.chosen(state, action_ids)
-    owners = {owner for owner, _ in chosen.values() if owner}
+    occurrence_id = as_id(submission.metadata.get("session"))
+    # Only people newly chosen are looked up: those already owners were checked when chosen.
+    already = await actions_of(
+        submission.database, team_id=submission.team_id, occurrence_id=occurrence_id
+    )
+    owners = {owner for owner, _ in chosen.values() if owner} - {a.owner for a in already}
     try:
         saved = await assign(
             submission.database,
             submission.clock,
             team_id=submission.team_id,
-            occurrence_id=as_id(submission.metadata.get("session")),
+            occurrence_id=occurrence_id,
             user_id=submission.user_id,
             chosen=chosen,
             bots={o for o in owners if await _is_app(submission.client, o)},
