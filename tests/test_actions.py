@@ -422,3 +422,30 @@ async def test_the_health_digest_lists_overdue_actions(
     shown = json.dumps(digest.args["blocks"])
     assert "Overdue actions" in shown and ESCAPED in shown and "<!channel>" not in shown
     assert "action_done" not in shown  # a digest lists them; Done is in the owner's message
+
+
+async def test_notes_written_again_keep_the_owners_of_the_actions_they_keep(
+    community: Cultivate, slack: FakeSlack, clock: ManualClock
+) -> None:
+    first = await assigned(community, slack, clock)
+    [prompt] = dms(slack, ASHA, "How did")
+    button = prompt.args["blocks"][1]["elements"][0]
+    await community.click(
+        {"action_id": button["action_id"], "type": "button", "value": button["value"]},
+        channel=prompt.response["channel"],
+        message=prompt.response["message"],
+    )
+    form = await community.opened_view("meeting_notes", count=2)
+    assert form["blocks"][-1]["element"]["initial_value"] == ACTIONS  # as typed, in order
+    changed = ACTIONS.replace("Noor: book a room", "Noor: book a bigger room")
+    reply = await community.submit(
+        form, {"notes": {"notes": "We met."}, "actions": {"actions": changed}}
+    )
+    assert reply.json["response_action"] == "update"
+    async with community.database.session() as session:
+        rows = (await session.exec(select(MeetingAction).order_by(MeetingAction.position))).all()
+    assert (rows[0].id, rows[0].owner) == (first, BEN)  # kept, with its owner
+    assert rows[1].text == "Noor: book a bigger room" and rows[1].owner is None
+    clock.set(datetime(2026, 12, 14, 9, 0, tzinfo=UTC))
+    await community.tick()
+    assert len(dms(slack, BEN, "⏳")) == 1  # its reminder still stands
