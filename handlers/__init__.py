@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.dispatch import Dispatcher, Senders, SingleWorkspace
 from bot.runtime import Runtime
 from bot.settings import Settings
+from handlers import actions as meeting_actions
 from handlers import (
     adoption,
     archive,
@@ -79,6 +80,7 @@ FEATURES = (
     zones,
     calendars,
     stories,
+    meeting_actions,
 )
 
 

@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.dispatch import Due
 from bot.publishing import upload
 from bot.services import health, stories, sustaining
+from bot.services.actions import overdue
 from bot.services.communities import CommunityRecord
 from bot.services.development import Development
 from bot.services.health import HealthFigures, Period, current_figures, levels_line
@@ -21,6 +22,7 @@ from bot.services.rounds import figures_of, run_round
 from bot.services.stories import StoryTally
 from bot.services.sustaining import UploadedPicture
 from bot.text import calendar_date, escape, mention_list
+from handlers.action_views import overdue_blocks
 from handlers.blocks import Block, context, header, section
 from handlers.cop import CopRequest
 from handlers.registry import Registry, Surface
@@ -242,6 +244,7 @@ async def send_digest(registry: Registry, due: Due, client: AsyncWebClient) -> N
     name = escape(record.community.name)
     told = await stories.tally(database, record, period=period)
     blocks = health_blocks(figures, found.development, title="Health digest", told=told)
+    blocks += overdue_blocks(await overdue(database, clock, record=record))
     blocks.insert(
         1,
         section(

@@ -6,6 +6,7 @@ launch and closure features."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -15,9 +16,11 @@ from bot.recurrence import describe as describe_series
 from bot.services.meeting_form import DURATION, FORMAT, NOTES_FIELDS, REMINDER_OFFSETS
 from bot.services.meetings import RSVP_ANSWERS, Planned, Session, session_by_id
 from bot.text import escape, mention, slack_time, truncate
+from handlers.action_views import EDIT_ACTIONS, action_line
 from handlers.blocks import Block, actions, button, context, modal, plain, section
 from handlers.forms import input_block
 from handlers.live import redraw
+from storage.models import MeetingAction
 
 if TYPE_CHECKING:
     from handlers.registry import Registry
@@ -166,9 +169,9 @@ def notes_prompt(session: Session) -> tuple[str, list[Block]]:
     ]
 
 
-def notes_form(session: Session) -> dict[str, Any]:
+def notes_form(session: Session, agreed: Sequence[MeetingAction]) -> dict[str, Any]:
     occurrence = session.occurrence
-    values = {"notes": occurrence.notes, "actions": "\n".join(occurrence.actions)}
+    values = {"notes": occurrence.notes, "actions": "\n".join(a.text for a in agreed)}
     return modal(
         title="Notes and actions",
         callback_id=NOTES_FORM,
@@ -182,16 +185,24 @@ def notes_form(session: Session) -> dict[str, Any]:
     )
 
 
-def notes_message(session: Session) -> tuple[str, list[Block]]:
+def notes_message(session: Session, agreed: Sequence[MeetingAction]) -> tuple[str, list[Block]]:
+    """The notes in the channel, with each action's owner, due date and done state, and a
+    button for owners and dates (the service checks who may)."""
     occurrence = session.occurrence
     title = escape(session.meeting.title)
     blocks: list[Block] = [
         section(f"📝 *Notes from {title}*, {when(session)}"),
         section(escape(occurrence.notes or "")),
     ]
-    if occurrence.actions:
-        listed = "\n".join(f"• {escape(a)}" for a in occurrence.actions)
+    if agreed:
+        listed = "\n".join(f"• {action_line(a)}" for a in agreed)
         blocks.append(section(f"*Actions*\n{listed}"))
+        blocks.append(
+            actions(
+                button("Owners and dates", action_id=EDIT_ACTIONS, value=str(session.id)),
+                block_id=f"actions.{session.id}",
+            )
+        )
     if occurrence.notes_by:
         blocks.append(context(f"Written by {mention(occurrence.notes_by)}"))
     return f"Notes from {title}", blocks

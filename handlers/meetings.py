@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
 from bot.once import post_once
+from bot.services.actions import ForEditing, actions_of, for_editing
 from bot.services.communities import CommunityRecord, community_by_id, is_closed
 from bot.services.errors import CommunityError, Gone
 from bot.services.meeting_form import (
@@ -49,10 +50,11 @@ from bot.services.meetings import (
 from bot.text import escape, mention
 from handlers import meeting_views as views
 from handlers.access import community_for, slack_says_in_channel
+from handlers.action_views import actions_form
 from handlers.blocks import Block, as_id, as_int, section
 from handlers.coordinator_forms import show_closed
 from handlers.cop import CopRequest
-from handlers.forms import read_state, save_and_close
+from handlers.forms import read_state, refuse_answers, save_and_close
 from handlers.registry import Registry, Surface
 from handlers.requests import Click, Submission, refusal
 from handlers.views import tell_privately
@@ -246,30 +248,36 @@ async def open_notes_form(click: Click) -> None:
     except CommunityError as refused:
         await tell_privately(click.client, user_id=click.user_id, text=refusal(refused))
         return
-    view = views.notes_form(found)
-    await click.open_form(view)
+    agreed = await actions_of(click.database, team_id=click.team_id, occurrence_id=found.id)
+    await click.open_form(views.notes_form(found, agreed))
 
 
 async def post_notes(submission: Submission) -> None:
-    """The notes saved, then posted in the channel (or the posted notes changed in place)."""
+    """The notes saved, then posted in the channel (or the posted notes changed in place).
+    With actions, the form turns into the one that gives them owners and due dates."""
     block_ids = [f.key for f in NOTES_FIELDS]
-    found = await save_and_close(
-        submission,
-        save_notes(
-            submission.database,
+    database, team_id = submission.database, submission.team_id
+    try:
+        found = await save_notes(
+            database,
             submission.clock,
-            team_id=submission.team_id,
+            team_id=team_id,
             occurrence_id=as_id(submission.metadata.get("session")),
             user_id=submission.user_id,
             submitted=read_state(NOTES_FIELDS, submission.view.get("state") or {}),
-        ),
-        block_ids,
-    )
-    if found is None:
+        )
+    except CommunityError as refused:
+        await refuse_answers(submission, refused, block_ids)
         return
-    text, blocks = views.notes_message(found)
+    editing = await _owners_and_dates(submission, found.id)
+    if editing is not None and editing.actions:
+        await submission.ack(response_action="update", view=actions_form(editing))
+    else:
+        await submission.ack()
+    agreed = await actions_of(database, team_id=team_id, occurrence_id=found.id)
+    text, blocks = views.notes_message(found, agreed)
     channel = await meeting_channel(
-        submission.database, team_id=submission.team_id, community_id=found.meeting.community_id
+        database, team_id=team_id, community_id=found.meeting.community_id
     )
     client = submission.client
     if found.occurrence.notes_ts:  # written before: the posted notes change in place
@@ -279,11 +287,23 @@ async def post_notes(submission: Submission) -> None:
         return
     posted = await client.chat_postMessage(channel=channel, text=text, blocks=blocks)
     await record_notes_message(
-        submission.database,
-        team_id=submission.team_id,
-        occurrence_id=found.id,
-        ts=str(posted["ts"]),
+        database, team_id=team_id, occurrence_id=found.id, ts=str(posted["ts"])
     )
+
+
+async def _owners_and_dates(submission: Submission, occurrence_id: int) -> ForEditing | None:
+    """The session's actions, to give them owners and dates; None if that is not for this
+    person now (a closed community keeps its notes but plans nothing)."""
+    try:
+        return await for_editing(
+            submission.database,
+            submission.clock,
+            team_id=submission.team_id,
+            occurrence_id=occurrence_id,
+            user_id=submission.user_id,
+        )
+    except CommunityError:
+        return None
 
 
 # -- what the scheduler sends ------------------------------------------------------------

@@ -11,7 +11,7 @@ pictures, the sponsor report, levels, the digest) is what the app made of that m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -122,7 +122,10 @@ class Demo:
                     notes="We agreed our purpose and to meet monthly for a case clinic.",
                     actions="- Priya: share the pilot's damp findings\n- Tom: draft the "
                     "ventilation section",
+                    owners=[(PRIYA, 14), (TOM, 7)],
                 )
+            if today == 7:
+                await self._click_in_dm(TOM, "action_done")  # reminded the day before
             if today == 10:
                 clinic = await self._plan_meeting(
                     "meeting",
@@ -141,6 +144,7 @@ class Demo:
                     clinic,
                     notes="Sara walked us through moisture readings from two pilots.",
                     actions="- Sara: a one-page guide to reading moisture meters",
+                    owners=[(SARA, None)],
                 )
         await self._command("/cop health")
         await self._command("/cop report")
@@ -315,8 +319,16 @@ class Demo:
             source = {"kind": "message", "channel": self.channel_id, "ts": message["ts"]}
             await self._click(source, message["blocks"], f"rsvp:{answer}", user=user)
 
-    async def _write_notes(self, session: str, *, notes: str, actions: str) -> None:
-        """The facilitator's prompt after a meeting: its button, then the notes form."""
+    async def _write_notes(
+        self,
+        session: str,
+        *,
+        notes: str,
+        actions: str,
+        owners: Sequence[tuple[str, int | None]],
+    ) -> None:
+        """The facilitator's prompt after a meeting: its button, the notes form, then the form
+        it turns into, giving each action its owner and (a day of the demo) its due date."""
         for user in self._people():
             with self.sandbox.workspace.lock:
                 dm = self.sandbox.workspace.open_dm([user])[0].id
@@ -327,8 +339,23 @@ class Demo:
             await self._click(source, message["blocks"], "meeting_write_notes", user=user)
             form = self._modal("meeting_notes", user)
             await self._submit(form, {"notes": notes, "actions": actions}, user=user)
+            await self._owners_and_dates(user, owners)
             return
         raise SandboxError("no one was asked for the demo meeting's notes")
+
+    async def _owners_and_dates(self, user: str, owners: Sequence[tuple[str, int | None]]) -> None:
+        form = self._modal("meeting_actions", user)
+        blocks = [
+            str(b["block_id"])
+            for b in form.get("blocks") or []
+            if b.get("type") == "input" and str(b.get("block_id")).startswith("owner.")
+        ]
+        values: dict[str, Any] = {}
+        for block_id, (owner, day) in zip(blocks, owners, strict=True):
+            values[block_id] = owner
+            if day is not None:
+                values["due." + block_id.partition(".")[2]] = self._date(day).isoformat()
+        await self._submit(form, values, user=user)
 
     async def _click_in_dm(self, user: str, action_id: str) -> None:
         with self.sandbox.workspace.lock:

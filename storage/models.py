@@ -348,7 +348,6 @@ class MeetingOccurrence(SQLModel, table=True):
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
     notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    actions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     notes_by: str | None = Field(default=None, max_length=SLACK_ID)
     notes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     notes_ts: str | None = Field(default=None, max_length=32)  # the notes' message in the channel
@@ -603,3 +602,32 @@ class ValueStory(SQLModel, table=True):
     answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     consent: str = Field(max_length=16)  # named, unnamed, private
     answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class MeetingAction(SQLModel, table=True):
+    """One action agreed at a meeting (its notes' actions, one a line): who does it, by when,
+    and whether it is done. The one record of a meeting's actions."""
+
+    __tablename__ = "meeting_actions"
+    __table_args__ = (
+        Index("ix_meeting_action_occurrence", "occurrence_id", "position"),
+        Index("ix_meeting_action_community", "community_id", "due"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    occurrence_id: int = Field(foreign_key="meeting_occurrences.id", ondelete="CASCADE")
+    position: int  # its line in the notes, from 0
+    text: str = Field(sa_column=Column(Text, nullable=False))  # as typed: escape before posting
+    owner: str | None = Field(default=None, max_length=SLACK_ID)
+    due: date | None = None  # a calendar date, in the community's time zone
+    # Bumped whenever the owner or the due date changes: the owner's message and the
+    # reminder are keyed by it, so each change plans them afresh.
+    version: int = 0
+    done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    done_by: str | None = Field(default=None, max_length=SLACK_ID)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # The owner's message with its Done button, changed in place when it is done.
+    dm_channel: str | None = Field(default=None, max_length=SLACK_ID)
+    dm_ts: str | None = Field(default=None, max_length=32)

@@ -17,7 +17,7 @@ from bot.clock import ManualClock
 from bot.services.document import docx_text
 from bot.services.writing import INLINE
 from fakeslack import FakeSlack
-from storage.models import Community, MeetingOccurrence
+from storage.models import Community, MeetingAction, MeetingOccurrence
 from storage.repositories import stages as stage_rows
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
 from tests.steps import launch, run_until, save_settings, start_community
@@ -260,8 +260,20 @@ async def test_the_report_marks_the_held_workshop_done_and_says_what_meetings_pr
     async with community.database.session() as session:
         [held] = (await session.exec(select(MeetingOccurrence))).all()
         held.notes = "We agreed the terms <!here>, and " + "a long discussion. " * 60
-        held.actions = ["Ben: circulate the playbook outline", "Noor: book the next room"]
         session.add(held)
+        for position, text in enumerate(
+            ["Ben: circulate the playbook outline", "Noor: book the next room"]
+        ):
+            session.add(
+                MeetingAction(
+                    team_id=held.team_id,
+                    community_id=held.community_id,
+                    occurrence_id=held.id,
+                    position=position,
+                    text=text,
+                    created_at=held.starts_at,
+                )
+            )
     markdown, _, _ = await report_files(community, slack)
     assert "| Launch workshop | Sat 5 Dec 2026 | done Tue 8 Dec 2026 |" in markdown
     assert "Launch workshop" not in await overdue_in_status(community)  # /cop status agrees

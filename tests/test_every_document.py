@@ -13,7 +13,7 @@ import itertools
 import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from bot.services.milestones import today_for
 from bot.services.pictures import draw_all
 from bot.services.stories import tally
 from bot.services.terms import build as build_terms
-from bot.text import calendar_date, markdown_escape
+from bot.text import calendar_date, escape, markdown_escape
 from fakeslack import FakeSlack
 from fakeslack.checks import check_message, check_view
 from handlers.archive import celebration_text
@@ -49,6 +49,7 @@ from handlers.progress import community_blocks
 from handlers.registry import Registry, Surface
 from handlers.stage_forms import stage_view
 from storage.db import Database
+from storage.models import Meeting, MeetingAction, MeetingOccurrence
 from storage.repositories import stages as stage_rows
 from storage.repositories import stories as story_rows
 from tests.communities import communities, text, value_stories
@@ -75,6 +76,67 @@ def registry_for(
         settings_for(slack, database_url), runtime, pacer=ChannelPacer(0), scheduler=False
     )
     return app.registry
+
+
+async def meeting_with_actions(
+    database: Database, clock: ManualClock, record: CommunityRecord, action: str
+) -> None:
+    """A meeting ten days ago whose notes agreed three actions with this text: one overdue,
+    one due later, one done."""
+    community = record.community
+    assert community.id is not None
+    now = clock.now()
+    began = now - timedelta(days=10)
+    today = today_for(community, now)
+    async with database.session() as session:
+        meeting = Meeting(
+            team_id=community.team_id,
+            community_id=community.id,
+            title=action[:150],
+            first_date=began.date(),
+            start_time=time(9),
+            duration_minutes=60,
+            timezone=community.timezone,
+            format="online",
+            organiser=ASHA,
+            created_at=began,
+            updated_at=began,
+            updated_by=ASHA,
+        )
+        session.add(meeting)
+        await session.flush()
+        assert meeting.id is not None
+        held = MeetingOccurrence(
+            team_id=community.team_id,
+            community_id=community.id,
+            meeting_id=meeting.id,
+            seq=1,
+            starts_at=began,
+            ends_at=began + timedelta(hours=1),
+            notes=action,
+            notes_by=ASHA,
+            notes_at=began,
+        )
+        session.add(held)
+        await session.flush()
+        assert held.id is not None
+        for position, (due, done) in enumerate(
+            ((today - timedelta(days=1), None), (today + timedelta(days=5), None), (None, began))
+        ):
+            session.add(
+                MeetingAction(
+                    team_id=community.team_id,
+                    community_id=community.id,
+                    occurrence_id=held.id,
+                    position=position,
+                    text=action,
+                    owner=(ASHA, BEN, None)[position],
+                    due=due,
+                    done_at=done,
+                    done_by=ASHA if done else None,
+                    created_at=began,
+                )
+            )
 
 
 async def saved(
@@ -250,6 +312,7 @@ def filled() -> Iterator[set[tuple[str, str]]]:
     told=value_stories(),
     name=text(80, multiline=False),
     domain=st.one_of(st.just(""), text(150, multiline=False)),
+    action=text(200, multiline=False).filter(lambda t: t.strip() == t and t != ""),
 )
 async def test_every_surface_and_document_renders_every_answer(
     filled: set[tuple[str, str]],
@@ -260,6 +323,7 @@ async def test_every_surface_and_document_renders_every_answer(
     told: list[dict[str, Any]],
     name: str,
     domain: str,
+    action: str,
 ) -> None:
     filled |= {(s, q) for s, q in LISTS if answers[s].get(q)}
     clock = ManualClock(datetime(2027, 3, 1, 9, tzinfo=UTC))
@@ -268,12 +332,16 @@ async def test_every_surface_and_document_renders_every_answer(
     await tell(database, clock, record, told)
     community = record.community
     assert community.id is not None
+    await meeting_with_actions(database, clock, record, action)
 
     # `/cop status`, App Home, and each stage's form (coordinators) and summary (anyone else).
     view = await home_view(registry, team_id=community.team_id, user_id=ASHA)
     assert check_view(view, "home") == []
     for viewer in (ASHA, BEN):
-        assert_accepted(await community_blocks(registry, record, viewer, Surface.STATUS))
+        status = await community_blocks(registry, record, viewer, Surface.STATUS)
+        assert_accepted(status)
+        overdue = [b for b in status if "Overdue actions" in str(b)]
+        assert len(overdue) >= 1 and escape(action) in str(overdue[0]["text"]["text"])
         for stage in SETUP_STAGES:
             assert check_view(stage_view(record, stage, viewer), "modal") == []
 
@@ -292,6 +360,9 @@ async def test_every_surface_and_document_renders_every_answer(
     assert PRIVATE not in to_markdown(document, names) + render_json(archive)
     exported = json.loads(render_json(archive))
     assert exported["stages"] == {s.key: answers[s.key] for s in SETUP_STAGES}
+    [held] = exported["meetings"]
+    assert [a["text"] for a in held["actions"]] == [action] * 3
+    assert markdown_escape(action) in to_markdown(document, names)
 
     # Health figures, the digest's blocks, the pictures and the sponsor report.
     figures, found = await current_figures(database, clock, record)
@@ -305,6 +376,7 @@ async def test_every_surface_and_document_renders_every_answer(
     sponsor = report.build(content, [])
     markdown, word = to_markdown(sponsor, names), to_docx(sponsor, names)
     assert_holds_shared_stories(told, markdown, word)
+    assert "1 overdue." in markdown and markdown_escape(action) in markdown
     scope = record.stages["scope"]
     for key in ("aims", "benefits", "outputs"):
         if is_answered(SCOPE.question(key), scope.answers):

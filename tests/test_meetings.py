@@ -17,7 +17,7 @@ from bot.clock import ManualClock
 from bot.services.errors import EditConflict
 from bot.services.meetings import edit_meeting
 from fakeslack import FakeSlack
-from storage.models import Meeting, MeetingOccurrence, Rsvp
+from storage.models import Meeting, MeetingAction, MeetingOccurrence, Rsvp
 from storage.repositories import meetings as meetings_repository
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate, eventually
 from tests.steps import (
@@ -353,7 +353,9 @@ async def test_after_the_meeting_the_facilitator_is_asked_for_notes_which_are_po
         },
         user=NOOR,
     )
-    assert reply.body == ""
+    # With actions, the form turns into the one giving them owners and dates.
+    assert reply.json["response_action"] == "update"
+    assert reply.json["view"]["callback_id"] == "meeting_actions"
     [posted] = await slack.wait_for(
         "chat.postMessage", lambda c: c.args["channel"] == HOUSING and "Notes" in c.args["text"]
     )
@@ -362,8 +364,9 @@ async def test_after_the_meeting_the_facilitator_is_asked_for_notes_which_are_po
     assert "• Noor: circulate the draft\n• Ben: book a room" in text
     async with community.database.session() as session:
         [held] = (await session.exec(select(MeetingOccurrence))).all()
+        agreed = (await session.exec(select(MeetingAction).order_by(MeetingAction.position))).all()
     assert held.notes == "We agreed <!here> to share drafts"
-    assert held.actions == ["Noor: circulate the draft", "Ben: book a room"]
+    assert [a.text for a in agreed] == ["Noor: circulate the draft", "Ben: book a room"]
     assert held.notes_by == NOOR
 
 

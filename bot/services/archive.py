@@ -37,11 +37,13 @@ from storage.models import (
     Closure,
     KnowledgeCapture,
     Meeting,
+    MeetingAction,
     MeetingOccurrence,
     Membership,
     StageRevision,
     TermsDraft,
 )
+from storage.repositories import actions as action_rows
 from storage.repositories import closures as closure_rows
 from storage.repositories import sustaining as history_rows
 from storage.repositories import terms as terms_rows
@@ -57,12 +59,14 @@ class CommunityArchive:
     closure: Closure | None
     captures: list[KnowledgeCapture]  # every version, oldest first
     sessions: list[tuple[Meeting, MeetingOccurrence]]
+    actions: dict[int, list[MeetingAction]]  # each session's actions, by its id
     memberships: list[Membership]
     roles_history: list[StageRevision]
 
     def people(self) -> set[str]:
         found = people_in(self.record)
         found |= {m.user_id for m in self.memberships} | {c.user_id for c in self.captures}
+        found |= {a.owner for held in self.actions.values() for a in held if a.owner}
         for revision in self.roles_history:
             for key in ("coordinators", "facilitators"):
                 found |= set(revision.answers.get(key) or [])
@@ -87,6 +91,9 @@ async def compile_archive(
             if closure is not None and closure.id is not None
             else []
         )
+        sessions = list(
+            await closure_rows.sessions_held(session, community_id=community_id, before=now)
+        )
         return CommunityArchive(
             record=record,
             compiled_at=now,
@@ -95,8 +102,9 @@ async def compile_archive(
             ),
             closure=closure,
             captures=captures,
-            sessions=list(
-                await closure_rows.sessions_held(session, community_id=community_id, before=now)
+            sessions=sessions,
+            actions=await action_rows.of_occurrences(
+                session, occurrence_ids=[held.id for _, held in sessions if held.id is not None]
             ),
             memberships=list(await history_rows.memberships(session, community_id=community_id)),
             roles_history=list(
@@ -143,7 +151,7 @@ def build(archive: CommunityArchive) -> Document:
     if not archive.sessions:
         document.add(Paragraph(("No meetings were held.",), note=True))
     for meeting, held in archive.sessions:
-        document.add(*meeting_held(community, meeting, held))
+        document.add(*meeting_held(community, meeting, held, archive.actions.get(held.id or 0, [])))
 
     document.add(Heading("What members learned"))
     latest = archive.latest_captures()
@@ -219,7 +227,16 @@ def render_json(archive: CommunityArchive) -> str:
                 "title": meeting.title,
                 "starts_at": moment(held.starts_at),
                 "notes": held.notes,
-                "actions": held.actions,
+                "actions": [
+                    {
+                        "text": a.text,
+                        "owner": a.owner,
+                        "due": a.due.isoformat() if a.due else None,
+                        "done_at": moment(a.done_at),
+                        "done_by": a.done_by,
+                    }
+                    for a in archive.actions.get(held.id or 0, [])
+                ],
             }
             for meeting, held in archive.sessions
         ],

@@ -35,6 +35,7 @@ from storage.models import (
     JoinRequest,
     KnowledgeCapture,
     Meeting,
+    MeetingAction,
     MeetingOccurrence,
     MemberProfile,
     Membership,
@@ -110,6 +111,9 @@ PERSON_COLUMNS: tuple[PersonColumn, ...] = (
     PersonColumn(KnowledgeCapture, "user_id", Way.STAND_IN, "what you shared at a closure"),
     PersonColumn(CalendarFeed, "user_id", Way.DELETE, "your private calendar addresses"),
     PersonColumn(ValueStory, "user_id", Way.DELETE, "your value stories"),
+    # The action stays with its meeting, owned by "a former member"; its reminders are dropped.
+    PersonColumn(MeetingAction, "owner", Way.STAND_IN, "meeting actions you own"),
+    PersonColumn(MeetingAction, "done_by", Way.STAND_IN, "meeting actions you marked done"),
 )
 
 # Columns that look as if they could name a person (a Slack-id-sized string, or JSON) but do
@@ -123,7 +127,6 @@ NOT_PEOPLE: frozenset[tuple[str, str]] = frozenset(
         # then dropped: it is gone long before anyone could ask to be forgotten.
         ("processed_events", "body"),
         ("stage_revisions", "stage"),
-        ("meeting_occurrences", "actions"),
         ("meetings", "reminders"),
         ("join_requests", "notices"),  # coordinators' DM channels and message timestamps
         ("installations", "team_id"),
@@ -138,6 +141,7 @@ NOT_PEOPLE: frozenset[tuple[str, str]] = frozenset(
         ("closures", "recipient_channel"),
         ("knowledge_captures", "answers"),  # their text: removed or kept, as they choose
         ("value_stories", "answers"),  # their words: deleted with the story (Way.DELETE)
+        ("meeting_actions", "dm_channel"),  # the owner's DM with the app, where Done was sent
     }
 )
 

@@ -31,6 +31,7 @@ from bot.answers import clean, field_error
 from bot.catalogue import ROLES, Option
 from bot.clock import Clock
 from bot.recurrence import Recurrence, Series, local_time
+from bot.services import actions as action_items
 from bot.services import live
 from bot.services.access import InChannel, community_for
 from bot.services.communities import (
@@ -650,9 +651,12 @@ async def save_notes(
                 "coordinators and facilitators can write its notes."
             )
         occurrence = found.occurrence
-        occurrence.notes, occurrence.actions = answers["notes"], actions
+        occurrence.notes = answers["notes"]
         occurrence.notes_by, occurrence.notes_at = user_id, clock.now()
         session.add(occurrence)
+        await action_items.sync_from_notes(
+            session, occurrence=occurrence, lines=actions, now=clock.now()
+        )
     return found
 
 

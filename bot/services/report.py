@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 
 from bot.catalogue import GOVERNANCE, SCOPE, TERMS_OF_REFERENCE, TermsSection
 from bot.clock import Clock
+from bot.services import actions as action_items
 from bot.services import milestones, sustaining
+from bot.services.actions import ActionItem
 from bot.services.communities import CommunityRecord, load_record
 from bot.services.development import Development
 from bot.services.document import (
@@ -41,7 +43,7 @@ from bot.services.writing import gaps_section, meeting_held, opening, people_in,
 from bot.text import calendar_date
 from bot.value import VALUE_KINDS, Consent
 from storage.db import Database
-from storage.models import Meeting, MeetingOccurrence, MemberProfile, Perspective
+from storage.models import Meeting, MeetingAction, MeetingOccurrence, MemberProfile, Perspective
 from storage.repositories import meetings as meeting_rows
 from storage.repositories import sustaining as rows
 
@@ -70,6 +72,8 @@ class ReportContent:
     hopes: list[tuple[str, str]]  # (hopes to give, hopes to get), one pair a member
     compiled_on: date
     meetings: list[tuple[Meeting, MeetingOccurrence]]  # held in the period, oldest first
+    actions: dict[int, list[MeetingAction]]  # the actions each of those meetings agreed
+    overdue: list[ActionItem]  # every overdue action, whenever agreed (`actions.overdue`)
     names_stakeholders: bool  # a coordinator said the report may name them
     stories: StoryTally  # the value stories, as `/cop health` counts them
 
@@ -108,6 +112,11 @@ async def content(
             start=figures.period.start,
             end=figures.period.end,
         )
+    meetings_held = [(meeting, occurrence) for occurrence, meeting in held]
+    agreed = await action_items.actions_of_sessions(
+        database, occurrence_ids=[o.id for _, o in meetings_held if o.id is not None]
+    )
+    overdue = await action_items.overdue(database, clock, record=record)
     perspectives = await perspectives_logged(
         database, team_id=community.team_id, community_id=community.id
     )
@@ -127,7 +136,9 @@ async def content(
         recruitment=recruitment,
         hopes=hopes[:QUOTES],
         compiled_on=figures.today,
-        meetings=[(meeting, occurrence) for occurrence, meeting in held],
+        meetings=meetings_held,
+        actions=agreed,
+        overdue=overdue,
         names_stakeholders=plan.names_stakeholders,
         stories=await tally(database, record, period=figures.period),
     )
@@ -167,7 +178,13 @@ def _meetings(content: ReportContent) -> list[Part]:
     community = content.record.community
     for meeting, held in content.meetings:
         parts += meeting_held(
-            community, meeting, held, notes_shown=NOTES_SHOWN, actions_shown=ACTIONS_SHOWN
+            community,
+            meeting,
+            held,
+            content.actions.get(held.id or 0, []),
+            notes_shown=NOTES_SHOWN,
+            actions_shown=ACTIONS_SHOWN,
+            name_owners=False,
         )
     return parts
 
@@ -204,6 +221,38 @@ def _stories(content: ReportContent) -> list[Part]:
     return parts
 
 
+def _actions(content: ReportContent) -> list[Part]:
+    """The outcome of the meetings' actions: how many were agreed and done in the period, and
+    every one overdue (not naming who owns it: the report names no member)."""
+    agreed = [a for held in content.actions.values() for a in held]
+    done = sum(a.done_at is not None for a in agreed)
+    parts: list[Part] = [
+        Heading("Actions from meetings"),
+        Paragraph(
+            (
+                f"{len(agreed)} agreed at the period's meetings, {done} done. "
+                f"{len(content.overdue)} overdue.",
+            )
+        ),
+    ]
+    if content.overdue:
+        parts.append(
+            Bullets(
+                tuple(
+                    (
+                        f"{item.action.text} (from {item.meeting_title}, "
+                        f"{calendar_date(item.held_on)}; due "
+                        f"{calendar_date(item.action.due or item.held_on)})",
+                    )
+                    for item in content.overdue[:ACTIONS_SHOWN]
+                )
+            )
+        )
+        if len(content.overdue) > ACTIONS_SHOWN:
+            parts.append(Paragraph((f"and {len(content.overdue) - ACTIONS_SHOWN} more",)))
+    return parts
+
+
 def build(content: ReportContent, pictures: Sequence[Picture]) -> Document:
     """The report. Every figure is the `HealthFigures` one, as `/cop health`. The stakeholder
     map and the stakeholders section only when the coordinators let it name stakeholders."""
@@ -227,6 +276,7 @@ def build(content: ReportContent, pictures: Sequence[Picture]) -> Document:
         Paragraph((f"{found.stage.label} (Wenger's stages): {found.stage.meaning}.",)),
     )
     report.add(*_meetings(content))
+    report.add(*_actions(content))
     report.add(
         Heading("Milestones"),
         Paragraph(

@@ -9,7 +9,7 @@ from those items, as the catalogue's `answered_by` says: it has no answer of its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,7 +47,7 @@ from bot.services.document import (
 )
 from bot.stand_ins import FORMER_MEMBER
 from bot.text import calendar_date, truncate
-from storage.models import Community, Meeting, MeetingOccurrence
+from storage.models import Community, Meeting, MeetingAction, MeetingOccurrence
 
 
 def opening(title: str, note: str, *, domain: str | None = None) -> Document:
@@ -303,23 +303,47 @@ def meeting_held(
     community: Community,
     meeting: Meeting,
     held: MeetingOccurrence,
+    actions: Sequence[MeetingAction] = (),
     *,
     notes_shown: int | None = None,
     actions_shown: int | None = None,
+    name_owners: bool = True,
 ) -> list[Part]:
-    """What a meeting produced: its notes and the actions agreed, in full (the archive) or
-    shortened to `notes_shown` characters and `actions_shown` actions (the sponsor report)."""
+    """What a meeting produced: its notes and the actions agreed, each with its due date, done
+    state and (`name_owners`) owner, in full (the archive) or shortened to `notes_shown`
+    characters and `actions_shown` actions (the sponsor report, which names no member)."""
     day = calendar_date(held.starts_at.astimezone(ZoneInfo(community.timezone)).date())
     parts: list[Part] = [Heading(f"{meeting.title}, {day}", 3)]
     notes = (held.notes or "").strip()
     if notes:
         parts += paragraphs(truncate(notes, notes_shown) if notes_shown else notes)
-    actions = [a for a in held.actions if a.strip()]
-    if actions:
-        shown: list[Line] = [(a,) for a in actions[:actions_shown]]
-        if len(actions) > len(shown):
-            shown.append((f"and {len(actions) - len(shown)} more",))
+    listed = [a for a in actions if a.text.strip()]
+    if listed:
+        shown: list[Line] = [
+            action_line(community, a, name_owner=name_owners) for a in listed[:actions_shown]
+        ]
+        if len(listed) > len(shown):
+            shown.append((f"and {len(listed) - len(shown)} more",))
         parts += [Paragraph(("Actions agreed:",)), Bullets(tuple(shown))]
-    if not notes and not actions:
+    if not notes and not listed:
         parts.append(Paragraph(("No notes were kept.",), note=True))
     return parts
+
+
+def action_line(community: Community, action: MeetingAction, *, name_owner: bool) -> Line:
+    """An action as documents write it: its text, then its owner, due date and whether done."""
+    said: list[Inline] = []
+    if name_owner and action.owner:
+        said += [Person(action.owner)]
+    if action.due is not None:
+        said += [f"due {calendar_date(action.due)}"]
+    if action.done_at is not None:
+        done_on = action.done_at.astimezone(ZoneInfo(community.timezone)).date()
+        said += [f"done {calendar_date(done_on)}"]
+    if not said:
+        return (action.text,)
+    line: list[Inline] = [action.text, " ("]
+    for n, piece in enumerate(said):
+        line += [", "] if n else []
+        line.append(piece)
+    return (*line, ")")

@@ -14,6 +14,7 @@ from storage.models import (
     Community,
     JoinRequest,
     KnowledgeCapture,
+    MeetingAction,
     MeetingOccurrence,
     MemberProfile,
     Membership,
@@ -174,11 +175,20 @@ async def delete_captures(session: AsyncSession, *, team_id: str, user_id: str) 
 
 
 async def clear_notes(session: AsyncSession, *, team_id: str, user_id: str) -> int:
+    """Empty the notes a person wrote, and take away the actions those notes listed."""
+    written = select(MeetingOccurrence.id).where(
+        col(MeetingOccurrence.team_id) == team_id, col(MeetingOccurrence.notes_by) == user_id
+    )
+    await session.exec(
+        delete(MeetingAction).where(
+            col(MeetingAction.team_id) == team_id, col(MeetingAction.occurrence_id).in_(written)
+        )
+    )
     result = await session.exec(
         update(MeetingOccurrence)
         .where(
             col(MeetingOccurrence.team_id) == team_id, col(MeetingOccurrence.notes_by) == user_id
         )
-        .values(notes=None, actions=[])
+        .values(notes=None)
     )
     return result.rowcount

@@ -18,6 +18,7 @@ Row = TypeVar(
     models.Invitation,
     models.JoinRequest,
     models.Meeting,
+    models.MeetingAction,
     models.MeetingOccurrence,
     models.Membership,
     models.TermsDraft,
