@@ -23,6 +23,7 @@ from handlers import (
     installs,
     joining,
     launch,
+    library,
     meetings,
     milestones,
     perspectives,
@@ -75,6 +76,7 @@ FEATURES = (
     failures,
     privacy,
     zones,
+    library,
 )
 
 

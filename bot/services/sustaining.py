@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.answers import field_error
 from bot.catalogue import GOVERNANCE, Field, Kind
 from bot.clock import Clock
+from bot.services import counting
 from bot.services.communities import (
     CommunityRecord,
     community_by_id,
@@ -40,6 +41,7 @@ from bot.services.health import (
     calendar_period_before,
     next_boundary,
 )
+from bot.stand_ins import is_erased
 from storage.db import Database
 from storage.models import HealthPicture, SustainingSettings
 from storage.repositories import community_settings, scheduled
@@ -50,8 +52,10 @@ SUBJECT = "sustaining"
 DIGEST, DIGEST_DM = "health_digest", "health_digest_dm"
 PERSPECTIVE, PERSPECTIVE_DM = "perspective_prompt", "perspective_prompt_dm"
 REPORT, REPORT_DM = "sponsor_report", "sponsor_report_dm"
-ROUNDS = (DIGEST, PERSPECTIVE, REPORT)
-FAN_OUT = {DIGEST: DIGEST_DM, PERSPECTIVE: PERSPECTIVE_DM, REPORT: REPORT_DM}
+# "What did we learn this month?", to every member (bot.services.library keeps the answers).
+LEARNING, LEARNING_DM = "learning_prompt", "learning_prompt_dm"
+ROUNDS = (DIGEST, PERSPECTIVE, REPORT, LEARNING)
+FAN_OUT = {DIGEST: DIGEST_DM, PERSPECTIVE: PERSPECTIVE_DM, REPORT: REPORT_DM, LEARNING: LEARNING_DM}
 
 NEVER = "never"
 DEFAULT_PERSPECTIVE_WEEKS = 13
@@ -81,6 +85,7 @@ class Plan:
     stamp: int  # changes whenever the settings are saved; part of every key
     # The sponsor report may name stakeholders, with their views and support: off by default.
     names_stakeholders: bool = False
+    learning: bool = True  # members asked monthly what they learned
 
     @classmethod
     def of(cls, settings: SustainingSettings | None) -> Plan:
@@ -95,6 +100,7 @@ class Plan:
             stage_override=settings.stage_override,
             stamp=int(settings.updated_at.timestamp() * 1_000_000),
             names_stakeholders=settings.report_names_stakeholders,
+            learning=settings.learning_monthly,
         )
 
 
@@ -152,6 +158,7 @@ def _settings_errors(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         errors["stage_override"] = "Choose one of Wenger's stages, or let it be derived."
     clean_values["stage_override"] = stage
     clean_values["report_names_stakeholders"] = values.get("report_names_stakeholders") is True
+    clean_values["learning_monthly"] = values.get("learning_monthly", True) is True
     return clean_values, errors
 
 
@@ -255,6 +262,14 @@ async def _schedule_next(
             session, record, kind=kind, plan=plan, due_at=period.end, period=period
         )
         return
+    if kind == LEARNING:
+        if plan.learning:
+            boundary = next_boundary(Cadence.MONTHLY, after, tz)
+            period = calendar_period_before(Cadence.MONTHLY, boundary, tz)
+            await _schedule_round(
+                session, record, kind=kind, plan=plan, due_at=boundary, period=period
+            )
+        return
     cadence = plan.digest if kind == DIGEST else plan.report
     if cadence is None or (kind == REPORT and not plan.recipients):
         return
@@ -327,7 +342,7 @@ async def run_round(
         if payload.get("plan") != current.stamp:
             raise NoLongerWanted("the settings changed since it was planned")
         period = _period_of(payload)
-        recipients = current.recipients if kind == REPORT else record.coordinators
+        recipients = await _recipients(session, record, current, kind, clock.now())
         for user_id in recipients:
             await scheduled.schedule(
                 session,
@@ -342,6 +357,19 @@ async def run_round(
         due = datetime.fromisoformat(str(payload.get("due") or payload["end"]))
         await _schedule_next(session, record, current, kind, due)
     return Round(record=record, period=period, recipients=list(recipients))
+
+
+async def _recipients(
+    session: AsyncSession, record: CommunityRecord, plan: Plan, kind: str, now: datetime
+) -> list[str]:
+    if kind == REPORT:
+        return plan.recipients
+    if kind != LEARNING:
+        return record.coordinators
+    assert record.community.id is not None
+    # Every member now (a forgotten person's memberships have ended: they are asked nothing).
+    members = await counting.members_now(session, community_id=record.community.id, now=now)
+    return [u for u in members if not is_erased(u)]
 
 
 async def still_wanted(
