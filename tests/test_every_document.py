@@ -36,7 +36,7 @@ from bot.services.health import current_figures
 from bot.services.milestones import today_for
 from bot.services.pictures import draw_all
 from bot.services.terms import build as build_terms
-from bot.text import calendar_date, markdown_escape
+from bot.text import calendar_date, escape, markdown_escape
 from fakeslack import FakeSlack
 from fakeslack.checks import check_message, check_view
 from handlers.archive import celebration_text
@@ -47,6 +47,7 @@ from handlers.progress import community_blocks
 from handlers.registry import Registry, Surface
 from handlers.stage_forms import stage_view
 from storage.db import Database
+from storage.models import LibraryEntry
 from storage.repositories import stages as stage_rows
 from tests.communities import communities, text
 from tests.conftest import ASHA, BEN, CARMEN, NOOR, settings_for
@@ -239,14 +240,35 @@ async def test_every_surface_and_document_renders_every_answer(
     canvas = to_markdown(terms, names, mentions=True)
     assert "<!channel>" not in canvas
 
-    # The archive and the export.
+    # The archive and the export, with an entry of the library whose words were generated.
+    kept = domain or "Kept all along"
+    async with database.session() as session:
+        session.add(
+            LibraryEntry(
+                team_id=community.team_id,
+                community_id=community.id,
+                title=name,
+                tags=[kept[:40]],
+                text=escape(kept),  # as Slack has a typed message
+                author=BEN,
+                channel_id=community.channel_id,
+                message_ts="1700000000.000100",
+                permalink="https://example.slack.com/archives/C0HOUSING/p1700000000000100",
+                saved_by=CARMEN,
+                saved_at=clock.now(),
+            )
+        )
     archive = await compile_archive(
         database, clock, team_id=community.team_id, community_id=community.id
     )
     document = build_archive(archive)
-    assert_holds_every_answer(record, to_markdown(document, names), to_docx(document, names))
+    markdown, word = to_markdown(document, names), to_docx(document, names)
+    assert_holds_every_answer(record, markdown, word)
+    assert markdown_escape(kept) in markdown and f"**{markdown_escape(name)}**" in markdown
+    assert kept in "\n".join(t for _, t in docx_text(word))
     exported = json.loads(render_json(archive))
     assert exported["stages"] == {s.key: answers[s.key] for s in SETUP_STAGES}
+    assert [e["title"] for e in exported["library"]] == [name]
 
     # Health figures, the digest's blocks, the pictures and the sponsor report.
     figures, found = await current_figures(database, clock, record)

@@ -18,49 +18,25 @@ from bot.services.communities import start_community as start_in_database
 from bot.stand_ins import is_erased
 from fakeslack import FakeSlack
 from fakeslack.workspace import BOT_USER_ID, Channel
-from handlers.library import LEARNED_FORM, SAVE_FORM, SAVE_SHORTCUT, save_view
+from handlers.library import LEARNED_FORM, save_view
 from storage.models import LibraryEntry
-from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate, Reply
-from tests.steps import buttons, click_in_dm, close, housing, save_settings, start_community
+from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
+from tests.steps import (
+    SAVE_FORM,
+    SAVE_SHORTCUT,
+    buttons,
+    click_in_dm,
+    close,
+    housing,
+    posted,
+    save_settings,
+    save_to_library,
+    saving_forms,
+    start_community,
+)
 
 SECRET = "C0SECRET"
 TYPED = "Councils share a &lt;!channel&gt; template &amp; it *works*\nSecond line"
-
-
-def posted(slack: FakeSlack, user: str, text: str, *, channel: str = HOUSING) -> dict[str, Any]:
-    """A person's message in a channel, as Slack holds it (typed text escaped by Slack)."""
-    with slack.workspace.lock:
-        message = {"type": "message", "user": user, "text": text, "ts": slack.workspace.next_ts()}
-        slack.workspace.add_message(channel, message)
-    return dict(message)
-
-
-def saving_forms(slack: FakeSlack) -> int:
-    return sum(
-        1
-        for c in slack.calls_to("views.open")
-        if c.ok and c.args["view"].get("callback_id") == SAVE_FORM
-    )
-
-
-async def save(
-    cultivate: Cultivate,
-    message: dict[str, Any],
-    *,
-    user: str,
-    channel: str = HOUSING,
-    tags: str = "",
-    title: str | None = None,
-) -> Reply:
-    """Choose *Save to knowledge* on the message, and save the form that opens."""
-    before = saving_forms(cultivate.slack)
-    reply = await cultivate.shortcut(message, SAVE_SHORTCUT, user=user, channel=channel)
-    assert reply.status == 200
-    view = await cultivate.opened_view(SAVE_FORM, count=before + 1)
-    values: dict[str, dict[str, Any]] = {"tags": {"tags": tags}}
-    if title is not None:
-        values["title"] = {"title": title}
-    return await cultivate.submit(view, values, user=user)
 
 
 async def entries(cultivate: Cultivate) -> list[LibraryEntry]:
@@ -129,20 +105,22 @@ async def test_the_same_message_saved_twice_is_one_entry(
     community: Cultivate, slack: FakeSlack
 ) -> None:
     message = posted(slack, NOOR, "Use the shared template")
-    assert (await save(community, message, user=CARMEN)).json["response_action"] == "update"
+    assert (await save_to_library(community, message, user=CARMEN)).json[
+        "response_action"
+    ] == "update"
     # Whoever saved it may change its title and tags: still one entry.
-    reply = await save(community, message, user=CARMEN, title="Templates", tags="a, b")
+    reply = await save_to_library(community, message, user=CARMEN, title="Templates", tags="a, b")
     assert reply.json["response_action"] == "update"
     [entry] = await entries(community)
     assert (entry.title, entry.tags) == ("Templates", ["a", "b"])
     # Anyone else is told it is there already.
-    reply = await save(community, message, user=ASHA, title="Mine")
+    reply = await save_to_library(community, message, user=ASHA, title="Mine")
     assert reply.json["response_action"] == "errors"
     assert "already in the community's library, as “Templates”" in reply.json["errors"]["title"]
     assert len(await entries(community)) == 1
     # The author saving their own message is not told about it.
     own = posted(slack, CARMEN, "My own note")
-    await save(community, own, user=CARMEN)
+    await save_to_library(community, own, user=CARMEN)
     await community.settled()
     assert not [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == CARMEN]
 
@@ -160,7 +138,7 @@ async def test_a_thread_reply_is_saved_with_its_link(
             "thread_ts": parent["ts"],
         }
         slack.workspace.add_message(HOUSING, reply_message)
-    reply = await save(community, dict(reply_message), user=CARMEN)
+    reply = await save_to_library(community, dict(reply_message), user=CARMEN)
     assert reply.json["response_action"] == "update", reply.body
     [entry] = await entries(community)
     assert (entry.text, entry.author) == ("The answer", ASHA)
@@ -232,10 +210,12 @@ async def test_cop_library_finds_entries_newest_first_escaped(
 ) -> None:
     assert "The library is empty" in await library_says(community)
     first = posted(slack, NOOR, TYPED)
-    await save(community, first, user=CARMEN, title="<!channel> Templates", tags="Councils")
+    await save_to_library(
+        community, first, user=CARMEN, title="<!channel> Templates", tags="Councils"
+    )
     clock.advance(timedelta(hours=1))
     second = posted(slack, ASHA, "Procurement rules changed in March")
-    await save(community, second, user=NOOR, title="Procurement", tags="rules")
+    await save_to_library(community, second, user=NOOR, title="Procurement", tags="rules")
 
     latest = await library_says(community, count=2)
     assert latest.index("Procurement") < latest.index("Templates")  # newest first
@@ -341,7 +321,9 @@ async def test_the_archive_and_the_export_hold_the_library(
     community: Cultivate, slack: FakeSlack
 ) -> None:
     message = posted(slack, NOOR, TYPED)
-    await save(community, message, user=CARMEN, title="Templates [see] <!here>", tags="councils")
+    await save_to_library(
+        community, message, user=CARMEN, title="Templates [see] <!here>", tags="councils"
+    )
     await community.command("archive")
     await slack.wait_for("files.completeUploadExternal")
     [file] = [f for f in slack.files if f.filename == "community-archive.md"]
@@ -363,9 +345,9 @@ async def test_forget_deletes_their_words_and_keeps_what_they_saved_unnamed(
     community: Cultivate, slack: FakeSlack
 ) -> None:
     theirs = posted(slack, CARMEN, f"Ask <@{NOOR}> about it")
-    await save(community, theirs, user=NOOR, title="Carmen's tip")
+    await save_to_library(community, theirs, user=NOOR, title="Carmen's tip")
     others = posted(slack, ASHA, f"Thanks <@{CARMEN}>, that worked")
-    await save(community, others, user=CARMEN, title="Asha's thanks")
+    await save_to_library(community, others, user=CARMEN, title="Asha's thanks")
     await community.command("forget", user=CARMEN, channel="C0RANDOM")
     forget = await community.opened_view("forget_form")
     shown = json.dumps(forget["blocks"], ensure_ascii=False)
