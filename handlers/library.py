@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
 from bot.services import library, sustaining
+from bot.services.document import Person
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity
 from bot.services.library import Message
 from bot.services.rounds import run_round, wanted
@@ -61,7 +62,22 @@ def entry_line(entry: LibraryEntry) -> str:
 
 
 def excerpt(entry: LibraryEntry, limit: int = 200) -> str:
-    return truncate(library.slack_text(entry.text).replace("\n", " "), limit)
+    """The start of an entry's text on one line, escaped, its people as mentions: cut
+    between its parts, never inside a mention or an entity."""
+    out: list[str] = []
+    used = 0
+    for part in library.document_line(entry.text):
+        if isinstance(part, Person):
+            out.append(mention(part.user_id))
+            used += 10
+            continue
+        text = " ".join(part.split("\n"))
+        if used + len(text) > limit:
+            out.append(escape(truncate(text, max(limit - used, 1))))
+            break
+        out.append(escape(text))
+        used += len(text)
+    return "".join(out)
 
 
 # -- the shortcut -------------------------------------------------------------------------------
@@ -139,8 +155,9 @@ async def save_shortcut(
         return
     thread_ts = message.get("thread_ts")
     found = await _message_in(client, channel_id, ts, thread_ts)
-    if found is None:
-        await tell_privately(client, user_id=user_id, text=NOT_FOUND)
+    if found is None or found.get("bot_id") or not found.get("user"):
+        said = NOT_FOUND if found is None else f"{library.NOT_A_PERSON} Nothing was saved."
+        await tell_privately(client, user_id=user_id, text=said)
         return
     view = save_view(
         record.community.id or 0,

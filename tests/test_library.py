@@ -214,7 +214,8 @@ async def test_cop_library_finds_entries_newest_first_escaped(
         community, first, user=CARMEN, title="<!channel> Templates", tags="Councils"
     )
     clock.advance(timedelta(hours=1))
-    second = posted(slack, ASHA, "Procurement rules changed in March")
+    # A real `@here` and a mention in the message: shown as words and as the person.
+    second = posted(slack, ASHA, f"Procurement rules changed in March <!here> ask <@{BEN}>")
     await save_to_library(community, second, user=NOOR, title="Procurement", tags="rules")
 
     latest = await library_says(community, count=2)
@@ -227,6 +228,7 @@ async def test_cop_library_finds_entries_newest_first_escaped(
     assert "Nothing in the library holds" in await library_says(community, "nowhere", count=4)
     by_text = await library_says(community, "march", count=5)
     assert "Procurement" in by_text and "Templates" not in by_text
+    assert "@here" in by_text and "<!here>" not in by_text and f"<@{BEN}>" in by_text
 
 
 # -- the monthly prompt -------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """A community's library: the knowledge its members keep all along, not only at closure.
 
 Only what someone explicitly keeps is stored: a message a member saves with the *Save to
-community knowledge* shortcut (its text as Slack has it, its author, its link, and the title
+knowledge* shortcut (its text as Slack has it, its author, its link, and the title
 and tags the saver gives), or an answer to the monthly "What did we learn this month?" prompt
 (a `bot.services.sustaining.LEARNING` round). The archive, the export and the closure's
 capture start from it. Every save and removal is checked here against the team, the person and
@@ -9,8 +9,9 @@ the community, whatever the payload said.
 
 An entry's text is kept in Slack's markup (`&lt;` for a typed `<`, `<@U…>` for a mention), as a
 message has it; an answer typed into a form is escaped into the same markup when saved.
-`slack_text` makes it safe to post again (no `<!channel>` ever pings), and `document_line` turns
-it into a document's parts (people as `Person`, so files name them by their real names).
+`document_line` turns it into parts as read (people as `Person`, `<!channel>` as the words
+"@channel"): documents name people by their real names, and a message shows the parts escaped,
+so nothing kept ever pings anyone.
 """
 
 from __future__ import annotations
@@ -100,21 +101,6 @@ def _special(inner: str) -> str:
 
 def _unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def slack_text(markup: str) -> str:
-    """The text safe to post: mentions of people and channels and links stay; `<!channel>`,
-    `<!here>` and the like read as words and ping nobody; anything else is escaped."""
-
-    def kept(token: re.Match[str]) -> str:
-        inner = token.group(1)
-        if _USER.fullmatch(inner) or _CHANNEL.fullmatch(inner) or _LINK.fullmatch(inner):
-            return token.group(0)
-        if inner.startswith("!"):
-            return escape(_unescape(_special(inner)))
-        return escape(token.group(0))
-
-    return _TOKEN.sub(kept, markup)
 
 
 def document_line(markup: str) -> Line:
