@@ -520,6 +520,10 @@ async def test_the_demo_community_plays_a_month_through_the_app(
     assert "Notes from Launch workshop" in said
     assert "Notes from Case clinic: damp after insulation" in said
     assert "Terms of reference" in said
+    # Mei kept Tom's rule in the library from the message's menu; Tom was told.
+    assert "message_action save_to_knowledge" in [d["what"] for d in state["deliveries"]]
+    told = await page.until(told_of_library, viewer=demo.TOM)
+    assert f"<@{demo.MEI}>" in json.dumps(told)
 
     # What the app made of the month: everyone joined through the app's eyes, six of seven
     # posted, two meetings with five RSVPs going, a milestone marked done from its reminder.
