@@ -21,7 +21,7 @@ from bot.services.document import Person
 from bot.services.errors import CommunityError, InvalidAnswers, NoCommunity
 from bot.services.library import Message
 from bot.services.rounds import run_round, wanted
-from bot.text import calendar_date, escape, mention, plural, truncate
+from bot.text import escape, mention, plural, slack_time, truncate
 from handlers.access import slack_says_in_channel
 from handlers.blocks import Block, actions, as_id, button, context, modal, section
 from handlers.cop import CopRequest
@@ -55,7 +55,7 @@ def entry_line(entry: LibraryEntry) -> str:
     title = escape(entry.title)
     if entry.permalink:
         title = f"<{entry.permalink}|{title}>"
-    line = f"*{title}* by {mention(entry.author)}, {calendar_date(entry.saved_at.date())}"
+    line = f"*{title}* by {mention(entry.author)}, {slack_time(entry.saved_at, '{date_short}')}"
     if entry.tags:
         line += " · " + ", ".join(f"`{escape(t)}`" for t in entry.tags)
     return line
