@@ -27,8 +27,10 @@ from tests.steps import (
     buttons,
     click_in_dm,
     close,
+    closure_id,
     housing,
     posted,
+    prompts_in_channel,
     save_settings,
     save_to_library,
     saving_forms,
@@ -362,3 +364,23 @@ async def test_forget_deletes_their_words_and_keeps_what_they_saved_unnamed(
     assert CARMEN not in kept.text and "a former member" in kept.text
     listing = await library_says(community)
     assert CARMEN not in listing and "<@erased-" not in listing
+
+
+async def test_the_closures_capture_starts_from_the_library(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    message = posted(slack, NOOR, "Ventilation first, insulation second")
+    await save_to_library(community, message, user=CARMEN, title="Ventilation <first>")
+    await close(community)
+    await slack.wait_for(
+        "chat.postMessage", lambda c: "please share what you learned" in c.args["text"]
+    )
+    [prompt] = prompts_in_channel(slack)
+    shown = json.dumps(prompt["blocks"], ensure_ascii=False)
+    assert "library already holds 1 entry" in shown and "Ventilation &lt;first&gt;" in shown
+    await community.click(
+        {"action_id": "capture_share", "type": "button", "value": await closure_id(community)},
+        user=NOOR,
+    )
+    form = await community.opened_view("capture_form")
+    assert "library already holds 1 entry" in json.dumps(form["blocks"])
