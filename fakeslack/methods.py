@@ -136,6 +136,8 @@ class SlackMethods:
             "conversations.create": self.conversations_create,
             "conversations.archive": self.conversations_archive,
             "conversations.history": self.conversations_history,
+            "conversations.replies": self.conversations_replies,
+            "chat.getPermalink": self.chat_get_permalink,
             "conversations.canvases.create": self.conversations_canvases_create,
             "canvases.create": self.canvases_create,
             "canvases.edit": self.canvases_edit,
@@ -433,6 +435,38 @@ class SlackMethods:
             "response_metadata": {"next_cursor": next_cursor},
         }
 
+    def conversations_replies(self, args: Args) -> Response:
+        """A thread: its parent first, then the replies between `oldest` and `latest`, oldest
+        first, as Slack pages them. A message with no replies is a thread of one."""
+        channel = self._channel(_required(args, "channel", "channel_not_found"), member=True)
+        thread_ts = _required(args, "ts", "thread_not_found")
+        parent = self.ws.find_message(channel.id, thread_ts)
+        if parent is None or parent.get("thread_ts", thread_ts) != thread_ts:
+            raise SlackError("thread_not_found")
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or "inf")
+        inclusive = _flag(args, "inclusive")
+
+        def within(message: dict[str, Any]) -> bool:
+            ts = float(message["ts"])
+            return oldest < ts < latest or (inclusive and ts in (oldest, latest))
+
+        replies = [
+            m
+            for m in self.ws.messages_by_channel.get(channel.id, [])
+            if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts and within(m)
+        ]
+        messages = [copy.deepcopy(m) for m in [parent, *replies]]
+        if not _flag(args, "include_all_metadata"):
+            for message in messages:
+                message.pop("metadata", None)
+        page, next_cursor = _paginate(messages, args)
+        return {
+            "messages": page,
+            "has_more": bool(next_cursor),
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
     # -- canvases ------------------------------------------------------------------------
 
     def _document(self, args: Args) -> dict[str, Any] | None:
@@ -524,6 +558,20 @@ class SlackMethods:
             message["thread_ts"] = str(args["thread_ts"])
         self.ws.add_message(channel.id, message)
         return {"channel": channel.id, "ts": message["ts"], "message": copy.deepcopy(message)}
+
+    def chat_get_permalink(self, args: Args) -> Response:
+        """A message's link, as Slack makes it (a reply's names its thread). Slack answers
+        for any conversation the app can see, in it or not."""
+        channel = self._visible(_required(args, "channel", "channel_not_found"))
+        ts = _required(args, "message_ts", "message_not_found")
+        message = self.ws.find_message(channel.id, ts)
+        if message is None:
+            raise SlackError("message_not_found")
+        link = f"https://{TEAM_DOMAIN}.slack.com/archives/{channel.id}/p{ts.replace('.', '')}"
+        thread_ts = message.get("thread_ts")
+        if thread_ts and thread_ts != ts:
+            link += f"?thread_ts={thread_ts}&cid={channel.id}"
+        return {"channel": channel.id, "permalink": link}
 
     def chat_post_ephemeral(self, args: Args) -> Response:
         channel = self._channel(_required(args, "channel", "channel_not_found"), member=True)

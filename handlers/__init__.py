@@ -25,6 +25,7 @@ from handlers import (
     installs,
     joining,
     launch,
+    library,
     meetings,
     milestones,
     perspectives,
@@ -81,6 +82,7 @@ FEATURES = (
     calendars,
     stories,
     meeting_actions,
+    library,
 )
 
 

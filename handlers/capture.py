@@ -14,26 +14,41 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import Drop, Due
 from bot.once import post_once
-from bot.services import capture
+from bot.services import capture, library
 from bot.services import closure as closing
 from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.errors import CommunityError, InvalidAnswers
-from bot.text import calendar_date, escape
-from handlers.blocks import Block, actions, as_id, button, modal, section
+from bot.text import calendar_date, escape, plural
+from handlers.blocks import Block, actions, as_id, button, context, modal, section
 from handlers.forms import errors_on_blocks, input_block, read_state
 from handlers.registry import Registry
 from handlers.requests import Click, Submission
 from handlers.views import open_modal, tell_privately
-from storage.models import Closure
+from storage.models import Closure, LibraryEntry
 
 CAPTURE_FORM = "capture_form"
 SHARE = "capture_share"
 
 
-def capture_form(closure_id: int, name: str, earlier: dict[str, Any]) -> dict[str, Any]:
+def library_note(total: int, latest: list[LibraryEntry]) -> str | None:
+    """What the community's library already holds: where sharing starts from."""
+    if not total:
+        return None
+    titles = "\n".join(f"• {escape(e.title)}" for e in latest)
+    return (
+        f"The community's library already holds {plural(total, 'entry', 'entries')}, which go "
+        f"into the archive too (`/cop library` finds them). The latest:\n{titles}"
+    )
+
+
+def capture_form(
+    closure_id: int, name: str, earlier: dict[str, Any], held: str | None = None
+) -> dict[str, Any]:
     blocks: list[Block] = [
         section(f"What did you learn in *{escape(name)}*? Answer what you can; you can come back.")
     ]
+    if held:
+        blocks.append(context(held))
     blocks += [input_block(spec, earlier.get(spec.key)) for spec in capture.CAPTURE_FIELDS]
     return modal(
         title="Share what you learned",
@@ -69,12 +84,18 @@ async def prompt_channel(registry: Registry, due: Due, client: AsyncWebClient) -
         "share goes into the community's archive, which outlives this channel.\n"
         + closing.reason_of(closure)
     )
+    blocks = [section(text)]
+    total, latest = await library.held(
+        registry.runtime.database, community_id=record.community.id or 0
+    )
+    if held := library_note(total, latest):
+        blocks.append(context(held))
     await post_once(
         client,
         due,
         channel=record.community.channel_id,
         text=text,
-        blocks=[section(text), share_button(int(due.payload["closure_id"]))],
+        blocks=[*blocks, share_button(int(due.payload["closure_id"]))],
     )
 
 
@@ -125,12 +146,14 @@ async def open_capture_form(click: Click) -> None:
     earlier = await capture.latest_capture(
         click.database, closure_id=closure_id, user_id=click.user_id
     )
-    await open_modal(
-        click.client,
-        trigger_id=click.trigger_id,
-        view=capture_form(closure_id, record.community.name, earlier.answers if earlier else {}),
-        logger=click.logger,
+    total, latest = await library.held(click.database, community_id=record.community.id or 0)
+    view = capture_form(
+        closure_id,
+        record.community.name,
+        earlier.answers if earlier else {},
+        library_note(total, latest),
     )
+    await open_modal(click.client, trigger_id=click.trigger_id, view=view, logger=click.logger)
 
 
 async def capture_shared(submission: Submission) -> None:

@@ -95,8 +95,10 @@ def forget_view(held: Holdings) -> dict[str, Any]:
     )
     blocks.append(
         context(
-            "If you are still in a community's channel, Cultivate stops counting you there. "
-            "This cannot be undone."
+            "Your words in a community's library (messages of yours someone saved, your "
+            "monthly answers) are removed; messages you saved there stay, saved by "
+            '"a former member". If you are still in a community\'s channel, Cultivate stops '
+            "counting you there. This cannot be undone."
         )
     )
     return modal(

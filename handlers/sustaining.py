@@ -26,6 +26,7 @@ from handlers.saving import refuse_save
 SETTINGS_FORM = "sustaining_settings"
 DERIVED = "derived"
 NAMES_STAKEHOLDERS = "report_names_stakeholders"
+LEARNING = "learning_monthly"
 COORDINATORS_ONLY = "Only this community's coordinators can change how it is sustained."
 
 
@@ -63,6 +64,10 @@ def settings_view(
     names: dict[str, Any] = {"type": "checkboxes", "options": [may_name]}
     if plan.names_stakeholders:
         names["initial_options"] = [may_name]
+    ask = _option(LEARNING, "Ask members “What did we learn this month?” each month")
+    learning: dict[str, Any] = {"type": "checkboxes", "options": [ask]}
+    if plan.learning:
+        learning["initial_options"] = [ask]
     if recipients:
         people["initial_users"] = recipients
     return modal(
@@ -106,6 +111,13 @@ def settings_view(
                     "on the map coordinators see in /cop health."
                 ),
             ),
+            _input(
+                LEARNING,
+                "What the community learned",
+                learning,
+                optional=True,
+                hint=plain("Their answers go into the community's library (/cop library)."),
+            ),
             _choice(
                 "stories_period",
                 "Ask members for a value story",
@@ -142,6 +154,9 @@ def read_settings(view: dict[str, Any]) -> dict[str, Any]:
         "report_names_stakeholders": any(
             o.get("value") == NAMES_STAKEHOLDERS
             for o in element(NAMES_STAKEHOLDERS).get("selected_options") or []
+        ),
+        LEARNING: any(
+            o.get("value") == LEARNING for o in element(LEARNING).get("selected_options") or []
         ),
     }
 

@@ -7,6 +7,7 @@ POST /sandbox/api/action         {as, source, block_index, block_id, action_id, 
 POST /sandbox/api/submit         {as, view_id, values}: a form's submit button
 POST /sandbox/api/close          {as, view_id, all}: Cancel (back one view) or X (all)
 POST /sandbox/api/join           {as, channel}: this person joins the channel
+POST /sandbox/api/shortcut       {as, channel, ts, callback_id}: a shortcut on a message
 POST /sandbox/api/home           {as}: open the app's Home tab
 POST /sandbox/api/travel         {seconds}: move the sandbox's clock forward
 POST /sandbox/api/demo           {as}: a community with a month of made-up history, run by them
@@ -160,6 +161,15 @@ def add_routes(web_app: web.Application, sandbox: Sandbox) -> None:
             "POST",
             f"{SANDBOX_PATH}/api/join",
             post(lambda b: sandbox.join(b.get("as"), b.get("channel"))),
+        ),
+        (
+            "POST",
+            f"{SANDBOX_PATH}/api/shortcut",
+            post(
+                lambda b: sandbox.shortcut(
+                    b.get("as"), b.get("channel"), b.get("ts"), b.get("callback_id")
+                )
+            ),
         ),
         ("POST", f"{SANDBOX_PATH}/api/home", post(lambda b: sandbox.open_home(b.get("as")))),
         ("POST", f"{SANDBOX_PATH}/api/travel", post(lambda b: sandbox.travel(b.get("seconds")))),

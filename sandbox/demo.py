@@ -4,7 +4,7 @@ Nothing is written to the database here. The demo does what people would do in S
 order they would do it, through the same `Sandbox` methods the page calls: a coordinator types
 `/cop start` and fills in the forms, people join the channel and post in it (`message` events),
 answer a meeting's RSVP buttons, write its notes from the prompt in their messages, mark a
-milestone done from its reminder; and the sandbox's clock moves on a day at a time, the
+milestone done from its reminder, keep a message in the community's library; and the sandbox's clock moves on a day at a time, the
 scheduler sending whatever falls due on the way. So what the newcomer sees afterwards (health
 pictures, the sponsor report, levels, the digest) is what the app made of that month.
 """
@@ -116,6 +116,8 @@ class Demo:
                 await self.sandbox.say(who, self.channel_id, text)
             if today == 2:
                 await self._answer_rsvps({PRIYA: "going", TOM: "going", MEI: "maybe", JOE: "cant"})
+            if today == 3:
+                await self._save_to_knowledge(MEI, "ventilation first", tags="damp, ventilation")
             if today == 4:
                 await self._write_notes(
                     launch,
@@ -356,6 +358,16 @@ class Demo:
             if day is not None:
                 values["due." + block_id.partition(".")[2]] = self._date(day).isoformat()
         await self._submit(form, values, user=user)
+
+    async def _save_to_knowledge(self, user: str, words: str, *, tags: str) -> None:
+        """*Save to knowledge* from the menu of the message holding `words`, saved as its
+        title starts (from the message's first line)."""
+        with self.sandbox.workspace.lock:
+            messages = list(self.sandbox.workspace.messages_by_channel.get(self.channel_id, []))
+        message = next(m for m in messages if words in str(m.get("text")))
+        await self.sandbox.shortcut(user, self.channel_id, message["ts"], "save_to_knowledge")
+        await self.sandbox.settle()
+        await self._submit(self._modal("library_save", user), {"tags": tags}, user=user)
 
     async def _click_in_dm(self, user: str, action_id: str) -> None:
         with self.sandbox.workspace.lock:

@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 
 SANDBOX_PATH = "/sandbox"
 COMMANDS = (COMMAND,)  # the slash commands the app declares in manifest.yml
+# The message shortcuts it declares there (callback id: name), offered on each message in a
+# channel (tests/test_sandbox.py checks they agree).
+MESSAGE_SHORTCUTS = {"save_to_knowledge": "Save to knowledge"}
 LONGEST_TRAVEL = timedelta(days=366)
 APP_MESSAGES = "app"  # the page's name for the person's direct messages with the app
 LOG_LENGTH = 100
@@ -409,6 +412,24 @@ class Sandbox:
             status = reply.status
         self.slack.close_view(view["id"], whole_stack=whole_stack)
         return {"status": status}
+
+    async def shortcut(self, user: Any, channel: Any, ts: Any, callback_id: Any) -> dict[str, Any]:
+        """A shortcut chosen from a message's menu: `message_action`, with the message as
+        Slack has it."""
+        user_id = self.person_id(user)
+        if callback_id not in MESSAGE_SHORTCUTS:
+            raise SandboxError(f"the app has no message shortcut {callback_id!r}")
+        channel_id = self._conversation(channel, user_id)
+        with self.workspace.lock:
+            found = self.workspace.find_message(channel_id, str(ts))
+            message = copy.deepcopy(found) if found is not None else None
+        if message is None:
+            raise SandboxError("that message is gone")
+        reply = await self._send(
+            f"message_action {callback_id}",
+            self.requests.message_action(user_id, channel_id, message, str(callback_id)),
+        )
+        return {"status": reply.status}
 
     async def join(self, user: Any, channel: Any) -> dict[str, Any]:
         """Someone joins a channel: Slack's "has joined" message, and `member_joined_channel`."""

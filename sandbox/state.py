@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 from fakeslack.workspace import BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, TEAM_NAME, Channel
-from sandbox.sandbox import COMMANDS, Sandbox
+from sandbox.sandbox import COMMANDS, MESSAGE_SHORTCUTS, Sandbox
 
 SHOWN_REFUSALS = 20
 
@@ -101,6 +101,7 @@ def seen_by(sandbox: Sandbox, viewer: str) -> dict[str, Any]:
         "viewer": viewer,
         "bot": BOT_USER_ID,
         "commands": list(COMMANDS),
+        "shortcuts": [{"callback_id": k, "name": v} for k, v in MESSAGE_SHORTCUTS.items()],
         "people": people,
         "conversations": conversations,
         "messages": messages,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Index, Text, UniqueConstraint, false, text
+from sqlalchemy import JSON, Boolean, Column, Index, Text, UniqueConstraint, false, text, true
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -446,6 +446,11 @@ class SustainingSettings(SQLModel, table=True):
     report_names_stakeholders: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
+    # Members are asked "What did we learn this month?" at the start of each month: on unless
+    # a coordinator turns it off.
+    learning_monthly: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
     # Wenger's stage of development as a coordinator chose it; None: derived.
     stage_override: str | None = Field(default=None, max_length=16)
     # How often members are asked for a value story: quarterly, half-yearly or never.
@@ -631,3 +636,34 @@ class MeetingAction(SQLModel, table=True):
     # The owner's message with its Done button, changed in place when it is done.
     dm_channel: str | None = Field(default=None, max_length=SLACK_ID)
     dm_ts: str | None = Field(default=None, max_length=32)
+
+
+class LibraryEntry(SQLModel, table=True):
+    """One piece of a community's knowledge, kept because someone chose to: a message saved
+    with the *Save to knowledge* shortcut, or an answer to the monthly "What did we
+    learn?" prompt. Its text is in Slack's markup (`&lt;` for a typed `<`, `<@U…>` for a
+    mention), as the message had it; nothing else of any message is ever stored."""
+
+    __tablename__ = "library_entries"
+    __table_args__ = (
+        # A message is saved once; a person's answer for a month is one entry.
+        UniqueConstraint("community_id", "message_ts", name="uq_library_entry_message"),
+        UniqueConstraint("community_id", "period", "author", name="uq_library_entry_period"),
+        Index("ix_library_entry_community_saved", "community_id", "saved_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=SLACK_ID)
+    community_id: int = Field(foreign_key="communities.id", ondelete="CASCADE")
+    title: str = Field(max_length=150)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    author: str = Field(max_length=SLACK_ID)
+    # A saved message's channel, timestamp and link; None for an answer to the monthly prompt.
+    channel_id: str | None = Field(default=None, max_length=SLACK_ID)
+    message_ts: str | None = Field(default=None, max_length=32)
+    permalink: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The month an answer to the monthly prompt is for ("2027-03"); None for a saved message.
+    period: str | None = Field(default=None, max_length=16)
+    saved_by: str = Field(max_length=SLACK_ID)
+    saved_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -189,6 +189,17 @@ class Cultivate:
             )
         )
 
+    async def shortcut(
+        self,
+        message: Mapping[str, Any],
+        callback_id: str,
+        *,
+        user: str = ASHA,
+        channel: str = HOUSING,
+    ) -> Reply:
+        """A person chooses a message shortcut from ``message``'s menu in ``channel``."""
+        return await self.post(*self.requests.message_action(user, channel, message, callback_id))
+
     async def suggest(
         self, view: Mapping[str, Any], block_id: str, typed: str, *, user: str = ASHA
     ) -> Reply:

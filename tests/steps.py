@@ -879,3 +879,44 @@ def run_main(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *argv: str, **env:
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     return main(list(argv))
+
+
+# The community's library.
+
+SAVE_SHORTCUT, SAVE_FORM = "save_to_knowledge", "library_save"
+
+
+def posted(slack: FakeSlack, user: str, text: str, *, channel: str = HOUSING) -> dict[str, Any]:
+    """A person's message in a channel, as Slack holds it (typed text escaped by Slack)."""
+    with slack.workspace.lock:
+        message = {"type": "message", "user": user, "text": text, "ts": slack.workspace.next_ts()}
+        slack.workspace.add_message(channel, message)
+    return dict(message)
+
+
+def saving_forms(slack: FakeSlack) -> int:
+    return sum(
+        1
+        for c in slack.calls_to("views.open")
+        if c.ok and c.args["view"].get("callback_id") == SAVE_FORM
+    )
+
+
+async def save_to_library(
+    cultivate: Cultivate,
+    message: dict[str, Any],
+    *,
+    user: str,
+    channel: str = HOUSING,
+    tags: str = "",
+    title: str | None = None,
+) -> Reply:
+    """Choose *Save to knowledge* on the message, and save the form that opens."""
+    before = saving_forms(cultivate.slack)
+    reply = await cultivate.shortcut(message, SAVE_SHORTCUT, user=user, channel=channel)
+    assert reply.status == 200
+    view = await cultivate.opened_view(SAVE_FORM, count=before + 1)
+    values: dict[str, dict[str, Any]] = {"tags": {"tags": tags}}
+    if title is not None:
+        values["title"] = {"title": title}
+    return await cultivate.submit(view, values, user=user)

@@ -18,7 +18,7 @@ from bot.services.erasure import NOT_PEOPLE, PERSON_COLUMNS
 from bot.stand_ins import is_erased
 from fakeslack import FakeSlack
 from storage.db import Database
-from storage.models import KnowledgeCapture, MemberProfile, Membership, Rsvp
+from storage.models import KnowledgeCapture, LibraryEntry, MemberProfile, Membership, Rsvp
 from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate
 from tests.steps import (
     announcements,
@@ -31,8 +31,10 @@ from tests.steps import (
     meeting_values,
     open_stage,
     plan_meeting,
+    posted,
     press,
     said,
+    save_to_library,
     share,
     start_community,
     welcome_dms,
@@ -172,6 +174,14 @@ async def a_members_whole_life(cultivate: Cultivate, slack: FakeSlack, clock: Ma
         user_id=CARMEN,
         submitted={"reframing": STORY, "consent": "named"},
     )
+    # Ben keeps her message in the library (her words); she keeps one of his naming her.
+    hers = posted(slack, CARMEN, "Here is the case study")
+    assert (await save_to_library(cultivate, hers, user=BEN)).json["response_action"] == "update"
+    his = posted(slack, BEN, f"Thanks <@{CARMEN}>, that helped")
+    saved = await save_to_library(cultivate, his, user=CARMEN, title="Thanks", tags="help")
+    assert saved.json["response_action"] == "update"
+    await cultivate.settled()
+    await cultivate.tick()
     await close(cultivate)
     await every_member_invited(cultivate, slack)
     await share(cultivate, CARMEN, achievements=SHARED)
@@ -217,6 +227,11 @@ async def test_a_member_who_took_part_and_left_is_named_nowhere_after_forget(
     assert [is_erased(p.user_id) for p in profiles] == [True]
     assert [(p.role, p.organisation) for p in profiles] == [("", "")]
     assert sum(is_erased(m.user_id) for m in memberships) == 1
+    # Her words left the library; what she kept stays, kept by "a former member".
+    async with cultivate.database.session() as session:
+        library = (await session.exec(select(LibraryEntry))).scalars().all()
+    assert [(e.author, e.text) for e in library] == [(BEN, "Thanks a former member, that helped")]
+    assert is_erased(library[0].saved_by)
 
     # What the coordinators make of the community now names her nowhere.
     slack.clear()

@@ -49,7 +49,7 @@ from handlers.progress import community_blocks
 from handlers.registry import Registry, Surface
 from handlers.stage_forms import stage_view
 from storage.db import Database
-from storage.models import Meeting, MeetingAction, MeetingOccurrence
+from storage.models import LibraryEntry, Meeting, MeetingAction, MeetingOccurrence
 from storage.repositories import stages as stage_rows
 from storage.repositories import stories as story_rows
 from tests.communities import communities, text, value_stories
@@ -351,18 +351,39 @@ async def test_every_surface_and_document_renders_every_answer(
     canvas = to_markdown(terms, names, mentions=True)
     assert "<!channel>" not in canvas
 
-    # The archive and the export.
+    # The archive and the export, with an entry of the library whose words were generated.
+    kept = domain or "Kept all along"
+    async with database.session() as session:
+        session.add(
+            LibraryEntry(
+                team_id=community.team_id,
+                community_id=community.id,
+                title=name,
+                tags=[kept[:40]],
+                text=escape(kept),  # as Slack has a typed message
+                author=BEN,
+                channel_id=community.channel_id,
+                message_ts="1700000000.000100",
+                permalink="https://example.slack.com/archives/C0HOUSING/p1700000000000100",
+                saved_by=CARMEN,
+                saved_at=clock.now(),
+            )
+        )
     archive = await compile_archive(
         database, clock, team_id=community.team_id, community_id=community.id
     )
     document = build_archive(archive)
-    assert_holds_every_answer(record, to_markdown(document, names), to_docx(document, names))
-    assert PRIVATE not in to_markdown(document, names) + render_json(archive)
+    markdown, word = to_markdown(document, names), to_docx(document, names)
+    assert_holds_every_answer(record, markdown, word)
+    assert PRIVATE not in markdown + render_json(archive)
+    assert markdown_escape(kept) in markdown and f"**{markdown_escape(name)}**" in markdown
+    assert kept in "\n".join(t for _, t in docx_text(word))
     exported = json.loads(render_json(archive))
     assert exported["stages"] == {s.key: answers[s.key] for s in SETUP_STAGES}
     [held] = exported["meetings"]
     assert [a["text"] for a in held["actions"]] == [action] * 3
-    assert markdown_escape(action) in to_markdown(document, names)
+    assert markdown_escape(action) in markdown
+    assert [e["title"] for e in exported["library"]] == [name]
 
     # Health figures, the digest's blocks, the pictures and the sponsor report.
     figures, found = await current_figures(database, clock, record)

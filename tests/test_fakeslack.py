@@ -391,6 +391,37 @@ def test_history_is_newest_first_top_level_and_metadata_only_when_asked(
     assert raised.value.response["error"] == "not_in_channel"
 
 
+def test_replies_are_a_thread_parent_first_and_permalinks_name_the_message(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    parent = client.chat_postMessage(channel="C0HOUSING", text="question")["ts"]
+    first = client.chat_postMessage(channel="C0HOUSING", text="one", thread_ts=parent)["ts"]
+    client.chat_postMessage(channel="C0HOUSING", text="two", thread_ts=parent)
+    thread = client.conversations_replies(channel="C0HOUSING", ts=parent)
+    assert [m["text"] for m in thread["messages"]] == ["question", "one", "two"]
+    # One reply, found as Slack finds it: the parent always comes first.
+    one = client.conversations_replies(
+        channel="C0HOUSING", ts=parent, oldest=first, latest=first, inclusive=True
+    )
+    assert [m["text"] for m in one["messages"]] == ["question", "one"]
+    with pytest.raises(SlackApiError) as raised:
+        client.conversations_replies(channel="C0HOUSING", ts=first)  # a reply is no thread
+    assert raised.value.response["error"] == "thread_not_found"
+
+    link = client.chat_getPermalink(channel="C0HOUSING", message_ts=parent)["permalink"]
+    assert (
+        link == f"https://cultivate-sandbox.slack.com/archives/C0HOUSING/p{parent.replace('.', '')}"
+    )
+    reply = client.chat_getPermalink(channel="C0HOUSING", message_ts=first)["permalink"]
+    assert reply.endswith(f"?thread_ts={parent}&cid=C0HOUSING")
+    with pytest.raises(SlackApiError) as raised:
+        client.chat_getPermalink(channel="C0HOUSING", message_ts="1.000001")
+    assert raised.value.response["error"] == "message_not_found"
+    with pytest.raises(SlackApiError) as raised:
+        client.chat_getPermalink(channel="C0NOWHERE", message_ts=parent)
+    assert raised.value.response["error"] == "channel_not_found"
+
+
 def test_people_can_be_added_to_the_workspace(fake: FakeSlack, client: WebClient) -> None:
     added = fake.workspace.add_people(3, channels=["C0HOUSING"])
     assert len(set(added)) == 3

@@ -30,6 +30,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat.postEphemeral": {"chat:write"},
     "chat.update": {"chat:write"},
     "chat.delete": {"chat:write"},
+    # A message's link, kept with it in the community's library: Slack asks no scope for it.
+    "chat.getPermalink": set(),
     "conversations.info": {"channels:read", "groups:read"},
     "conversations.join": {"channels:join"},
     "conversations.members": {"channels:read", "groups:read"},
@@ -139,6 +141,11 @@ def test_manifest_declares_exactly_the_commands_and_events_the_app_listens_for(
     assert manifest["features"]["app_home"]["home_tab_enabled"] == (
         "app_home_opened" in listeners.get("event", [])
     )
+    # Shortcuts (in a message's menu) are declared with the callback ids the app listens for.
+    shortcuts = [s["callback_id"] for s in manifest["features"].get("shortcuts", [])]
+    assert sorted(shortcuts) == sorted(listeners.get("message_shortcut", []))
+    if shortcuts:
+        assert "commands" in manifest["oauth_config"]["scopes"]["bot"]
     hint = manifest["features"]["slash_commands"][0]["usage_hint"]
     assert sorted(hint.replace(" ", "").split("|")) == sorted(subcommands)
 

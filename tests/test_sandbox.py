@@ -23,10 +23,10 @@ from bot.settings import SANDBOX_DATABASE_URL, load_sandbox_settings
 from fakeslack import SlackRequests
 from sandbox import Sandbox, demo, running_sandbox
 from sandbox.api import STATIC
-from sandbox.sandbox import MESSAGE_EVENTS
+from sandbox.sandbox import MESSAGE_EVENTS, MESSAGE_SHORTCUTS
 from storage.db import Database
 from storage.repositories import scheduled
-from tests.conftest import ASHA, BEN, HOUSING, TEAM
+from tests.conftest import ASHA, BEN, HOUSING, NOOR, TEAM
 from tests.pages import Page, State, sandbox_on_the_test_database, texts  # noqa: F401 (a fixture)
 
 
@@ -411,6 +411,54 @@ async def test_events_of_a_second_run_on_the_same_database_are_not_taken_for_rep
         assert re.search(r"\*Active:\* 1 of \d", await health_figures(page))
 
 
+async def test_a_message_shortcut_from_a_messages_menu_reaches_the_app(page: Page) -> None:
+    """*Save to knowledge* on a message in the channel: the app's form opens, and saving it
+    keeps the message in the community's library, its author told."""
+    await page.start_community()
+    await page.type("We learned to ask <early>", viewer=NOOR)
+    message = await page.until(
+        lambda s: next((m for m in s["messages"][HOUSING] if m.get("user") == NOOR), None)
+    )
+    [offered] = (await page.state())["shortcuts"]
+    chosen = await page.post(
+        "shortcut",
+        {
+            "as": ASHA,
+            "channel": HOUSING,
+            "ts": message["ts"],
+            "callback_id": offered["callback_id"],
+        },
+    )
+    assert chosen.json == {"status": 200}
+    assert page.sandbox.deliveries[-1].what == "message_action save_to_knowledge"
+    view = await page.modal("library_save")
+    saved = await page.post("submit", {"as": ASHA, "view_id": view["id"], "values": {}})
+    assert saved.json == {"status": 200, "errors": {}}
+    told = await page.until(told_of_library, viewer=NOOR)
+    assert "We learned to ask" in json.dumps(told[-1]["blocks"])
+    refused = await page.post(
+        "shortcut", {"as": ASHA, "channel": HOUSING, "ts": message["ts"], "callback_id": "nope"}
+    )
+    assert refused.status == 400
+
+
+def told_of_library(state: State) -> list[dict[str, Any]]:
+    """The viewer's messages from the app about the library."""
+    dms = [c["id"] for c in state["conversations"] if c["kind"] == "app"]
+    messages = [m for dm in dms for m in state["messages"].get(dm, [])]
+    return [m for m in messages if "library" in str(m.get("text"))]
+
+
+def test_the_sandbox_offers_the_message_shortcuts_the_manifest_declares() -> None:
+    manifest = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())
+    declared = {
+        s["callback_id"]: s["name"]
+        for s in manifest["features"]["shortcuts"]
+        if s["type"] == "message"
+    }
+    assert declared == MESSAGE_SHORTCUTS
+
+
 def test_the_sandbox_sends_only_message_events_the_app_subscribes_to() -> None:
     manifest = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())
     subscribed = manifest["settings"]["event_subscriptions"]["bot_events"]
@@ -472,6 +520,10 @@ async def test_the_demo_community_plays_a_month_through_the_app(
     assert "Notes from Launch workshop" in said
     assert "Notes from Case clinic: damp after insulation" in said
     assert "Terms of reference" in said
+    # Mei kept Tom's rule in the library from the message's menu; Tom was told.
+    assert "message_action save_to_knowledge" in [d["what"] for d in state["deliveries"]]
+    told = await page.until(told_of_library, viewer=demo.TOM)
+    assert f"<@{demo.MEI}>" in json.dumps(told)
 
     # What the app made of the month: everyone joined through the app's eyes, six of seven
     # posted, two meetings with five RSVPs going, a milestone marked done from its reminder.

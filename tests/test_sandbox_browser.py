@@ -502,6 +502,14 @@ async def test_a_member_posts_and_cop_health_counts_it(page: Any, sandbox: Sandb
     await expect(figures).to_contain_text("Active: 1 of")
     await expect(figures).to_contain_text("Newcomers who haven't posted yet: 0")
 
+    # Asha keeps Ben's message from its menu: the form starts from its first line.
+    await said.get_by_role("button", name="Save to knowledge").click()
+    form = page.get_by_role("dialog", name="Community knowledge")
+    await expect(form.get_by_label("Title")).to_have_value("Here is our <draft> & notes")
+    await form.get_by_label("Tags").fill("drafts")
+    await form.get_by_role("button", name="Save").click()
+    await expect(form).to_contain_text("Saved in the library: Here is our <draft> & notes")
+
 
 async def test_an_error_low_in_a_long_form_is_scrolled_into_view(
     page: Any, sandbox: Sandbox

@@ -9,7 +9,7 @@ of question (`bot.services.writing`), so every answer the checklist holds reache
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,10 +25,13 @@ from bot.services.document import (
     Inline,
     Line,
     Paragraph,
+    Part,
     Person,
+    Quote,
     Strong,
     paragraphs,
 )
+from bot.services.library import authors, document_line
 from bot.services.milestones import today_for
 from bot.services.writing import gaps_section, inline, meeting_held, opening, people_in, topics
 from bot.text import calendar_date
@@ -36,6 +39,7 @@ from storage.db import Database
 from storage.models import (
     Closure,
     KnowledgeCapture,
+    LibraryEntry,
     Meeting,
     MeetingAction,
     MeetingOccurrence,
@@ -45,6 +49,7 @@ from storage.models import (
 )
 from storage.repositories import actions as action_rows
 from storage.repositories import closures as closure_rows
+from storage.repositories import library as library_rows
 from storage.repositories import sustaining as history_rows
 from storage.repositories import terms as terms_rows
 
@@ -62,9 +67,10 @@ class CommunityArchive:
     actions: dict[int, list[MeetingAction]]  # each session's actions, by its id
     memberships: list[Membership]
     roles_history: list[StageRevision]
+    library: list[LibraryEntry] = field(default_factory=list)  # newest first
 
     def people(self) -> set[str]:
-        found = people_in(self.record)
+        found = people_in(self.record) | authors(self.library)
         found |= {m.user_id for m in self.memberships} | {c.user_id for c in self.captures}
         found |= {a.owner for held in self.actions.values() for a in held if a.owner}
         for revision in self.roles_history:
@@ -112,6 +118,7 @@ async def compile_archive(
                     session, community_id=community_id, stage=ROLES.key
                 )
             ),
+            library=list(await library_rows.entries(session, community_id=community_id)),
         )
 
 
@@ -153,6 +160,8 @@ def build(archive: CommunityArchive) -> Document:
     for meeting, held in archive.sessions:
         document.add(*meeting_held(community, meeting, held, archive.actions.get(held.id or 0, [])))
 
+    document.add(*library_section(archive))
+
     document.add(Heading("What members learned"))
     latest = archive.latest_captures()
     if not latest:
@@ -188,6 +197,30 @@ def build(archive: CommunityArchive) -> Document:
     document.add(Bullets(tuple(roles)))
     document.add(*gaps_section(record))
     return document
+
+
+def library_section(archive: CommunityArchive) -> list[Part]:
+    """What members kept all along: each entry of the library, newest first."""
+    parts: list[Part] = [Heading("The community's library")]
+    if not archive.library:
+        parts.append(Paragraph(("Nothing was kept in the library.",), note=True))
+    for entry in archive.library:
+        about: list[Inline] = [Person(entry.author)]
+        if entry.period is not None:
+            about.append(f", answering “What did we learn?” for {entry.period}")
+        else:
+            about += [", kept by ", Person(entry.saved_by)]
+        about.append(f" on {_day(archive, entry.saved_at)}")
+        if entry.tags:
+            about.append(". Tags: " + ", ".join(entry.tags))
+        if entry.permalink:
+            about.append(f". {entry.permalink}")
+        parts += [
+            Paragraph((Strong(entry.title),)),
+            Paragraph(tuple(about), note=True),
+            Quote(document_line(entry.text)),
+        ]
+    return parts
 
 
 def _names_of(user_ids: Any) -> list[Inline]:
@@ -248,6 +281,19 @@ def render_json(archive: CommunityArchive) -> str:
                 "answers": c.answers,
             }
             for c in archive.captures
+        ],
+        "library": [
+            {
+                "title": e.title,
+                "tags": e.tags,
+                "text": e.text,
+                "author": e.author,
+                "link": e.permalink,
+                "period": e.period,
+                "saved_by": e.saved_by,
+                "saved_at": moment(e.saved_at),
+            }
+            for e in archive.library
         ],
         "memberships": [
             {

@@ -34,6 +34,7 @@ from storage.models import (
     InvitationClick,
     JoinRequest,
     KnowledgeCapture,
+    LibraryEntry,
     Meeting,
     MeetingAction,
     MeetingOccurrence,
@@ -49,6 +50,7 @@ from storage.models import (
     ValueStory,
     WelcomeSettings,
 )
+from storage.repositories import library as library_rows
 from storage.repositories import people, scheduled
 from storage.repositories import stages as stage_rows
 
@@ -114,6 +116,11 @@ PERSON_COLUMNS: tuple[PersonColumn, ...] = (
     # The action stays with its meeting, owned by "a former member"; its reminders are dropped.
     PersonColumn(MeetingAction, "owner", Way.STAND_IN, "meeting actions you own"),
     PersonColumn(MeetingAction, "done_by", Way.STAND_IN, "meeting actions you marked done"),
+    # Entries they wrote are deleted first (their words); those they only saved keep the text
+    # and show the saver as "a former member"; a mention of them in an entry's text reads so.
+    PersonColumn(LibraryEntry, "author", Way.STAND_IN, "your words in a community's library"),
+    PersonColumn(LibraryEntry, "saved_by", Way.STAND_IN, "messages you saved to a library"),
+    PersonColumn(LibraryEntry, "text", Way.PEOPLE, "library entries mentioning you"),
 )
 
 # Columns that look as if they could name a person (a Slack-id-sized string, or JSON) but do
@@ -142,6 +149,9 @@ NOT_PEOPLE: frozenset[tuple[str, str]] = frozenset(
         ("knowledge_captures", "answers"),  # their text: removed or kept, as they choose
         ("value_stories", "answers"),  # their words: deleted with the story (Way.DELETE)
         ("meeting_actions", "dm_channel"),  # the owner's DM with the app, where Done was sent
+        ("library_entries", "tags"),  # words the saver typed
+        ("library_entries", "channel_id"),
+        ("library_entries", "message_ts"),
     }
 )
 
@@ -309,6 +319,11 @@ async def erase_person(
         )
         erased.rows += await people.clear_profiles(session, team_id=team_id, user_id=user_id)
         erased.rows += await people.clear_join_reasons(session, team_id=team_id, user_id=user_id)
+        # Their words in a community's library go, whatever they chose for the rest: only
+        # what someone explicitly kept is stored, and it was theirs.
+        erased.rows += await library_rows.delete_by_author(
+            session, team_id=team_id, user_id=user_id
+        )
         if not keep_knowledge:
             erased.captures_removed = await people.delete_captures(
                 session, team_id=team_id, user_id=user_id

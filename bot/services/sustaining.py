@@ -1,7 +1,8 @@
 """Keeping a community going: its sustaining settings, the rhythm of the health digest, the
-new-perspectives prompt, the sponsor report and members' value stories (scheduled rows), and the latest pictures. (The
-log of perspectives invited is `bot.services.perspectives`; the ready-made invitation and who
-joined through it, `bot.services.recruitment`.)
+new-perspectives prompt, the sponsor report, members' value stories and the monthly "What did
+we learn?" (scheduled rows), and the latest pictures. (The log of perspectives invited is
+`bot.services.perspectives`; the ready-made invitation and who joined through it,
+`bot.services.recruitment`.)
 
 Each recurring message is a "round" row due at the start of a period (09:00 community time)
 that fans out one row per person, keyed by person and period so each gets it once however
@@ -56,8 +57,16 @@ DIGEST, DIGEST_DM = "health_digest", "health_digest_dm"
 PERSPECTIVE, PERSPECTIVE_DM = "perspective_prompt", "perspective_prompt_dm"
 REPORT, REPORT_DM = "sponsor_report", "sponsor_report_dm"
 STORIES, STORIES_DM = "value_story_prompt", "value_story_prompt_dm"
-ROUNDS = (DIGEST, PERSPECTIVE, REPORT, STORIES)
-FAN_OUT = {DIGEST: DIGEST_DM, PERSPECTIVE: PERSPECTIVE_DM, REPORT: REPORT_DM, STORIES: STORIES_DM}
+# "What did we learn this month?", to every member (bot.services.library keeps the answers).
+LEARNING, LEARNING_DM = "learning_prompt", "learning_prompt_dm"
+ROUNDS = (DIGEST, PERSPECTIVE, REPORT, STORIES, LEARNING)
+FAN_OUT = {
+    DIGEST: DIGEST_DM,
+    PERSPECTIVE: PERSPECTIVE_DM,
+    REPORT: REPORT_DM,
+    STORIES: STORIES_DM,
+    LEARNING: LEARNING_DM,
+}
 
 NEVER = "never"
 DEFAULT_PERSPECTIVE_WEEKS = 13
@@ -89,6 +98,7 @@ class Plan:
     names_stakeholders: bool = False
     # How often members are asked for a value story (`bot.value`): quarterly by default.
     stories: StoryCadence = DEFAULT_CADENCE
+    learning: bool = True  # members asked monthly what they learned
 
     @classmethod
     def of(cls, settings: SustainingSettings | None) -> Plan:
@@ -106,6 +116,7 @@ class Plan:
             stories=StoryCadence(settings.stories_period)
             if settings.stories_period in set(StoryCadence)
             else DEFAULT_CADENCE,
+            learning=settings.learning_monthly,
         )
 
 
@@ -167,6 +178,7 @@ def _settings_errors(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     if stories not in set(StoryCadence):
         errors["stories_period"] = "Choose every quarter, every six months or never."
     clean_values["stories_period"] = stories
+    clean_values["learning_monthly"] = values.get("learning_monthly", True) is True
     return clean_values, errors
 
 
@@ -277,6 +289,14 @@ async def _schedule_next(
             session, record, kind=kind, plan=plan, due_at=period.end, period=period
         )
         return
+    if kind == LEARNING:
+        if plan.learning:
+            boundary = next_boundary(Cadence.MONTHLY, after, tz)
+            period = calendar_period_before(Cadence.MONTHLY, boundary, tz)
+            await _schedule_round(
+                session, record, kind=kind, plan=plan, due_at=boundary, period=period
+            )
+        return
     cadence = plan.digest if kind == DIGEST else plan.report
     if cadence is None or (kind == REPORT and not plan.recipients):
         return
@@ -370,10 +390,10 @@ async def _recipients(
     session: AsyncSession, record: CommunityRecord, plan: Plan, kind: str, now: datetime
 ) -> list[str]:
     """Who a round goes to: the report's chosen recipients; every member (bots and anyone
-    forgotten left out) for value stories; else the coordinators."""
+    forgotten left out) for value stories and the monthly question; else the coordinators."""
     if kind == REPORT:
         return plan.recipients
-    if kind == STORIES:
+    if kind in (STORIES, LEARNING):
         assert record.community.id is not None
         members = await counting.members_now(session, community_id=record.community.id, now=now)
         return [user_id for user_id in members if not is_erased(user_id)]

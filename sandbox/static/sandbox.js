@@ -887,9 +887,20 @@
         ephemeral ? h("div", { class: "only-you" }, "Only visible to you") : null,
         h("div", {}, h("span", { class: "sender", text: name }), isBot ? h("span", { class: "badge" }, "APP") : null,
           h("span", { class: "stamp", title: new Date(Number(message.ts) * 1000).toString(), text: fmt({ hour: "numeric", minute: "2-digit" }).format(new Date(Number(message.ts) * 1000)) }),
-          message.edited ? h("span", { class: "stamp" }, " (edited)") : null),
+          message.edited ? h("span", { class: "stamp" }, " (edited)") : null,
+          shortcutsFor(message, conv, ephemeral)),
         message.blocks && message.blocks.length ? renderBlocks(message.blocks, ctx) : h("div", { class: "text", html: mrkdwn(message.text) }),
         files.length ? h("div", { class: "files" }, files) : null));
+  }
+
+  // A message's menu: the app's message shortcuts, for people's messages in a channel.
+  function shortcutsFor(message, conv, ephemeral) {
+    if (ephemeral || !(conv.kind === "channel" || conv.kind === "private") || !(state.shortcuts || []).length) return null;
+    return h("span", { class: "message-menu" }, ...state.shortcuts.map((s) =>
+      h("button", { type: "button", class: "btn", title: `Message shortcut: ${s.name}`,
+        onclick: () => perform("/shortcut", { as: state.viewer, channel: conv.id, ts: message.ts, callback_id: s.callback_id }, {
+          note: () => `“${s.name}” chosen on the message; the app was told (message_action).`,
+        }) }, `⋯ ${s.name}`)));
   }
 
   function renderDeliveries() {

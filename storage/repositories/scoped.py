@@ -17,6 +17,7 @@ Row = TypeVar(
     models.Community,
     models.Invitation,
     models.JoinRequest,
+    models.LibraryEntry,
     models.Meeting,
     models.MeetingAction,
     models.MeetingOccurrence,
