@@ -114,6 +114,11 @@ def create_web_app(
     if bolt is not None:
 
         async def slack_events(request: web.Request) -> web.Response:
+            # Until this returns (the ack), work after other requests' acks gives way.
+            with database.turns.answering():
+                return await answer(request)
+
+        async def answer(request: web.Request) -> web.Response:
             body = await request.text()
             if verifier is not None:
                 refusal = _refusal(verifier, body, request.headers)

@@ -35,6 +35,8 @@ IDLE_PING_SECONDS = 10.0
 # No connection is kept longer than this, within the idle timeouts of proxies, pgbouncer and
 # load balancers in front of PostgreSQL (commonly an hour or more).
 RECYCLE_SECONDS = 1800
+# How long work after acks waits, at most, for requests being answered before it goes on.
+GIVE_WAY_SECONDS = 0.25
 
 # Whether the running task works after a request's ack (or for the scheduler): its units of
 # work give way to those of requests still to be acked. Set by `after_ack()`; inherited by the
@@ -73,6 +75,19 @@ class Turns:
         self.size = size
         self._in_use = 0
         self._waiting: dict[bool, deque[asyncio.Future[None]]] = {False: deque(), True: deque()}
+        self._answering = 0  # requests being answered: their acks not yet sent
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """While a request is answered (until its ack is sent), work after acks starts no
+        unit of work, for up to GIVE_WAY_SECONDS each: one event loop runs both, and the ack
+        must not wait for the loop behind work nobody is waiting for."""
+        self._answering += 1
+        try:
+            yield
+        finally:
+            self._answering -= 1
+            self._hand_out()
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -89,23 +104,50 @@ class Turns:
             self._give_back()
 
     async def _take(self, after_ack: bool) -> None:
-        if self._in_use < self.size and not self._waiting[False] and not self._waiting[after_ack]:
+        if (
+            self._in_use < self.size
+            and not self._waiting[False]
+            and not (after_ack and (self._waiting[True] or self._answering))
+        ):
             self._in_use += 1
             return
-        granted = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        granted = loop.create_future()
         self._waiting[after_ack].append(granted)
+        # Giving way is bounded: under a steady stream of requests, work after acks that has
+        # waited GIVE_WAY_SECONDS queues as if it were answering a request.
+        overdue = loop.call_later(GIVE_WAY_SECONDS, self._promote, granted) if after_ack else None
         try:
             await granted
         except asyncio.CancelledError:
             if granted.done() and not granted.cancelled():
                 self._give_back()  # granted just as it was cancelled: pass it on
             else:
-                self._waiting[after_ack].remove(granted)
+                for queue in self._waiting.values():
+                    if granted in queue:
+                        queue.remove(granted)
             raise
+        finally:
+            if overdue is not None:
+                overdue.cancel()
+
+    def _promote(self, granted: asyncio.Future[None]) -> None:
+        if granted in self._waiting[True]:
+            self._waiting[True].remove(granted)
+            self._waiting[False].append(granted)
+            self._hand_out()
 
     def _give_back(self) -> None:
         self._in_use -= 1
-        for queue in (self._waiting[False], self._waiting[True]):
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        """Free turns to whoever waits: requests to be acked first (and work after acks that
+        has waited long enough); other work after acks when no request is being answered."""
+        queues = [self._waiting[False]]
+        if not self._answering:
+            queues.append(self._waiting[True])
+        for queue in queues:
             while queue and self._in_use < self.size:
                 granted = queue.popleft()
                 if not granted.done():

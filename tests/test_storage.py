@@ -186,3 +186,32 @@ async def test_a_request_still_to_be_acked_gets_the_next_connection_first(
 
 async def _at_least(entered: list[str], count: int) -> bool:
     return len(entered) >= count
+
+
+async def test_work_after_acks_waits_while_a_request_is_answered_but_not_for_ever(
+    database: Database,
+) -> None:
+    """One event loop runs both: while a request is being answered (its ack not yet sent),
+    work after acks starts no unit of work, so the ack is not queued behind it; a stream of
+    requests that never ends still lets it move, a unit at a time."""
+    entered: list[str] = []
+
+    async def unit(name: str) -> None:
+        with storage.db.giving_way():
+            async with database.session() as session:
+                await session.execute(text("SELECT 1"))
+                entered.append(name)
+
+    with database.turns.answering():
+        waiting = asyncio.create_task(unit("after an ack"))
+        async with database.session() as session:  # the request's own save goes at once
+            await session.execute(text("SELECT 1"))
+            entered.append("the request")
+        await asyncio.sleep(storage.db.GIVE_WAY_SECONDS / 2)  # timers: this wakes first
+        assert entered == ["the request"]
+    await waiting
+    assert entered == ["the request", "after an ack"]
+
+    with database.turns.answering():  # a request that takes far longer than giving way
+        await unit("after an ack, at last")
+    assert entered[-1] == "after an ack, at last"
