@@ -67,6 +67,20 @@ def _required(args: Args, name: str, error: str = "invalid_arguments") -> str:
     return str(value)
 
 
+def _between(args: Args) -> Callable[[dict[str, Any]], bool]:
+    """Whether a message falls within the call's `oldest`, `latest` and `inclusive`, as Slack
+    reads them for history and replies."""
+    oldest = float(args.get("oldest") or 0)
+    latest = float(args.get("latest") or "inf")
+    inclusive = _flag(args, "inclusive")
+
+    def within(message: dict[str, Any]) -> bool:
+        ts = float(message["ts"])
+        return oldest < ts < latest or (inclusive and ts in (oldest, latest))
+
+    return within
+
+
 def _flag(args: Args, name: str) -> bool:
     """Booleans arrive as JSON true/false, or as "1"/"0"/"true" in form bodies."""
     value = args.get(name)
@@ -409,14 +423,7 @@ class SlackMethods:
         """Top-level messages (thread parents, not replies), newest first, as Slack pages
         them; message metadata only when `include_all_metadata` asks for it."""
         channel = self._channel(_required(args, "channel", "channel_not_found"), member=True)
-        oldest = float(args.get("oldest") or 0)
-        latest = float(args.get("latest") or "inf")
-        inclusive = _flag(args, "inclusive")
-
-        def within(message: dict[str, Any]) -> bool:
-            ts = float(message["ts"])
-            return oldest < ts < latest or (inclusive and ts in (oldest, latest))
-
+        within = _between(args)
         messages = [
             copy.deepcopy(m)
             for m in reversed(self.ws.messages_by_channel.get(channel.id, []))
@@ -443,14 +450,7 @@ class SlackMethods:
         parent = self.ws.find_message(channel.id, thread_ts)
         if parent is None or parent.get("thread_ts", thread_ts) != thread_ts:
             raise SlackError("thread_not_found")
-        oldest = float(args.get("oldest") or 0)
-        latest = float(args.get("latest") or "inf")
-        inclusive = _flag(args, "inclusive")
-
-        def within(message: dict[str, Any]) -> bool:
-            ts = float(message["ts"])
-            return oldest < ts < latest or (inclusive and ts in (oldest, latest))
-
+        within = _between(args)
         replies = [
             m
             for m in self.ws.messages_by_channel.get(channel.id, [])

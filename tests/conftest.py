@@ -11,6 +11,7 @@ import inspect
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,11 +234,23 @@ class Cultivate:
 async def cultivate(
     slack: FakeSlack, database: Database, database_url: str, clock: ManualClock
 ) -> AsyncIterator[Cultivate]:
+    async with serving_app(slack, database, database_url, clock) as app:
+        yield app
+
+
+@asynccontextmanager
+async def serving_app(
+    slack: FakeSlack, database: Database, database_url: str, clock: ManualClock, **settings: str
+) -> AsyncIterator[Cultivate]:
+    """The real app served over HTTP, with any settings given beside the test's own."""
     runtime = Runtime(database=database, clock=clock)
     # No pacing: tests post many messages to one channel; tests/test_pacing.py covers it. No
     # heartbeats: tests move the clock, then tick by hand.
     app = create_app(
-        settings_for(slack, database_url), runtime, pacer=ChannelPacer(0), scheduler=False
+        settings_for(slack, database_url, **settings),
+        runtime,
+        pacer=ChannelPacer(0),
+        scheduler=False,
     )
     server = TestServer(app.web, host="127.0.0.1")
     await server.start_server()

@@ -13,7 +13,6 @@ import secrets
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,20 +20,24 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
-from bot.app import create_app
 from bot.clock import ManualClock
-from bot.pacing import ChannelPacer
-from bot.runtime import Runtime
 from fakeslack import FakeSlack
 from sandbox import Sandbox
 from sandbox.api import STATIC
 from storage.db import Database
 from storage.models import CalendarFeed, MeetingOccurrence
-from tests.conftest import ASHA, BEN, CARMEN, HOUSING, Cultivate, eventually, settings_for
+from tests.conftest import (
+    ASHA,
+    BEN,
+    CARMEN,
+    HOUSING,
+    Cultivate,
+    eventually,
+    serving_app,
+)
 from tests.pages import Page, sandbox_on_the_test_database  # noqa: F401 (a fixture)
 from tests.steps import (
     announcements,
@@ -53,24 +56,6 @@ PUBLIC_URL = "https://cultivate.example.org"
 ADDRESS = re.compile(re.escape(PUBLIC_URL) + r"(/calendar/[A-Za-z0-9_-]+\.ics)")
 FORGET = "forget_knowledge"
 TYPED_TITLE = "Monthly <!channel> catch-up"  # as meeting_values types it
-
-
-@asynccontextmanager
-async def serving_app(
-    slack: FakeSlack, database: Database, database_url: str, clock: ManualClock, **settings: str
-) -> AsyncIterator[Cultivate]:
-    runtime = Runtime(database=database, clock=clock)
-    app = create_app(
-        settings_for(slack, database_url, **settings),
-        runtime,
-        pacer=ChannelPacer(0),
-        scheduler=False,
-    )
-    server = TestServer(app.web, host="127.0.0.1")
-    await server.start_server()
-    async with aiohttp.ClientSession() as http:
-        yield Cultivate(server, http, slack, app)
-    await server.close()
 
 
 @pytest.fixture
@@ -218,16 +203,7 @@ async def test_a_cancelled_meeting_is_cancelled_in_the_calendar(
 ) -> None:
     await plan_meeting(community, meeting_values())
     [message] = announcements(slack)
-    listing = await meetings_command(community)
-    cancel = next(
-        e
-        for b in listing["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"].startswith("meeting_cancel:")
-    )
-    await click_in_listing(community, listing, cancel)
-    await slack.wait_for("chat.postMessage", lambda c: "cancelled" in c.args.get("text", ""))
+    await cancel_the_meeting(community, slack)
 
     [event] = events(await add_to_calendar(community, message))
     assert str(event["status"]) == "CANCELLED"
@@ -242,16 +218,7 @@ async def test_a_series_cancelled_part_way_keeps_its_held_sessions_and_cancels_t
     [message] = announcements(slack)
     # The first session is held; then the series is cancelled.
     await run_until(community, clock, datetime(2026, 12, 8, 19, 30, tzinfo=UTC))
-    listing = await meetings_command(community)
-    cancel = next(
-        e
-        for b in listing["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"].startswith("meeting_cancel:")
-    )
-    await click_in_listing(community, listing, cancel)
-    await slack.wait_for("chat.postMessage", lambda c: "cancelled" in c.args.get("text", ""))
+    await cancel_the_meeting(community, slack)
 
     master, *overrides = events(await add_to_calendar(community, message))
     assert str(master["status"]) == "CONFIRMED"
@@ -474,3 +441,17 @@ async def test_in_the_sandbox_the_ics_is_a_file_to_download_and_the_address_is_i
         async with http.get(f"{sandbox.base_url}{found.group(1)}") as response:
             assert response.status == 200
             assert events(Calendar.from_ical(await response.read()))
+
+
+async def cancel_the_meeting(community: Cultivate, slack: FakeSlack) -> None:
+    """*Cancel* on the community's one meeting in `/cop meetings`, until the channel is told."""
+    listing = await meetings_command(community)
+    cancel = next(
+        e
+        for b in listing["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith("meeting_cancel:")
+    )
+    await click_in_listing(community, listing, cancel)
+    await slack.wait_for("chat.postMessage", lambda c: "cancelled" in c.args.get("text", ""))

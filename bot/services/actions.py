@@ -167,16 +167,24 @@ class ForEditing:
 async def _occurrence(
     session: AsyncSession, *, team_id: str, occurrence_id: int
 ) -> tuple[MeetingOccurrence, Meeting]:
-    occurrence = await meeting_rows.occurrence_by_id(
+    found = await meeting_rows.occurrence_with_meeting(
         session, team_id=team_id, occurrence_id=occurrence_id
     )
-    if occurrence is None:
+    if found is None:
         raise Gone("That meeting no longer exists.")
-    meeting = await meeting_rows.meeting_by_id(
-        session, team_id=team_id, meeting_id=occurrence.meeting_id
-    )
-    assert meeting is not None
-    return occurrence, meeting
+    return found
+
+
+async def _assignable(
+    session: AsyncSession, *, team_id: str, occurrence_id: int, user_id: str
+) -> tuple[MeetingOccurrence, Meeting, CommunityRecord]:
+    """A session whose actions this person may give owners and dates, in an open community."""
+    occurrence, meeting = await _occurrence(session, team_id=team_id, occurrence_id=occurrence_id)
+    record = await load_record(session, team_id=team_id, community_id=meeting.community_id)
+    if not may_assign(record, meeting, user_id):
+        raise NotAllowed(NOT_ALLOWED_ASSIGN)
+    require_open(record, CLOSED_ACTIONS)
+    return occurrence, meeting, record
 
 
 async def for_editing(
@@ -184,13 +192,9 @@ async def for_editing(
 ) -> ForEditing:
     """A session's actions, for someone who may give them owners and dates."""
     async with database.session() as session:
-        occurrence, meeting = await _occurrence(
-            session, team_id=team_id, occurrence_id=occurrence_id
+        occurrence, meeting, record = await _assignable(
+            session, team_id=team_id, occurrence_id=occurrence_id, user_id=user_id
         )
-        record = await load_record(session, team_id=team_id, community_id=meeting.community_id)
-        if not may_assign(record, meeting, user_id):
-            raise NotAllowed(NOT_ALLOWED_ASSIGN)
-        require_open(record, CLOSED_ACTIONS)
         assert occurrence.id is not None
         found = await action_rows.of_occurrence(
             session, team_id=team_id, occurrence_id=occurrence.id
@@ -234,13 +238,9 @@ async def assign(
     now = clock.now()
     send_now: list[int] = []
     async with database.session() as session:
-        occurrence, meeting = await _occurrence(
-            session, team_id=team_id, occurrence_id=occurrence_id
+        occurrence, meeting, record = await _assignable(
+            session, team_id=team_id, occurrence_id=occurrence_id, user_id=user_id
         )
-        record = await load_record(session, team_id=team_id, community_id=meeting.community_id)
-        if not may_assign(record, meeting, user_id):
-            raise NotAllowed(NOT_ALLOWED_ASSIGN)
-        require_open(record, CLOSED_ACTIONS)
         today = today_for(record.community, now)
         found = list(
             await action_rows.of_occurrence(session, team_id=team_id, occurrence_id=occurrence_id)

@@ -39,6 +39,7 @@ from bot.recurrence import Recurrence, Series, same_weekday
 from bot.services.access import InChannel, community_for
 from bot.services.communities import CommunityRecord, community_by_id, require_coordinator
 from bot.services.errors import Gone, NoCommunity
+from bot.services.meetings import series_of
 from storage.db import Database
 from storage.models import Meeting, MeetingOccurrence
 from storage.repositories import calendars as calendar_rows
@@ -111,7 +112,7 @@ def meeting_events(
     """The meeting's event, then an override for each cancelled session of its series."""
     zone = ZoneInfo(meeting.timezone)
     first = datetime.combine(meeting.first_date, meeting.start_time)
-    series = _series(meeting)
+    series = series_of(meeting)
     cancelled = sorted(cancelled, key=lambda o: o.starts_at)
     held_before_cancelling = meeting.cancelled_at is not None and _held_before(meeting, series)
     master = _event(meeting, first, zone, context)
@@ -139,16 +140,6 @@ def meeting_events(
         override.add("status", "CANCELLED")
         events.append(override)
     return events
-
-
-def _series(meeting: Meeting) -> Series:
-    return Series(
-        first_date=meeting.first_date,
-        start_time=meeting.start_time,
-        timezone=meeting.timezone,
-        recurrence=Recurrence(meeting.recurrence),
-        until=meeting.repeat_until,
-    )
 
 
 def _held_before(meeting: Meeting, series: Series) -> bool:

@@ -488,15 +488,12 @@ async def session_by_id(database: Database, *, team_id: str, occurrence_id: int)
 
 
 async def _session(session: AsyncSession, *, team_id: str, occurrence_id: int) -> Session:
-    occurrence = await meeting_rows.occurrence_by_id(
+    found = await meeting_rows.occurrence_with_meeting(
         session, team_id=team_id, occurrence_id=occurrence_id
     )
-    if occurrence is None:
+    if found is None:
         raise Gone("That meeting no longer exists.")
-    meeting = await meeting_rows.meeting_by_id(
-        session, team_id=team_id, meeting_id=occurrence.meeting_id
-    )
-    assert meeting is not None
+    occurrence, meeting = found
     counts = await meeting_rows.rsvp_counts(session, occurrence_id=occurrence_id)
     return Session(meeting, occurrence, counts)
 

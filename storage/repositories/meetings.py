@@ -61,6 +61,18 @@ async def occurrence_by_id(
     return await scoped.by_id(session, MeetingOccurrence, team_id=team_id, row_id=occurrence_id)
 
 
+async def occurrence_with_meeting(
+    session: AsyncSession, *, team_id: str, occurrence_id: int
+) -> tuple[MeetingOccurrence, Meeting] | None:
+    """A session of a meeting and its meeting, by an id a payload carried, in this team only."""
+    occurrence = await occurrence_by_id(session, team_id=team_id, occurrence_id=occurrence_id)
+    if occurrence is None:
+        return None
+    meeting = await meeting_by_id(session, team_id=team_id, meeting_id=occurrence.meeting_id)
+    assert meeting is not None  # a session is deleted with its meeting
+    return occurrence, meeting
+
+
 async def add_occurrence(session: AsyncSession, occurrence: MeetingOccurrence) -> None:
     session.add(occurrence)
     await session.flush()
