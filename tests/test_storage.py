@@ -155,8 +155,8 @@ async def test_a_request_still_to_be_acked_gets_the_next_connection_first(
     async def unit(name: str, *, after_an_ack: bool, release: asyncio.Event) -> None:
         with storage.db.giving_way() if after_an_ack else contextlib.nullcontext():
             async with database.session() as session:
+                entered.append(name)  # the turn's order: nothing is awaited since it was given
                 await session.execute(text("SELECT 1"))
-                entered.append(name)
                 await release.wait()
 
     size = database.turns.size
