@@ -84,7 +84,7 @@ async def main(
         if show_queries:
             print("\n\n".join(statements))
         if profile:
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(time.process_time)
             profiler.enable()
             for _ in range(builds):
                 await build()

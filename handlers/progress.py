@@ -19,10 +19,11 @@ async def community_blocks(
     """A community as `/cop status` and App Home show it: the checklist's progress, then what
     each feature adds for this viewer."""
     record = record.shown()  # what one section reads, the next reuses
-    step = await next_step(registry.runtime.database, registry.runtime.clock, record)
-    blocks = progress_blocks(record, viewer, step)
-    for contribute in registry.sections:
-        blocks += await contribute(record, viewer, surface)
+    async with registry.runtime.database.reading():
+        step = await next_step(registry.runtime.database, registry.runtime.clock, record)
+        blocks = progress_blocks(record, viewer, step)
+        for contribute in registry.sections:
+            blocks += await contribute(record, viewer, surface)
     return blocks
 
 

@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from bot.catalogue import ROLES, SETUP_STAGES, Stage, find_stage
-from bot.services.communities import community_by_id
+from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.errors import NoCommunity
 from bot.services.journey import next_step
 from bot.services.roles import waiting_notices
@@ -84,7 +84,7 @@ async def save_stage(submission: Submission) -> None:
     )
     if saved is None:
         return
-    await tell_saved(submission, form)
+    await tell_saved(submission, saved, stage)
     if stage.key == ROLES.key:
         # Tell whoever the save newly named now, rather than at the next heartbeat.
         await submission.registry.dispatcher.send_now(
@@ -92,19 +92,17 @@ async def save_stage(submission: Submission) -> None:
                 submission.database,
                 team_id=submission.team_id,
                 community_id=form.community_id,
-                version=saved.version,
+                version=saved.stages[ROLES.key].version,
             )
         )
 
 
-async def tell_saved(submission: Submission, form: FormContext) -> None:
+async def tell_saved(submission: Submission, record: CommunityRecord, stage: Stage) -> None:
     """What was saved, and the next step as a button: privately, in the community's
-    channel (or a direct message when the person is not in it)."""
-    record = await community_by_id(
-        submission.database, team_id=submission.team_id, community_id=form.community_id
-    )
+    channel (or a direct message when the person is not in it). `record` is the community as
+    the save left it."""
     step = await next_step(submission.database, submission.clock, record)
-    text, blocks = saved_note(record, form.stage, step)
+    text, blocks = saved_note(record, stage, step)
     await tell_privately(
         submission.client,
         user_id=submission.user_id,

@@ -45,6 +45,10 @@ _after_ack: ContextVar[bool] = ContextVar("after_ack", default=False)
 # The task holding a turn in this context: a unit of work inside another of the same task
 # takes none. (A task started inside a unit of work inherits the variable, not the turn.)
 _holding: ContextVar[asyncio.Task[Any] | None] = ContextVar("holding_a_turn", default=None)
+# The session that units of work join within `Database.reading()`, and the task it serves.
+_joined: ContextVar[tuple[asyncio.Task[Any], AsyncSession] | None] = ContextVar(
+    "joined_session", default=None
+)
 
 
 def after_ack() -> None:
@@ -191,9 +195,28 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commits when the block ends, rolls back if it raises."""
+        """A unit of work: commits when the block ends, rolls back if it raises. Within
+        `reading()`, in the same task, it is part of that one unit of work instead."""
+        joined = _joined.get()
+        if joined is not None and joined[0] is asyncio.current_task():
+            yield joined[1]
+            return
         async with self.turns.turn(), self._sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[None]:
+        """One unit of work for everything this task does inside the block: a view that many
+        features each read for (`/cop status`, App Home) takes one turn, one connection and
+        one transaction, not one of each per feature. Tasks started inside get their own."""
+        task = asyncio.current_task()
+        assert task is not None, "a unit of work runs in a task"
+        async with self.session() as session:
+            token = _joined.set((task, session))
+            try:
+                yield
+            finally:
+                _joined.reset(token)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:

@@ -12,9 +12,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import event as sa_event
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import storage.db
@@ -215,3 +216,51 @@ async def test_work_after_acks_waits_while_a_request_is_answered_but_not_for_eve
     with database.turns.answering():  # a request that takes far longer than giving way
         await unit("after an ack, at last")
     assert entered[-1] == "after an ack, at last"
+
+
+async def test_a_view_that_many_features_read_for_is_one_unit_of_work(
+    database: Database,
+) -> None:
+    """`/cop status` and App Home ask each feature for its section, and each feature reads in
+    a unit of work of its own. Inside `reading()` they are one: one connection and one
+    transaction for the whole view (what one writes, the next sees; if the view fails, none
+    of it stays), and a task started there is a unit of work of its own."""
+    checkouts: list[object] = []
+    sa_event.listen(database.engine.sync_engine, "checkout", lambda *_: checkouts.append(1))
+    sessions: list[AsyncSession] = []
+
+    async def feature_reads(name: str) -> None:
+        async with database.session() as session:
+            sessions.append(session)
+            session.add(
+                Community(
+                    team_id="T1",
+                    channel_id=f"C-{name}",
+                    name=name,
+                    domain="",
+                    timezone="UTC",
+                    created_by="U1",
+                    created_at=NOW,
+                )
+            )
+
+    async def count() -> int:
+        async with database.session() as session:
+            return len((await session.exec(select(Community))).all())
+
+    with pytest.raises(RuntimeError):
+        async with database.reading():
+            await feature_reads("one")
+            await feature_reads("two")
+            assert await count() == 2  # the second saw the first's row
+            assert len(set(map(id, sessions))) == 1
+            raise RuntimeError("the view failed")
+    assert len(checkouts) == 1
+    assert await count() == 0  # rolled back whole
+
+    async with database.reading():
+        await feature_reads("three")
+        elsewhere = asyncio.create_task(feature_reads("four"))
+    await elsewhere  # started inside, run after: its own unit of work
+    assert sessions[-1] is not sessions[-2]
+    assert await count() == 2

@@ -38,6 +38,12 @@ class LaunchState:
 
 
 async def next_step(database: Database, clock: Clock, record: CommunityRecord) -> NextStep:
+    # Its reads (the launch, the terms, the meetings…) are one unit of work between them.
+    async with database.reading():
+        return await _next_step(database, clock, record)
+
+
+async def _next_step(database: Database, clock: Clock, record: CommunityRecord) -> NextStep:
     community = record.community
     assert community.id is not None
     now = clock.now()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +13,13 @@ from bot.answers import Answers, clean, is_empty, item_errors, stage_errors
 from bot.catalogue import GOVERNANCE, ROLES, Stage
 from bot.clock import Clock
 from bot.services import milestones, roles
-from bot.services.communities import StageRecord, load_record, require_coordinator, require_open
+from bot.services.communities import (
+    CommunityRecord,
+    StageRecord,
+    load_record,
+    require_coordinator,
+    require_open,
+)
 from bot.services.errors import CommunityError, EditConflict, InvalidAnswers
 from storage.db import Database
 from storage.models import StageRevision
@@ -30,8 +36,9 @@ async def save_answers(
     user_id: str,
     submitted: Answers,
     base_version: int,
-) -> StageRecord:
-    """Save the stage modal's own inputs as a new version.
+) -> CommunityRecord:
+    """Save the stage modal's own inputs as a new version; the community as saved (what the
+    note after the save shows, without reading it again).
 
     `base_version` is the version the modal was opened from. If someone else has saved the stage
     since, we refuse rather than overwrite their work; the person's own list edits made from
@@ -100,7 +107,7 @@ async def save_list_item(
         return merged
 
     edit = StageEdit(team_id, community_id, stage, user_id, base_version)
-    return await _write(database, clock, edit, change=change)
+    return (await _write(database, clock, edit, change=change)).stages[stage.key]
 
 
 async def change_answers(
@@ -109,7 +116,7 @@ async def change_answers(
     """Save `change(current answers)` as a new version, with the same checks as every save
     (a coordinator, an open community, nobody else's newer save). `change` may raise a
     `CommunityError` to refuse; nothing is saved then."""
-    return await _write(database, clock, edit, change=change)
+    return (await _write(database, clock, edit, change=change)).stages[edit.stage.key]
 
 
 def _put(answers: Answers, key: str, value: Any) -> None:
@@ -137,7 +144,7 @@ async def _write(
     edit: StageEdit,
     *,
     change: Callable[[Answers], Answers],
-) -> StageRecord:
+) -> CommunityRecord:
     stage, user_id = edit.stage, edit.user_id
     try:
         async with database.session() as session:
@@ -193,7 +200,7 @@ async def _write(
     except IntegrityError:
         # Another save took the same version number a moment before ours.
         raise EditConflict(None, None) from None
-    return StageRecord.of(stage, revision)
+    return replace(record, stages={**record.stages, stage.key: StageRecord.of(stage, revision)})
 
 
 async def _refuse_if_edited(session: AsyncSession, edit: StageEdit) -> None:

@@ -309,11 +309,11 @@ async def _schedule_missing(
     session: AsyncSession, record: CommunityRecord, plan: Plan, now: datetime
 ) -> None:
     assert record.community.id is not None
+    planned = await scheduled.kinds_still_open(
+        session, team_id=record.community.team_id, community_id=record.community.id, kinds=ROUNDS
+    )
     for kind in ROUNDS:
-        waiting = await scheduled.latest_open_due(
-            session, team_id=record.community.team_id, community_id=record.community.id, kind=kind
-        )
-        if waiting is None:
+        if kind not in planned:
             await _schedule_next(session, record, plan, kind, now)
 
 

@@ -250,6 +250,23 @@ async def latest_open_due(
     return result.first()
 
 
+async def kinds_still_open(
+    session: AsyncSession, *, team_id: str, community_id: int, kinds: Sequence[str]
+) -> set[str]:
+    """Which of these kinds have a row still to go out for the community, in one read."""
+    result = await session.exec(
+        select(ScheduledSend.kind)
+        .where(
+            ScheduledSend.team_id == team_id,
+            ScheduledSend.community_id == community_id,
+            col(ScheduledSend.kind).in_(kinds),
+            col(ScheduledSend.state).in_(OPEN_STATES),
+        )
+        .distinct()
+    )
+    return set(result.all())
+
+
 async def cancel_for_person(
     session: AsyncSession, *, team_id: str, user_id: str, now: datetime
 ) -> int:
