@@ -24,7 +24,7 @@ from bot.services.errors import InvalidAnswers, NoCommunity, NotAMember
 from bot.services.meetings import UpcomingMeeting, next_meeting
 from bot.text import escape
 from storage.db import Database
-from storage.models import Community, MemberProfile, Membership, WelcomeSettings
+from storage.models import Community, MemberProfile, Membership, ScheduledSend, WelcomeSettings
 from storage.repositories import community_settings, scheduled
 from storage.repositories import members as member_rows
 
@@ -111,10 +111,11 @@ async def schedule_welcome(
     assert community_id is not None and membership_id is not None
     team_id = record.community.team_id
 
-    async def about_newcomer(kind: str, due_at: datetime, stale_at: datetime | None = None) -> None:
+    def about_newcomer(
+        kind: str, due_at: datetime, stale_at: datetime | None = None
+    ) -> ScheduledSend:
         # Once each for this membership, and cancelled with it when they leave (its subject).
-        await scheduled.schedule(
-            session,
+        return ScheduledSend(
             team_id=team_id,
             community_id=community_id,
             kind=kind,
@@ -125,22 +126,26 @@ async def schedule_welcome(
             dedupe_key=f"{kind}:{membership_id}",
         )
 
-    await about_newcomer(WELCOME_DM, now)
     index, start, end = greeting_window(now, batch_seconds)
-    await scheduled.schedule(
-        session,
-        team_id=team_id,
-        community_id=community_id,
-        kind=GREETING,
-        due_at=end,
-        payload={"start": start.isoformat(), "end": end.isoformat()},
-        dedupe_key=f"{GREETING}:{community_id}:{batch_seconds}:{index}",
-    )
-    for kind, after in ((NUDGE, NUDGE_AFTER), (CHECK_IN, CHECK_IN_AFTER)):
-        await about_newcomer(kind, now + after, stale_at=now + after + FOLLOW_UP_GRACE)
+    rows = [
+        about_newcomer(WELCOME_DM, now),
+        ScheduledSend(
+            team_id=team_id,
+            community_id=community_id,
+            kind=GREETING,
+            due_at=end,
+            payload={"start": start.isoformat(), "end": end.isoformat()},
+            dedupe_key=f"{GREETING}:{community_id}:{batch_seconds}:{index}",
+        ),
+        *(
+            about_newcomer(kind, now + after, stale_at=now + after + FOLLOW_UP_GRACE)
+            for kind, after in ((NUDGE, NUDGE_AFTER), (CHECK_IN, CHECK_IN_AFTER))
+        ),
+    ]
     if pair:
         # After the greeting, so the newcomer has been welcomed before meeting their buddy.
-        await about_newcomer(PAIRING, end)
+        rows.append(about_newcomer(PAIRING, end))
+    await scheduled.schedule_all(session, rows)
 
 
 # -- what the welcome says ----------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import add_new
+from storage.db import add_new, insert_or_merge
 from storage.models import ScheduledSend
 from storage.repositories import leases, scoped
 
@@ -56,6 +56,21 @@ async def schedule(
         await session.flush()
         return row
     return row if await add_new(session, row) else None
+
+
+async def schedule_all(session: AsyncSession, rows: Sequence[ScheduledSend]) -> int:
+    """Add the rows in one statement, each one whose dedupe_key is already used in its team
+    left out (as `schedule` leaves it out): what one event starts (a welcome's DM, greeting
+    and follow-ups) is one round trip, not one savepoint and insert each. How many were new."""
+    if not rows:
+        return 0
+    statement = (
+        insert_or_merge(session, ScheduledSend)
+        .values([row.model_dump(exclude={"id"}) for row in rows])
+        .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+        .returning(ScheduledSend.id)
+    )
+    return len((await session.exec(statement)).all())
 
 
 async def claim_due(
