@@ -277,7 +277,7 @@ async def roster_of(database: Database, clock: Clock, record: CommunityRecord) -
         period = trailing(plan.digest, now, record.community.timezone)
         figures = await counting.load(session, record, start=period.start, end=period.end)
         introduced = await member_rows.introduced_user_ids(session, community_id=community_id)
-        waiting = await member_rows.pending_join_requests(session, community_ids=[community_id])
+        waiting = await member_rows.pending_join_request_count(session, community_id=community_id)
 
     settable = settable_levels(record)
     order = {level: n for n, level in enumerate(levels_of(record))}
@@ -300,7 +300,7 @@ async def roster_of(database: Database, clock: Clock, record: CommunityRecord) -
     return Roster(
         record=record,
         entries=entries,
-        waiting_requests=len(waiting),
+        waiting_requests=waiting,
         figures=figures,
         period=plan.digest.noun,
     )

@@ -128,11 +128,11 @@ async def recruitment_of(database: Database, record: CommunityRecord) -> Recruit
     community_id = record.community.id
     assert community_id is not None
     async with database.session() as session:
-        posted = await rows.invitations(session, community_id=community_id)
+        posted = await rows.invitations_posted(session, community_id=community_id)
         pressed = await rows.clicks(session, community_id=community_id)
         history = await counting.memberships_of(session, record)
     return Recruitment(
-        posted=len(posted),
+        posted=posted,
         clicked=len({c.user_id for c in pressed}),
         joined=joined_through(pressed, history),
     )

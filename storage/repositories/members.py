@@ -322,6 +322,15 @@ async def pending_join_requests(
     return result.all()
 
 
+async def pending_join_request_count(session: AsyncSession, *, community_id: int) -> int:
+    result = await session.exec(
+        select(func.count())
+        .select_from(JoinRequest)
+        .where(JoinRequest.community_id == community_id, JoinRequest.state == PENDING)
+    )
+    return result.one()
+
+
 async def decide_join_request(
     session: AsyncSession,
     *,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, Row, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -170,14 +170,24 @@ async def add_click(
     return await add_new(session, click)
 
 
-async def clicks(session: AsyncSession, *, community_id: int) -> Sequence[InvitationClick]:
-    order = [col(InvitationClick.clicked_at)]
-    return await _in_order(session, InvitationClick, community_id=community_id, order_by=order)
+async def clicks(
+    session: AsyncSession, *, community_id: int
+) -> Sequence[Row[tuple[str, datetime]]]:
+    """Who pressed Join on the community's invitations, and when (`user_id`, `clicked_at`),
+    first first: only those two columns, since recruitment counts them by the hundred."""
+    result = await session.exec(
+        select(InvitationClick.user_id, InvitationClick.clicked_at)
+        .where(InvitationClick.community_id == community_id)
+        .order_by(col(InvitationClick.clicked_at))
+    )
+    return result.all()
 
 
-async def invitations(session: AsyncSession, *, community_id: int) -> Sequence[Invitation]:
-    order = [col(Invitation.posted_at)]
-    return await _in_order(session, Invitation, community_id=community_id, order_by=order)
+async def invitations_posted(session: AsyncSession, *, community_id: int) -> int:
+    result = await session.exec(
+        select(func.count()).select_from(Invitation).where(Invitation.community_id == community_id)
+    )
+    return result.one()
 
 
 async def _in_order(
