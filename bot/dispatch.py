@@ -171,6 +171,16 @@ class _Outcome:
     tell: bool = False  # given up on: the community's coordinators are told, once
 
 
+@dataclass(frozen=True)
+class _Claim:
+    """When a batch was claimed: on the shared clock (what due and stale times are compared
+    with), and on this process's clock and monotonic timer, read just before the claim."""
+
+    at: datetime
+    wall: datetime
+    monotonic: float
+
+
 class _TeamClients:
     """Each team's client looked up once for a claimed batch, not once a row (with many
     workspaces a lookup reads and decrypts the team's token)."""
@@ -275,11 +285,13 @@ class Dispatcher:
             errors.extend(e for t in done if not t.cancelled() and (e := t.exception()))
 
         while True:
+            wall, monotonic = self.runtime.clock.now(), time.monotonic()
             claimed, now = await self._claim(ids)
+            claim = _Claim(now, wall, monotonic)
             clients = _TeamClients(self.clients)
             for due in claimed:
                 self._held.hold(due.id)
-                pending.add(asyncio.create_task(self._handle(due, now, clients)))
+                pending.add(asyncio.create_task(self._handle(due, claim, clients)))
             handled += len(claimed)
             if ids is not None or len(claimed) < self.batch:
                 break
@@ -323,45 +335,44 @@ class Dispatcher:
                 break
         return total
 
-    async def _handle(self, due: Due, claimed_at: datetime, clients: _TeamClients) -> None:
+    async def _handle(self, due: Due, claim: _Claim, clients: _TeamClients) -> None:
         # Each row runs in its own task, so these reach only this row's log lines.
         logs.team_id.set(due.team_id)
         logs.community_id.set(due.community_id)
         try:
             async with self._slots:
-                outcome = await self._attempt(due, claimed_at, clients)
+                outcome = await self._attempt(due, claim, clients)
             if outcome is not None:
                 await self._recording.submit(outcome)
         finally:
             self._held.release(due.id)
 
-    async def _attempt(
-        self, due: Due, claimed_at: datetime, clients: _TeamClients
-    ) -> _Outcome | None:
+    async def _attempt(self, due: Due, claim: _Claim, clients: _TeamClients) -> _Outcome | None:
         if due.attempts > self.max_attempts:
             # Claimed again after its last attempt's lease ran out: the process sending it
             # died each time (a row that kills its sender would otherwise be tried for ever).
             return self._fail(due, f"{CRASHED}: stopped while sending")
         try:
-            return await self._send(due, claimed_at, clients)
+            return await self._send(due, claim, clients)
         except Exception as error:  # never let one row stop the others
             logs.crash(log, f"scheduled {due.kind} #{due.id} failed unexpectedly", error)
             return self._retry_or_fail(due, f"{CRASHED}: {type(error).__name__}", retry_after=None)
 
-    async def _send(self, due: Due, claimed_at: datetime, clients: _TeamClients) -> _Outcome | None:
-        if due.stale_at is not None and claimed_at > due.stale_at:
+    async def _send(self, due: Due, claim: _Claim, clients: _TeamClients) -> _Outcome | None:
+        if due.stale_at is not None and claim.at > due.stale_at:
             log.info("dropped %s #%d: too late to be useful", due.kind, due.id)
             return _Outcome(due, SendState.DROPPED, "too late to be useful")
         sender = self.senders.sender(due.kind)
         if sender is None:
             log.error("no sender is registered for %s (#%d)", due.kind, due.id)
             return _Outcome(due, SendState.FAILED, f"no sender for {due.kind}")
-        # Confirmed just before it is sent, with the rows reaching their send beside it: a row
-        # that waited in this process's queue past its lease (a busy process, its renewals
-        # late) may have been taken by another process, and is then theirs to send. Once
-        # confirmed, its lease runs a whole lease from now; any wait left is its channel's
-        # turn in the pacer, a second or so a row ahead of it, and the renewals cover that.
-        if not await self._confirming.submit(due.id):
+        # A row that waited in this process's queue long enough for its lease to be near its
+        # end (a busy process, its renewals late) may have been taken by another process, and
+        # is then theirs to send: it is confirmed just before it is sent, with the rows
+        # reaching their send beside it, and given a whole lease from then. A row claimed
+        # moments ago cannot have been taken, and goes straight out. Any wait left is its
+        # channel's turn in the pacer, a second or so a row ahead of it; renewals cover that.
+        if not self._surely_ours(claim) and not await self._confirming.submit(due.id):
             log.info("%s #%d was taken over by another scheduler", due.kind, due.id)
             return None
         client = await clients.for_team(due.team_id)
@@ -377,6 +388,18 @@ class Dispatcher:
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
             return self._retry_or_fail(due, f"connection: {type(error).__name__}", retry_after=None)
         return _Outcome(due, SendState.SENT)
+
+    def _surely_ours(self, claim: _Claim) -> bool:
+        """Whether rows claimed at `claim` are still this process's without asking: their
+        lease was set by the database after `claim`'s readings, and no other process may take
+        a row before its lease runs out. Half a lease of margin; the longer of the two
+        elapsed times counts, so neither a clock set back nor a test's clock moved forward
+        makes a row look fresher than it is."""
+        elapsed = max(
+            (self.runtime.clock.now() - claim.wall).total_seconds(),
+            time.monotonic() - claim.monotonic,
+        )
+        return elapsed < self.lease.total_seconds() / 2
 
     def _slack_error(self, due: Due, error: SlackApiError) -> _Outcome:
         status = getattr(error.response, "status_code", 200)

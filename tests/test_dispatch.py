@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import event as sa_event
 from sqlmodel import select
 
 from bot.clock import ManualClock
@@ -310,6 +311,25 @@ async def test_a_row_that_waited_its_turn_is_not_sent_if_another_process_took_it
     assert await sending == 2
     assert notes(slack) == ["first"]  # "second" is left to the process that took it
     assert (await row(app, second_id)).claimed_by == "another"
+
+
+async def test_a_row_claimed_moments_ago_goes_out_without_a_second_check(
+    app: Cultivate, slack: FakeSlack
+) -> None:
+    """No other process may take a row before its lease runs out, so a row sent soon after
+    its claim is not asked about again: a claim, the send, and its outcome."""
+    await add_note(app, "fresh")
+    statements: list[str] = []
+    engine = app.database.engine.sync_engine
+    listener = lambda *args: statements.append(" ".join(args[2].split()))  # noqa: E731
+    sa_event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert await app.dispatcher.run_once() == 1
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", listener)
+    assert notes(slack) == ["fresh"]
+    updates = [s for s in statements if s.startswith("UPDATE scheduled_sends")]
+    assert len(updates) == 2, "\n".join(updates)  # claimed, then sent: no confirmation between
 
 
 async def test_every_slack_call_of_a_process_reuses_its_connections(
