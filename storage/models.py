@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
+from pydantic import ConfigDict
 from sqlalchemy import JSON, Boolean, Column, Index, Text, UniqueConstraint, false, text, true
 from sqlmodel import Field, SQLModel
 
@@ -14,7 +15,16 @@ from storage.types import UTCDateTime
 SLACK_ID = 32
 
 
-class Community(SQLModel, table=True):
+class Table(SQLModel):
+    """What every table's model shares."""
+
+    # Rows come from the database or are built field by field, never validated, so pydantic's
+    # validator and serializer for each table are built when first used (a `model_dump`), not
+    # for all of them at start: about 0.6 MiB resident that a process mostly never needs.
+    model_config = ConfigDict(defer_build=True)
+
+
+class Community(Table, table=True):
     __tablename__ = "communities"
     __table_args__ = (UniqueConstraint("team_id", "channel_id", name="uq_community_channel"),)
 
@@ -41,7 +51,7 @@ class Community(SQLModel, table=True):
     is_private: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
-class StageRevision(SQLModel, table=True):
+class StageRevision(Table, table=True):
     """One saved version of a stage's answers. The newest version is the current answer;
     older ones are the history of who changed what, when."""
 
@@ -60,7 +70,7 @@ class StageRevision(SQLModel, table=True):
     edited_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class Membership(SQLModel, table=True):
+class Membership(Table, table=True):
     """A person's time in a community. Leaving ends a membership; it is never deleted, so a
     person who comes back has a second row and their history stays whole."""
 
@@ -98,7 +108,7 @@ class Membership(SQLModel, table=True):
     )
 
 
-class ScheduledSend(SQLModel, table=True):
+class ScheduledSend(Table, table=True):
     """Something to send later: a reminder, a follow-up, a prompt.
 
     The row is the whole truth about it. A heartbeat claims due rows with a lease and marks
@@ -139,7 +149,7 @@ class ScheduledSend(SQLModel, table=True):
     )
 
 
-class ProcessedEvent(SQLModel, table=True):
+class ProcessedEvent(Table, table=True):
     """The inbox: every Events API delivery, by Slack's event_id, written with its body before
     Slack gets its 200. Slack redelivers an event it thinks we missed, and every process must
     recognise the second copy; a process that dies after the 200 leaves the row for another
@@ -163,7 +173,7 @@ class ProcessedEvent(SQLModel, table=True):
     )
 
 
-class Installation(SQLModel, table=True):
+class Installation(Table, table=True):
     """A workspace that installed the app through OAuth, with its bot token.
 
     Single-workspace installs (SLACK_BOT_TOKEN) have no rows here."""
@@ -184,7 +194,7 @@ class Installation(SQLModel, table=True):
     installed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class TeamDeparture(SQLModel, table=True):
+class TeamDeparture(Table, table=True):
     """A workspace that uninstalled the app: every row of the team is erased at `erase_at`
     (housekeeping does it) unless it installs again before then, which deletes this row."""
 
@@ -197,7 +207,7 @@ class TeamDeparture(SQLModel, table=True):
     erase_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
-class OAuthState(SQLModel, table=True):
+class OAuthState(Table, table=True):
     """A one-time `state` for the OAuth install flow, so a redirect cannot be forged or replayed."""
 
     __tablename__ = "oauth_states"
@@ -207,7 +217,7 @@ class OAuthState(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class ActivityDay(SQLModel, table=True):
+class ActivityDay(Table, table=True):
     """How many messages a person posted in a community's channel on one day (in the
     community's time zone). Only the count: the text of a message is never stored."""
 
@@ -222,7 +232,7 @@ class ActivityDay(SQLModel, table=True):
     messages: int = 0
 
 
-class MemberProfile(SQLModel, table=True):
+class MemberProfile(Table, table=True):
     """What a member said about themselves when they introduced themselves."""
 
     __tablename__ = "member_profiles"
@@ -240,7 +250,7 @@ class MemberProfile(SQLModel, table=True):
     introduced_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class JoinRequest(SQLModel, table=True):
+class JoinRequest(Table, table=True):
     """Someone asking to join a community whose membership is by invitation."""
 
     __tablename__ = "join_requests"
@@ -273,7 +283,7 @@ class JoinRequest(SQLModel, table=True):
     )
 
 
-class WelcomeSettings(SQLModel, table=True):
+class WelcomeSettings(Table, table=True):
     """How a community welcomes newcomers, as its coordinators set it."""
 
     __tablename__ = "welcome_settings"
@@ -288,7 +298,7 @@ class WelcomeSettings(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class Meeting(SQLModel, table=True):
+class Meeting(Table, table=True):
     """A meeting, or a series of them, as its organiser planned it.
 
     The start is kept as a local date and wall-clock time in an IANA zone, never as a UTC
@@ -327,7 +337,7 @@ class Meeting(SQLModel, table=True):
     cancelled_by: str | None = Field(default=None, max_length=SLACK_ID)
 
 
-class MeetingOccurrence(SQLModel, table=True):
+class MeetingOccurrence(Table, table=True):
     """One planned session of a meeting. Only the next few are planned; each one's end plans
     the next (see `bot.services.meetings`). RSVPs and notes belong to an occurrence."""
 
@@ -353,7 +363,7 @@ class MeetingOccurrence(SQLModel, table=True):
     notes_ts: str | None = Field(default=None, max_length=32)  # the notes' message in the channel
 
 
-class Rsvp(SQLModel, table=True):
+class Rsvp(Table, table=True):
     """One person's answer for one occurrence. The unique constraint is what makes counts
     exact under concurrent clicks: counts are always recounted from these rows."""
 
@@ -368,7 +378,7 @@ class Rsvp(SQLModel, table=True):
     answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class LiveMessage(SQLModel, table=True):
+class LiveMessage(Table, table=True):
     """A posted message whose content is drawn from rows (RSVP counts, agreements).
 
     Every change bumps `changes`; a redraw claims the message with a short lease, draws what
@@ -392,7 +402,7 @@ class LiveMessage(SQLModel, table=True):
     )
 
 
-class TermsDraft(SQLModel, table=True):
+class TermsDraft(Table, table=True):
     """One draft of a community's terms of reference, built from its saved stage answers."""
 
     __tablename__ = "terms_drafts"
@@ -411,7 +421,7 @@ class TermsDraft(SQLModel, table=True):
     agreed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
-class TermsAgreement(SQLModel, table=True):
+class TermsAgreement(Table, table=True):
     """A member's "I agree" to one draft."""
 
     __tablename__ = "terms_agreements"
@@ -424,7 +434,7 @@ class TermsAgreement(SQLModel, table=True):
     agreed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class SustainingSettings(SQLModel, table=True):
+class SustainingSettings(Table, table=True):
     """How a community keeps itself going, as its coordinators set it: how often the health
     digest comes, how often they are prompted to invite a new perspective, who receives the
     sponsor report and how often, and the stage of development if they override it."""
@@ -461,7 +471,7 @@ class SustainingSettings(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class HealthPicture(SQLModel, table=True):
+class HealthPicture(Table, table=True):
     """The latest uploaded picture of each kind for a community: App Home shows these."""
 
     __tablename__ = "health_pictures"
@@ -477,7 +487,7 @@ class HealthPicture(SQLModel, table=True):
     drawn_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class Perspective(SQLModel, table=True):
+class Perspective(Table, table=True):
     """An external expert or guest speaker invited to bring a new perspective."""
 
     __tablename__ = "perspectives"
@@ -494,7 +504,7 @@ class Perspective(SQLModel, table=True):
     logged_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class Invitation(SQLModel, table=True):
+class Invitation(Table, table=True):
     """A ready-made invitation to join a community, as a coordinator posted it somewhere."""
 
     __tablename__ = "invitations"
@@ -508,7 +518,7 @@ class Invitation(SQLModel, table=True):
     ts: str | None = Field(default=None, max_length=32)  # the message, once posted
 
 
-class InvitationClick(SQLModel, table=True):
+class InvitationClick(Table, table=True):
     """Someone pressed Join on an invitation: with the membership that began after it, what
     counts as joining through the invitation."""
 
@@ -523,7 +533,7 @@ class InvitationClick(SQLModel, table=True):
     clicked_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class Closure(SQLModel, table=True):
+class Closure(Table, table=True):
     """How and when a community closes, as a coordinator set it with `/cop close`."""
 
     __tablename__ = "closures"
@@ -549,7 +559,7 @@ class Closure(SQLModel, table=True):
     archive_permalink: str | None = Field(default=None, max_length=500)
 
 
-class KnowledgeCapture(SQLModel, table=True):
+class KnowledgeCapture(Table, table=True):
     """One answer to "Share what you learned". A person may answer again: every answer is kept,
     and the newest version is the one the archive shows."""
 
@@ -568,7 +578,7 @@ class KnowledgeCapture(SQLModel, table=True):
     submitted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class CalendarFeed(SQLModel, table=True):
+class CalendarFeed(Table, table=True):
     """One person's private calendar address for one community's meetings
     (`/cop calendar`). Only the SHA-256 of the address's secret is kept, so the database
     alone cannot subscribe: the address is shown to its person once, when made. Making a new
@@ -588,7 +598,7 @@ class CalendarFeed(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class ValueStory(SQLModel, table=True):
+class ValueStory(Table, table=True):
     """One member's value story for one period (a quarter, or half a year): their answers to
     the value-creation questions (`bot.services.stories.VALUE_KINDS`) and whether it may be
     shared, with their name, without it, or not at all. Answering again in the same period
@@ -609,7 +619,7 @@ class ValueStory(SQLModel, table=True):
     answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class MeetingAction(SQLModel, table=True):
+class MeetingAction(Table, table=True):
     """One action agreed at a meeting (its notes' actions, one a line): who does it, by when,
     and whether it is done. The one record of a meeting's actions."""
 
@@ -638,7 +648,7 @@ class MeetingAction(SQLModel, table=True):
     dm_ts: str | None = Field(default=None, max_length=32)
 
 
-class LibraryEntry(SQLModel, table=True):
+class LibraryEntry(Table, table=True):
     """One piece of a community's knowledge, kept because someone chose to: a message saved
     with the *Save to knowledge* shortcut, or an answer to the monthly "What did we
     learn?" prompt. Its text is in Slack's markup (`&lt;` for a typed `<`, `<@U…>` for a

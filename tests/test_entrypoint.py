@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -191,3 +192,32 @@ async def test_python_m_bot_opens_the_sandbox(
     assert b"Traceback" not in errors
     assert (tmp_path / "sandbox.db").exists()  # its own database, not cultivate.db
     assert not (tmp_path / "cultivate.db").exists()
+
+
+# Libraries a process uses only when it makes a picture, a document, a calendar file, a
+# migration or an encrypted token: each costs every process resident memory if loaded at start.
+USED_LATER = ("matplotlib", "docx", "icalendar", "alembic", "cryptography")
+
+IDLE_APP = f"""
+import sys
+from bot.app import create_app
+from bot.runtime import Runtime
+from bot.settings import load_settings
+from storage.db import Database
+from storage.models import Table
+
+environ = {{"SLACK_BOT_TOKEN": "xoxb-idle", "SLACK_SIGNING_SECRET": "idle"}}
+settings = load_settings(environ | {{"DATABASE_URL": "sqlite:///idle.db"}})
+create_app(settings, Runtime(database=Database(settings.database_url)))
+loaded = [name for name in {USED_LATER!r} if name in sys.modules]
+built = [table.__name__ for table in Table.__subclasses__() if table.__pydantic_complete__]
+assert not loaded and not built, (loaded, built)
+"""
+
+
+def test_an_idle_app_loads_nothing_it_uses_only_later(tmp_path: Path) -> None:
+    """The app as a process builds it holds no library and no tables' pydantic validators
+    (built on first use) that it needs only for work it has not been asked to do."""
+    subprocess.run(
+        [sys.executable, "-c", IDLE_APP], cwd=tmp_path, check=True, env={"PYTHONPATH": str(ROOT)}
+    )
