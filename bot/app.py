@@ -39,7 +39,7 @@ from bot.runtime import Runtime
 from bot.scheduler import Heartbeat, Heartbeats, create_scheduler
 from bot.server import create_web_app
 from bot.settings import Settings
-from bot.slack_client import SlackSession, make_client
+from bot.slack_client import SlackSession, answering_over, make_client
 from bot.tokens import TokenCipher
 from handlers import wire_features
 from handlers.cop import CopCommand
@@ -111,6 +111,7 @@ def create_app(
     # The sends in flight, and room beside them for the calls requests make meanwhile.
     slack_session = SlackSession(connections=settings.scheduler_in_flight + 50)
     bolt, clients = _bolt(settings, runtime, pacer, slack_session)
+    bolt.use(answering_over(slack_session))
     senders = Senders()
     lease = timedelta(seconds=settings.scheduler_lease_seconds)
     attempts = settings.scheduler_attempts

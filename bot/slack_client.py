@@ -9,11 +9,16 @@ from functools import cache
 from typing import Any
 
 import aiohttp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.context.respond.internals import _build_message
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.pacing import ChannelPacer, PacedWebClient
 
@@ -102,6 +107,48 @@ class SharedSessionClient(PacedWebClient):
     def session(self, value: aiohttp.ClientSession | None) -> None:
         if value is not None:  # slack_sdk's constructor sets None; the shared one stands
             raise ValueError("this client uses the process's shared session")
+
+
+class SharedSessionRespond(AsyncRespond):
+    """Bolt's `respond()` (an answer through a command's or a click's response_url), over the
+    process's one session. Bolt's own opens a session, and so a connection (against Slack a
+    TLS handshake), for every answer."""
+
+    def __init__(
+        self, *, response_url: str | None, shared: SlackSession, ssl: ssl.SSLContext | None
+    ) -> None:
+        super().__init__(response_url=response_url, ssl=ssl)
+        self._shared = shared
+
+    async def __call__(  # type: ignore[override]
+        self, text: str | dict[str, Any] = "", **parts: Any
+    ) -> WebhookResponse:
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        message = (
+            _build_message(**text) if isinstance(text, dict) else _build_message(text, **parts)
+        )
+        client = AsyncWebhookClient(
+            url=self.response_url,
+            session=self._shared.get(),
+            ssl=self.ssl,
+            timeout=CALL_TIMEOUT_SECONDS,
+        )
+        return await client.send_dict(message)
+
+
+def answering_over(shared: SlackSession) -> Any:
+    """A Bolt middleware giving each request with a response_url a `respond()` that uses the
+    process's session."""
+
+    async def middleware(context: AsyncBoltContext, next: Any) -> Any:
+        if context.response_url is not None:
+            context["respond"] = SharedSessionRespond(
+                response_url=context.response_url, shared=shared, ssl=context.client.ssl
+            )
+        return await next()
+
+    return middleware
 
 
 def make_client(

@@ -336,12 +336,14 @@ async def test_every_slack_call_of_a_process_reuses_its_connections(
     app: Cultivate, slack: FakeSlack
 ) -> None:
     """One HTTP session per process, kept alive: what requests call (through Bolt's client for
-    each request) and scheduled sends, one after another, go over the connection already open,
-    not one each."""
+    each request), the answers to commands (through their response_url) and scheduled sends,
+    one after another, go over the connection already open, not one each."""
     opened = slack.connections
     for n in range(5):
         await app.event({"type": "app_home_opened", "user": ASHA, "tab": "home"})
         await slack.wait_for("views.publish", count=n + 1)
+        await app.command("status")
+        assert "Housing policy" in str(await app.ephemeral(count=n + 1))
         await add_note(app, f"note {n}")
         assert await app.tick() == 1
     assert len(notes(slack)) == 5
