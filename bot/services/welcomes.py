@@ -273,16 +273,17 @@ async def newcomer(
     database: Database, clock: Clock, *, team_id: str, membership_id: int
 ) -> Newcomer | None:
     """The newcomer a welcome or follow-up is for; None if they have left since (or were
-    found to be a bot): then there is no one to send it to."""
-    async with database.session() as session:
+    found to be a bot): then there is no one to send it to. Its reads are one unit of work:
+    a burst of joins sends hundreds of these."""
+    async with database.reading(), database.session() as session:
         membership = await member_rows.membership_by_id(
             session, team_id=team_id, membership_id=membership_id
         )
-    if membership is None or membership.left_at is not None or not membership.welcomed:
-        return None
-    content = await welcome_content(
-        database, clock, team_id=team_id, community_id=membership.community_id
-    )
+        if membership is None or membership.left_at is not None or not membership.welcomed:
+            return None
+        content = await welcome_content(
+            database, clock, team_id=team_id, community_id=membership.community_id
+        )
     return Newcomer(membership=membership, content=content)
 
 
