@@ -2,7 +2,12 @@
 32 concurrent requests, against Cultivate's web process and, served the same way, a bare Bolt
 app that only acks. Both run as real processes; requests are signed as Slack signs them.
 
-    python -m bench.ack_latency [--requests 400] [--only view_submission]
+The saves go to the scope forms of 32 communities in turn, as coordinators of different
+communities save at the same time. `--only "one form"` measures instead the same form saved
+again and again at once (the same person, the same community): most of those saves are refused
+as edits made meanwhile, which is what that cell measures.
+
+    python -m bench.ack_latency [--requests 400] [--only view_submission|/cop status|one form]
         [--database-url postgresql://...] [--http]
 
 The URL's scheme chooses PostgreSQL's driver: `postgresql://` is the default one,
@@ -14,14 +19,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
 from bench.common import migrated, options, scheme
-from fakeslack import FakeSlack
+from fakeslack import FakeSlack, SlackRequests
+from fakeslack.workspace import BOT_USER_ID, Channel
 from sandbox.processes import percentile
 
 Request = tuple[str, dict[str, str]]
+
+FORMS = 32  # communities whose scope forms the saves go to, in turn
 
 
 async def measure(
@@ -63,27 +72,20 @@ async def main(total: int, only: str, database_url: str | None, http: bool) -> N
             await cultivate.healthy()
             await bare.healthy()
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as http:
-                # A community, and its scope form as Slack would hold it.
-                await post(http, cultivate.url, requests.slash_command(text="start"))
-                [opened] = await slack.wait_for("views.open")
-                start_view = slack.views[opened.response["view"]["id"]]
-                await post(
-                    http,
-                    cultivate.url,
-                    requests.view_submission(start_view, values={"name": {"name": "Bench"}}),
-                )
-                await post(http, cultivate.url, requests.slash_command(text="scope"))
-                scope_call = (await slack.wait_for("views.open", count=2))[-1]
-                scope_view = slack.views[scope_call.response["view"]["id"]]
-
+                # Communities, and each one's scope form as Slack would hold it.
+                forms = [
+                    await scope_form(http, cultivate.url, slack, requests, n) for n in range(FORMS)
+                ]
                 kinds: dict[str, Callable[[int], Request]] = {
                     "/cop status": lambda n: requests.slash_command(text="status"),
                     "view_submission": lambda n: requests.view_submission(
-                        scope_view, values={"need": {"need": f"answer {n}"}}
+                        forms[n % FORMS], values={"need": {"need": f"answer {n}"}}
+                    ),
+                    "one form": lambda n: requests.view_submission(
+                        forms[0], values={"need": {"need": f"answer {n}"}}
                     ),
                 }
-                if only:
-                    kinds = {only: kinds[only]}
+                kinds = {only: kinds[only]} if only else {k: kinds[k] for k in list(kinds)[:2]}
                 print(
                     f"{total} requests per cell; latency in ms from send to Slack's ack; "
                     f"Slack over {scheme(slack)}"
@@ -126,6 +128,33 @@ async def main(total: int, only: str, database_url: str | None, http: bool) -> N
             cultivate.stop()
             bare.stop()
         slack.problems.clear()
+
+
+async def scope_form(
+    http: aiohttp.ClientSession,
+    url: str,
+    slack: FakeSlack,
+    requests: SlackRequests,
+    n: int,
+) -> dict[str, Any]:
+    """A community started in a channel of its own (the first in the workspace's default
+    channel, where `/cop status` is asked), and its scope form opened: the view as Slack holds
+    it."""
+    channel = "C0HOUSING" if n == 0 else f"C0BENCH{n:03d}"
+    if channel not in slack.workspace.channels:
+        people = slack.workspace.channels["C0HOUSING"].members
+        members = list(dict.fromkeys([BOT_USER_ID, *people]))
+        slack.workspace.channels[channel] = Channel(channel, f"bench-{n}", members=members)
+    opened = len(slack.calls_to("views.open"))
+    await post(http, url, requests.slash_command(text="start", channel_id=channel))
+    start_call = (await slack.wait_for("views.open", count=opened + 1))[-1]
+    start_view = slack.views[start_call.response["view"]["id"]]
+    await post(
+        http, url, requests.view_submission(start_view, values={"name": {"name": f"Bench {n}"}})
+    )
+    await post(http, url, requests.slash_command(text="scope", channel_id=channel))
+    scope_call = (await slack.wait_for("views.open", count=opened + 2))[-1]
+    return slack.views[scope_call.response["view"]["id"]]
 
 
 async def all_answered(slack: FakeSlack, commands: int) -> None:
