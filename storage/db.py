@@ -80,7 +80,6 @@ class Turns:
         self._in_use = 0
         self._waiting: dict[bool, deque[asyncio.Future[None]]] = {False: deque(), True: deque()}
         self._answering = 0  # requests being answered: their acks not yet sent
-        self._answered: list[asyncio.Future[None]] = []  # waiting for no request to be answered
 
     @contextmanager
     def answering(self) -> Iterator[None]:
@@ -92,28 +91,7 @@ class Turns:
             yield
         finally:
             self._answering -= 1
-            if not self._answering:
-                waiting, self._answered = self._answered, []
-                for answered in waiting:
-                    if not answered.done():
-                        answered.set_result(None)
             self._hand_out()
-
-    async def give_way(self) -> None:
-        """Between two reads of one unit of work after an ack (a status's sections): wait
-        while a request is being answered, for up to GIVE_WAY_SECONDS, as a unit of work of
-        its own would before taking its turn."""
-        if not _after_ack.get() or not self._answering:
-            return
-        answered = asyncio.get_running_loop().create_future()
-        self._answered.append(answered)
-        try:
-            await asyncio.wait_for(answered, GIVE_WAY_SECONDS)
-        except TimeoutError:
-            pass
-        finally:
-            if answered in self._answered:
-                self._answered.remove(answered)
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -221,7 +199,6 @@ class Database:
         `reading()`, in the same task, it is part of that one unit of work instead."""
         joined = _joined.get()
         if joined is not None and joined[0] is asyncio.current_task():
-            await self.turns.give_way()
             yield joined[1]
             return
         async with self.turns.turn(), self._sessions() as session, session.begin():

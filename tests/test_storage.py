@@ -264,35 +264,3 @@ async def test_a_view_that_many_features_read_for_is_one_unit_of_work(
     await elsewhere  # started inside, run after: its own unit of work
     assert sessions[-1] is not sessions[-2]
     assert await count() == 2
-
-
-async def test_a_view_built_after_an_ack_gives_way_between_its_reads(database: Database) -> None:
-    """A status's sections are one unit of work, but after its ack it still lets a request
-    being answered go first between one section's reads and the next's, as separate units
-    of work did, and for no longer than giving way ever takes."""
-    read: list[str] = []
-    go_on = asyncio.Event()
-
-    async def section(name: str) -> None:
-        async with database.session() as session:
-            await session.execute(text("SELECT 1"))
-            read.append(name)
-
-    async def view() -> None:
-        with storage.db.giving_way():
-            async with database.reading():
-                await section("first")
-                await go_on.wait()
-                await section("second")
-                await section("third")
-
-    building = asyncio.create_task(view())
-    await eventually(lambda: _at_least(read, 1))
-    with database.turns.answering():
-        go_on.set()
-        await asyncio.sleep(storage.db.GIVE_WAY_SECONDS / 2)
-        assert read == ["first"]  # the request being answered goes first
-    await eventually(lambda: _at_least(read, 2))  # answered: the view goes on
-    with database.turns.answering():  # a request answered for ever: it goes on after a while
-        await building
-    assert read == ["first", "second", "third"]
