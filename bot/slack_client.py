@@ -128,13 +128,13 @@ class SharedSessionRespond(AsyncRespond):
         message = (
             _build_message(**text) if isinstance(text, dict) else _build_message(text, **parts)
         )
-        client = AsyncWebhookClient(
+        response_url = AsyncWebhookClient(
             url=self.response_url,
             session=self._shared.get(),
             ssl=self.ssl,
             timeout=CALL_TIMEOUT_SECONDS,
         )
-        return await client.send_dict(message)
+        return await response_url.send_dict(message)
 
 
 def answering_over(shared: SlackSession) -> Any:
