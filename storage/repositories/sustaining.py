@@ -25,7 +25,7 @@ from storage.models import (
 from storage.repositories import community_settings, scoped
 
 # What the community's history is read from, whole and in order (see `_in_order`).
-Logged = TypeVar("Logged", MemberProfile, HealthPicture, Perspective, InvitationClick, Invitation)
+Logged = TypeVar("Logged", MemberProfile, HealthPicture, Perspective)
 
 # -- history ------------------------------------------------------------------------------
 
