@@ -13,7 +13,8 @@ import asyncio
 import multiprocessing
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from multiprocessing.synchronize import Event
 from typing import Any
 
@@ -43,6 +44,21 @@ def timed(step: str, function: Callable[..., Awaitable[Any]]) -> Callable[..., A
     return run
 
 
+def timed_turn(
+    turn: Callable[[str], AbstractAsyncContextManager[None]],
+) -> Callable[[str], AbstractAsyncContextManager[None]]:
+    """The pacer's `turn`, counting the wait for it as "wait for the channel's turn"."""
+
+    @asynccontextmanager
+    async def run(channel: str) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        async with turn(channel):
+            spent["wait for the channel's turn"] += time.perf_counter() - started
+            yield
+
+    return run
+
+
 def serve_slack(channels: int, http: bool, urls: Any, done: Event) -> None:
     with fake_slack(http=http) as slack:
         add_channels(slack, channels)
@@ -64,7 +80,7 @@ async def drain(
     scheduled.confirm_claims = timed("confirm the claim", scheduled.confirm_claims)  # type: ignore[assignment]
     scheduled.finish = timed("record the send", scheduled.finish)  # type: ignore[assignment]
     pacer = ChannelPacer()
-    pacer.wait_turn = timed("wait for the channel's turn", pacer.wait_turn)  # type: ignore[method-assign]
+    pacer.turn = timed_turn(pacer.turn)  # type: ignore[method-assign]
     cultivate = dispatching_app(
         database_url, api_url, send=timed("Slack call", post), pacer=pacer, ca_file=ca_file
     )
