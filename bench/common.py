@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -145,12 +145,15 @@ def dispatching_app(
     return cultivate
 
 
-async def rows_due_now(database_url: str, rows: int, channels: int) -> None:
-    """An empty, migrated database with `rows` posts due now, spread over the channels."""
+async def rows_due_now(
+    database_url: str, rows: int, channels: int, *, due_in: timedelta = timedelta(0)
+) -> None:
+    """An empty, migrated database with `rows` posts due now (or in `due_in`), spread over the
+    channels."""
     await empty_database(database_url)
     database = Database(database_url)
     await upgrade(database)
-    now = datetime.now(UTC)
+    now = datetime.now(UTC) + due_in
     async with database.session() as session:
         for n in range(rows):
             await scheduled.schedule(
