@@ -122,9 +122,11 @@ def dispatching_app(
     pacer: ChannelPacer | None = None,
     worker: str | None = None,
     ca_file: str | None = None,
+    in_flight: int | None = None,
 ) -> Cultivate:
     """The app as a clock process builds it, with one more kind of row to send (`KIND`),
-    trusting `ca_file` (an HTTPS fake's certificate)."""
+    trusting `ca_file` (an HTTPS fake's certificate); `in_flight` as SCHEDULER_IN_FLIGHT, if
+    given."""
     settings = load_settings(
         {
             "SLACK_BOT_TOKEN": "xoxb-bench",
@@ -132,6 +134,7 @@ def dispatching_app(
             "SLACK_API_URL": api_url,
             "DATABASE_URL": database_url,
             **({"SLACK_CA_FILE": ca_file} if ca_file else {}),
+            **({"SCHEDULER_IN_FLIGHT": str(in_flight)} if in_flight else {}),
         }
     )
     cultivate = create_app(

@@ -10,8 +10,10 @@ As in production, the schedulers are running when the rows come due: the rows ar
 tomorrow, the processes started, and once each has had its first heartbeat the rows are made
 due now and the clock starts. How long the processes took to start is printed beside.
 
-    python -m bench.dispatch [--rows 10000] [--channels 1000] [--database-url postgresql://...]
-        [--http]
+    python -m bench.dispatch [--rows 10000] [--channels 1000] [--in-flight N]
+        [--database-url postgresql://...] [--http]
+
+`--in-flight` is each process's SCHEDULER_IN_FLIGHT (default: the setting's default).
 """
 
 from __future__ import annotations
@@ -32,15 +34,19 @@ from bench.common import (
     options,
     rows_due_now,
 )
+from bot.dispatch import DEFAULT_IN_FLIGHT
 from storage.db import Database
 from storage.models import ScheduledSend
 
 
 def scheduler_process(
-    database_url: str, api_url: str, ca_file: str | None, worker: str, ready: Event
+    database_url: str, api_url: str, ca_file: str | None, worker: str, in_flight: int, ready: Event
 ) -> None:
     async def run() -> None:
-        dispatcher = dispatching_app(database_url, api_url, worker=worker, ca_file=ca_file).sender
+        cultivate = dispatching_app(
+            database_url, api_url, worker=worker, ca_file=ca_file, in_flight=in_flight
+        )
+        dispatcher = cultivate.sender
         await dispatcher.run_once()  # nothing is due yet
         ready.set()
         while True:  # the heartbeat, back to back: the benchmark measures the drain
@@ -70,7 +76,7 @@ async def due_now(database_url: str) -> None:
 
 
 async def measure(
-    database_url: str, rows: int, channels: int, processes: int, http: bool
+    database_url: str, rows: int, channels: int, processes: int, http: bool, in_flight: int
 ) -> tuple[float, float, int, int]:
     with fake_slack(http=http) as slack:
         add_channels(slack, channels)
@@ -81,7 +87,7 @@ async def measure(
         workers = [
             context.Process(
                 target=scheduler_process,
-                args=(database_url, slack.api_url, slack.ca_file, f"clock-{i}", ready),
+                args=(database_url, slack.api_url, slack.ca_file, f"clock-{i}", in_flight, ready),
             )
             for i, ready in enumerate(readiness)
         ]
@@ -109,12 +115,15 @@ async def measure(
         return elapsed, start_up, len(sent) - rows, limited
 
 
-async def main(rows: int, channels: int, database_url: str | None, http: bool) -> None:
+async def main(
+    rows: int, channels: int, in_flight: int, database_url: str | None, http: bool
+) -> None:
     with database_in_a_folder(database_url) as (_, url):
         ideal = (rows / channels - 1) * 1.0
         print(
             f"{rows} rows due at once across {channels} channels; Slack answers after 50 ms "
             f"and allows 1 message/s per channel, over {'plain HTTP' if http else 'HTTPS'}; "
+            f"{in_flight} sends in flight a process; "
             f"database {url.split(':')[0]}\n"
         )
         print(
@@ -123,7 +132,9 @@ async def main(rows: int, channels: int, database_url: str | None, http: bool) -
         )
         print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for processes in (1, 2):
-            elapsed, start_up, twice, limited = await measure(url, rows, channels, processes, http)
+            elapsed, start_up, twice, limited = await measure(
+                url, rows, channels, processes, http, in_flight
+            )
             print(
                 f"| {processes} | {elapsed:.1f} | {ideal:.1f} | {elapsed / ideal:.1f} | {twice} "
                 f"| {limited} | {start_up:.1f} |"
@@ -131,5 +142,5 @@ async def main(rows: int, channels: int, database_url: str | None, http: bool) -
 
 
 if __name__ == "__main__":
-    given = options(__doc__, rows=10_000, channels=1_000)
-    asyncio.run(main(given.rows, given.channels, given.database_url, given.http))
+    given = options(__doc__, rows=10_000, channels=1_000, in_flight=DEFAULT_IN_FLIGHT)
+    asyncio.run(main(given.rows, given.channels, given.in_flight, given.database_url, given.http))
