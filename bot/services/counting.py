@@ -38,14 +38,18 @@ from bot.services.levels import (
     settable_levels,
     suggest_level,
 )
-from storage.models import ActivityDay, Community, Membership
+from storage.models import Community, Membership
 from storage.repositories import members as member_rows
 from storage.repositories import sustaining as history_rows
+from storage.repositories.sustaining import DayCount, MembershipRow
+
+# A membership as stored, or as read to count from: the same columns.
+Held = Membership | MembershipRow
 
 ACTIVITY_WINDOW = timedelta(days=30)
 
 
-def member_at(membership: Membership, moment: datetime) -> bool:
+def member_at(membership: Held, moment: datetime) -> bool:
     """Whether the membership held at `moment`: begun, not yet ended, and not a bot's."""
     return (
         not membership.is_bot
@@ -54,18 +58,18 @@ def member_at(membership: Membership, moment: datetime) -> bool:
     )
 
 
-def began_with_community(membership: Membership, community: Community) -> bool:
+def began_with_community(membership: Held, community: Community) -> bool:
     """Someone in the channel when it became a community (the founder among them): recorded
     from the start, never welcomed as a newcomer, and not a join."""
     return membership.joined_at <= community.created_at and not membership.welcomed
 
 
-def members_at(memberships: Sequence[Membership], moment: datetime) -> dict[str, Membership]:
+def members_at(memberships: Sequence[Held], moment: datetime) -> dict[str, Held]:
     return {m.user_id: m for m in memberships if member_at(m, moment)}
 
 
 def joined_between(
-    memberships: Sequence[Membership], community: Community, start: datetime, end: datetime
+    memberships: Sequence[Held], community: Community, start: datetime, end: datetime
 ) -> set[str]:
     return {
         m.user_id
@@ -74,7 +78,7 @@ def joined_between(
     }
 
 
-def left_between(memberships: Sequence[Membership], start: datetime, end: datetime) -> set[str]:
+def left_between(memberships: Sequence[Held], start: datetime, end: datetime) -> set[str]:
     return {
         m.user_id
         for m in memberships
@@ -83,7 +87,7 @@ def left_between(memberships: Sequence[Membership], start: datetime, end: dateti
 
 
 def last_join(
-    memberships: Sequence[Membership], community: Community, before: datetime
+    memberships: Sequence[Held], community: Community, before: datetime
 ) -> datetime | None:
     """When someone last joined, before `before` (None if no one has since it began)."""
     return max(
@@ -96,7 +100,7 @@ def last_join(
     )
 
 
-def took_part(memberships: Sequence[Membership]) -> list[str]:
+def took_part(memberships: Sequence[Held]) -> list[str]:
     """Everyone who has ever been a member, in the order they first were: who took part."""
     return list(dict.fromkeys(m.user_id for m in memberships if not m.is_bot))
 
@@ -111,7 +115,7 @@ def window_start(community: Community, end: datetime) -> date:
     return local_day(end - ACTIVITY_WINDOW, community.timezone)
 
 
-def posted(activity: Sequence[ActivityDay], first: date, last: date) -> dict[str, tuple[int, int]]:
+def posted(activity: Sequence[DayCount], first: date, last: date) -> dict[str, tuple[int, int]]:
     """Per person: (messages, days with a message) from `first` to `last`, both included."""
     counts: dict[str, tuple[int, int]] = {}
     for row in activity:
@@ -140,7 +144,7 @@ class MemberFigures:
     record: CommunityRecord
     start: datetime
     end: datetime
-    members: dict[str, Membership]  # as at `end`, oldest first
+    members: dict[str, Held]  # as at `end`, oldest first
     joined: frozenset[str]
     left: frozenset[str]
     activity: dict[str, tuple[int, int]]  # (messages, days) in the 30 days to `end`, anyone's
@@ -161,8 +165,8 @@ class MemberFigures:
 
 def figures(
     record: CommunityRecord,
-    memberships: Sequence[Membership],
-    activity: Sequence[ActivityDay],
+    memberships: Sequence[Held],
+    activity: Sequence[DayCount],
     *,
     start: datetime,
     end: datetime,
@@ -189,14 +193,14 @@ def figures(
     )
 
 
-async def memberships_of(session: AsyncSession, record: CommunityRecord) -> Sequence[Membership]:
+async def memberships_of(session: AsyncSession, record: CommunityRecord) -> Sequence[Held]:
     """Every membership the community has had, bots left out, oldest first (read once while
     an answer is built: the roster, the health figures and recruitment all count them)."""
     community_id = record.community.id
     assert community_id is not None
 
-    async def load() -> Sequence[Membership]:
-        return await history_rows.memberships(session, community_id=community_id)
+    async def load() -> Sequence[Held]:
+        return await history_rows.membership_history(session, community_id=community_id)
 
     return await record.once("memberships", load)
 
@@ -219,7 +223,7 @@ async def load(
 
 async def members_now(
     session: AsyncSession, *, community_id: int, now: datetime
-) -> dict[str, Membership]:
+) -> dict[str, Held]:
     memberships = await history_rows.memberships(session, community_id=community_id)
     return members_at(memberships, now)
 

@@ -43,8 +43,8 @@ from bot.services.meetings import MeetingHeld
 from bot.services.milestones import MilestoneState
 from bot.text import calendar_date, escape
 from storage.db import Database
-from storage.models import ActivityDay, Membership
 from storage.repositories import sustaining as rows
+from storage.repositories.sustaining import DayCount
 
 if TYPE_CHECKING:
     from bot.services.development import Development
@@ -215,8 +215,8 @@ def _day(moment: datetime, timezone: str) -> date:
 def compute(
     record: CommunityRecord,
     period: Period,
-    memberships: Sequence[Membership],
-    activity: Sequence[ActivityDay],
+    memberships: Sequence[counting.Held],
+    activity: Sequence[DayCount],
     meetings: Sequence[MeetingHeld],
     recent_meetings: Sequence[MeetingHeld],
     milestones: Sequence[MilestoneState],
@@ -360,8 +360,8 @@ async def history(
 
 
 def weekly(
-    memberships: Sequence[Membership],
-    activity: Sequence[ActivityDay],
+    memberships: Sequence[counting.Held],
+    activity: Sequence[DayCount],
     *,
     end: datetime,
     weeks: int,

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Row, func, update
+from sqlalchemy import ColumnElement, Row, Table, bindparam, false, func, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import add_new
+from storage.db import add_new, core_rows
 from storage.models import (
     ActivityDay,
     HealthPicture,
@@ -40,18 +41,64 @@ async def memberships(session: AsyncSession, *, community_id: int) -> Sequence[M
     return result.all()
 
 
+class MembershipRow(NamedTuple):
+    """A `Membership` as read for counting: its columns, without an ORM object to build."""
+
+    id: int
+    team_id: str
+    community_id: int
+    user_id: str
+    joined_at: datetime
+    left_at: datetime | None
+    welcomed: bool
+    is_bot: bool
+    level: str | None
+    level_set_by: str | None
+    level_set_at: datetime | None
+
+
+class DayCount(NamedTuple):
+    """How many messages a person posted on a day (an `ActivityDay`'s figures)."""
+
+    user_id: str
+    day: date
+    messages: int
+
+
+_MEMBERSHIPS: Table = Membership.__table__  # type: ignore[assignment]
+_ACTIVITY: Table = ActivityDay.__table__  # type: ignore[assignment]
+# Built once, with their values bound at each read: `/cop status` and App Home read both.
+_MEMBERSHIP_HISTORY = (
+    core_select(*(_MEMBERSHIPS.c[name] for name in MembershipRow._fields))
+    .where(
+        _MEMBERSHIPS.c.community_id == bindparam("community_id"),
+        _MEMBERSHIPS.c.is_bot.is_(false()),
+    )
+    .order_by(_MEMBERSHIPS.c.joined_at, _MEMBERSHIPS.c.id)
+)
+_ACTIVITY_BETWEEN = core_select(*(_ACTIVITY.c[name] for name in DayCount._fields)).where(
+    _ACTIVITY.c.community_id == bindparam("community_id"),
+    _ACTIVITY.c.day >= bindparam("first"),
+    _ACTIVITY.c.day <= bindparam("last"),
+)
+
+
+async def membership_history(
+    session: AsyncSession, *, community_id: int
+) -> Sequence[MembershipRow]:
+    """`memberships`, as plain rows to count from (nothing to change in them)."""
+    rows = await core_rows(session, _MEMBERSHIP_HISTORY, community_id=community_id)
+    return [MembershipRow(*row) for row in rows]
+
+
 async def activity_between(
     session: AsyncSession, *, community_id: int, first: date, last: date
-) -> Sequence[ActivityDay]:
+) -> Sequence[DayCount]:
     """Daily message counts from `first` to `last`, both included."""
-    result = await session.exec(
-        select(ActivityDay).where(
-            ActivityDay.community_id == community_id,
-            col(ActivityDay.day) >= first,
-            col(ActivityDay.day) <= last,
-        )
+    rows = await core_rows(
+        session, _ACTIVITY_BETWEEN, community_id=community_id, first=first, last=last
     )
-    return result.all()
+    return [DayCount(*row) for row in rows]
 
 
 async def profiles(session: AsyncSession, *, community_id: int) -> Sequence[MemberProfile]:
