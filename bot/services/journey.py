@@ -126,12 +126,12 @@ async def _launch_state(database: Database, record: CommunityRecord, now: dateti
     held = False
     async with database.session() as session:
         # Every launch workshop's sessions in one query, however many were planned.
-        for occurrence, _ in await meeting_rows.sessions_for(
+        for starts_at in await meeting_rows.starts_for(
             session, team_id=community.team_id, community_id=community.id, purpose=LAUNCH
         ):
-            if occurrence.starts_at <= now:
+            if starts_at <= now:
                 held = True
-            elif planned is None or occurrence.starts_at < planned:
-                planned = occurrence.starts_at
+            elif planned is None or starts_at < planned:
+                planned = starts_at
     drafted = await latest_draft(database, record)
     return LaunchState(planned=planned, held=held, terms_drafted=drafted is not None)

@@ -686,21 +686,21 @@ async def meetings_between(
 ) -> list[MeetingHeld]:
     """Meetings that started in [start, end), oldest first."""
     async with database.session() as session:
-        pairs = await meeting_rows.occurrences_started_between(
+        held = await meeting_rows.held_between(
             session, team_id=team_id, community_id=community_id, start=start, end=end
         )
         counts = await meeting_rows.rsvp_counts_for(
-            session, occurrence_ids=[o.id for o, _ in pairs if o.id is not None]
+            session, occurrence_ids=[h.occurrence_id for h in held]
         )
     return [
         MeetingHeld(
-            title=meeting.title,
-            starts_at=occurrence.starts_at,
-            going=counts.get(occurrence.id or 0, {}).get("going", 0),
-            maybe=counts.get(occurrence.id or 0, {}).get("maybe", 0),
-            cant=counts.get(occurrence.id or 0, {}).get("cant", 0),
+            title=h.title,
+            starts_at=h.starts_at,
+            going=counts.get(h.occurrence_id, {}).get("going", 0),
+            maybe=counts.get(h.occurrence_id, {}).get("maybe", 0),
+            cant=counts.get(h.occurrence_id, {}).get("cant", 0),
         )
-        for occurrence, meeting in pairs
+        for h in held
     ]
 
 

@@ -207,7 +207,7 @@ async def _milestone_states(
     community = record.community
     assert community.id is not None
     async with database.session() as session:
-        held = await meeting_rows.occurrences_started_between(
+        held = await meeting_rows.held_between(
             session,
             team_id=community.team_id,
             community_id=community.id,
@@ -216,7 +216,7 @@ async def _milestone_states(
         )
     zone = ZoneInfo(community.timezone)
     happened: dict[str, date] = {}
-    launches = [o.starts_at for o, meeting in held if meeting.purpose == LAUNCH]
+    launches = [session.starts_at for session in held if session.purpose == LAUNCH]
     if launches:
         happened[LAUNCH_WORKSHOP_HELD] = min(launches).astimezone(zone).date()
     if community.launched_at is not None:  # launched when the terms were marked agreed

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, func, update
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import insert_or_merge
+from storage.db import core_rows, insert_or_merge
 from storage.models import Meeting, MeetingOccurrence, Rsvp
 from storage.repositories import scoped
 
@@ -148,16 +150,6 @@ async def occurrences_started_between(
     )
 
 
-async def sessions_for(
-    session: AsyncSession, *, team_id: str, community_id: int, purpose: str
-) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
-    """Every session (not cancelled) of the community's meetings for this purpose, soonest
-    first."""
-    return await _sessions(
-        session, team_id=team_id, community_id=community_id, where=[Meeting.purpose == purpose]
-    )
-
-
 async def _sessions(
     session: AsyncSession,
     *,
@@ -182,6 +174,69 @@ async def _sessions(
         .limit(limit)
     )
     return [(occurrence, meeting) for occurrence, meeting in result.all()]
+
+
+class Held(NamedTuple):
+    """A session that started, as the figures and milestones count it: no ORM objects."""
+
+    occurrence_id: int
+    starts_at: datetime
+    title: str  # its meeting's, as typed
+    purpose: str  # its meeting's
+
+
+_OCCURRENCES: Table = MeetingOccurrence.__table__  # type: ignore[assignment]
+_MEETINGS: Table = Meeting.__table__  # type: ignore[assignment]
+
+
+def _session_columns(*columns: ColumnElement[Any]) -> Select[Any]:
+    """A select of `columns` over the community's sessions that are not cancelled (nor is
+    their meeting), soonest first: `_sessions`' rows, built once with their values bound."""
+    return (
+        core_select(*columns)
+        .join_from(_OCCURRENCES, _MEETINGS, _MEETINGS.c.id == _OCCURRENCES.c.meeting_id)
+        .where(
+            _OCCURRENCES.c.team_id == bindparam("team_id"),
+            _OCCURRENCES.c.community_id == bindparam("community_id"),
+            _OCCURRENCES.c.cancelled_at.is_(None),
+            _MEETINGS.c.cancelled_at.is_(None),
+        )
+        .order_by(_OCCURRENCES.c.starts_at, _OCCURRENCES.c.id)
+    )
+
+
+_STARTED_BETWEEN = _session_columns(
+    _OCCURRENCES.c.id, _OCCURRENCES.c.starts_at, _MEETINGS.c.title, _MEETINGS.c.purpose
+).where(_OCCURRENCES.c.starts_at >= bindparam("start"), _OCCURRENCES.c.starts_at < bindparam("end"))
+_STARTS_FOR = _session_columns(_OCCURRENCES.c.starts_at).where(
+    _MEETINGS.c.purpose == bindparam("purpose")
+)
+
+
+async def held_between(
+    session: AsyncSession, *, team_id: str, community_id: int, start: datetime, end: datetime
+) -> list[Held]:
+    """`occurrences_started_between`, as the few columns the figures and milestones read."""
+    rows = await core_rows(
+        session,
+        _STARTED_BETWEEN,
+        team_id=team_id,
+        community_id=community_id,
+        start=start,
+        end=end,
+    )
+    return [Held(*row) for row in rows]
+
+
+async def starts_for(
+    session: AsyncSession, *, team_id: str, community_id: int, purpose: str
+) -> list[datetime]:
+    """When each session (not cancelled) of the community's meetings for this purpose starts,
+    soonest first."""
+    rows = await core_rows(
+        session, _STARTS_FOR, team_id=team_id, community_id=community_id, purpose=purpose
+    )
+    return [starts_at for (starts_at,) in rows]
 
 
 async def rsvp_counts_for(
