@@ -238,6 +238,11 @@ class Database:
         await self.engine.dispose()
 
 
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table, for statements built once (see `core_rows`)."""
+    return model.__table__  # type: ignore[return-value]
+
+
 async def core_rows(
     session: AsyncSession, statement: Executable, **params: Any
 ) -> Sequence[Row[Any]]:

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, func, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import core_rows, insert_or_merge
+from storage.db import core_rows, insert_or_merge, table_of
 from storage.models import Meeting, MeetingOccurrence, Rsvp
 from storage.repositories import scoped
 
@@ -185,8 +185,9 @@ class Held(NamedTuple):
     purpose: str  # its meeting's
 
 
-_OCCURRENCES: Table = MeetingOccurrence.__table__  # type: ignore[assignment]
-_MEETINGS: Table = Meeting.__table__  # type: ignore[assignment]
+_OCCURRENCES = table_of(MeetingOccurrence)
+_MEETINGS = table_of(Meeting)
+_RSVPS = table_of(Rsvp)
 
 
 def _session_columns(*columns: ColumnElement[Any]) -> Select[Any]:
@@ -239,17 +240,20 @@ async def starts_for(
     return [starts_at for (starts_at,) in rows]
 
 
+_RSVP_COUNTS = (
+    core_select(_RSVPS.c.occurrence_id, _RSVPS.c.answer, func.count())
+    .where(_RSVPS.c.occurrence_id.in_(bindparam("occurrence_ids", expanding=True)))
+    .group_by(_RSVPS.c.occurrence_id, _RSVPS.c.answer)
+)
+
+
 async def rsvp_counts_for(
     session: AsyncSession, *, occurrence_ids: Sequence[int]
 ) -> dict[int, dict[str, int]]:
     if not occurrence_ids:
         return {}
-    result = await session.exec(
-        select(Rsvp.occurrence_id, Rsvp.answer, func.count())
-        .where(col(Rsvp.occurrence_id).in_(occurrence_ids))
-        .group_by(col(Rsvp.occurrence_id), col(Rsvp.answer))
-    )
+    rows = await core_rows(session, _RSVP_COUNTS, occurrence_ids=list(occurrence_ids))
     counts: dict[int, dict[str, int]] = {}
-    for occurrence_id, answer, count in result.all():
+    for occurrence_id, answer, count in rows:
         counts.setdefault(occurrence_id, {})[answer] = count
     return counts

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Table, bindparam, false, func, update
+from sqlalchemy import ColumnElement, Row, bindparam, false, func, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import add_new, core_rows
+from storage.db import add_new, core_rows, table_of
 from storage.models import (
     ActivityDay,
     HealthPicture,
@@ -65,8 +65,8 @@ class DayCount(NamedTuple):
     messages: int
 
 
-_MEMBERSHIPS: Table = Membership.__table__  # type: ignore[assignment]
-_ACTIVITY: Table = ActivityDay.__table__  # type: ignore[assignment]
+_MEMBERSHIPS = table_of(Membership)
+_ACTIVITY = table_of(ActivityDay)
 # Built once, with their values bound at each read: `/cop status` and App Home read both.
 _MEMBERSHIP_HISTORY = (
     core_select(*(_MEMBERSHIPS.c[name] for name in MembershipRow._fields))
@@ -217,24 +217,31 @@ async def add_click(
     return await add_new(session, click)
 
 
+_CLICKS = table_of(InvitationClick)
+_CLICKS_OF = (
+    core_select(_CLICKS.c.user_id, _CLICKS.c.clicked_at)
+    .where(_CLICKS.c.community_id == bindparam("community_id"))
+    .order_by(_CLICKS.c.clicked_at)
+)
+_INVITATIONS = table_of(Invitation)
+_INVITATIONS_POSTED = (
+    core_select(func.count())
+    .select_from(_INVITATIONS)
+    .where(_INVITATIONS.c.community_id == bindparam("community_id"))
+)
+
+
 async def clicks(
     session: AsyncSession, *, community_id: int
 ) -> Sequence[Row[tuple[str, datetime]]]:
     """Who pressed Join on the community's invitations, and when (`user_id`, `clicked_at`),
     first first: only those two columns, since recruitment counts them by the hundred."""
-    result = await session.exec(
-        select(InvitationClick.user_id, InvitationClick.clicked_at)
-        .where(InvitationClick.community_id == community_id)
-        .order_by(col(InvitationClick.clicked_at))
-    )
-    return result.all()
+    return await core_rows(session, _CLICKS_OF, community_id=community_id)
 
 
 async def invitations_posted(session: AsyncSession, *, community_id: int) -> int:
-    result = await session.exec(
-        select(func.count()).select_from(Invitation).where(Invitation.community_id == community_id)
-    )
-    return result.one()
+    rows = await core_rows(session, _INVITATIONS_POSTED, community_id=community_id)
+    return int(rows[0][0])
 
 
 async def _in_order(

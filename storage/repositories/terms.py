@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlmodel import col, select
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as core_select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import insert_or_merge
+from storage.db import core_rows, insert_or_merge, table_of
 from storage.models import TermsAgreement, TermsDraft
 from storage.repositories import scoped
 
@@ -65,10 +66,13 @@ async def add_agreement(
     )
 
 
+_AGREEMENTS = table_of(TermsAgreement)
+_AGREED_PEOPLE = (
+    core_select(_AGREEMENTS.c.user_id)
+    .where(_AGREEMENTS.c.draft_id == bindparam("draft_id"))
+    .order_by(_AGREEMENTS.c.agreed_at, _AGREEMENTS.c.id)
+)
+
+
 async def agreed_people(session: AsyncSession, *, draft_id: int) -> Sequence[str]:
-    result = await session.exec(
-        select(TermsAgreement.user_id)
-        .where(TermsAgreement.draft_id == draft_id)
-        .order_by(col(TermsAgreement.agreed_at), col(TermsAgreement.id))
-    )
-    return result.all()
+    return [user_id for (user_id,) in await core_rows(session, _AGREED_PEOPLE, draft_id=draft_id)]
