@@ -163,6 +163,37 @@ async def perspectives(session: AsyncSession, *, community_id: int) -> Sequence[
     return await _in_order(session, Perspective, community_id=community_id, order_by=order)
 
 
+class GuestLine(NamedTuple):
+    """A perspective as status lists it."""
+
+    guest: str
+    organisation: str
+    topic: str
+    day: date
+
+
+_PERSPECTIVES = table_of(Perspective)
+# The newest few, each with how many the log holds in all: one read for status's lines.
+_LATEST_PERSPECTIVES = (
+    core_select(
+        *(_PERSPECTIVES.c[name] for name in GuestLine._fields), func.count().over().label("total")
+    )
+    .where(_PERSPECTIVES.c.community_id == bindparam("community_id"))
+    .order_by(_PERSPECTIVES.c.day.desc(), _PERSPECTIVES.c.id.desc())
+    .limit(bindparam("shown"))
+)
+
+
+async def latest_perspectives(
+    session: AsyncSession, *, community_id: int, shown: int
+) -> tuple[int, list[GuestLine]]:
+    """How many perspectives the log holds, and the newest `shown` of them, newest first (as
+    `perspectives` orders them)."""
+    rows = await core_rows(session, _LATEST_PERSPECTIVES, community_id=community_id, shown=shown)
+    total = rows[0].total if rows else 0
+    return total, [GuestLine(*row[:-1]) for row in rows]
+
+
 # -- invitations --------------------------------------------------------------------------
 
 
