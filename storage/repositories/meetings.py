@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select as EntitySelect
 
 from storage.db import core_rows, insert_or_merge, table_of
 from storage.models import Meeting, MeetingOccurrence, Rsvp
@@ -84,13 +85,11 @@ async def upcoming_occurrences(
     session: AsyncSession, *, team_id: str, community_id: int, now: datetime, limit: int = 20
 ) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
     """Occurrences not cancelled and not yet over, soonest first, with their meeting."""
-    return await _sessions(
-        session,
-        team_id=team_id,
-        community_id=community_id,
-        where=[col(MeetingOccurrence.ends_at) > now],
-        limit=limit,
+    result = await session.exec(
+        _UPCOMING,
+        params={"team_id": team_id, "community_id": community_id, "now": now, "limit": limit},
     )
+    return [(occurrence, meeting) for occurrence, meeting in result.all()]
 
 
 async def set_rsvp(
@@ -139,41 +138,40 @@ async def occurrences_started_between(
     session: AsyncSession, *, team_id: str, community_id: int, start: datetime, end: datetime
 ) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
     """Sessions (not cancelled) that started in [start, end), oldest first."""
-    return await _sessions(
-        session,
-        team_id=team_id,
-        community_id=community_id,
-        where=[
-            col(MeetingOccurrence.starts_at) >= start,
-            col(MeetingOccurrence.starts_at) < end,
-        ],
+    result = await session.exec(
+        _STARTED_IN,
+        params={"team_id": team_id, "community_id": community_id, "start": start, "end": end},
     )
+    return [(occurrence, meeting) for occurrence, meeting in result.all()]
 
 
-async def _sessions(
-    session: AsyncSession,
-    *,
-    team_id: str,
-    community_id: int,
-    where: Sequence[ColumnElement[bool]],
-    limit: int | None = None,
-) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
+def _session_query(
+    *where: ColumnElement[bool],
+) -> EntitySelect[tuple[MeetingOccurrence, Meeting]]:
     """The community's occurrences that are not cancelled (nor is their meeting), narrowed by
     `where`, soonest first, each with its meeting."""
-    result = await session.exec(
+    return (
         select(MeetingOccurrence, Meeting)
         .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
         .where(
-            MeetingOccurrence.team_id == team_id,
-            MeetingOccurrence.community_id == community_id,
+            MeetingOccurrence.team_id == bindparam("team_id"),
+            MeetingOccurrence.community_id == bindparam("community_id"),
             col(MeetingOccurrence.cancelled_at).is_(None),
             col(Meeting.cancelled_at).is_(None),
             *where,
         )
         .order_by(col(MeetingOccurrence.starts_at), col(MeetingOccurrence.id))
-        .limit(limit)
     )
-    return [(occurrence, meeting) for occurrence, meeting in result.all()]
+
+
+# Built once, with their values bound at each read (`/cop status` reads the next sessions).
+_UPCOMING = _session_query(col(MeetingOccurrence.ends_at) > bindparam("now")).limit(
+    bindparam("limit")
+)
+_STARTED_IN = _session_query(
+    col(MeetingOccurrence.starts_at) >= bindparam("start"),
+    col(MeetingOccurrence.starts_at) < bindparam("end"),
+)
 
 
 class Held(NamedTuple):

@@ -7,19 +7,31 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, update
 from sqlalchemy import select as core_select
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import core_rows, insert_or_merge, table_of
 from storage.models import TermsAgreement, TermsDraft
 from storage.repositories import scoped
 
+# Built once (`/cop status` and App Home read it every time), its values bound at each read.
+_LATEST_DRAFT = (
+    select(TermsDraft)
+    .where(
+        TermsDraft.team_id == bindparam("team_id"),
+        TermsDraft.community_id == bindparam("community_id"),
+    )
+    .order_by(col(TermsDraft.version).desc())
+    .limit(1)
+)
+
 
 async def latest_draft(
     session: AsyncSession, *, team_id: str, community_id: int
 ) -> TermsDraft | None:
-    query = scoped.of_community(TermsDraft, team_id=team_id, community_id=community_id)
-    result = await session.exec(query.order_by(col(TermsDraft.version).desc()).limit(1))
+    result = await session.exec(
+        _LATEST_DRAFT, params={"team_id": team_id, "community_id": community_id}
+    )
     return result.first()
 
 
