@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -250,11 +251,16 @@ async def core_rows(
     the session's unit of work as plain rows: no ORM objects are built, and a statement built
     once is compiled and keyed once. What the session holds unsaved is flushed first, as an ORM
     query would."""
+    return await session.run_sync(_core_rows, statement, params)
+
+
+def _core_rows(
+    session: Session, statement: Executable, params: dict[str, Any]
+) -> Sequence[Row[Any]]:
+    # In one pass through the session's greenlet: the flush, the connection and the read.
     if session.new or session.deleted or session.identity_map.check_modified():
-        await session.flush()
-    connection = await session.connection()
-    result = await connection.execute(statement, params)
-    return result.all()
+        session.flush()
+    return session.connection().execute(statement, params).all()
 
 
 def insert_or_merge(session: AsyncSession, table: type[Any] | Table) -> Any:
