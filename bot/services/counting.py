@@ -205,6 +205,31 @@ async def memberships_of(session: AsyncSession, record: CommunityRecord) -> Sequ
     return await record.once("memberships", load)
 
 
+async def activity_of(
+    session: AsyncSession, record: CommunityRecord, *, first: date, last: date
+) -> Sequence[DayCount]:
+    """Daily message counts from `first` to `last`, both included (read once while an answer
+    is built: the roster and the health figures ask for the same days). Every figure counts
+    from them by day, so days beyond what it counts change nothing."""
+    community_id = record.community.id
+    assert community_id is not None
+
+    async def load() -> Sequence[DayCount]:
+        return await history_rows.activity_between(
+            session, community_id=community_id, first=first, last=last
+        )
+
+    return await record.once(("activity", first, last), load)
+
+
+def activity_window(community: Community, start: datetime, end: datetime) -> tuple[date, date]:
+    """The days the figures over [start, end) count activity on: the 30 days to `end` for
+    "active", and the period before this one for who went quiet (the health figures)."""
+    previous_start = start - (end - start)
+    first = min(local_day(previous_start, community.timezone), window_start(community, end))
+    return first, local_day(end, community.timezone)
+
+
 async def load(
     session: AsyncSession, record: CommunityRecord, *, start: datetime, end: datetime
 ) -> MemberFigures:
@@ -212,12 +237,8 @@ async def load(
     community = record.community
     assert community.id is not None
     memberships = await memberships_of(session, record)
-    activity = await history_rows.activity_between(
-        session,
-        community_id=community.id,
-        first=window_start(community, end),
-        last=local_day(end, community.timezone),
-    )
+    first, last = activity_window(community, start, end)
+    activity = await activity_of(session, record, first=first, last=last)
     return figures(record, memberships, activity, start=start, end=end)
 
 

@@ -300,12 +300,9 @@ async def figures_of(
     team_id, community_id = record.community.team_id, record.community.id
     assert community_id is not None
     async with database.session() as session:
-        tz = record.community.timezone
         history = await counting.memberships_of(session, record)
-        first = min(_day(period.previous.start, tz), _day(period.end - ACTIVITY_WINDOW, tz))
-        activity = await rows.activity_between(
-            session, community_id=community_id, first=first, last=_day(period.end, tz)
-        )
+        first, last = counting.activity_window(record.community, period.start, period.end)
+        activity = await counting.activity_of(session, record, first=first, last=last)
     # The period's meetings and the last six weeks' (for the suggestion), in one read.
     since = period.end - MEET_AFTER
     both = await meetings.meetings_between(
