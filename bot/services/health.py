@@ -297,20 +297,15 @@ async def figures_of(
     database: Database, clock: Clock, record: CommunityRecord, *, period: Period
 ) -> HealthFigures:
     """`figures`, for a community already loaded."""
-    team_id, community_id = record.community.team_id, record.community.id
-    assert community_id is not None
+    assert record.community.id is not None
     async with database.session() as session:
         history = await counting.memberships_of(session, record)
         first, last = counting.activity_window(record.community, period.start, period.end)
         activity = await counting.activity_of(session, record, first=first, last=last)
-    # The period's meetings and the last six weeks' (for the suggestion), in one read.
+    # The period's meetings and the last six weeks' (for the suggestion), from one read.
     since = period.end - MEET_AFTER
-    both = await meetings.meetings_between(
-        database,
-        team_id=team_id,
-        community_id=community_id,
-        start=min(period.start, since),
-        end=period.end,
+    both = await meetings.meetings_held(
+        database, record, start=min(period.start, since), end=period.end
     )
     held = [m for m in both if m.starts_at >= period.start]
     recent = [m for m in both if m.starts_at >= since]

@@ -54,6 +54,7 @@ from bot.services.meeting_form import (
     check,
     form_values,
 )
+from bot.services.sessions import sessions_of
 from storage.db import Database
 from storage.models import Meeting, MeetingOccurrence
 from storage.repositories import live_messages, scheduled
@@ -681,6 +682,18 @@ class MeetingHeld:
     cant: int = 0
 
 
+async def meetings_held(
+    database: Database, record: CommunityRecord, *, start: datetime, end: datetime
+) -> list[MeetingHeld]:
+    """`meetings_between`, for a community already loaded (`/cop status` has it)."""
+    held = [h for h in await sessions_of(database, record) if start <= h.starts_at < end]
+    async with database.session() as session:
+        counts = await meeting_rows.rsvp_counts_for(
+            session, occurrence_ids=[h.occurrence_id for h in held]
+        )
+    return _with_counts(held, counts)
+
+
 async def meetings_between(
     database: Database, *, team_id: str, community_id: int, start: datetime, end: datetime
 ) -> list[MeetingHeld]:
@@ -692,6 +705,12 @@ async def meetings_between(
         counts = await meeting_rows.rsvp_counts_for(
             session, occurrence_ids=[h.occurrence_id for h in held]
         )
+    return _with_counts(held, counts)
+
+
+def _with_counts(
+    held: list[meeting_rows.Held], counts: dict[int, dict[str, int]]
+) -> list[MeetingHeld]:
     return [
         MeetingHeld(
             title=h.title,

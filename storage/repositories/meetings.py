@@ -207,8 +207,8 @@ def _session_columns(*columns: ColumnElement[Any]) -> Select[Any]:
 _STARTED_BETWEEN = _session_columns(
     _OCCURRENCES.c.id, _OCCURRENCES.c.starts_at, _MEETINGS.c.title, _MEETINGS.c.purpose
 ).where(_OCCURRENCES.c.starts_at >= bindparam("start"), _OCCURRENCES.c.starts_at < bindparam("end"))
-_STARTS_FOR = _session_columns(_OCCURRENCES.c.starts_at).where(
-    _MEETINGS.c.purpose == bindparam("purpose")
+_ALL_HELD = _session_columns(
+    _OCCURRENCES.c.id, _OCCURRENCES.c.starts_at, _MEETINGS.c.title, _MEETINGS.c.purpose
 )
 
 
@@ -227,15 +227,11 @@ async def held_between(
     return [Held(*row) for row in rows]
 
 
-async def starts_for(
-    session: AsyncSession, *, team_id: str, community_id: int, purpose: str
-) -> list[datetime]:
-    """When each session (not cancelled) of the community's meetings for this purpose starts,
-    soonest first."""
-    rows = await core_rows(
-        session, _STARTS_FOR, team_id=team_id, community_id=community_id, purpose=purpose
-    )
-    return [starts_at for (starts_at,) in rows]
+async def every_session(session: AsyncSession, *, team_id: str, community_id: int) -> list[Held]:
+    """Every session (not cancelled) of the community's meetings, past and planned, soonest
+    first, as the few columns the figures, milestones and next step read."""
+    rows = await core_rows(session, _ALL_HELD, team_id=team_id, community_id=community_id)
+    return [Held(*row) for row in rows]
 
 
 _RSVP_COUNTS = (
