@@ -152,14 +152,14 @@ async def perspectives_section(
     """`/cop status` and App Home: the guests logged, and for coordinators a button."""
     community = record.community
     assert community.id is not None
-    logged = await _logged(registry, record)
+    count, latest = await perspectives.latest_of(registry.runtime.database, record, shown=SHOWN)
     # A closed community logs no more guests: no button that would only be refused.
     coordinator = record.is_coordinator(viewer) and not is_closed(record)
-    if not logged and not coordinator:
+    if not count and not coordinator:
         return []
-    text = f"*New perspectives:* {plural(len(logged), 'guest')} logged"
-    if logged:
-        text += "\n" + "\n".join(f"• {perspective_line(p)}" for p in logged[:SHOWN])
+    text = f"*New perspectives:* {plural(count, 'guest')} logged"
+    if latest:
+        text += "\n" + "\n".join(f"• {perspective_line(p)}" for p in latest)
     return [section(text, accessory=log_button(community.id) if coordinator else None)]
 
 

@@ -6,12 +6,12 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import Row, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, IntegrityError
@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -235,6 +237,30 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table, for statements built once (see `core_rows`)."""
+    return model.__table__  # type: ignore[return-value]
+
+
+async def core_rows(
+    session: AsyncSession, statement: Executable, **params: Any
+) -> Sequence[Row[Any]]:
+    """The rows of a Core statement (one built once, its values as bind parameters), read in
+    the session's unit of work as plain rows: no ORM objects are built, and a statement built
+    once is compiled and keyed once. What the session holds unsaved is flushed first, as an ORM
+    query would."""
+    return await session.run_sync(_core_rows, statement, params)
+
+
+def _core_rows(
+    session: Session, statement: Executable, params: dict[str, Any]
+) -> Sequence[Row[Any]]:
+    # In one pass through the session's greenlet: the flush, the connection and the read.
+    if session.new or session.deleted or session.identity_map.check_modified():
+        session.flush()
+    return session.connection().execute(statement, params).all()
 
 
 def insert_or_merge(session: AsyncSession, table: type[Any] | Table) -> Any:

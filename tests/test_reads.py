@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event
 
 from fakeslack.workspace import BOT_USER_ID, Channel
 from sandbox.seeding import fill
+from storage.db import Database
+from storage.models import Membership
+from storage.repositories import communities
+from storage.repositories import sustaining as history
 from tests.conftest import Cultivate
 from tests.steps import open_home, start_community, status_blocks
 
@@ -76,3 +81,37 @@ async def test_status_and_home_take_as_many_statements_for_1_10_or_100_of_everyt
         counts[size] = {"/cop status": len(status), "App Home": len(home)}
     assert counts[10] == counts[1], counts
     assert counts[100] == counts[1], counts
+
+
+async def test_a_read_of_plain_rows_sees_what_its_unit_of_work_has_not_saved_yet(
+    database: Database,
+) -> None:
+    """Counting reads memberships as plain rows (`storage.db.core_rows`), not through the ORM,
+    which flushes before it reads: a membership added, or ended, earlier in the same unit of
+    work is counted as an ORM query would count it."""
+    now = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    async with database.session() as session:
+        community = await communities.add_community(
+            session,
+            team_id="T0READS",
+            channel_id="C0READS",
+            name="Reads",
+            domain="",
+            timezone="UTC",
+            created_by="U0ASHA",
+            created_at=now,
+        )
+        assert community.id is not None
+        ids = {"team_id": "T0READS", "community_id": community.id}
+        session.add(Membership(**ids, user_id="U0ASHA", joined_at=now))
+        ending = Membership(**ids, user_id="U0BEN", joined_at=now)
+        session.add(ending)
+        assert [
+            m.user_id for m in await history.membership_history(session, community_id=community.id)
+        ] == [
+            "U0ASHA",
+            "U0BEN",
+        ]
+        ending.left_at = now + timedelta(hours=1)
+        [_, ended] = await history.membership_history(session, community_id=community.id)
+        assert ended.left_at == now + timedelta(hours=1)

@@ -23,6 +23,7 @@ from tests.steps import (
     roster_view,
     rows,
     said,
+    status_blocks,
 )
 
 SECRET = "SECRET-PLAN-7731"
@@ -135,6 +136,23 @@ async def test_the_roster_suggests_levels_from_activity_and_coordinators_set_the
     async with community.database.session() as session:
         ben = (await session.exec(select(Membership).where(Membership.user_id == BEN))).one()
     assert ben.level == "core"
+
+
+async def test_posts_older_than_30_days_make_no_one_active(
+    community: Cultivate, clock: ManualClock
+) -> None:
+    """The roster reads activity as far back as the health figures need (the period before
+    the digest's), in one read with them: what is older than the 30 days counts for neither
+    the level suggested nor "active"."""
+    for _ in range(8):  # core, had it been within the 30 days
+        await said(community, NOOR, "hello")
+        await community.settled()
+        clock.advance(timedelta(days=1))
+    clock.advance(timedelta(days=40))
+    shown = rows(await roster_view(community))
+    assert level_of(shown[NOOR]) == "Peripheral"
+    status = str(await status_blocks(community))
+    assert "Active: 0 of 3 posted in the last 30 days" in status
 
 
 async def test_leaving_ends_a_membership_and_keeps_its_history(

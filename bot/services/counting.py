@@ -38,14 +38,18 @@ from bot.services.levels import (
     settable_levels,
     suggest_level,
 )
-from storage.models import ActivityDay, Community, Membership
+from storage.models import Community, Membership
 from storage.repositories import members as member_rows
 from storage.repositories import sustaining as history_rows
+from storage.repositories.sustaining import DayCount, MembershipRow
+
+# A membership as stored, or as read to count from: the same columns.
+Held = Membership | MembershipRow
 
 ACTIVITY_WINDOW = timedelta(days=30)
 
 
-def member_at(membership: Membership, moment: datetime) -> bool:
+def member_at(membership: Held, moment: datetime) -> bool:
     """Whether the membership held at `moment`: begun, not yet ended, and not a bot's."""
     return (
         not membership.is_bot
@@ -54,18 +58,18 @@ def member_at(membership: Membership, moment: datetime) -> bool:
     )
 
 
-def began_with_community(membership: Membership, community: Community) -> bool:
+def began_with_community(membership: Held, community: Community) -> bool:
     """Someone in the channel when it became a community (the founder among them): recorded
     from the start, never welcomed as a newcomer, and not a join."""
     return membership.joined_at <= community.created_at and not membership.welcomed
 
 
-def members_at(memberships: Sequence[Membership], moment: datetime) -> dict[str, Membership]:
+def members_at(memberships: Sequence[Held], moment: datetime) -> dict[str, Held]:
     return {m.user_id: m for m in memberships if member_at(m, moment)}
 
 
 def joined_between(
-    memberships: Sequence[Membership], community: Community, start: datetime, end: datetime
+    memberships: Sequence[Held], community: Community, start: datetime, end: datetime
 ) -> set[str]:
     return {
         m.user_id
@@ -74,7 +78,7 @@ def joined_between(
     }
 
 
-def left_between(memberships: Sequence[Membership], start: datetime, end: datetime) -> set[str]:
+def left_between(memberships: Sequence[Held], start: datetime, end: datetime) -> set[str]:
     return {
         m.user_id
         for m in memberships
@@ -83,7 +87,7 @@ def left_between(memberships: Sequence[Membership], start: datetime, end: dateti
 
 
 def last_join(
-    memberships: Sequence[Membership], community: Community, before: datetime
+    memberships: Sequence[Held], community: Community, before: datetime
 ) -> datetime | None:
     """When someone last joined, before `before` (None if no one has since it began)."""
     return max(
@@ -96,7 +100,7 @@ def last_join(
     )
 
 
-def took_part(memberships: Sequence[Membership]) -> list[str]:
+def took_part(memberships: Sequence[Held]) -> list[str]:
     """Everyone who has ever been a member, in the order they first were: who took part."""
     return list(dict.fromkeys(m.user_id for m in memberships if not m.is_bot))
 
@@ -111,7 +115,7 @@ def window_start(community: Community, end: datetime) -> date:
     return local_day(end - ACTIVITY_WINDOW, community.timezone)
 
 
-def posted(activity: Sequence[ActivityDay], first: date, last: date) -> dict[str, tuple[int, int]]:
+def posted(activity: Sequence[DayCount], first: date, last: date) -> dict[str, tuple[int, int]]:
     """Per person: (messages, days with a message) from `first` to `last`, both included."""
     counts: dict[str, tuple[int, int]] = {}
     for row in activity:
@@ -140,7 +144,7 @@ class MemberFigures:
     record: CommunityRecord
     start: datetime
     end: datetime
-    members: dict[str, Membership]  # as at `end`, oldest first
+    members: dict[str, Held]  # as at `end`, oldest first
     joined: frozenset[str]
     left: frozenset[str]
     activity: dict[str, tuple[int, int]]  # (messages, days) in the 30 days to `end`, anyone's
@@ -161,8 +165,8 @@ class MemberFigures:
 
 def figures(
     record: CommunityRecord,
-    memberships: Sequence[Membership],
-    activity: Sequence[ActivityDay],
+    memberships: Sequence[Held],
+    activity: Sequence[DayCount],
     *,
     start: datetime,
     end: datetime,
@@ -189,16 +193,41 @@ def figures(
     )
 
 
-async def memberships_of(session: AsyncSession, record: CommunityRecord) -> Sequence[Membership]:
+async def memberships_of(session: AsyncSession, record: CommunityRecord) -> Sequence[Held]:
     """Every membership the community has had, bots left out, oldest first (read once while
     an answer is built: the roster, the health figures and recruitment all count them)."""
     community_id = record.community.id
     assert community_id is not None
 
-    async def load() -> Sequence[Membership]:
-        return await history_rows.memberships(session, community_id=community_id)
+    async def load() -> Sequence[Held]:
+        return await history_rows.membership_history(session, community_id=community_id)
 
     return await record.once("memberships", load)
+
+
+async def activity_of(
+    session: AsyncSession, record: CommunityRecord, *, first: date, last: date
+) -> Sequence[DayCount]:
+    """Daily message counts from `first` to `last`, both included (read once while an answer
+    is built: the roster and the health figures ask for the same days). Every figure counts
+    from them by day, so days beyond what it counts change nothing."""
+    community_id = record.community.id
+    assert community_id is not None
+
+    async def load() -> Sequence[DayCount]:
+        return await history_rows.activity_between(
+            session, community_id=community_id, first=first, last=last
+        )
+
+    return await record.once(("activity", first, last), load)
+
+
+def activity_window(community: Community, start: datetime, end: datetime) -> tuple[date, date]:
+    """The days the figures over [start, end) count activity on: the 30 days to `end` for
+    "active", and the period before this one for who went quiet (the health figures)."""
+    previous_start = start - (end - start)
+    first = min(local_day(previous_start, community.timezone), window_start(community, end))
+    return first, local_day(end, community.timezone)
 
 
 async def load(
@@ -208,18 +237,14 @@ async def load(
     community = record.community
     assert community.id is not None
     memberships = await memberships_of(session, record)
-    activity = await history_rows.activity_between(
-        session,
-        community_id=community.id,
-        first=window_start(community, end),
-        last=local_day(end, community.timezone),
-    )
+    first, last = activity_window(community, start, end)
+    activity = await activity_of(session, record, first=first, last=last)
     return figures(record, memberships, activity, start=start, end=end)
 
 
 async def members_now(
     session: AsyncSession, *, community_id: int, now: datetime
-) -> dict[str, Membership]:
+) -> dict[str, Held]:
     memberships = await history_rows.memberships(session, community_id=community_id)
     return members_at(memberships, now)
 

@@ -43,8 +43,8 @@ from bot.services.meetings import MeetingHeld
 from bot.services.milestones import MilestoneState
 from bot.text import calendar_date, escape
 from storage.db import Database
-from storage.models import ActivityDay, Membership
 from storage.repositories import sustaining as rows
+from storage.repositories.sustaining import DayCount
 
 if TYPE_CHECKING:
     from bot.services.development import Development
@@ -215,8 +215,8 @@ def _day(moment: datetime, timezone: str) -> date:
 def compute(
     record: CommunityRecord,
     period: Period,
-    memberships: Sequence[Membership],
-    activity: Sequence[ActivityDay],
+    memberships: Sequence[counting.Held],
+    activity: Sequence[DayCount],
     meetings: Sequence[MeetingHeld],
     recent_meetings: Sequence[MeetingHeld],
     milestones: Sequence[MilestoneState],
@@ -297,23 +297,15 @@ async def figures_of(
     database: Database, clock: Clock, record: CommunityRecord, *, period: Period
 ) -> HealthFigures:
     """`figures`, for a community already loaded."""
-    team_id, community_id = record.community.team_id, record.community.id
-    assert community_id is not None
+    assert record.community.id is not None
     async with database.session() as session:
-        tz = record.community.timezone
         history = await counting.memberships_of(session, record)
-        first = min(_day(period.previous.start, tz), _day(period.end - ACTIVITY_WINDOW, tz))
-        activity = await rows.activity_between(
-            session, community_id=community_id, first=first, last=_day(period.end, tz)
-        )
-    # The period's meetings and the last six weeks' (for the suggestion), in one read.
+        first, last = counting.activity_window(record.community, period.start, period.end)
+        activity = await counting.activity_of(session, record, first=first, last=last)
+    # The period's meetings and the last six weeks' (for the suggestion), from one read.
     since = period.end - MEET_AFTER
-    both = await meetings.meetings_between(
-        database,
-        team_id=team_id,
-        community_id=community_id,
-        start=min(period.start, since),
-        end=period.end,
+    both = await meetings.meetings_held(
+        database, record, start=min(period.start, since), end=period.end
     )
     held = [m for m in both if m.starts_at >= period.start]
     recent = [m for m in both if m.starts_at >= since]
@@ -360,8 +352,8 @@ async def history(
 
 
 def weekly(
-    memberships: Sequence[Membership],
-    activity: Sequence[ActivityDay],
+    memberships: Sequence[counting.Held],
+    activity: Sequence[DayCount],
     *,
     end: datetime,
     weeks: int,

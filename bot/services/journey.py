@@ -15,6 +15,7 @@ from bot.clock import Clock
 from bot.services.capture import still_capturing
 from bot.services.communities import CommunityRecord, is_closed
 from bot.services.meetings import LAUNCH
+from bot.services.sessions import sessions_of
 from bot.services.terms import latest_draft
 from bot.text import calendar_date, slack_time
 from storage.db import Database
@@ -124,14 +125,13 @@ async def _launch_state(database: Database, record: CommunityRecord, now: dateti
     assert community.id is not None
     planned: datetime | None = None
     held = False
-    async with database.session() as session:
-        # Every launch workshop's sessions in one query, however many were planned.
-        for occurrence, _ in await meeting_rows.sessions_for(
-            session, team_id=community.team_id, community_id=community.id, purpose=LAUNCH
-        ):
-            if occurrence.starts_at <= now:
-                held = True
-            elif planned is None or occurrence.starts_at < planned:
-                planned = occurrence.starts_at
+    # Every launch workshop's sessions, however many were planned, from one read.
+    for session in await sessions_of(database, record):
+        if session.purpose != LAUNCH:
+            continue
+        if session.starts_at <= now:
+            held = True
+        elif planned is None or session.starts_at < planned:
+            planned = session.starts_at
     drafted = await latest_draft(database, record)
     return LaunchState(planned=planned, held=held, terms_drafted=drafted is not None)

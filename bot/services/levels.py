@@ -75,7 +75,8 @@ def chosen_level(settable: tuple[AnyLevel, ...], stored: str | None) -> AnyLevel
     removed in the members stage falls back to the suggestion)."""
     if not stored:
         return None
-    return next((lv for lv in settable if lv.value.casefold() == stored.casefold()), None)
+    wanted = stored.casefold()
+    return next((lv for lv in settable if lv.value.casefold() == wanted), None)
 
 
 def suggest_level(

@@ -54,6 +54,7 @@ from bot.services.meeting_form import (
     check,
     form_values,
 )
+from bot.services.sessions import sessions_of
 from storage.db import Database
 from storage.models import Meeting, MeetingOccurrence
 from storage.repositories import live_messages, scheduled
@@ -681,26 +682,44 @@ class MeetingHeld:
     cant: int = 0
 
 
+async def meetings_held(
+    database: Database, record: CommunityRecord, *, start: datetime, end: datetime
+) -> list[MeetingHeld]:
+    """`meetings_between`, for a community already loaded (`/cop status` has it)."""
+    held = [h for h in await sessions_of(database, record) if start <= h.starts_at < end]
+    async with database.session() as session:
+        counts = await meeting_rows.rsvp_counts_for(
+            session, occurrence_ids=[h.occurrence_id for h in held]
+        )
+    return _with_counts(held, counts)
+
+
 async def meetings_between(
     database: Database, *, team_id: str, community_id: int, start: datetime, end: datetime
 ) -> list[MeetingHeld]:
     """Meetings that started in [start, end), oldest first."""
     async with database.session() as session:
-        pairs = await meeting_rows.occurrences_started_between(
+        held = await meeting_rows.held_between(
             session, team_id=team_id, community_id=community_id, start=start, end=end
         )
         counts = await meeting_rows.rsvp_counts_for(
-            session, occurrence_ids=[o.id for o, _ in pairs if o.id is not None]
+            session, occurrence_ids=[h.occurrence_id for h in held]
         )
+    return _with_counts(held, counts)
+
+
+def _with_counts(
+    held: list[meeting_rows.Held], counts: dict[int, dict[str, int]]
+) -> list[MeetingHeld]:
     return [
         MeetingHeld(
-            title=meeting.title,
-            starts_at=occurrence.starts_at,
-            going=counts.get(occurrence.id or 0, {}).get("going", 0),
-            maybe=counts.get(occurrence.id or 0, {}).get("maybe", 0),
-            cant=counts.get(occurrence.id or 0, {}).get("cant", 0),
+            title=h.title,
+            starts_at=h.starts_at,
+            going=counts.get(h.occurrence_id, {}).get("going", 0),
+            maybe=counts.get(h.occurrence_id, {}).get("maybe", 0),
+            cant=counts.get(h.occurrence_id, {}).get("cant", 0),
         )
-        for occurrence, meeting in pairs
+        for h in held
     ]
 
 

@@ -25,9 +25,9 @@ from bot.clock import Clock
 from bot.services.communities import CommunityRecord, load_record, require_open
 from bot.services.errors import EditConflict, Gone, NotAllowed
 from bot.services.meeting_form import LAUNCH
+from bot.services.sessions import sessions_of
 from storage.db import Database
 from storage.models import Community
-from storage.repositories import meetings as meeting_rows
 from storage.repositories import scheduled
 from storage.repositories import stages as stage_rows
 
@@ -206,17 +206,14 @@ async def _milestone_states(
 ) -> list[MilestoneState]:
     community = record.community
     assert community.id is not None
-    async with database.session() as session:
-        held = await meeting_rows.occurrences_started_between(
-            session,
-            team_id=community.team_id,
-            community_id=community.id,
-            start=community.created_at,
-            end=clock.now(),
-        )
+    now = clock.now()
     zone = ZoneInfo(community.timezone)
     happened: dict[str, date] = {}
-    launches = [o.starts_at for o, meeting in held if meeting.purpose == LAUNCH]
+    launches = [
+        session.starts_at
+        for session in await sessions_of(database, record)
+        if session.purpose == LAUNCH and community.created_at <= session.starts_at < now
+    ]
     if launches:
         happened[LAUNCH_WORKSHOP_HELD] = min(launches).astimezone(zone).date()
     if community.launched_at is not None:  # launched when the terms were marked agreed

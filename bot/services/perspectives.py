@@ -22,6 +22,7 @@ from bot.services.sustaining import CLOSED_SUSTAINING
 from storage.db import Database
 from storage.models import Perspective
 from storage.repositories import sustaining as rows
+from storage.repositories.sustaining import GuestLine
 
 PERSPECTIVE_FIELDS = (
     Field(
@@ -72,6 +73,17 @@ async def perspectives(database: Database, *, team_id: str, community_id: int) -
     """The log of perspectives invited, newest first: shown in status, kept for the archive."""
     record = await community_by_id(database, team_id=team_id, community_id=community_id)
     return await perspectives_of(database, record)
+
+
+async def latest_of(
+    database: Database, record: CommunityRecord, *, shown: int
+) -> tuple[int, list[GuestLine]]:
+    """How many perspectives the community logged, and the newest `shown` (status's lines)."""
+    assert record.community.id is not None
+    async with database.session() as session:
+        return await rows.latest_perspectives(
+            session, community_id=record.community.id, shown=shown
+        )
 
 
 async def perspectives_of(database: Database, record: CommunityRecord) -> list[Perspective]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from sqlalchemy import bindparam
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,23 +49,29 @@ async def of_occurrences(
     return found
 
 
+# Built once (`/cop status` and App Home read it every time), its values bound at each read.
+_OPEN_DUE_BEFORE = (
+    select(MeetingAction, Meeting, MeetingOccurrence)
+    .join(MeetingOccurrence, col(MeetingOccurrence.id) == col(MeetingAction.occurrence_id))
+    .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
+    .where(
+        MeetingAction.team_id == bindparam("team_id"),
+        MeetingAction.community_id == bindparam("community_id"),
+        col(MeetingAction.done_at).is_(None),
+        col(MeetingAction.due).is_not(None),
+        col(MeetingAction.due) < bindparam("day"),
+    )
+    .order_by(col(MeetingAction.due), col(MeetingAction.id))
+)
+
+
 async def open_due_before(
     session: AsyncSession, *, team_id: str, community_id: int, day: date
 ) -> Sequence[tuple[MeetingAction, Meeting, MeetingOccurrence]]:
     """The community's actions not done whose due date is before `day`, earliest first, each
     with the meeting and session that agreed it."""
     result = await session.exec(
-        select(MeetingAction, Meeting, MeetingOccurrence)
-        .join(MeetingOccurrence, col(MeetingOccurrence.id) == col(MeetingAction.occurrence_id))
-        .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
-        .where(
-            MeetingAction.team_id == team_id,
-            MeetingAction.community_id == community_id,
-            col(MeetingAction.done_at).is_(None),
-            col(MeetingAction.due).is_not(None),
-            col(MeetingAction.due) < day,
-        )
-        .order_by(col(MeetingAction.due), col(MeetingAction.id))
+        _OPEN_DUE_BEFORE, params={"team_id": team_id, "community_id": community_id, "day": day}
     )
     return result.all()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import bindparam
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,9 +15,16 @@ from storage.models import SustainingSettings, WelcomeSettings
 Row = TypeVar("Row", WelcomeSettings, SustainingSettings)
 
 
+# Each model's read, built once (`/cop status` reads the sustaining settings every time).
+_FIND = {
+    model: select(model).where(model.community_id == bindparam("community_id"))
+    for model in (WelcomeSettings, SustainingSettings)
+}
+
+
 async def find(session: AsyncSession, model: type[Row], *, community_id: int) -> Row | None:
-    result = await session.exec(select(model).where(model.community_id == community_id))
-    return result.first()
+    result = await session.exec(_FIND[model], params={"community_id": community_id})
+    return result.first()  # type: ignore[return-value]
 
 
 async def save(

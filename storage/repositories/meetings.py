@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, func, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select as EntitySelect
 
-from storage.db import insert_or_merge
+from storage.db import core_rows, insert_or_merge, table_of
 from storage.models import Meeting, MeetingOccurrence, Rsvp
 from storage.repositories import scoped
 
@@ -82,13 +85,11 @@ async def upcoming_occurrences(
     session: AsyncSession, *, team_id: str, community_id: int, now: datetime, limit: int = 20
 ) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
     """Occurrences not cancelled and not yet over, soonest first, with their meeting."""
-    return await _sessions(
-        session,
-        team_id=team_id,
-        community_id=community_id,
-        where=[col(MeetingOccurrence.ends_at) > now],
-        limit=limit,
+    result = await session.exec(
+        _UPCOMING,
+        params={"team_id": team_id, "community_id": community_id, "now": now, "limit": limit},
     )
+    return [(occurrence, meeting) for occurrence, meeting in result.all()]
 
 
 async def set_rsvp(
@@ -137,51 +138,107 @@ async def occurrences_started_between(
     session: AsyncSession, *, team_id: str, community_id: int, start: datetime, end: datetime
 ) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
     """Sessions (not cancelled) that started in [start, end), oldest first."""
-    return await _sessions(
-        session,
-        team_id=team_id,
-        community_id=community_id,
-        where=[
-            col(MeetingOccurrence.starts_at) >= start,
-            col(MeetingOccurrence.starts_at) < end,
-        ],
+    result = await session.exec(
+        _STARTED_IN,
+        params={"team_id": team_id, "community_id": community_id, "start": start, "end": end},
     )
+    return [(occurrence, meeting) for occurrence, meeting in result.all()]
 
 
-async def sessions_for(
-    session: AsyncSession, *, team_id: str, community_id: int, purpose: str
-) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
-    """Every session (not cancelled) of the community's meetings for this purpose, soonest
-    first."""
-    return await _sessions(
-        session, team_id=team_id, community_id=community_id, where=[Meeting.purpose == purpose]
-    )
-
-
-async def _sessions(
-    session: AsyncSession,
-    *,
-    team_id: str,
-    community_id: int,
-    where: Sequence[ColumnElement[bool]],
-    limit: int | None = None,
-) -> Sequence[tuple[MeetingOccurrence, Meeting]]:
+def _session_query(
+    *where: ColumnElement[bool],
+) -> EntitySelect[tuple[MeetingOccurrence, Meeting]]:
     """The community's occurrences that are not cancelled (nor is their meeting), narrowed by
     `where`, soonest first, each with its meeting."""
-    result = await session.exec(
+    return (
         select(MeetingOccurrence, Meeting)
         .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
         .where(
-            MeetingOccurrence.team_id == team_id,
-            MeetingOccurrence.community_id == community_id,
+            MeetingOccurrence.team_id == bindparam("team_id"),
+            MeetingOccurrence.community_id == bindparam("community_id"),
             col(MeetingOccurrence.cancelled_at).is_(None),
             col(Meeting.cancelled_at).is_(None),
             *where,
         )
         .order_by(col(MeetingOccurrence.starts_at), col(MeetingOccurrence.id))
-        .limit(limit)
     )
-    return [(occurrence, meeting) for occurrence, meeting in result.all()]
+
+
+# Built once, with their values bound at each read (`/cop status` reads the next sessions).
+_UPCOMING = _session_query(col(MeetingOccurrence.ends_at) > bindparam("now")).limit(
+    bindparam("limit")
+)
+_STARTED_IN = _session_query(
+    col(MeetingOccurrence.starts_at) >= bindparam("start"),
+    col(MeetingOccurrence.starts_at) < bindparam("end"),
+)
+
+
+class Held(NamedTuple):
+    """A session that started, as the figures and milestones count it: no ORM objects."""
+
+    occurrence_id: int
+    starts_at: datetime
+    title: str  # its meeting's, as typed
+    purpose: str  # its meeting's
+
+
+_OCCURRENCES = table_of(MeetingOccurrence)
+_MEETINGS = table_of(Meeting)
+_RSVPS = table_of(Rsvp)
+
+
+def _session_columns(*columns: ColumnElement[Any]) -> Select[Any]:
+    """A select of `columns` over the community's sessions that are not cancelled (nor is
+    their meeting), soonest first: `_sessions`' rows, built once with their values bound."""
+    return (
+        core_select(*columns)
+        .join_from(_OCCURRENCES, _MEETINGS, _MEETINGS.c.id == _OCCURRENCES.c.meeting_id)
+        .where(
+            _OCCURRENCES.c.team_id == bindparam("team_id"),
+            _OCCURRENCES.c.community_id == bindparam("community_id"),
+            _OCCURRENCES.c.cancelled_at.is_(None),
+            _MEETINGS.c.cancelled_at.is_(None),
+        )
+        .order_by(_OCCURRENCES.c.starts_at, _OCCURRENCES.c.id)
+    )
+
+
+_STARTED_BETWEEN = _session_columns(
+    _OCCURRENCES.c.id, _OCCURRENCES.c.starts_at, _MEETINGS.c.title, _MEETINGS.c.purpose
+).where(_OCCURRENCES.c.starts_at >= bindparam("start"), _OCCURRENCES.c.starts_at < bindparam("end"))
+_ALL_HELD = _session_columns(
+    _OCCURRENCES.c.id, _OCCURRENCES.c.starts_at, _MEETINGS.c.title, _MEETINGS.c.purpose
+)
+
+
+async def held_between(
+    session: AsyncSession, *, team_id: str, community_id: int, start: datetime, end: datetime
+) -> list[Held]:
+    """`occurrences_started_between`, as the few columns the figures and milestones read."""
+    rows = await core_rows(
+        session,
+        _STARTED_BETWEEN,
+        team_id=team_id,
+        community_id=community_id,
+        start=start,
+        end=end,
+    )
+    return [Held(*row) for row in rows]
+
+
+async def every_session(session: AsyncSession, *, team_id: str, community_id: int) -> list[Held]:
+    """Every session (not cancelled) of the community's meetings, past and planned, soonest
+    first, as the few columns the figures, milestones and next step read."""
+    rows = await core_rows(session, _ALL_HELD, team_id=team_id, community_id=community_id)
+    return [Held(*row) for row in rows]
+
+
+_RSVP_COUNTS = (
+    core_select(_RSVPS.c.occurrence_id, _RSVPS.c.answer, func.count())
+    .where(_RSVPS.c.occurrence_id.in_(bindparam("occurrence_ids", expanding=True)))
+    .group_by(_RSVPS.c.occurrence_id, _RSVPS.c.answer)
+)
 
 
 async def rsvp_counts_for(
@@ -189,12 +246,8 @@ async def rsvp_counts_for(
 ) -> dict[int, dict[str, int]]:
     if not occurrence_ids:
         return {}
-    result = await session.exec(
-        select(Rsvp.occurrence_id, Rsvp.answer, func.count())
-        .where(col(Rsvp.occurrence_id).in_(occurrence_ids))
-        .group_by(col(Rsvp.occurrence_id), col(Rsvp.answer))
-    )
+    rows = await core_rows(session, _RSVP_COUNTS, occurrence_ids=list(occurrence_ids))
     counts: dict[int, dict[str, int]] = {}
-    for occurrence_id, answer, count in result.all():
+    for occurrence_id, answer, count in rows:
         counts.setdefault(occurrence_id, {})[answer] = count
     return counts

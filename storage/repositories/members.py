@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import core_rows, table_of
 from storage.models import ActivityDay, JoinRequest, MemberProfile, Membership, WelcomeSettings
 from storage.repositories import community_settings, scoped
 
@@ -243,11 +245,16 @@ async def profile(
     return result.first()
 
 
+_PROFILES = table_of(MemberProfile)
+_INTRODUCED = core_select(_PROFILES.c.user_id).where(
+    _PROFILES.c.community_id == bindparam("community_id")
+)
+
+
 async def introduced_user_ids(session: AsyncSession, *, community_id: int) -> set[str]:
-    result = await session.exec(
-        select(MemberProfile.user_id).where(MemberProfile.community_id == community_id)
-    )
-    return set(result.all())
+    return {
+        user_id for (user_id,) in await core_rows(session, _INTRODUCED, community_id=community_id)
+    }
 
 
 async def save_profile(
@@ -322,13 +329,20 @@ async def pending_join_requests(
     return result.all()
 
 
-async def pending_join_request_count(session: AsyncSession, *, community_id: int) -> int:
-    result = await session.exec(
-        select(func.count())
-        .select_from(JoinRequest)
-        .where(JoinRequest.community_id == community_id, JoinRequest.state == PENDING)
+_JOIN_REQUESTS = table_of(JoinRequest)
+_PENDING_COUNT = (
+    core_select(func.count())
+    .select_from(_JOIN_REQUESTS)
+    .where(
+        _JOIN_REQUESTS.c.community_id == bindparam("community_id"),
+        _JOIN_REQUESTS.c.state == PENDING,
     )
-    return result.one()
+)
+
+
+async def pending_join_request_count(session: AsyncSession, *, community_id: int) -> int:
+    rows = await core_rows(session, _PENDING_COUNT, community_id=community_id)
+    return int(rows[0][0])
 
 
 async def decide_join_request(

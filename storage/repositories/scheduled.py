@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, update
+from sqlalchemy import ColumnElement, bindparam, func, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import add_new, insert_or_merge
+from storage.db import add_new, core_rows, insert_or_merge, table_of
 from storage.models import ScheduledSend
 from storage.repositories import leases, scoped
 
@@ -265,21 +266,27 @@ async def latest_open_due(
     return result.first()
 
 
+_SENDS = table_of(ScheduledSend)
+_KINDS_STILL_OPEN = (
+    core_select(_SENDS.c.kind)
+    .where(
+        _SENDS.c.team_id == bindparam("team_id"),
+        _SENDS.c.community_id == bindparam("community_id"),
+        _SENDS.c.kind.in_(bindparam("kinds", expanding=True)),
+        _SENDS.c.state.in_(OPEN_STATES),
+    )
+    .distinct()
+)
+
+
 async def kinds_still_open(
     session: AsyncSession, *, team_id: str, community_id: int, kinds: Sequence[str]
 ) -> set[str]:
     """Which of these kinds have a row still to go out for the community, in one read."""
-    result = await session.exec(
-        select(ScheduledSend.kind)
-        .where(
-            ScheduledSend.team_id == team_id,
-            ScheduledSend.community_id == community_id,
-            col(ScheduledSend.kind).in_(kinds),
-            col(ScheduledSend.state).in_(OPEN_STATES),
-        )
-        .distinct()
+    rows = await core_rows(
+        session, _KINDS_STILL_OPEN, team_id=team_id, community_id=community_id, kinds=list(kinds)
     )
-    return set(result.all())
+    return {kind for (kind,) in rows}
 
 
 async def cancel_for_person(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Row, func, update
+from sqlalchemy import ColumnElement, Row, bindparam, false, func, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import add_new
+from storage.db import add_new, core_rows, table_of
 from storage.models import (
     ActivityDay,
     HealthPicture,
@@ -40,18 +41,64 @@ async def memberships(session: AsyncSession, *, community_id: int) -> Sequence[M
     return result.all()
 
 
+class MembershipRow(NamedTuple):
+    """A `Membership` as read for counting: its columns, without an ORM object to build."""
+
+    id: int
+    team_id: str
+    community_id: int
+    user_id: str
+    joined_at: datetime
+    left_at: datetime | None
+    welcomed: bool
+    is_bot: bool
+    level: str | None
+    level_set_by: str | None
+    level_set_at: datetime | None
+
+
+class DayCount(NamedTuple):
+    """How many messages a person posted on a day (an `ActivityDay`'s figures)."""
+
+    user_id: str
+    day: date
+    messages: int
+
+
+_MEMBERSHIPS = table_of(Membership)
+_ACTIVITY = table_of(ActivityDay)
+# Built once, with their values bound at each read: `/cop status` and App Home read both.
+_MEMBERSHIP_HISTORY = (
+    core_select(*(_MEMBERSHIPS.c[name] for name in MembershipRow._fields))
+    .where(
+        _MEMBERSHIPS.c.community_id == bindparam("community_id"),
+        _MEMBERSHIPS.c.is_bot.is_(false()),
+    )
+    .order_by(_MEMBERSHIPS.c.joined_at, _MEMBERSHIPS.c.id)
+)
+_ACTIVITY_BETWEEN = core_select(*(_ACTIVITY.c[name] for name in DayCount._fields)).where(
+    _ACTIVITY.c.community_id == bindparam("community_id"),
+    _ACTIVITY.c.day >= bindparam("first"),
+    _ACTIVITY.c.day <= bindparam("last"),
+)
+
+
+async def membership_history(
+    session: AsyncSession, *, community_id: int
+) -> Sequence[MembershipRow]:
+    """`memberships`, as plain rows to count from (nothing to change in them)."""
+    rows = await core_rows(session, _MEMBERSHIP_HISTORY, community_id=community_id)
+    return [MembershipRow(*row) for row in rows]
+
+
 async def activity_between(
     session: AsyncSession, *, community_id: int, first: date, last: date
-) -> Sequence[ActivityDay]:
+) -> Sequence[DayCount]:
     """Daily message counts from `first` to `last`, both included."""
-    result = await session.exec(
-        select(ActivityDay).where(
-            ActivityDay.community_id == community_id,
-            col(ActivityDay.day) >= first,
-            col(ActivityDay.day) <= last,
-        )
+    rows = await core_rows(
+        session, _ACTIVITY_BETWEEN, community_id=community_id, first=first, last=last
     )
-    return result.all()
+    return [DayCount(*row) for row in rows]
 
 
 async def profiles(session: AsyncSession, *, community_id: int) -> Sequence[MemberProfile]:
@@ -116,6 +163,37 @@ async def perspectives(session: AsyncSession, *, community_id: int) -> Sequence[
     return await _in_order(session, Perspective, community_id=community_id, order_by=order)
 
 
+class GuestLine(NamedTuple):
+    """A perspective as status lists it."""
+
+    guest: str
+    organisation: str
+    topic: str
+    day: date
+
+
+_PERSPECTIVES = table_of(Perspective)
+# The newest few, each with how many the log holds in all: one read for status's lines.
+_LATEST_PERSPECTIVES = (
+    core_select(
+        *(_PERSPECTIVES.c[name] for name in GuestLine._fields), func.count().over().label("total")
+    )
+    .where(_PERSPECTIVES.c.community_id == bindparam("community_id"))
+    .order_by(_PERSPECTIVES.c.day.desc(), _PERSPECTIVES.c.id.desc())
+    .limit(bindparam("shown"))
+)
+
+
+async def latest_perspectives(
+    session: AsyncSession, *, community_id: int, shown: int
+) -> tuple[int, list[GuestLine]]:
+    """How many perspectives the log holds, and the newest `shown` of them, newest first (as
+    `perspectives` orders them)."""
+    rows = await core_rows(session, _LATEST_PERSPECTIVES, community_id=community_id, shown=shown)
+    total = rows[0].total if rows else 0
+    return total, [GuestLine(*row[:-1]) for row in rows]
+
+
 # -- invitations --------------------------------------------------------------------------
 
 
@@ -170,24 +248,31 @@ async def add_click(
     return await add_new(session, click)
 
 
+_CLICKS = table_of(InvitationClick)
+_CLICKS_OF = (
+    core_select(_CLICKS.c.user_id, _CLICKS.c.clicked_at)
+    .where(_CLICKS.c.community_id == bindparam("community_id"))
+    .order_by(_CLICKS.c.clicked_at)
+)
+_INVITATIONS = table_of(Invitation)
+_INVITATIONS_POSTED = (
+    core_select(func.count())
+    .select_from(_INVITATIONS)
+    .where(_INVITATIONS.c.community_id == bindparam("community_id"))
+)
+
+
 async def clicks(
     session: AsyncSession, *, community_id: int
 ) -> Sequence[Row[tuple[str, datetime]]]:
     """Who pressed Join on the community's invitations, and when (`user_id`, `clicked_at`),
     first first: only those two columns, since recruitment counts them by the hundred."""
-    result = await session.exec(
-        select(InvitationClick.user_id, InvitationClick.clicked_at)
-        .where(InvitationClick.community_id == community_id)
-        .order_by(col(InvitationClick.clicked_at))
-    )
-    return result.all()
+    return await core_rows(session, _CLICKS_OF, community_id=community_id)
 
 
 async def invitations_posted(session: AsyncSession, *, community_id: int) -> int:
-    result = await session.exec(
-        select(func.count()).select_from(Invitation).where(Invitation.community_id == community_id)
-    )
-    return result.one()
+    rows = await core_rows(session, _INVITATIONS_POSTED, community_id=community_id)
+    return int(rows[0][0])
 
 
 async def _in_order(

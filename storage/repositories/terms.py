@@ -5,20 +5,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import insert_or_merge
+from storage.db import core_rows, insert_or_merge, table_of
 from storage.models import TermsAgreement, TermsDraft
 from storage.repositories import scoped
+
+# Built once (`/cop status` and App Home read it every time), its values bound at each read.
+_LATEST_DRAFT = (
+    select(TermsDraft)
+    .where(
+        TermsDraft.team_id == bindparam("team_id"),
+        TermsDraft.community_id == bindparam("community_id"),
+    )
+    .order_by(col(TermsDraft.version).desc())
+    .limit(1)
+)
 
 
 async def latest_draft(
     session: AsyncSession, *, team_id: str, community_id: int
 ) -> TermsDraft | None:
-    query = scoped.of_community(TermsDraft, team_id=team_id, community_id=community_id)
-    result = await session.exec(query.order_by(col(TermsDraft.version).desc()).limit(1))
+    result = await session.exec(
+        _LATEST_DRAFT, params={"team_id": team_id, "community_id": community_id}
+    )
     return result.first()
 
 
@@ -65,10 +78,13 @@ async def add_agreement(
     )
 
 
+_AGREEMENTS = table_of(TermsAgreement)
+_AGREED_PEOPLE = (
+    core_select(_AGREEMENTS.c.user_id)
+    .where(_AGREEMENTS.c.draft_id == bindparam("draft_id"))
+    .order_by(_AGREEMENTS.c.agreed_at, _AGREEMENTS.c.id)
+)
+
+
 async def agreed_people(session: AsyncSession, *, draft_id: int) -> Sequence[str]:
-    result = await session.exec(
-        select(TermsAgreement.user_id)
-        .where(TermsAgreement.draft_id == draft_id)
-        .order_by(col(TermsAgreement.agreed_at), col(TermsAgreement.id))
-    )
-    return result.all()
+    return [user_id for (user_id,) in await core_rows(session, _AGREED_PEOPLE, draft_id=draft_id)]
