@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import re
@@ -203,12 +204,22 @@ async def _run(settings: Settings, database: Database, *, web_server: bool, cloc
         )
     # The clock process builds the app too: features register their senders with it.
     cultivate = create_app(settings, runtime, web_server=web_server, scheduler=clock)
+    started_up()
     stopping = _stop_on_signals()
     try:
         async with serving(cultivate, host="0.0.0.0", port=settings.port):
             await _until_stopped(cultivate, stopping, web_server=web_server)
     finally:
         await _drain(DRAIN_SECONDS)
+
+
+def started_up() -> None:
+    """What start-up built (modules, the app, its listeners: some 125,000 objects) lives as
+    long as the process. Left to the garbage collector, every full collection scans it all
+    again, 40-80 ms during which no request is answered: the slowest acks. Frozen, a full
+    collection scans only what requests have made since."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _until_stopped(

@@ -221,3 +221,45 @@ def test_an_idle_app_loads_nothing_it_uses_only_later(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-c", IDLE_APP], cwd=tmp_path, check=True, env={"PYTHONPATH": str(ROOT)}
     )
+
+
+STARTED_APP = """
+import gc
+import sys
+
+import bot.__main__ as entry
+
+
+async def report_and_stop(cultivate, stopping, *, web_server):
+    print(gc.get_freeze_count(), len(gc.get_objects()))
+
+
+entry._until_stopped = report_and_stop
+sys.exit(entry.main(["web"]))
+"""
+
+
+def test_what_start_up_built_is_left_out_of_garbage_collections(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    """A full garbage collection pauses every request; once the process has started, it scans
+    only what came after, not the modules and the app built at start."""
+    env = environment(
+        api_url=fake.api_url,
+        database_url=None,
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        PORT=str(free_port()),
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", STARTED_APP],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    frozen, scanned = map(int, finished.stdout.split())
+    assert frozen > 50_000
+    assert scanned < frozen / 10, (frozen, scanned)
