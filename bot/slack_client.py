@@ -4,7 +4,10 @@ cannot repeat anything a person would see, over one process-wide HTTP session.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -17,6 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -53,6 +57,8 @@ def trusting(ca_file: str | None) -> ssl.SSLContext | None:
 
 # slack_sdk's own timeout for a call, which a shared session must carry itself.
 CALL_TIMEOUT_SECONDS = 30
+# How long a stopping process waits for calls under way before closing their connections.
+CLOSE_WAIT_SECONDS = 10.0
 
 
 class SlackSession:
@@ -61,13 +67,28 @@ class SlackSession:
     connections are kept alive and reused, at most `connections` open at once.
 
     Made on first use, in the running event loop (an aiohttp session belongs to one); after
-    `close` (the process is stopping) there is none, and a late call opens its own as before."""
+    `close` (the process is stopping) there is none, and a late call opens its own as before.
+    `close` first lets the calls already using the session get their answers (a listener's
+    work after its ack may be mid-call when the process is told to stop)."""
 
     def __init__(self, *, connections: int) -> None:
         self.connections = connections
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._calls = 0  # calls under way that may be using the session
+        self._drained: asyncio.Future[None] | None = None  # what `close` waits on
+
+    @contextmanager
+    def calling(self) -> Iterator[None]:
+        """Around a call that may use the session: `close` waits for it."""
+        self._calls += 1
+        try:
+            yield
+        finally:
+            self._calls -= 1
+            if not self._calls and self._drained is not None and not self._drained.done():
+                self._drained.set_result(None)
 
     def get(self) -> aiohttp.ClientSession | None:
         if self._closed:
@@ -84,8 +105,12 @@ class SlackSession:
             )
         return self._session
 
-    async def close(self) -> None:
-        self._closed = True
+    async def close(self, *, wait: float = CLOSE_WAIT_SECONDS) -> None:
+        self._closed = True  # a call from now on opens its own session
+        if self._calls:
+            self._drained = asyncio.get_running_loop().create_future()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._drained), wait)
         session, self._session = self._session, None
         if session is not None:
             await session.close()
@@ -108,6 +133,10 @@ class SharedSessionClient(PacedWebClient):
         if value is not None:  # slack_sdk's constructor sets None; the shared one stands
             raise ValueError("this client uses the process's shared session")
 
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+        with self._shared.calling():
+            return await super().api_call(api_method, **kwargs)
+
 
 class SharedSessionRespond(AsyncRespond):
     """Bolt's `respond()` (an answer through a command's or a click's response_url), over the
@@ -128,13 +157,14 @@ class SharedSessionRespond(AsyncRespond):
         message = (
             _build_message(**text) if isinstance(text, dict) else _build_message(text, **parts)
         )
-        response_url = AsyncWebhookClient(
-            url=self.response_url,
-            session=self._shared.get(),
-            ssl=self.ssl,
-            timeout=CALL_TIMEOUT_SECONDS,
-        )
-        return await response_url.send_dict(message)
+        with self._shared.calling():
+            response_url = AsyncWebhookClient(
+                url=self.response_url,
+                session=self._shared.get(),
+                ssl=self.ssl,
+                timeout=CALL_TIMEOUT_SECONDS,
+            )
+            return await response_url.send_dict(message)
 
 
 def answering_over(shared: SlackSession) -> Any:

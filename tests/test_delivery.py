@@ -214,6 +214,26 @@ async def test_a_dropped_connection_is_retried_by_the_client_only_for_reads(
         assert not is_repeatable(f"https://slack.com/api/{method}")
 
 
+async def test_a_stopping_process_lets_calls_in_flight_finish_before_closing_its_session(
+    slack: FakeSlack,
+) -> None:
+    """A listener's work after its ack may be mid-call to Slack when the process is told to
+    stop: the call gets its answer, and a call made after the close still goes out."""
+    session = SlackSession(connections=4)
+    client = make_client(
+        token="xoxb-test", base_url=slack.api_url, pacer=ChannelPacer(0), session=session
+    )
+    slack.hold_answers("chat.postMessage", 0.5)
+    in_flight = asyncio.create_task(client.chat_postMessage(channel=BEN, text="mid-call"))
+    await slack.wait_for("chat.postMessage")
+    await session.close()
+    assert (await in_flight)["ok"]
+    slack.hold_answers("chat.postMessage", None)
+    assert (await client.chat_postMessage(channel=BEN, text="after the close"))["ok"]
+    dm = slack.workspace.open_dm([BEN])[0]
+    assert [m["text"] for m in slack.messages(dm.id)] == ["mid-call", "after the close"]
+
+
 # -- the sandbox keeps to its own data ------------------------------------------------------
 
 OTHER_TEAM = "T0PRODUCTN"
