@@ -460,13 +460,10 @@ async def upcoming(
 ) -> list[Session]:
     """Sessions not cancelled and not over, soonest first."""
     async with database.session() as session:
-        pairs = await meeting_rows.upcoming_occurrences(
+        counted = await meeting_rows.upcoming_with_counts(
             session, team_id=team_id, community_id=community_id, now=clock.now(), limit=limit
         )
-        counts = await meeting_rows.rsvp_counts_for(
-            session, occurrence_ids=[o.id for o, _ in pairs if o.id is not None]
-        )
-    return [Session(m, o, counts.get(o.id or 0, {})) for o, m in pairs]
+    return [Session(m, o, counts) for o, m, counts in counted]
 
 
 async def next_meetings(

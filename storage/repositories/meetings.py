@@ -92,6 +92,26 @@ async def upcoming_occurrences(
     return [(occurrence, meeting) for occurrence, meeting in result.all()]
 
 
+# The answers an RSVP row holds (`bot.services.meetings.RSVP_ANSWERS` offers these and
+# no others: `set_rsvp`'s callers refuse any other).
+ANSWERS = ("going", "maybe", "cant")
+
+
+async def upcoming_with_counts(
+    session: AsyncSession, *, team_id: str, community_id: int, now: datetime, limit: int = 20
+) -> list[tuple[MeetingOccurrence, Meeting, dict[str, int]]]:
+    """`upcoming_occurrences`, each with how many people gave each answer (the answers
+    nobody gave left out, as `rsvp_counts_for` leaves them), read in one statement."""
+    result = await session.exec(
+        _UPCOMING_COUNTED,
+        params={"team_id": team_id, "community_id": community_id, "now": now, "limit": limit},
+    )
+    return [
+        (occurrence, meeting, {a: n for a, n in zip(ANSWERS, counts, strict=True) if n})
+        for occurrence, meeting, *counts in result.all()
+    ]
+
+
 async def set_rsvp(
     session: AsyncSession,
     *,
@@ -167,6 +187,24 @@ def _session_query(
 # Built once, with their values bound at each read (`/cop status` reads the next sessions).
 _UPCOMING = _session_query(col(MeetingOccurrence.ends_at) > bindparam("now")).limit(
     bindparam("limit")
+)
+_RSVP_ROWS = table_of(Rsvp)
+# Each session's count of one answer, as a column of the session's row.
+_UPCOMING_COUNTED = (
+    _session_query(col(MeetingOccurrence.ends_at) > bindparam("now"))
+    .add_columns(
+        *(
+            core_select(func.count())
+            .select_from(_RSVP_ROWS)
+            .where(
+                _RSVP_ROWS.c.occurrence_id == col(MeetingOccurrence.id),
+                _RSVP_ROWS.c.answer == answer,
+            )
+            .scalar_subquery()
+            for answer in ANSWERS
+        )
+    )
+    .limit(bindparam("limit"))
 )
 _STARTED_IN = _session_query(
     col(MeetingOccurrence.starts_at) >= bindparam("start"),
