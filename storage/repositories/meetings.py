@@ -219,6 +219,9 @@ class Held(NamedTuple):
     starts_at: datetime
     title: str  # its meeting's, as typed
     purpose: str  # its meeting's
+    going: int  # how many people answered each RSVP answer
+    maybe: int
+    cant: int
 
 
 _OCCURRENCES = table_of(MeetingOccurrence)
@@ -242,12 +245,25 @@ def _session_columns(*columns: ColumnElement[Any]) -> Select[Any]:
     )
 
 
-_STARTED_BETWEEN = _session_columns(
-    _OCCURRENCES.c.id, _OCCURRENCES.c.starts_at, _MEETINGS.c.title, _MEETINGS.c.purpose
-).where(_OCCURRENCES.c.starts_at >= bindparam("start"), _OCCURRENCES.c.starts_at < bindparam("end"))
-_ALL_HELD = _session_columns(
-    _OCCURRENCES.c.id, _OCCURRENCES.c.starts_at, _MEETINGS.c.title, _MEETINGS.c.purpose
+# Each session's count of each answer (`Held`'s last columns), as columns of its row.
+_HELD_COLUMNS = (
+    _OCCURRENCES.c.id,
+    _OCCURRENCES.c.starts_at,
+    _MEETINGS.c.title,
+    _MEETINGS.c.purpose,
+    *(
+        core_select(func.count())
+        .select_from(_RSVP_ROWS)
+        .where(_RSVP_ROWS.c.occurrence_id == _OCCURRENCES.c.id, _RSVP_ROWS.c.answer == answer)
+        .scalar_subquery()
+        .label(answer)
+        for answer in ANSWERS
+    ),
 )
+_STARTED_BETWEEN = _session_columns(*_HELD_COLUMNS).where(
+    _OCCURRENCES.c.starts_at >= bindparam("start"), _OCCURRENCES.c.starts_at < bindparam("end")
+)
+_ALL_HELD = _session_columns(*_HELD_COLUMNS)
 
 
 async def held_between(
@@ -267,7 +283,8 @@ async def held_between(
 
 async def every_session(session: AsyncSession, *, team_id: str, community_id: int) -> list[Held]:
     """Every session (not cancelled) of the community's meetings, past and planned, soonest
-    first, as the few columns the figures, milestones and next step read."""
+    first, as the few columns the figures, milestones and next step read, with its RSVP
+    counts."""
     rows = await core_rows(session, _ALL_HELD, team_id=team_id, community_id=community_id)
     return [Held(*row) for row in rows]
 
