@@ -226,7 +226,6 @@ class Held(NamedTuple):
 
 _OCCURRENCES = table_of(MeetingOccurrence)
 _MEETINGS = table_of(Meeting)
-_RSVPS = table_of(Rsvp)
 
 
 def _session_columns(*columns: ColumnElement[Any]) -> Select[Any]:
@@ -290,9 +289,9 @@ async def every_session(session: AsyncSession, *, team_id: str, community_id: in
 
 
 _RSVP_COUNTS = (
-    core_select(_RSVPS.c.occurrence_id, _RSVPS.c.answer, func.count())
-    .where(_RSVPS.c.occurrence_id.in_(bindparam("occurrence_ids", expanding=True)))
-    .group_by(_RSVPS.c.occurrence_id, _RSVPS.c.answer)
+    core_select(_RSVP_ROWS.c.occurrence_id, _RSVP_ROWS.c.answer, func.count())
+    .where(_RSVP_ROWS.c.occurrence_id.in_(bindparam("occurrence_ids", expanding=True)))
+    .group_by(_RSVP_ROWS.c.occurrence_id, _RSVP_ROWS.c.answer)
 )
 
 
