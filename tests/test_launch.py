@@ -3,16 +3,21 @@ and the community launched."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
 from bot.catalogue import LAUNCH_AGENDA, ROLES, SCOPE, TERMS_OF_REFERENCE, stage
+from bot.clock import ManualClock
+from bot.services.communities import community_by_id
 from bot.services.document import docx_text
+from bot.services.terms import latest_draft, latest_terms
 from fakeslack import FakeSlack
-from storage.models import Community, TermsAgreement
-from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, Cultivate, eventually
+from storage.models import Community, TermsAgreement, TermsDraft
+from storage.repositories import terms as terms_rows
+from tests.conftest import ASHA, BEN, CARMEN, HOUSING, NOOR, TEAM, Cultivate, eventually
 from tests.steps import (
     TYPED,
     add_milestone,
@@ -215,3 +220,37 @@ async def test_only_coordinators_launch(community: Cultivate, slack: FakeSlack) 
     again = await community.ephemeral(count=2)
     assert "already" not in again["text"] and "is planned for" in again["text"]
     assert "terms_redraft" in str(again["blocks"])
+
+
+async def test_the_latest_terms_are_the_newest_draft_with_who_agreed_to_it_in_order(
+    cultivate: Cultivate, clock: ManualClock
+) -> None:
+    """The newest draft and its agreements are read in one statement: only that draft's
+    agreements, first first, and none when nobody agreed yet."""
+    await start_community(cultivate, timezone="UTC")
+    database = cultivate.database
+    record = await community_by_id(database, team_id=TEAM, community_id=1)
+    assert await latest_terms(database, record) is None
+    drafts = []
+    async with database.session() as session:
+        for version in (1, 2):
+            draft = TermsDraft(
+                team_id=TEAM,
+                community_id=1,
+                version=version,
+                markdown=f"v{version}",
+                drafted_by=ASHA,
+                drafted_at=clock.now(),
+            )
+            drafts.append(await terms_rows.add_draft(session, draft))
+    assert (await latest_terms(database, record) or pytest.fail()).agreed == []
+    older, newer = (d.id or 0 for d in drafts)
+    for draft_id, person in ((older, NOOR), (newer, CARMEN), (newer, BEN), (older, ASHA)):
+        clock.advance(timedelta(minutes=1))
+        async with database.session() as session:
+            await terms_rows.add_agreement(
+                session, team_id=TEAM, draft_id=draft_id, user_id=person, now=clock.now()
+            )
+    terms = await latest_terms(database, record) or pytest.fail()
+    assert (terms.draft.id, terms.draft.markdown, terms.agreed) == (newer, "v2", [CARMEN, BEN])
+    assert await latest_draft(database, record) == terms.draft

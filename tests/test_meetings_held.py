@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot.clock import ManualClock
 from bot.services import meetings
 from bot.services.meetings import create_meeting, rsvp, upcoming
+from storage.repositories import meetings as meeting_rows
 from tests.conftest import ASHA, BEN, CARMEN, TEAM, Cultivate
 from tests.steps import start_community
 
@@ -58,3 +59,55 @@ async def test_meetings_held_come_with_their_attendance(
         )
         == []
     )
+
+
+async def test_upcoming_sessions_come_with_the_counts_of_their_rsvps(
+    cultivate: Cultivate, clock: ManualClock
+) -> None:
+    """The sessions to come and their RSVP counts are read in one statement: each session has
+    its own counts, exactly as counted from the rows, the answers nobody gave left out."""
+    await start_community(cultivate, timezone="UTC")
+    day = (clock.now() + timedelta(days=2)).date()
+    await create_meeting(
+        cultivate.database,
+        clock,
+        team_id=TEAM,
+        community_id=1,
+        user_id=ASHA,
+        submitted={
+            "title": "Weekly",
+            "agenda": "",
+            "date": day.isoformat(),
+            "time": "10:00",
+            "duration": "60",
+            "timezone": "UTC",
+            "format": "online",
+            "place": "",
+            "recurrence": "weekly",
+            "reminders": [],
+        },
+    )
+    first, second = await upcoming(cultivate.database, clock, team_id=TEAM, community_id=1)
+    assert (first.counts, second.counts) == ({}, {})
+    given = {
+        first.id: ((ASHA, "going"), (BEN, "going"), (CARMEN, "cant")),
+        second.id: ((BEN, "maybe"),),
+    }
+    for occurrence_id, answers in given.items():
+        for person, answer in answers:
+            await rsvp(
+                cultivate.database,
+                clock,
+                team_id=TEAM,
+                occurrence_id=occurrence_id,
+                user_id=person,
+                answer=answer,
+            )
+    counted = await upcoming(cultivate.database, clock, team_id=TEAM, community_id=1)
+    assert [s.counts for s in counted] == [{"going": 2, "cant": 1}, {"maybe": 1}]
+    [only] = await upcoming(cultivate.database, clock, team_id=TEAM, community_id=1, limit=1)
+    assert (only.id, only.counts) == (first.id, {"going": 2, "cant": 1})
+
+
+def test_the_answers_counted_are_the_answers_offered() -> None:
+    assert tuple(o.value for o in meetings.RSVP_ANSWERS) == meeting_rows.ANSWERS

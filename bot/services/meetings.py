@@ -460,13 +460,10 @@ async def upcoming(
 ) -> list[Session]:
     """Sessions not cancelled and not over, soonest first."""
     async with database.session() as session:
-        pairs = await meeting_rows.upcoming_occurrences(
+        counted = await meeting_rows.upcoming_with_counts(
             session, team_id=team_id, community_id=community_id, now=clock.now(), limit=limit
         )
-        counts = await meeting_rows.rsvp_counts_for(
-            session, occurrence_ids=[o.id for o, _ in pairs if o.id is not None]
-        )
-    return [Session(m, o, counts.get(o.id or 0, {})) for o, m in pairs]
+    return [Session(m, o, counts) for o, m, counts in counted]
 
 
 async def next_meetings(
@@ -687,11 +684,7 @@ async def meetings_held(
 ) -> list[MeetingHeld]:
     """`meetings_between`, for a community already loaded (`/cop status` has it)."""
     held = [h for h in await sessions_of(database, record) if start <= h.starts_at < end]
-    async with database.session() as session:
-        counts = await meeting_rows.rsvp_counts_for(
-            session, occurrence_ids=[h.occurrence_id for h in held]
-        )
-    return _with_counts(held, counts)
+    return _with_counts(held)
 
 
 async def meetings_between(
@@ -702,23 +695,12 @@ async def meetings_between(
         held = await meeting_rows.held_between(
             session, team_id=team_id, community_id=community_id, start=start, end=end
         )
-        counts = await meeting_rows.rsvp_counts_for(
-            session, occurrence_ids=[h.occurrence_id for h in held]
-        )
-    return _with_counts(held, counts)
+    return _with_counts(held)
 
 
-def _with_counts(
-    held: list[meeting_rows.Held], counts: dict[int, dict[str, int]]
-) -> list[MeetingHeld]:
+def _with_counts(held: list[meeting_rows.Held]) -> list[MeetingHeld]:
     return [
-        MeetingHeld(
-            title=h.title,
-            starts_at=h.starts_at,
-            going=counts.get(h.occurrence_id, {}).get("going", 0),
-            maybe=counts.get(h.occurrence_id, {}).get("maybe", 0),
-            cant=counts.get(h.occurrence_id, {}).get("cant", 0),
-        )
+        MeetingHeld(title=h.title, starts_at=h.starts_at, going=h.going, maybe=h.maybe, cant=h.cant)
         for h in held
     ]
 

@@ -276,8 +276,9 @@ async def roster_of(database: Database, clock: Clock, record: CommunityRecord) -
     async with database.session() as session:
         period = trailing(plan.digest, now, record.community.timezone)
         figures = await counting.load(session, record, start=period.start, end=period.end)
-        introduced = await member_rows.introduced_user_ids(session, community_id=community_id)
-        waiting = await member_rows.pending_join_request_count(session, community_id=community_id)
+        introduced, waiting = await member_rows.introduced_and_waiting(
+            session, community_id=community_id
+        )
 
     settable = settable_levels(record)
     order = {level: n for n, level in enumerate(levels_of(record))}

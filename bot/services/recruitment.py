@@ -128,8 +128,7 @@ async def recruitment_of(database: Database, record: CommunityRecord) -> Recruit
     community_id = record.community.id
     assert community_id is not None
     async with database.session() as session:
-        posted = await rows.invitations_posted(session, community_id=community_id)
-        pressed = await rows.clicks(session, community_id=community_id)
+        pressed, posted = await rows.clicks_and_invitations(session, community_id=community_id)
         history = await counting.memberships_of(session, record)
     return Recruitment(
         posted=posted,

@@ -176,23 +176,30 @@ async def terms_by_id(database: Database, *, team_id: str, draft_id: int) -> Ter
 
 async def latest_terms(database: Database, record: CommunityRecord) -> Terms | None:
     """The newest draft of a community already loaded, and who agreed to it."""
-    draft = await latest_draft(database, record)
-    if draft is None or draft.id is None:
+    found = await _latest_and_agreed(database, record)
+    if found is None:
         return None
-    async with database.session() as session:
-        agreed = list(await terms_rows.agreed_people(session, draft_id=draft.id))
-    return Terms(community=record.community, draft=draft, agreed=agreed, current=True)
+    draft, agreed = found
+    return Terms(community=record.community, draft=draft, agreed=list(agreed), current=True)
 
 
 async def latest_draft(database: Database, record: CommunityRecord) -> TermsDraft | None:
-    """The community's newest draft of its terms, if any (read once while an answer is built:
-    the next step and the launch's section both ask)."""
+    """The community's newest draft of its terms, if any."""
+    found = await _latest_and_agreed(database, record)
+    return None if found is None else found[0]
+
+
+async def _latest_and_agreed(
+    database: Database, record: CommunityRecord
+) -> tuple[TermsDraft, list[str]] | None:
+    """The newest draft and who agreed to it, from one statement (read once while an answer
+    is built: the next step and the launch's section both ask)."""
     community = record.community
     assert community.id is not None
 
-    async def load() -> TermsDraft | None:
+    async def load() -> tuple[TermsDraft, list[str]] | None:
         async with database.session() as session:
-            return await terms_rows.latest_draft(
+            return await terms_rows.latest_draft_and_agreed(
                 session, team_id=community.team_id, community_id=community.id or 0
             )
 

@@ -92,6 +92,26 @@ async def upcoming_occurrences(
     return [(occurrence, meeting) for occurrence, meeting in result.all()]
 
 
+# The answers an RSVP row holds (`bot.services.meetings.RSVP_ANSWERS` offers these and
+# no others: `set_rsvp`'s callers refuse any other).
+ANSWERS = ("going", "maybe", "cant")
+
+
+async def upcoming_with_counts(
+    session: AsyncSession, *, team_id: str, community_id: int, now: datetime, limit: int = 20
+) -> list[tuple[MeetingOccurrence, Meeting, dict[str, int]]]:
+    """`upcoming_occurrences`, each with how many people gave each answer (the answers
+    nobody gave left out, as `rsvp_counts_for` leaves them), read in one statement."""
+    result = await session.exec(
+        _UPCOMING_COUNTED,
+        params={"team_id": team_id, "community_id": community_id, "now": now, "limit": limit},
+    )
+    return [
+        (occurrence, meeting, {a: n for a, n in zip(ANSWERS, counts, strict=True) if n})
+        for occurrence, meeting, *counts in result.all()
+    ]
+
+
 async def set_rsvp(
     session: AsyncSession,
     *,
@@ -168,6 +188,24 @@ def _session_query(
 _UPCOMING = _session_query(col(MeetingOccurrence.ends_at) > bindparam("now")).limit(
     bindparam("limit")
 )
+_RSVP_ROWS = table_of(Rsvp)
+# Each session's count of one answer, as a column of the session's row.
+_UPCOMING_COUNTED = (
+    _session_query(col(MeetingOccurrence.ends_at) > bindparam("now"))
+    .add_columns(
+        *(
+            core_select(func.count())
+            .select_from(_RSVP_ROWS)
+            .where(
+                _RSVP_ROWS.c.occurrence_id == col(MeetingOccurrence.id),
+                _RSVP_ROWS.c.answer == answer,
+            )
+            .scalar_subquery()
+            for answer in ANSWERS
+        )
+    )
+    .limit(bindparam("limit"))
+)
 _STARTED_IN = _session_query(
     col(MeetingOccurrence.starts_at) >= bindparam("start"),
     col(MeetingOccurrence.starts_at) < bindparam("end"),
@@ -181,11 +219,13 @@ class Held(NamedTuple):
     starts_at: datetime
     title: str  # its meeting's, as typed
     purpose: str  # its meeting's
+    going: int  # how many people answered each RSVP answer
+    maybe: int
+    cant: int
 
 
 _OCCURRENCES = table_of(MeetingOccurrence)
 _MEETINGS = table_of(Meeting)
-_RSVPS = table_of(Rsvp)
 
 
 def _session_columns(*columns: ColumnElement[Any]) -> Select[Any]:
@@ -204,12 +244,25 @@ def _session_columns(*columns: ColumnElement[Any]) -> Select[Any]:
     )
 
 
-_STARTED_BETWEEN = _session_columns(
-    _OCCURRENCES.c.id, _OCCURRENCES.c.starts_at, _MEETINGS.c.title, _MEETINGS.c.purpose
-).where(_OCCURRENCES.c.starts_at >= bindparam("start"), _OCCURRENCES.c.starts_at < bindparam("end"))
-_ALL_HELD = _session_columns(
-    _OCCURRENCES.c.id, _OCCURRENCES.c.starts_at, _MEETINGS.c.title, _MEETINGS.c.purpose
+# Each session's count of each answer (`Held`'s last columns), as columns of its row.
+_HELD_COLUMNS = (
+    _OCCURRENCES.c.id,
+    _OCCURRENCES.c.starts_at,
+    _MEETINGS.c.title,
+    _MEETINGS.c.purpose,
+    *(
+        core_select(func.count())
+        .select_from(_RSVP_ROWS)
+        .where(_RSVP_ROWS.c.occurrence_id == _OCCURRENCES.c.id, _RSVP_ROWS.c.answer == answer)
+        .scalar_subquery()
+        .label(answer)
+        for answer in ANSWERS
+    ),
 )
+_STARTED_BETWEEN = _session_columns(*_HELD_COLUMNS).where(
+    _OCCURRENCES.c.starts_at >= bindparam("start"), _OCCURRENCES.c.starts_at < bindparam("end")
+)
+_ALL_HELD = _session_columns(*_HELD_COLUMNS)
 
 
 async def held_between(
@@ -229,15 +282,16 @@ async def held_between(
 
 async def every_session(session: AsyncSession, *, team_id: str, community_id: int) -> list[Held]:
     """Every session (not cancelled) of the community's meetings, past and planned, soonest
-    first, as the few columns the figures, milestones and next step read."""
+    first, as the few columns the figures, milestones and next step read, with its RSVP
+    counts."""
     rows = await core_rows(session, _ALL_HELD, team_id=team_id, community_id=community_id)
     return [Held(*row) for row in rows]
 
 
 _RSVP_COUNTS = (
-    core_select(_RSVPS.c.occurrence_id, _RSVPS.c.answer, func.count())
-    .where(_RSVPS.c.occurrence_id.in_(bindparam("occurrence_ids", expanding=True)))
-    .group_by(_RSVPS.c.occurrence_id, _RSVPS.c.answer)
+    core_select(_RSVP_ROWS.c.occurrence_id, _RSVP_ROWS.c.answer, func.count())
+    .where(_RSVP_ROWS.c.occurrence_id.in_(bindparam("occurrence_ids", expanding=True)))
+    .group_by(_RSVP_ROWS.c.occurrence_id, _RSVP_ROWS.c.answer)
 )
 
 

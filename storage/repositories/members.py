@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, null, union_all, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -246,15 +246,6 @@ async def profile(
 
 
 _PROFILES = table_of(MemberProfile)
-_INTRODUCED = core_select(_PROFILES.c.user_id).where(
-    _PROFILES.c.community_id == bindparam("community_id")
-)
-
-
-async def introduced_user_ids(session: AsyncSession, *, community_id: int) -> set[str]:
-    return {
-        user_id for (user_id,) in await core_rows(session, _INTRODUCED, community_id=community_id)
-    }
 
 
 async def save_profile(
@@ -330,19 +321,35 @@ async def pending_join_requests(
 
 
 _JOIN_REQUESTS = table_of(JoinRequest)
-_PENDING_COUNT = (
-    core_select(func.count())
+# The roster's two small reads in one statement: a row for each introduced person (their id,
+# no count), then one row with the join requests waiting (no id, the count).
+_INTRODUCED_AND_WAITING = union_all(
+    core_select(_PROFILES.c.user_id, null()).where(
+        _PROFILES.c.community_id == bindparam("community_id")
+    ),
+    core_select(null(), func.count())
     .select_from(_JOIN_REQUESTS)
     .where(
         _JOIN_REQUESTS.c.community_id == bindparam("community_id"),
         _JOIN_REQUESTS.c.state == PENDING,
-    )
+    ),
 )
 
 
-async def pending_join_request_count(session: AsyncSession, *, community_id: int) -> int:
-    rows = await core_rows(session, _PENDING_COUNT, community_id=community_id)
-    return int(rows[0][0])
+async def introduced_and_waiting(
+    session: AsyncSession, *, community_id: int
+) -> tuple[set[str], int]:
+    """Who has introduced themselves in the community, and how many join requests wait."""
+    introduced: set[str] = set()
+    waiting = 0
+    for user_id, count in await core_rows(
+        session, _INTRODUCED_AND_WAITING, community_id=community_id
+    ):
+        if user_id is None:
+            waiting = int(count)
+        else:
+            introduced.add(user_id)
+    return introduced, waiting
 
 
 async def decide_join_request(

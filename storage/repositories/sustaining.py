@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Row, bindparam, false, func, update
+from sqlalchemy import ColumnElement, bindparam, false, func, null, union_all, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -249,30 +249,42 @@ async def add_click(
 
 
 _CLICKS = table_of(InvitationClick)
-_CLICKS_OF = (
-    core_select(_CLICKS.c.user_id, _CLICKS.c.clicked_at)
-    .where(_CLICKS.c.community_id == bindparam("community_id"))
-    .order_by(_CLICKS.c.clicked_at)
-)
 _INVITATIONS = table_of(Invitation)
-_INVITATIONS_POSTED = (
-    core_select(func.count())
+
+
+# Recruitment's two reads in one statement: a row for each press of Join (who, when, no
+# count), and one row with how many invitations were posted (the count alone).
+_CLICKS_AND_POSTED = union_all(
+    core_select(_CLICKS.c.user_id, _CLICKS.c.clicked_at, null().label("posted")).where(
+        _CLICKS.c.community_id == bindparam("community_id")
+    ),
+    core_select(null(), null(), func.count())
     .select_from(_INVITATIONS)
-    .where(_INVITATIONS.c.community_id == bindparam("community_id"))
+    .where(_INVITATIONS.c.community_id == bindparam("community_id")),
 )
 
 
-async def clicks(
+class Click(NamedTuple):
+    user_id: str
+    clicked_at: datetime
+
+
+async def clicks_and_invitations(
     session: AsyncSession, *, community_id: int
-) -> Sequence[Row[tuple[str, datetime]]]:
-    """Who pressed Join on the community's invitations, and when (`user_id`, `clicked_at`),
-    first first: only those two columns, since recruitment counts them by the hundred."""
-    return await core_rows(session, _CLICKS_OF, community_id=community_id)
-
-
-async def invitations_posted(session: AsyncSession, *, community_id: int) -> int:
-    rows = await core_rows(session, _INVITATIONS_POSTED, community_id=community_id)
-    return int(rows[0][0])
+) -> tuple[list[Click], int]:
+    """Who pressed Join on the community's invitations, and when, in no particular order
+    (only those two columns, since recruitment counts them by the hundred), and how many
+    invitations the community posted: read in one statement."""
+    pressed: list[Click] = []
+    posted = 0
+    for user_id, clicked_at, count in await core_rows(
+        session, _CLICKS_AND_POSTED, community_id=community_id
+    ):
+        if user_id is None:
+            posted = int(count)
+        else:
+            pressed.append(Click(user_id, clicked_at))
+    return pressed, posted
 
 
 async def _in_order(

@@ -88,3 +88,38 @@ _AGREED_PEOPLE = (
 
 async def agreed_people(session: AsyncSession, *, draft_id: int) -> Sequence[str]:
     return [user_id for (user_id,) in await core_rows(session, _AGREED_PEOPLE, draft_id=draft_id)]
+
+
+_NEWEST = table_of(TermsDraft).alias("newest")
+# The newest draft with a row for each person who agreed to it, first first (one row with no
+# person when nobody has): `latest_draft` and `agreed_people` in one statement.
+_LATEST_WITH_AGREED = (
+    select(TermsDraft, _AGREEMENTS.c.user_id)
+    .outerjoin(_AGREEMENTS, _AGREEMENTS.c.draft_id == col(TermsDraft.id))
+    .where(
+        col(TermsDraft.id)
+        == core_select(_NEWEST.c.id)
+        .where(
+            _NEWEST.c.team_id == bindparam("team_id"),
+            _NEWEST.c.community_id == bindparam("community_id"),
+        )
+        .order_by(_NEWEST.c.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    .order_by(_AGREEMENTS.c.agreed_at, _AGREEMENTS.c.id)
+)
+
+
+async def latest_draft_and_agreed(
+    session: AsyncSession, *, team_id: str, community_id: int
+) -> tuple[TermsDraft, list[str]] | None:
+    """The community's newest draft and who agreed to it, first first, read in one statement;
+    None when it has no draft."""
+    result = await session.exec(
+        _LATEST_WITH_AGREED, params={"team_id": team_id, "community_id": community_id}
+    )
+    rows = result.all()
+    if not rows:
+        return None
+    return rows[0][0], [user_id for _, user_id in rows if user_id is not None]
