@@ -4,10 +4,9 @@ cannot repeat anything a person would see, over one process-wide HTTP session.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from typing import Any
 
@@ -109,7 +108,7 @@ class SlackSession:
         self._closed = True  # a call from now on opens its own session
         if self._calls:
             self._drained = asyncio.get_running_loop().create_future()
-            with contextlib.suppress(TimeoutError):
+            with suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._drained), wait)
         session, self._session = self._session, None
         if session is not None:
