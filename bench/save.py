@@ -18,6 +18,8 @@ import statistics
 import time
 from datetime import UTC, datetime
 
+from sqlalchemy import event
+
 from bench.common import database_in_a_folder, dispatching_app, options
 from bench.status import counting, listen
 from bot.catalogue import SCOPE
@@ -101,8 +103,6 @@ async def main(
             listener = counting(statements)
             listen(database.engine.sync_engine, "before_cursor_execute", listener)
             await work()
-            from sqlalchemy import event
-
             event.remove(database.engine.sync_engine, "before_cursor_execute", listener)
             counts.append(len(statements))
             if show_queries:
