@@ -28,6 +28,7 @@ from storage.models import Community, StageRevision
 from storage.repositories import communities as community_rows
 from storage.repositories import members as member_rows
 from storage.repositories import stages as stage_rows
+from storage.repositories.stages import Revision
 
 NAME_MAX = 80
 DOMAIN_MAX = 150
@@ -45,7 +46,7 @@ class StageRecord:
     edited_at: datetime | None = None
 
     @classmethod
-    def of(cls, stage: Stage, revision: StageRevision | None) -> StageRecord:
+    def of(cls, stage: Stage, revision: StageRevision | Revision | None) -> StageRecord:
         if revision is None:
             return cls(stage=stage, answers={})
         return cls(

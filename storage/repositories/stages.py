@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Integer, Select, String, Table, and_, bindparam, exists, func, insert
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import table_of
 from storage.models import Community, StageRevision
 from storage.types import UTCDateTime
 
@@ -53,16 +53,36 @@ async def latest_revisions(
     return {(r.community_id, r.stage): r for r in result.all()}
 
 
-def _community_with_revisions() -> Select[tuple[Community, StageRevision | None]]:
-    newer = aliased(StageRevision)
+class Revision(NamedTuple):
+    """A stage's current revision as its record reads it (`StageRecord.of`): no ORM object."""
+
+    stage: str
+    version: int
+    answers: dict[str, Any]
+    edited_by: str
+    edited_at: datetime
+
+
+_REVISIONS = table_of(StageRevision)
+
+
+def _community_with_revisions() -> Select[Any]:
+    newer = _REVISIONS.alias("newer")
     newest = ~exists().where(
-        newer.community_id == StageRevision.community_id,
-        newer.stage == StageRevision.stage,
-        newer.version > StageRevision.version,
+        newer.c.community_id == _REVISIONS.c.community_id,
+        newer.c.stage == _REVISIONS.c.stage,
+        newer.c.version > _REVISIONS.c.version,
     )
     return (
-        select(Community, StageRevision)
-        .outerjoin(StageRevision, and_(StageRevision.community_id == Community.id, newest))
+        select(
+            Community,
+            _REVISIONS.c.stage,
+            _REVISIONS.c.version,
+            _REVISIONS.c.answers,
+            _REVISIONS.c.edited_by,
+            _REVISIONS.c.edited_at,
+        )
+        .outerjoin(_REVISIONS, and_(_REVISIONS.c.community_id == Community.id, newest))
         .where(
             Community.team_id == bindparam("team_id"),
             Community.id == bindparam("community_id"),
@@ -71,13 +91,14 @@ def _community_with_revisions() -> Select[tuple[Community, StageRevision | None]
 
 
 # Built once: a save's statements are its hot path, and building one costs more CPU than
-# running it. SQLAlchemy caches the compiled form; the values go in as parameters.
+# running it. SQLAlchemy caches the compiled form; the values go in as parameters. The
+# revisions come as columns: only the community is an ORM object (the record holds it).
 _COMMUNITY_WITH_REVISIONS = _community_with_revisions()
 
 
 async def community_with_revisions(
     session: AsyncSession, *, team_id: str, community_id: int
-) -> tuple[Community, dict[str, StageRevision]] | None:
+) -> tuple[Community, dict[str, Revision]] | None:
     """A community and the current revision of each of its stages, in one query (one round
     trip): None if the team has no such community."""
     result = await session.exec(
@@ -86,7 +107,7 @@ async def community_with_revisions(
     rows = result.all()
     if not rows:
         return None
-    return rows[0][0], {r.stage: r for _, r in rows if r is not None}
+    return rows[0][0], {row[1]: Revision(*row[1:]) for row in rows if row[1] is not None}
 
 
 async def newest_revision_by_others(
