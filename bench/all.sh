@@ -10,6 +10,7 @@ if [ "$url" = sqlite ]; then db=(); fi
 python=".venv/bin/python"
 echo "## Ack latency"; $python -m bench.ack_latency --requests 400 "${db[@]}"; echo
 echo "## /cop status CPU"; $python -m bench.status "${db[@]}"; echo
+echo "## Stage form save CPU"; $python -m bench.save "${db[@]}"; echo
 echo "## Reminder dispatch"; $python -m bench.dispatch "${db[@]}"; echo
 echo "## 500 joins in 10 seconds"; $python -m bench.joins "${db[@]}"; echo
 echo "## Resident memory"; $python -m bench.memory "${db[@]}"
