@@ -17,13 +17,16 @@ from pathlib import Path
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Cultivate, create_app
+from bot.clock import ManualClock
 from bot.dispatch import Due
 from bot.pacing import ChannelPacer
 from bot.runtime import Runtime
+from bot.services.communities import start_community
 from bot.settings import load_settings
 from fakeslack import FakeSlack, SlackRequests
 from fakeslack.workspace import BOT_USER_ID, Channel
 from sandbox.processes import SIGNING_SECRET, Process, empty_database, environment, free_port
+from sandbox.seeding import CHANNEL, COORDINATOR, TEAM, fill
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.repositories import scheduled
@@ -167,3 +170,31 @@ async def rows_due_now(
                 payload={"channel": f"C{n % channels:05d}", "text": f"row {n}"},
             )
     await database.dispose()
+
+
+async def filled_community(
+    database_url: str, *, size: int, meetings: int, now: datetime
+) -> tuple[Cultivate, int]:
+    """The app as a web process builds it (Slack never called: nothing is sent) on an empty,
+    migrated database holding one community with every stage answered, `size` members and
+    `meetings` meetings (and as many of everything else): what `bench.status` and
+    `bench.save` measure against. The community's id is returned beside."""
+    await empty_database(database_url)
+    cultivate = dispatching_app(database_url, "http://127.0.0.1:9/api/")
+    database = cultivate.runtime.database
+    await upgrade(database)
+    community = await start_community(
+        database,
+        ManualClock(now),
+        team_id=TEAM,
+        channel_id=CHANNEL,
+        name="Housing policy",
+        domain="Housing policy across councils",
+        timezone="UTC",
+        starter=COORDINATOR,
+    )
+    community_id = community.id or 0
+    await fill(
+        database, community_id=community_id, size=size, meetings=meetings, now=now, capped=True
+    )
+    return cultivate, community_id

@@ -20,17 +20,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy import event
 
-from bench.common import database_in_a_folder, dispatching_app, options
+from bench.common import database_in_a_folder, filled_community, options
 from bench.status import counting, listen
 from bot.catalogue import SCOPE
 from bot.clock import ManualClock
-from bot.services.communities import CommunityRecord, community_by_id, start_community
+from bot.services.communities import CommunityRecord, community_by_id
 from bot.services.journey import next_step
 from bot.services.stages import save_answers
 from handlers.stage_forms import saved_note
-from sandbox.processes import empty_database
-from sandbox.seeding import CHANNEL, COORDINATOR, TEAM, fill
-from storage.migrate import upgrade
+from sandbox.seeding import COORDINATOR, TEAM
 
 
 def table(kind: str, name: str, cpu: list[float]) -> str:
@@ -45,27 +43,12 @@ async def main(
     saves: int, size: int, meetings: int, profile: bool, show_queries: bool, url: str | None
 ) -> None:
     with database_in_a_folder(url) as (_, database_url):
-        await empty_database(database_url)
-        # The app as a web process builds it; Slack is never called: nothing is sent.
-        cultivate = dispatching_app(database_url, "http://127.0.0.1:9/api/")
-        database = cultivate.runtime.database
-        await upgrade(database)
         now = datetime.now(UTC)
         clock = ManualClock(now)
-        community = await start_community(
-            database,
-            clock,
-            team_id=TEAM,
-            channel_id=CHANNEL,
-            name="Housing policy",
-            domain="Housing policy across councils",
-            timezone="UTC",
-            starter=COORDINATOR,
+        cultivate, community_id = await filled_community(
+            database_url, size=size, meetings=meetings, now=now
         )
-        community_id = community.id or 0
-        await fill(
-            database, community_id=community_id, size=size, meetings=meetings, now=now, capped=True
-        )
+        database = cultivate.runtime.database
         record = await community_by_id(database, team_id=TEAM, community_id=community_id)
         # The scope form's own inputs, as the form submits them again.
         submitted = {

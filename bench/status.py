@@ -21,14 +21,11 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bench.common import database_in_a_folder, dispatching_app, options
-from bot.clock import ManualClock
-from bot.services.communities import community_by_id, start_community
+from bench.common import database_in_a_folder, filled_community, options
+from bot.services.communities import community_by_id
 from handlers.progress import community_blocks
 from handlers.registry import Surface
-from sandbox.processes import empty_database
-from sandbox.seeding import CHANNEL, COORDINATOR, TEAM, fill
-from storage.migrate import upgrade
+from sandbox.seeding import COORDINATOR, TEAM
 
 
 def counting(statements: list[str]) -> Callable[..., None]:
@@ -48,26 +45,10 @@ async def main(
     builds: int, size: int, meetings: int, profile: bool, show_queries: bool, url: str | None
 ) -> None:
     with database_in_a_folder(url) as (_, database_url):
-        await empty_database(database_url)
-        # The app as a web process builds it; Slack is never called: nothing is sent.
-        cultivate = dispatching_app(database_url, "http://127.0.0.1:9/api/")
+        cultivate, community_id = await filled_community(
+            database_url, size=size, meetings=meetings, now=datetime.now(UTC)
+        )
         database = cultivate.runtime.database
-        await upgrade(database)
-        now = datetime.now(UTC)
-        community = await start_community(
-            database,
-            ManualClock(now),
-            team_id=TEAM,
-            channel_id=CHANNEL,
-            name="Housing policy",
-            domain="Housing policy across councils",
-            timezone="UTC",
-            starter=COORDINATOR,
-        )
-        community_id = community.id or 0
-        await fill(
-            database, community_id=community_id, size=size, meetings=meetings, now=now, capped=True
-        )
         registry = cultivate.registry
 
         async def build() -> None:
