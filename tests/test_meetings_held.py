@@ -12,9 +12,10 @@ from tests.conftest import ASHA, BEN, CARMEN, TEAM, Cultivate
 from tests.steps import start_community
 
 
-async def test_meetings_held_come_with_their_attendance(
-    cultivate: Cultivate, clock: ManualClock
+async def meeting_in_two_days(
+    cultivate: Cultivate, clock: ManualClock, *, title: str, recurrence: str
 ) -> None:
+    """A community (id 1) with one meeting whose first session is in two days at 10:00 UTC."""
     await start_community(cultivate, timezone="UTC")
     day = (clock.now() + timedelta(days=2)).date()
     await create_meeting(
@@ -24,7 +25,7 @@ async def test_meetings_held_come_with_their_attendance(
         community_id=1,
         user_id=ASHA,
         submitted={
-            "title": "Catch-up",
+            "title": title,
             "agenda": "",
             "date": day.isoformat(),
             "time": "10:00",
@@ -32,10 +33,16 @@ async def test_meetings_held_come_with_their_attendance(
             "timezone": "UTC",
             "format": "online",
             "place": "",
-            "recurrence": "none",
+            "recurrence": recurrence,
             "reminders": [],
         },
     )
+
+
+async def test_meetings_held_come_with_their_attendance(
+    cultivate: Cultivate, clock: ManualClock
+) -> None:
+    await meeting_in_two_days(cultivate, clock, title="Catch-up", recurrence="none")
     [session] = await upcoming(cultivate.database, clock, team_id=TEAM, community_id=1)
     for person, answer in ((ASHA, "going"), (BEN, "going"), (CARMEN, "cant")):
         await rsvp(
@@ -66,27 +73,7 @@ async def test_upcoming_sessions_come_with_the_counts_of_their_rsvps(
 ) -> None:
     """The sessions to come and their RSVP counts are read in one statement: each session has
     its own counts, exactly as counted from the rows, the answers nobody gave left out."""
-    await start_community(cultivate, timezone="UTC")
-    day = (clock.now() + timedelta(days=2)).date()
-    await create_meeting(
-        cultivate.database,
-        clock,
-        team_id=TEAM,
-        community_id=1,
-        user_id=ASHA,
-        submitted={
-            "title": "Weekly",
-            "agenda": "",
-            "date": day.isoformat(),
-            "time": "10:00",
-            "duration": "60",
-            "timezone": "UTC",
-            "format": "online",
-            "place": "",
-            "recurrence": "weekly",
-            "reminders": [],
-        },
-    )
+    await meeting_in_two_days(cultivate, clock, title="Weekly", recurrence="weekly")
     first, second = await upcoming(cultivate.database, clock, team_id=TEAM, community_id=1)
     assert (first.counts, second.counts) == ({}, {})
     given = {
