@@ -168,6 +168,7 @@ async def rows_due_now(
                 kind=KIND,
                 due_at=now,
                 payload={"channel": f"C{n % channels:05d}", "text": f"row {n}"},
+                channel=f"C{n % channels:05d}",
             )
     await database.dispose()
 

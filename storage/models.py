@@ -122,6 +122,7 @@ class ScheduledSend(Table, table=True):
         UniqueConstraint("team_id", "dedupe_key", name="uq_scheduled_send_dedupe"),
         Index("ix_scheduled_send_due", "state", "due_at"),
         Index("ix_scheduled_send_subject", "community_id", "subject"),
+        Index("ix_scheduled_send_finished", "finished_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -134,6 +135,10 @@ class ScheduledSend(Table, table=True):
     # Scheduling the same key twice in a team is refused: what makes "exactly once" hold
     # for welcomes and notices, however often the triggering event arrives.
     dedupe_key: str | None = Field(default=None, max_length=200)
+    # The channel it posts to (a person's id for a DM), where known when it is scheduled. Slack
+    # allows a channel about one message a second, and only the process that posted last knows
+    # when the next may go: a channel's rows stay with that process (see `claim_due`).
+    channel: str | None = Field(default=None, max_length=SLACK_ID)
     due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     # After this it is pointless (a reminder for a meeting that has started): dropped, not sent.
     stale_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -11,7 +11,8 @@ from sqlalchemy import event as sa_event
 from sqlmodel import select
 
 from bot.clock import ManualClock
-from bot.dispatch import Dispatcher, Drop, Due
+from bot.dispatch import Dispatcher, Drop, Due, SingleWorkspace
+from bot.pacing import ChannelPacer, PacedWebClient
 from bot.runtime import Runtime
 from fakeslack import FakeSlack
 from storage.db import Database
@@ -77,6 +78,87 @@ async def test_two_dispatchers_on_one_database_send_each_row_once(
     assert sorted(sent) == sorted(f"note {n}" for n in range(120))
     assert sum(counts) == 120
     assert all(c > 0 for c in counts), counts  # both really took part
+
+
+async def test_two_dispatchers_leave_each_channel_to_the_one_that_posted_there(
+    app: Cultivate, slack: FakeSlack, database_url: str, clock: ManualClock
+) -> None:
+    # Slack allows a channel about a message a second, and only the process that posted
+    # there last paces the next: two schedulers sharing a channel drew 429s from each other.
+    people = slack.workspace.add_people(4)
+    slack.rate_limit_per_channel(1)
+    first = [
+        [await add_note(app, f"{p} 0", more={"channel": p}, channel=p) for p in pair]
+        for pair in (people[:2], people[2:])
+    ]
+    for round_ in (1, 2):
+        for person in people:
+            await add_note(app, f"{person} {round_}", more={"channel": person}, channel=person)
+
+    def own_pacer() -> SingleWorkspace:  # each process paces its own posts
+        paced = PacedWebClient(token="xoxb-test", base_url=slack.api_url, pacer=ChannelPacer(1))
+        return SingleWorkspace(paced)
+
+    other_database = Database(database_url)
+    other, mine = (
+        Dispatcher(runtime, app.app.senders, own_pacer(), worker=worker, batch=2)
+        for runtime, worker in (
+            (Runtime(database=other_database, clock=clock), "other"),
+            (app.runtime, "mine"),
+        )
+    )
+    try:
+        # Each has posted to two of the channels; then both send what is left, at once.
+        assert await other.send_now(first[0]) == 2 and await mine.send_now(first[1]) == 2
+        for _ in range(10):  # heartbeats of both until every row is sent
+            await asyncio.gather(mine.run_until_idle(), other.run_until_idle())
+            async with app.database.session() as session:
+                rows = (
+                    await session.exec(select(ScheduledSend).where(ScheduledSend.kind == NOTE))
+                ).all()
+            if all(r.state == "sent" for r in rows):
+                break
+    finally:
+        await other_database.dispose()
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [200] * 12  # no 429
+    assert sorted(notes(slack)) == sorted(f"{p} {n}" for p in people for n in range(3))
+    senders = {person: {r.claimed_by for r in rows if r.channel == person} for person in people}
+    assert senders == {people[0]: {"other"}, people[1]: {"other"}} | {
+        person: {"mine"} for person in people[2:]
+    }
+
+
+async def test_a_channel_is_left_to_its_process_until_it_has_been_quiet_or_its_claims_ran_out(
+    app: Cultivate, clock: ManualClock
+) -> None:
+    lease = timedelta(seconds=20)
+
+    async def claim(worker: str) -> list[str]:
+        async with app.database.session() as session:
+            rows = await scheduled.claim_due(
+                session, worker=worker, now=clock.now(), lease=lease, limit=10
+            )
+        return [r.payload["text"] for r in rows]
+
+    await add_note(app, "first", channel="C0PACED")
+    await add_note(app, "anyone's")  # no channel known: no process holds it
+    assert await claim("a") == ["first", "anyone's"]
+    await add_note(app, "second", channel="C0PACED")
+    assert await claim("b") == []  # "a" holds a claim in the channel
+    assert await claim("a") == ["second"]
+    async with app.database.session() as session:
+        ids = [r.id for r in (await session.exec(select(ScheduledSend))).all()]
+        await scheduled.finish(
+            session, send_ids=ids, worker="a", state=scheduled.SendState.SENT, now=clock.now()
+        )
+    await add_note(app, "third", channel="C0PACED")
+    assert await claim("b") == []  # "a" posted there moments ago
+    clock.advance(scheduled.CHANNEL_KEPT_FOR)
+    assert await claim("b") == ["third"]  # quiet long enough: anyone's
+    await add_note(app, "fourth", channel="C0PACED")
+    assert await claim("a") == []
+    clock.advance(lease + timedelta(seconds=1))  # "b" died holding "third"
+    assert sorted(await claim("a")) == ["fourth", "third"]
 
 
 async def test_a_claim_whose_process_died_is_taken_again_after_its_lease(

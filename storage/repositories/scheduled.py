@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, func, update
 from sqlalchemy import select as core_select
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +28,9 @@ class SendState(StrEnum):
 
 
 OPEN_STATES = (SendState.PENDING, SendState.CLAIMED)
+# How long after a process's last row in a channel the channel stays with it: long enough
+# for that process to have paced its next post there (Slack allows about one a second).
+CHANNEL_KEPT_FOR = timedelta(seconds=5)
 
 
 async def schedule(
@@ -40,8 +44,10 @@ async def schedule(
     subject: str | None = None,
     dedupe_key: str | None = None,
     stale_at: datetime | None = None,
+    channel: str | None = None,
 ) -> ScheduledSend | None:
-    """Add a row. With a dedupe_key already used in this team, add nothing and return None."""
+    """Add a row. With a dedupe_key already used in this team, add nothing and return None.
+    `channel` is where it will post (a person's id for a DM), if known now."""
     row = ScheduledSend(
         team_id=team_id,
         community_id=community_id,
@@ -49,6 +55,7 @@ async def schedule(
         payload=payload or {},
         subject=subject,
         dedupe_key=dedupe_key,
+        channel=channel,
         due_at=due_at,
         stale_at=stale_at,
     )
@@ -86,8 +93,9 @@ async def claim_due(
 ) -> Sequence[ScheduledSend]:
     """Claim up to `limit` due rows for `worker` (only among `ids`, and of `team_id`, if
     given), atomically: pending rows that are due, or claimed ones whose lease ran out (see
-    `leases.claim`)."""
-    only = []
+    `leases.claim`). A row whose channel another process holds a row of, or posted a row to
+    in the last `CHANNEL_KEPT_FOR`, is left to that process."""
+    only = [_not_held_elsewhere(worker=worker, now=now)]
     if ids is not None:
         only.append(col(ScheduledSend.id).in_(ids))
     if team_id is not None:
@@ -104,6 +112,21 @@ async def claim_due(
         lease=lease,
         limit=limit,
     )
+
+
+def _not_held_elsewhere(*, worker: str, now: datetime) -> ColumnElement[bool]:
+    """Whether no other process holds the row's channel. A process paces its own posts to a
+    channel; another posting there meanwhile would draw a 429 for both. A row without a
+    channel is anyone's; a dead process's hold ends with its lease and `CHANNEL_KEPT_FOR`.
+    The held channels are found once a claim (a hashed subquery), not once a candidate row."""
+    other = aliased(ScheduledSend)
+    held = core_select(other.channel).where(
+        other.channel.is_not(None),
+        other.claimed_by != worker,
+        ((other.state == SendState.CLAIMED) & (other.lease_until >= now))
+        | (other.finished_at > now - CHANNEL_KEPT_FOR),
+    )
+    return col(ScheduledSend.channel).is_(None) | col(ScheduledSend.channel).not_in(held)
 
 
 async def confirm_claims(
