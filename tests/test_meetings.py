@@ -140,6 +140,21 @@ async def test_each_reminder_goes_out_once_on_time_and_none_after_the_start(
     assert len(reminders(slack)) == 4
 
 
+async def test_a_meetings_rows_say_where_they_post_so_one_scheduler_paces_each_channel(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    await plan_meeting(community, meeting_values(reminders=["1d", "1h"]))
+    (announced,) = await sent_rows(community, "meeting_announcement")
+    assert announced.channel == HOUSING
+    # Reminders post in the channel; the notes prompt is a DM to whoever organised it.
+    posting = {(row.kind, row.channel) for row in await open_rows(community)}
+    assert posting == {
+        ("meeting_reminder", HOUSING),
+        ("meeting_notes_prompt", ASHA),
+        ("meeting_plan_ahead", None),  # posts nothing: plans the next sessions
+    }
+
+
 async def test_a_weekly_1800_london_meeting_stays_at_1800_across_both_dst_changes(
     community: Cultivate, slack: FakeSlack, clock: ManualClock
 ) -> None:

@@ -110,6 +110,23 @@ async def test_a_join_gets_one_welcome_dm_and_one_greeting_however_often_slack_s
     assert len(await memberships(community, BEN)) == 1
 
 
+async def test_a_joins_rows_say_where_they_post_so_one_scheduler_paces_each_channel(
+    community: Cultivate,
+) -> None:
+    await joined(community, BEN)
+    await community.settled()
+    posting = {
+        (r.kind, r.channel)
+        for r in await scheduled_sends(community, WELCOME_DM, GREETING, NUDGE, CHECK_IN)
+    }
+    assert posting == {
+        (WELCOME_DM, BEN),
+        (GREETING, HOUSING),
+        (NUDGE, BEN),
+        (CHECK_IN, BEN),
+    }
+
+
 async def test_a_restart_sends_no_second_welcome(
     community: Cultivate, slack: FakeSlack, clock: ManualClock
 ) -> None:

@@ -86,6 +86,7 @@ PERSON_COLUMNS: tuple[PersonColumn, ...] = (
     PersonColumn(ScheduledSend, "payload", Way.PAYLOAD, "messages scheduled to you or naming you"),
     PersonColumn(ScheduledSend, "dedupe_key", Way.KEY, "messages scheduled to you (their keys)"),
     PersonColumn(ScheduledSend, "subject", Way.KEY, "messages scheduled about you"),
+    PersonColumn(ScheduledSend, "channel", Way.KEY, "messages scheduled to you (where they go)"),
     PersonColumn(Installation, "installer_user_id", Way.CLEAR, "installing Cultivate"),
     PersonColumn(ActivityDay, "user_id", Way.STAND_IN, "days with your message counts"),
     PersonColumn(MemberProfile, "user_id", Way.STAND_IN, "your introductions"),

@@ -57,6 +57,7 @@ from bot.services.meeting_form import (
 from bot.services.sessions import sessions_of
 from storage.db import Database
 from storage.models import Meeting, MeetingOccurrence
+from storage.repositories import communities as community_rows
 from storage.repositories import live_messages, scheduled
 from storage.repositories import meetings as meeting_rows
 
@@ -372,6 +373,15 @@ async def _plan(session: AsyncSession, meeting: Meeting, now: datetime) -> list[
             session.add(occurrence)
     await session.flush()
 
+    community = await community_rows.community_by_id(
+        session, team_id=meeting.team_id, community_id=meeting.community_id
+    )
+    assert community is not None  # a meeting goes with its community
+    channels = {
+        ANNOUNCEMENT: community.channel_id,
+        REMINDER: community.channel_id,
+        NOTES_PROMPT: notes_recipient(meeting),
+    }
     planned = sorted((o for o in active if o.cancelled_at is None), key=lambda o: o.seq)
     announced = await live_messages.subjects_posted(
         session,
@@ -389,15 +399,17 @@ async def _plan(session: AsyncSession, meeting: Meeting, now: datetime) -> list[
             if occurrence_subject(occurrence.id) not in announced:
                 # Announced when the session before it is over, or now if that is past.
                 due = max(now, previous_end) if previous_end is not None else now
-                row_id = await _schedule(session, meeting, occurrence, ANNOUNCEMENT, due)
+                row_id = await _schedule(session, meeting, occurrence, channels, ANNOUNCEMENT, due)
                 if row_id is not None and due <= now:
                     send_now.append(row_id)
             for code in meeting.reminders:
                 due = occurrence.starts_at - REMINDER_OFFSETS[code]
                 if due > now:  # a "week before" reminder is never sent three days before
-                    await _schedule(session, meeting, occurrence, REMINDER, due, before=code)
-        await _schedule(session, meeting, occurrence, NOTES_PROMPT, occurrence.ends_at)
-        await _schedule(session, meeting, occurrence, PLAN_AHEAD_ROW, occurrence.ends_at)
+                    await _schedule(
+                        session, meeting, occurrence, channels, REMINDER, due, before=code
+                    )
+        await _schedule(session, meeting, occurrence, channels, NOTES_PROMPT, occurrence.ends_at)
+        await _schedule(session, meeting, occurrence, channels, PLAN_AHEAD_ROW, occurrence.ends_at)
         previous_end = occurrence.ends_at
     return send_now
 
@@ -406,13 +418,15 @@ async def _schedule(
     session: AsyncSession,
     meeting: Meeting,
     occurrence: MeetingOccurrence,
+    channels: dict[str, str],
     kind: str,
     due_at: datetime,
     *,
     before: str | None = None,
 ) -> int | None:
-    """One row about a session. Its dedupe key names the plan version, the session, the kind
-    (and the reminder), so planning twice at one version adds it once."""
+    """One row about a session, posting to its kind's channel in `channels` (if any). Its
+    dedupe key names the plan version, the session, the kind (and the reminder), so planning
+    twice at one version adds it once."""
     assert meeting.id is not None and occurrence.id is not None
     key = f"meeting:{meeting.id}:v{meeting.plan_version}:o{occurrence.id}:{kind}"
     payload: dict[str, Any] = {
@@ -433,6 +447,7 @@ async def _schedule(
         subject=meeting_subject(meeting.id),
         dedupe_key=key,
         payload=payload,
+        channel=channels.get(kind),
         # An announcement or reminder for a session that has begun is pointless: dropped.
         stale_at=occurrence.starts_at if kind in (ANNOUNCEMENT, REMINDER) else None,
     )

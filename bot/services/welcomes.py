@@ -115,6 +115,7 @@ async def schedule_welcome(
         kind: str, due_at: datetime, stale_at: datetime | None = None
     ) -> ScheduledSend:
         # Once each for this membership, and cancelled with it when they leave (its subject).
+        # A DM to the newcomer, but for the pairing, whose group DM is opened when it is sent.
         return ScheduledSend(
             team_id=team_id,
             community_id=community_id,
@@ -124,6 +125,7 @@ async def schedule_welcome(
             payload={"membership": membership_id},
             subject=membership_subject(membership_id),
             dedupe_key=f"{kind}:{membership_id}",
+            channel=None if kind == PAIRING else membership.user_id,
         )
 
     index, start, end = greeting_window(now, batch_seconds)
@@ -136,6 +138,7 @@ async def schedule_welcome(
             due_at=end,
             payload={"start": start.isoformat(), "end": end.isoformat()},
             dedupe_key=f"{GREETING}:{community_id}:{batch_seconds}:{index}",
+            channel=record.community.channel_id,
         ),
         *(
             about_newcomer(kind, now + after, stale_at=now + after + FOLLOW_UP_GRACE)
@@ -457,5 +460,6 @@ async def save_profile(
             kind=INTRODUCTION,
             due_at=max(now, waiting + CHANNEL_PACE) if waiting else now,
             payload={"user": user_id},
+            channel=record.community.channel_id,
         )
     return record, saved
