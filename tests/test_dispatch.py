@@ -133,10 +133,10 @@ async def test_a_channel_is_left_to_its_process_until_it_has_been_quiet_or_its_c
 ) -> None:
     lease = timedelta(seconds=20)
 
-    async def claim(worker: str) -> list[str]:
+    async def claim(worker: str, ids: list[int] | None = None) -> list[str]:
         async with app.database.session() as session:
             rows = await scheduled.claim_due(
-                session, worker=worker, now=clock.now(), lease=lease, limit=10
+                session, worker=worker, now=clock.now(), lease=lease, limit=10, ids=ids
             )
         return [r.payload["text"] for r in rows]
 
@@ -157,8 +157,11 @@ async def test_a_channel_is_left_to_its_process_until_it_has_been_quiet_or_its_c
     assert await claim("b") == ["third"]  # quiet long enough: anyone's
     await add_note(app, "fourth", channel="C0PACED")
     assert await claim("a") == []
-    clock.advance(lease + timedelta(seconds=1))  # "b" died holding "third"
-    assert sorted(await claim("a")) == ["fourth", "third"]
+    # A request sending a row now takes it at once: someone is waiting for it.
+    fifth = await add_note(app, "fifth", channel="C0PACED")
+    assert await claim("c", ids=[fifth]) == ["fifth"]
+    clock.advance(lease + timedelta(seconds=1))  # "b" and "c" died holding theirs
+    assert sorted(await claim("a")) == ["fifth", "fourth", "third"]
 
 
 async def test_a_claim_whose_process_died_is_taken_again_after_its_lease(

@@ -93,10 +93,14 @@ async def claim_due(
 ) -> Sequence[ScheduledSend]:
     """Claim up to `limit` due rows for `worker` (only among `ids`, and of `team_id`, if
     given), atomically: pending rows that are due, or claimed ones whose lease ran out (see
-    `leases.claim`). A row whose channel another process holds a row of, or posted a row to
-    in the last `CHANNEL_KEPT_FOR`, is left to that process."""
-    only = [_not_held_elsewhere(worker=worker, now=now)]
-    if ids is not None:
+    `leases.claim`). A heartbeat (no `ids`) leaves a row to the process that holds a claim
+    in its channel or posted a row there in the last `CHANNEL_KEPT_FOR`. Rows that a request
+    asks to send now go at once: someone is waiting for them, and the rare 429 from the other
+    process's pace is waited out and retried."""
+    only = []
+    if ids is None:
+        only.append(_not_held_elsewhere(worker=worker, now=now))
+    else:
         only.append(col(ScheduledSend.id).in_(ids))
     if team_id is not None:
         only.append(col(ScheduledSend.team_id) == team_id)
@@ -124,7 +128,8 @@ def _not_held_elsewhere(*, worker: str, now: datetime) -> ColumnElement[bool]:
         other.channel.is_not(None),
         other.claimed_by != worker,
         ((other.state == SendState.CLAIMED) & (other.lease_until >= now))
-        | (other.finished_at > now - CHANNEL_KEPT_FOR),
+        # In the last seconds: not after `now`, so a clock set back holds nothing for long.
+        | ((other.finished_at > now - CHANNEL_KEPT_FOR) & (other.finished_at <= now)),
     )
     return col(ScheduledSend.channel).is_(None) | col(ScheduledSend.channel).not_in(held)
 
