@@ -123,6 +123,20 @@ async def test_closing_asks_the_channel_and_every_member_and_keeps_each_answer(
     assert "toolkit" not in home
 
 
+async def test_closings_rows_say_where_they_post_so_one_scheduler_paces_each_channel(
+    community: Cultivate, slack: FakeSlack
+) -> None:
+    await close(community)
+    await every_member_invited(community, slack)
+    async with community.database.session() as session:
+        rows = (await session.exec(select(ScheduledSend))).all()
+    posting = {(r.kind, r.channel) for r in rows if r.kind.startswith(("capture", "closure"))}
+    people = {
+        (kind, person) for kind in ("capture_invite", "capture_reminder") for person in MEMBERS
+    }
+    assert posting == {("capture_prompt", HOUSING), ("closure_celebration", HOUSING)} | people
+
+
 async def test_cop_archive_uploads_a_markdown_file_with_the_captured_text_escaped(
     community: Cultivate, slack: FakeSlack
 ) -> None:

@@ -294,6 +294,7 @@ async def _replan(
         subject=subject(action.id),
         dedupe_key=f"{ASSIGNED}:{action.id}:v{action.version}",
         payload=payload,
+        channel=action.owner,
     )
     if action.due is not None:
         zone = ZoneInfo(record.community.timezone)
@@ -309,6 +310,7 @@ async def _replan(
                 subject=subject(action.id),
                 dedupe_key=(f"{REMINDER}:{action.id}:{action.due.isoformat()}:v{action.version}"),
                 payload={**payload, "due": action.due.isoformat()},
+                channel=action.owner,
             )
     return [message.id] if message is not None and message.id is not None else []
 

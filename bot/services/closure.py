@@ -242,21 +242,29 @@ async def _plan(
     payload = {"closure_id": closure.id}
     ids: list[int] = []
 
-    async def due_now(kind: str, payload: dict[str, Any], dedupe_key: str) -> None:
+    async def due_now(kind: str, payload: dict[str, Any], dedupe_key: str, channel: str) -> None:
         # Sent straight after the commit: the caller hands these ids to send_now.
         row = await scheduled.schedule(
-            session, kind=kind, due_at=now, payload=payload, dedupe_key=dedupe_key, **common
+            session,
+            kind=kind,
+            due_at=now,
+            payload=payload,
+            dedupe_key=dedupe_key,
+            channel=channel,
+            **common,
         )
         if row is not None and row.id is not None:
             ids.append(row.id)
 
-    await due_now(CAPTURE_PROMPT, payload, f"{key}:prompt")
+    await due_now(CAPTURE_PROMPT, payload, f"{key}:prompt", community.channel_id)
     members = await member_rows.current_members(session, community_id=community.id)
     ordered = sorted(members, key=lambda m: LEVEL_ORDER.get(m.level or "", 2))
     ends = now + timedelta(days=closure.capture_days)
     for membership in ordered:
         person = {**payload, "user": membership.user_id}
-        await due_now(CAPTURE_INVITE, person, f"{key}:invite:{membership.user_id}")
+        await due_now(
+            CAPTURE_INVITE, person, f"{key}:invite:{membership.user_id}", membership.user_id
+        )
         for number, day in enumerate(reminder_days[:2], start=1):
             due = now + timedelta(days=day)
             if due >= ends:
@@ -268,6 +276,7 @@ async def _plan(
                 payload={**person, "number": number},
                 dedupe_key=f"{key}:reminder:{number}:{membership.user_id}",
                 stale_at=ends,
+                channel=membership.user_id,
                 **common,
             )
     await scheduled.schedule(
@@ -276,6 +285,7 @@ async def _plan(
         due_at=max(now, celebration_moment(community, closure.closing_date)),
         payload=payload,
         dedupe_key=f"{key}:celebration",
+        channel=community.channel_id,
         **common,
     )
     return ids

@@ -277,6 +277,7 @@ async def save_message(
                     due_at=clock.now(),
                     payload={"user": message.author, "entry": entry.id, "saved_by": user_id},
                     dedupe_key=f"{TOLD}:{entry.id}",
+                    channel=message.author,
                 )
                 told = row.id if row is not None else None
             return Saved(entry, new=True, told=told)

@@ -129,6 +129,7 @@ async def member_joined(
                     payload={"user": user_id},
                     community_id=community.id,
                     dedupe_key=f"closed-note:{community.id}:{membership.id}",
+                    channel=user_id,
                 )
             elif newcomer:
                 settings = await member_rows.welcome_settings(session, community_id=community.id)

@@ -93,6 +93,7 @@ async def replan(
                 stale_at=due_at + STALE_AFTER,
                 subject=SUBJECT,
                 dedupe_key=f"milestone:{community.id}:v{version}:{index}:{days}",
+                channel=milestone.owner,
                 payload={
                     "title": milestone.title,
                     "due": milestone.due.isoformat(),

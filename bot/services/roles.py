@@ -71,6 +71,7 @@ async def schedule_notices(
             payload={"user": user_id, "roles": roles, "by": saved_by},
             subject=notices_subject(community.id, version),
             dedupe_key=f"{ROLE_NOTICE}:{community.id}:{version}:{user_id}",
+            channel=user_id,
         )
 
 

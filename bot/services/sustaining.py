@@ -379,6 +379,7 @@ async def run_round(
                 due_at=clock.now(),
                 payload={k: v for k, v in {**payload, "user": user_id}.items() if k != "due"},
                 dedupe_key=f"{FAN_OUT[kind]}:{community_id}:{current.stamp}:{period.key}:{user_id}",
+                channel=user_id,
             )
         # The next round comes after this one's due time, however late this one ran.
         due = datetime.fromisoformat(str(payload.get("due") or payload["end"]))
