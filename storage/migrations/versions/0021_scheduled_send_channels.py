@@ -3,8 +3,8 @@ scheduled, so a channel's rows stay with the scheduler process that posted there
 
 Slack allows a channel about one message a second, and only the process that posted last
 knows when the next may go. Two schedulers sharing a channel's rows drew 429s from each
-other. Rows scheduled before this have no channel and are claimed as before. The index finds the
-rows finished in the last seconds, whose channels are still held.
+other. Rows scheduled before this have no channel and are claimed as before. The index finds
+the rows finished in the last seconds, whose channels are still held.
 
 Revision ID: 0021
 Revises: 0020
