@@ -115,10 +115,18 @@ def create_app(
     senders = Senders()
     lease = timedelta(seconds=settings.scheduler_lease_seconds)
     attempts = settings.scheduler_attempts
-    # Requests that schedule something for "now" send it at once through this one.
+    # Requests that schedule something for "now" send it at once through this one. It claims
+    # under the heartbeat's `worker` name: one process, one pacer, so what its requests send
+    # never holds a channel against its own heartbeat (see `scheduled.claim_due`).
     in_flight = settings.scheduler_in_flight
     at_once = Dispatcher(
-        runtime, senders, clients, lease=lease, max_attempts=attempts, concurrency=in_flight
+        runtime,
+        senders,
+        clients,
+        worker=worker,
+        lease=lease,
+        max_attempts=attempts,
+        concurrency=in_flight,
     )
     registry = wire_features(bolt, runtime, senders, settings, dispatcher=at_once)
     inbox = Inbox(runtime, bolt, lease=lease)

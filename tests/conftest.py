@@ -135,7 +135,7 @@ class Cultivate:
         self.app = app
         self.runtime = app.runtime
         # The scheduler's heartbeat, run by hand: tests move the clock, then call `tick()`.
-        self.dispatcher = app.dispatcher(worker="test")
+        self.dispatcher = app.sender
         self.requests = SlackRequests(
             SIGNING_SECRET,
             workspace=slack.workspace,

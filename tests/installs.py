@@ -92,7 +92,7 @@ async def installable_app(
     server = TestServer(app.web, host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as http:
-        yield Installable(server, http, slack, app.dispatcher(worker="test")), runtime
+        yield Installable(server, http, slack, app.sender), runtime  # its heartbeat, by hand
     await server.close()
 
 
