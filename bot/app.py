@@ -115,31 +115,24 @@ def create_app(
     senders = Senders()
     lease = timedelta(seconds=settings.scheduler_lease_seconds)
     attempts = settings.scheduler_attempts
-    # Requests that schedule something for "now" send it at once through this one. It claims
-    # under the heartbeat's `worker` name: one process, one pacer, so what its requests send
-    # never holds a channel against its own heartbeat (see `scheduled.claim_due`).
-    in_flight = settings.scheduler_in_flight
-    at_once = Dispatcher(
+    # This process's dispatchers claim under one `worker` name: one process, one pacer, so
+    # what its requests send never holds a channel against its own heartbeat (see
+    # `scheduled.claim_due`).
+    dispatcher = partial(
+        Dispatcher,
         runtime,
         senders,
         clients,
         worker=worker,
         lease=lease,
         max_attempts=attempts,
-        concurrency=in_flight,
+        concurrency=settings.scheduler_in_flight,
     )
+    # Requests that schedule something for "now" send it at once through this one.
+    at_once = dispatcher()
     registry = wire_features(bolt, runtime, senders, settings, dispatcher=at_once)
     inbox = Inbox(runtime, bolt, lease=lease)
-    sender = Dispatcher(
-        runtime,
-        senders,
-        clients,
-        worker=worker,
-        lease=lease,
-        max_attempts=attempts,
-        concurrency=in_flight,
-        team_id=team_id,
-    )
+    sender = dispatcher(team_id=team_id)
 
     heartbeats: dict[str, Heartbeat] = {}
     if scheduler:
