@@ -7,14 +7,20 @@ them."""
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
+import statistics
 import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine, event
 
 from bot.app import Cultivate, create_app
 from bot.clock import ManualClock
@@ -199,3 +205,39 @@ async def filled_community(
         database, community_id=community_id, size=size, meetings=meetings, now=now, capped=True
     )
     return cultivate, community_id
+
+
+@contextmanager
+def statements_run(engine: Engine) -> Iterator[list[str]]:
+    """The SQL of each statement run on `engine` while in the block."""
+    statements: list[str] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+
+
+async def print_profile(
+    work: Callable[[], Awaitable[None]], times: int, *, cumulative: int = 40, own: int = 25
+) -> None:
+    """Where `times` runs of `work` spend their CPU (cProfile on process time): the functions
+    with the most time under them, then those with the most time of their own."""
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for _ in range(times):
+        await work()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(cumulative)
+    stats.sort_stats("tottime").print_stats(own)
+
+
+def cpu_cells(cpu: list[float]) -> str:
+    """CPU times' p50, mean and p90 (ms), as a Markdown table row's cells."""
+    p90 = statistics.quantiles(cpu, n=10)[-1]
+    return f"{statistics.median(cpu):.2f} | {statistics.mean(cpu):.2f} | {p90:.2f}"

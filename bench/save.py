@@ -12,16 +12,17 @@ It prints how many SQL statements one save and one note take too; `--queries 1` 
 from __future__ import annotations
 
 import asyncio
-import cProfile
-import pstats
-import statistics
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import event
-
-from bench.common import database_in_a_folder, filled_community, options
-from bench.status import counting, listen
+from bench.common import (
+    cpu_cells,
+    database_in_a_folder,
+    filled_community,
+    options,
+    print_profile,
+    statements_run,
+)
 from bot.catalogue import SCOPE
 from bot.clock import ManualClock
 from bot.services.communities import CommunityRecord, community_by_id
@@ -29,14 +30,6 @@ from bot.services.journey import next_step
 from bot.services.stages import save_answers
 from handlers.stage_forms import saved_note
 from sandbox.seeding import COORDINATOR, TEAM
-
-
-def table(kind: str, name: str, cpu: list[float]) -> str:
-    p90 = statistics.quantiles(cpu, n=10)[-1]
-    return (
-        f"| {kind} | {name} | {statistics.median(cpu):.2f} | {statistics.mean(cpu):.2f} "
-        f"| {p90:.2f} |"
-    )
 
 
 async def main(
@@ -82,23 +75,18 @@ async def main(
             await note()
         counts: list[int] = []
         for work in (save, note):
-            statements: list[str] = []
-            listener = counting(statements)
-            listen(database.engine.sync_engine, "before_cursor_execute", listener)
-            await work()
-            event.remove(database.engine.sync_engine, "before_cursor_execute", listener)
+            with statements_run(database.engine.sync_engine) as statements:
+                await work()
             counts.append(len(statements))
             if show_queries:
                 print(f"-- {work.__name__}\n" + "\n\n".join(statements) + "\n")
         if profile:
-            profiler = cProfile.Profile(time.process_time)
-            profiler.enable()
-            for _ in range(saves):
+
+            async def save_and_note() -> None:
                 await save()
                 await note()
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(50)
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+            await print_profile(save_and_note, saves, cumulative=50, own=30)
             await database.dispose()
             return
         cpu: dict[str, list[float]] = {"save": [], "note": []}
@@ -116,7 +104,7 @@ async def main(
     print("| --- | --- | ---: | ---: | ---: |")
     kind = "PostgreSQL" if url else "SQLite"
     for name, figures in cpu.items():
-        print(table(kind, name, figures))
+        print(f"| {kind} | {name} | {cpu_cells(figures)} |")
 
 
 if __name__ == "__main__":

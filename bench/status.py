@@ -11,34 +11,21 @@ It prints how many SQL statements one build takes too; `--queries 1` prints them
 from __future__ import annotations
 
 import asyncio
-import cProfile
-import pstats
-import statistics
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import event
-
-from bench.common import database_in_a_folder, filled_community, options
+from bench.common import (
+    cpu_cells,
+    database_in_a_folder,
+    filled_community,
+    options,
+    print_profile,
+    statements_run,
+)
 from bot.services.communities import community_by_id
 from handlers.progress import community_blocks
 from handlers.registry import Surface
 from sandbox.seeding import COORDINATOR, TEAM
-
-
-def counting(statements: list[str]) -> Callable[..., None]:
-    """A `before_cursor_execute` listener keeping each statement's SQL."""
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    return count
-
-
-def listen(engine: Any, name: str, listener: Callable[..., None]) -> None:
-    event.listen(engine, name, listener)
 
 
 async def main(
@@ -58,20 +45,13 @@ async def main(
 
         for _ in range(5):  # warm: imports, caches, the pool's connections
             await build()
-        statements: list[str] = []
-        listen(database.engine.sync_engine, "before_cursor_execute", counting(statements))
-        await build()
+        with statements_run(database.engine.sync_engine) as statements:
+            await build()
         queries = len(statements)
         if show_queries:
             print("\n\n".join(statements))
         if profile:
-            profiler = cProfile.Profile(time.process_time)
-            profiler.enable()
-            for _ in range(builds):
-                await build()
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            await print_profile(build, builds)
             await database.dispose()
             return
         cpu: list[float] = []
@@ -87,8 +67,7 @@ async def main(
     print("| database | CPU p50 (ms) | CPU mean (ms) | CPU p90 (ms) |")
     print("| --- | ---: | ---: | ---: |")
     kind = "PostgreSQL" if url else "SQLite"
-    p90 = statistics.quantiles(cpu, n=10)[-1]
-    print(f"| {kind} | {statistics.median(cpu):.2f} | {statistics.mean(cpu):.2f} | {p90:.2f} |")
+    print(f"| {kind} | {cpu_cells(cpu)} |")
 
 
 if __name__ == "__main__":
